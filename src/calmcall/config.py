@@ -36,7 +36,7 @@ class MeasureConfig:
     level_window_s: float = _f(1.0, "level = active speech level over this much of the latest speech (s)", lo=0.2, hi=10)
     rate_window_s: float = _f(2.0, "pace = syllable nuclei per second over this much of the latest speech (s)", lo=0.5, hi=20)
     syllable_dip_db: float = _f(2.0, "a syllable nucleus is an intensity peak this far above the dips around it (dB)", lo=0.5, hi=12)
-    syllables_per_word: float = _f(1.4, "converts syllables/s to an estimated wpm before words are transcribed", lo=1.0, hi=3.0)
+    nuclei_per_word: float = _f(1.3, "detected syllable nuclei per spoken word, to estimate wpm before words are transcribed (calibrated on LJSpeech)", lo=0.5, hi=3.0)
     measures_interval_s: float = _f(0.25, "a Measures event per speaker every this many seconds of audio (s)", lo=0.05, hi=5)
 
 
@@ -79,6 +79,7 @@ class OvertalkConfig:
 
     customer_min_s: float = _f(0.5, "the customer must have been talking at least this long when the agent starts (s)", lo=0, hi=10)
     overlap_s: float = _f(0.5, "both must keep talking this long for it to count (backchannels are shorter) (s)", lo=0.1, hi=10)
+    turn_gap_s: float = _f(0.6, "the customer's turn continues across pauses shorter than this (s)", lo=0.05, hi=5)
     agent_silence_s: float = _f(0.3, "the agent counts as starting after at least this much silence (s)", lo=0.05, hi=10)
 
 

@@ -72,6 +72,7 @@ class _SpeakerState:
         self.all_f0: list[float] = []
         self.power_sum = 0.0
         self.active_frames = 0
+        self.loud_frames = 0
         self.nuclei = 0
         self.in_band_frames = 0
         self.rated_frames = 0
@@ -142,6 +143,7 @@ class Pipeline:
         self._agent_silent_s = 1e9
         self._agent_prev_active_end_s = -1e9
         self._cust_run_start_s: float | None = None
+        self._cust_last_active_s = -1e9
         self._overtalk_onset_s: float | None = None
         self._overtalk_count = 0
         self._ot = o
@@ -184,7 +186,9 @@ class Pipeline:
         st = self._spk[role]
         if f.active:
             st.active_frames += 1
-            st.power_sum += f.power
+            if f.loud:
+                st.power_sum += f.power
+                st.loud_frames += 1
             st.nuclei += f.nucleus
             if f.voiced:
                 st.all_f0.append(f.f0_hz)
@@ -204,11 +208,14 @@ class Pipeline:
     def _overtalk(self, af: FrameMeasure, cf: FrameMeasure) -> list[Event]:
         o = self._ot
         t = af.t_s
+        # the customer's turn continues across pauses shorter than turn_gap_s
         if cf.active:
             if self._cust_run_start_s is None:
                 self._cust_run_start_s = t
-        else:
+            self._cust_last_active_s = t
+        elif t - self._cust_last_active_s > o.turn_gap_s:
             self._cust_run_start_s = None
+        cust_talking = self._cust_run_start_s is not None
         out: list[Event] = []
         if af.active:
             onset = self._agent_silent_s >= o.agent_silence_s
@@ -218,7 +225,7 @@ class Pipeline:
                 if customer_has_floor and t - self._cust_run_start_s >= o.customer_min_s:
                     self._overtalk_onset_s = t
             if self._overtalk_onset_s is not None:
-                if not cf.active:
+                if not cust_talking:
                     self._overtalk_onset_s = None
                 elif t - self._overtalk_onset_s >= o.overlap_s:
                     onset_s = self._overtalk_onset_s
@@ -299,7 +306,7 @@ class Pipeline:
         active = st.tracker.active
         b = st.baseline
         cands: list[Prompt] = []
-        spw = self.cfg.measure.syllables_per_word
+        spw = self.cfg.measure.nuclei_per_word
         # pace: relative to the calm rate, and an absolute ceiling
         rate = rel["rate_syl_s"]
         words_wpm = st.words.wpm(t)
@@ -437,7 +444,7 @@ class Pipeline:
             res[role] = {
                 "speech_s": round(speech_s, 2),
                 "median_f0_hz": _opt(float(np.median(st.all_f0)) if st.all_f0 else None),
-                "active_level_db": _opt(db(st.power_sum / st.active_frames) if st.active_frames else None),
+                "active_level_db": _opt(db(st.power_sum / st.loud_frames) if st.loud_frames else None),
                 "rate_syl_s": _opt(st.nuclei / speech_s if speech_s > 0 else None),
                 "baseline": _r(_baseline_dict(st.baseline)),
             }

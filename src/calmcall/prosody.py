@@ -33,7 +33,9 @@ def db(power: float) -> float:
 class FrameMeasure:
     """One 10 ms frame: ``t_s`` (audio time the frame is known), ``active``,
     ``voiced``, ``f0_hz`` (nan when unvoiced), ``power`` (mean square),
-    ``nucleus`` (a syllable nucleus was confirmed at this frame)."""
+    ``nucleus`` (a syllable nucleus was confirmed at this frame), ``loud`` (above
+    the VAD threshold itself, not only inside its hangover: the frames that count
+    for the active speech level)."""
 
     t_s: float
     active: bool
@@ -41,6 +43,7 @@ class FrameMeasure:
     f0_hz: float
     power: float
     nucleus: bool
+    loud: bool = False
 
 
 class SpeakerTracker:
@@ -56,7 +59,7 @@ class SpeakerTracker:
         self._buf = np.zeros(0, dtype=np.float32)
         self._n_frames = 0
         self._vad = NoiseFloorVad(
-            hop_s=HOP_S, margin_db=cfg.vad_margin_db, abs_floor_db=cfg.vad_floor_db, hangover_s=cfg.vad_hangover_s
+            hop_s=HOP_S, margin_db=cfg.vad_margin_db, abs_floor_db=cfg.vad_floor_db, hangover_s=cfg.vad_hangover_s,
         )
         self._syl = SyllableCounter(dip_db=cfg.syllable_dip_db)
         self._f0 = deque(maxlen=max(1, int(cfg.pitch_window_s / HOP_S)))
@@ -76,6 +79,8 @@ class SpeakerTracker:
             return []
         frames = np.lib.stride_tricks.sliding_window_view(buf, FRAME)[: n_new * HOP : HOP]
         power = np.mean(frames.astype(np.float64) ** 2, axis=1)
+        # syllable intensity from the central 20 ms: a 40 ms window smooths fast syllables together
+        syl_db = 10.0 * np.log10(np.maximum(np.mean(frames[:, FRAME // 4 : 3 * FRAME // 4].astype(np.float64) ** 2, axis=1), 1e-12))
         f0, _ = yin_frames(
             frames, sr_hz=SAMPLE_RATE_HZ, fmin_hz=self.cfg.pitch_min_hz, fmax_hz=self.cfg.pitch_max_hz,
             threshold=self.cfg.yin_threshold,
@@ -86,20 +91,21 @@ class SpeakerTracker:
         for i in range(n_new):
             self._n_frames += 1
             t_s = ((self._n_frames - 1) * HOP + FRAME) / SAMPLE_RATE_HZ
-            active, _loud = self._vad.update(float(energy_db[i]))
+            active, loud = self._vad.update(float(energy_db[i]))
             voiced = bool(active and not np.isnan(f0[i]))
-            nucleus = self._syl.update(float(energy_db[i]) if active else -120.0, voiced)
+            nucleus = self._syl.update(float(syl_db[i]) if active else -120.0, voiced)
             if active:
                 if not self.active:
                     self.active_since_s = t_s
                 self.speech_s += HOP_S
                 self.last_active_t_s = t_s
-                self._pow.append(float(power[i]))
+                if loud:
+                    self._pow.append(float(power[i]))
                 self._nuc.append(nucleus)
                 if voiced:
                     self._f0.append(float(f0[i]))
             self.active = active
-            out.append(FrameMeasure(t_s, active, voiced, float(f0[i]) if voiced else float("nan"), float(power[i]), nucleus))
+            out.append(FrameMeasure(t_s, active, voiced, float(f0[i]) if voiced else float("nan"), float(power[i]), nucleus, loud))
         return out
 
     @property

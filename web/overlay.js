@@ -104,6 +104,7 @@
       case "word": onWord(d); break;
       case "partial": onPartial(d); break;
       case "status": onStatus(d); break;
+      case "band": setBand(d); break;
       default: break;  // unknown types are ignored (forward compatible)
     }
   }
@@ -111,15 +112,18 @@
   function onHello(d) {
     state.hello = d;
     state.attempts = 0;
-    if (d.band) {
-      for (const k of ["pace", "pitch", "volume"]) {
-        if (d.band[k]) state.band[k] = Object.assign({}, state.band[k], d.band[k]);
-      }
-    }
-    layoutBands();
+    if (d.band) setBand(d.band);
     let label = "Live";
     if (d.mode === "replay") label = "Replay" + (d.speed && d.speed !== 1 ? " ×" + d.speed : "");
     setConn("open", label);
+  }
+
+  function setBand(b) {
+    for (const k of ["pace", "pitch", "volume"]) {
+      if (b[k]) state.band[k] = Object.assign({}, state.band[k], b[k]);
+    }
+    layoutBands();
+    if (state.lastMeasures) onMeasures(state.lastMeasures, true);
   }
 
   function pct(kind, v) {
@@ -159,9 +163,9 @@
 
   const sign = (x, digits) => (x > 0 ? "+" : x < 0 ? "−" : "±") + Math.abs(x).toFixed(digits);
 
-  function onMeasures(d) {
+  function onMeasures(d, redraw) {
     if (d.speaker !== "agent") return;
-    state.measures += 1;
+    if (!redraw) state.measures += 1;
     state.lastMeasures = d;
     if (d.rate_rel !== null && d.rate_rel !== undefined) {
       const text = d.wpm ? Math.round(d.wpm) + " wpm" : sign((d.rate_rel - 1) * 100, 0) + " % pace";

@@ -217,7 +217,7 @@ class OverlayServer:
             self._snapshot["measures:" + str(data.get("speaker"))] = text
         elif type_ == "word":
             self._transcript.append(text)
-        elif type_ in ("status", "customer_state", "prompt", "baseline", "config"):
+        elif type_ in ("status", "customer_state", "prompt", "baseline", "band"):
             key = type_ + (":" + str(data.get("speaker")) if type_ == "baseline" else "")
             self._snapshot[key] = text
         for client in self._clients:

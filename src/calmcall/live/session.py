@@ -1,0 +1,448 @@
+"""A live or replayed session: audio source → pipeline (+ transcriber) → overlay.
+
+The session runs on its own thread of control, apart from the audio callbacks (which
+only enqueue) and from the websocket server (``publish`` only schedules work on the
+server's loop), so neither a slow browser nor a slow transcriber can hold audio up:
+
+* prosody, overtalk and customer-state events go out the moment ``Pipeline.feed``
+  returns them, one 0.1 s block after the audio arrived;
+* the transcriber runs in real-time mode (its own worker thread; ``feed`` never
+  blocks) and its words are passed through ``Pipeline.feed_words`` (card masking,
+  phrase rules) when they are ready, later than prosody and never in its way.
+
+Every event keeps its audio-time stamp ``t_s``; the session also knows the wall-clock
+time of audio t=0 (``origin_unix``), which the status and the benchmark use to
+measure latency.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol
+
+import numpy as np
+
+from ..events import CustomerState, Event, Measures, Prompt, Status, to_dict
+from .capture import TARGET_RATE_HZ, DeviceCapture
+
+log = logging.getLogger(__name__)
+
+BLOCK_S = 0.1
+BLOCK_N = int(round(BLOCK_S * TARGET_RATE_HZ))
+
+Publish = Callable[[str, dict[str, Any]], None]
+
+
+class Source(Protocol):
+    roles: tuple[str, ...]
+    origin_unix: float
+    finished: bool
+    speed: float
+
+    def start(self) -> None: ...
+    def next_blocks(self, timeout_s: float) -> list[dict[str, np.ndarray]]: ...
+    def status(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+class FileSource:
+    """Plays a loaded call on the real clock (``speed`` times real time)."""
+
+    def __init__(self, call: Any, *, name: str = "", speed: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.call = call
+        self.name = name
+        self.speed = speed
+        self.clock = clock
+        self.roles = ("agent", "customer") if call.customer is not None else ("agent",)
+        self.origin_unix = 0.0
+        self.finished = False
+        self._t0 = 0.0
+        self._pos = 0
+        self._n = len(call.agent)
+
+    def start(self) -> None:
+        self._t0 = self.clock()
+        self.origin_unix = time.time()
+
+    def next_blocks(self, timeout_s: float) -> list[dict[str, np.ndarray]]:
+        if self._pos >= self._n:
+            self.finished = True
+            return []
+        elapsed_audio = (self.clock() - self._t0) * self.speed
+        due_end = int(elapsed_audio * TARGET_RATE_HZ)
+        next_end = min(self._pos + BLOCK_N, self._n)
+        if due_end < next_end:
+            wait = (next_end - due_end) / TARGET_RATE_HZ / self.speed
+            time.sleep(min(timeout_s, max(0.0, wait)))
+            elapsed_audio = (self.clock() - self._t0) * self.speed
+            due_end = int(elapsed_audio * TARGET_RATE_HZ)
+        out = []
+        while self._pos < self._n:
+            end = min(self._pos + BLOCK_N, self._n)
+            if end > due_end:
+                break
+            blk = {"agent": _pad(self.call.agent[self._pos:end])}
+            if self.call.customer is not None:
+                blk["customer"] = _pad(self.call.customer[self._pos:end])
+            out.append(blk)
+            self._pos = end
+        return out
+
+    def status(self) -> dict[str, Any]:
+        return {"source": "replay", "file": self.name, "speed": self.speed,
+                "position_s": round(self._pos / TARGET_RATE_HZ, 2),
+                "duration_s": round(self._n / TARGET_RATE_HZ, 2), "devices": []}
+
+    def close(self) -> None:
+        pass
+
+
+def _pad(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if len(x) < BLOCK_N:
+        x = np.concatenate([x, np.zeros(BLOCK_N - len(x), dtype=np.float32)])
+    return x
+
+
+class CaptureSource:
+    """Microphone (and optional customer input) as aligned 0.1 s blocks.
+
+    The agent's device is the clock. While it is down (the watchdog is reopening it)
+    silence is supplied at wall-clock pace so the session, the customer side and the
+    overlay go on. The customer's device is aligned to the agent's: a short supply is
+    padded with silence, a backlog over 0.5 s (clock drift) is trimmed."""
+
+    def __init__(self, agent: DeviceCapture, customer: DeviceCapture | None = None, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.agent = agent
+        self.customer = customer
+        self.roles = ("agent", "customer") if customer is not None else ("agent",)
+        self.clock = clock
+        self.speed = 1.0
+        self.origin_unix = 0.0
+        self.finished = False
+        self._abuf = np.zeros(0, dtype=np.float32)
+        self._cbuf = np.zeros(0, dtype=np.float32)
+        self._t0 = 0.0
+        self._produced = 0  # agent samples handed out or buffered, incl. silence
+        self.padded_s = 0.0
+        self.customer_underruns = 0
+        self.customer_trimmed_s = 0.0
+
+    def start(self) -> None:
+        """Open the devices (raises DeviceError) and start their watchdogs."""
+        self.agent.open()
+        if self.customer is not None:
+            try:
+                self.customer.open()
+            except Exception:
+                self.agent.close()
+                raise
+        self._t0 = self.clock()
+        self.origin_unix = time.time()
+        self.agent.start_watchdog()
+        if self.customer is not None:
+            self.customer.start_watchdog()
+
+    def next_blocks(self, timeout_s: float) -> list[dict[str, np.ndarray]]:
+        self.agent.wait(timeout_s)
+        a = self.agent.read()
+        self._produced += len(a)
+        if self.agent.state != "ok":
+            expected = int((self.clock() - self._t0) * TARGET_RATE_HZ)
+            missing = expected - self._produced
+            if missing > BLOCK_N:
+                a = np.concatenate([a, np.zeros(missing, dtype=np.float32)])
+                self._produced += missing
+                self.padded_s += missing / TARGET_RATE_HZ
+        if len(a):
+            self._abuf = np.concatenate([self._abuf, a])
+        if self.customer is not None:
+            c = self.customer.read()
+            if len(c):
+                self._cbuf = np.concatenate([self._cbuf, c])
+        out = []
+        while len(self._abuf) >= BLOCK_N:
+            blk = {"agent": self._abuf[:BLOCK_N]}
+            self._abuf = self._abuf[BLOCK_N:]
+            if self.customer is not None:
+                c = self._cbuf[:BLOCK_N]
+                self._cbuf = self._cbuf[BLOCK_N:]
+                if len(c) < BLOCK_N:
+                    if self.customer.state == "ok":
+                        self.customer_underruns += 1
+                    c = np.concatenate([c, np.zeros(BLOCK_N - len(c), dtype=np.float32)])
+                blk["customer"] = c
+            out.append(blk)
+        if self.customer is not None and len(self._cbuf) > 5 * BLOCK_N:
+            drop = len(self._cbuf) - BLOCK_N
+            self._cbuf = self._cbuf[drop:]
+            self.customer_trimmed_s += drop / TARGET_RATE_HZ
+        return out
+
+    def status(self) -> dict[str, Any]:
+        devs = [self.agent.status()]
+        if self.customer is not None:
+            devs.append(self.customer.status())
+        return {"source": "live", "devices": devs, "padded_s": round(self.padded_s, 2),
+                "customer_underruns": self.customer_underruns,
+                "customer_trimmed_s": round(self.customer_trimmed_s, 2)}
+
+    def device_events(self) -> list[dict[str, Any]]:
+        out = []
+        for cap in (self.agent, self.customer):
+            if cap is None:
+                continue
+            while cap.events:
+                out.append(cap.events.popleft())
+        return out
+
+    def close(self) -> None:
+        self.agent.close()
+        if self.customer is not None:
+            self.customer.close()
+
+
+class Transcribers:
+    """One real-time :class:`~calmcall.asr.stream.StreamingTranscriber` per role, all
+    sharing one decode thread. ``feed`` never waits for the model."""
+
+    def __init__(self, model: Any, roles: Iterable[str]) -> None:
+        from ..asr.stream import DecodeWorker, StreamingTranscriber
+
+        self.worker = DecodeWorker()
+        self.by_role = {r: StreamingTranscriber(model, r, worker=self.worker) for r in roles}  # type: ignore[arg-type]
+        self._closed = False
+
+    def feed(self, blocks: dict[str, np.ndarray]) -> list[Any]:
+        items: list[Any] = []
+        for role, tr in self.by_role.items():
+            items += tr.feed(blocks[role])
+        items.sort(key=lambda e: e.t_s)
+        return items
+
+    def finish(self) -> list[Any]:
+        items: list[Any] = []
+        for tr in self.by_role.values():
+            items += tr.finish()
+        items.sort(key=lambda e: e.t_s)
+        return items
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.worker.close()
+
+
+def band(cfg: Any, *, escalated: bool = False) -> dict[str, dict[str, float]]:
+    """The agent's target band for the overlay's gauges (relative to the calm
+    baseline; the band tightens while the customer is escalated)."""
+    t = cfg.targets
+    f = t.escalated_factor if escalated else 1.0
+    return {
+        "pace": {"min": 0.5, "max": 2.0, "lo": 0.5, "hi": round(1.0 + t.pace_margin * f, 3), "unit": "x calm"},
+        "pitch": {"min": -6.0, "max": 12.0, "lo": -6.0, "hi": round(t.pitch_margin_st * f, 3), "unit": "st"},
+        "volume": {"min": -15.0, "max": 15.0, "lo": -15.0, "hi": round(t.volume_margin_db * f, 3), "unit": "dB"},
+        "escalated": escalated,  # type: ignore[dict-item]
+    }
+
+
+@dataclass
+class SessionStats:
+    blocks: int = 0
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    events: dict[str, int] = field(default_factory=dict)
+    max_block_ms: float = 0.0
+    total_process_s: float = 0.0
+    words: int = 0
+
+    def count(self, type_: str) -> None:
+        self.events[type_] = self.events.get(type_, 0) + 1
+
+
+class Session:
+    """Runs ``pipeline`` (and ``transcriber``) over ``source`` and publishes events.
+
+    ``publish(type, data)`` must not block (``OverlayServer.publish``). ``on_event``
+    (optional) sees every event, e.g. a session log writer. ``status_extra`` adds to
+    the status message (e.g. the number of overlay clients).
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        pipeline: Any,
+        *,
+        publish: Publish,
+        config: Any,
+        transcriber: Any | None = None,
+        model_name: str | None = None,
+        mode: str = "live",
+        on_event: Callable[[Event], None] | None = None,
+        status_extra: Callable[[], dict[str, Any]] | None = None,
+        measures_min_interval_s: float = 0.2,
+        status_interval_s: float = 1.0,
+    ) -> None:
+        self.source = source
+        self.pipe = pipeline
+        self.publish = publish
+        self.cfg = config
+        self.transcriber = transcriber
+        self.model_name = model_name
+        self.mode = mode
+        self.on_event = on_event
+        self.status_extra = status_extra
+        self.measures_min_interval_s = measures_min_interval_s
+        self.status_interval_s = status_interval_s
+        self.stats = SessionStats()
+        self._last_measures: dict[str, float] = {}
+        self._escalated = False
+        self._stop = threading.Event()
+        self._next_status = 0.0
+        self.device_log: list[dict[str, Any]] = []
+
+    # ------------------------------------------------------------------ info
+    def hello(self) -> dict[str, Any]:
+        """What a connecting overlay is told first."""
+        return {
+            "mode": self.mode,
+            "speed": self.source.speed,
+            "roles": list(self.source.roles),
+            "band": band(self.cfg, escalated=self._escalated),
+            "origin_unix_ms": round(self.source.origin_unix * 1000.0, 1),
+            "model": self.model_name,
+        }
+
+    def audio_wall(self, t_s: float) -> float:
+        """Wall-clock (unix) time at which audio time ``t_s`` was captured/played."""
+        return self.source.origin_unix + t_s / self.source.speed
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # ------------------------------------------------------------------ loop
+    def run(self) -> SessionStats:
+        """Process until the source finishes or :meth:`stop`; returns the stats."""
+        self.source.start()
+        self._emit_status(force=True)
+        try:
+            while not self._stop.is_set() and not self.source.finished:
+                blocks = self.source.next_blocks(0.05)
+                for blk in blocks:
+                    self._process_block(blk)
+                if self.transcriber is not None:
+                    self._drain_transcriber()
+                if hasattr(self.source, "device_events"):
+                    for ev in self.source.device_events():
+                        self.device_log.append(ev)
+                        self._emit_status(force=True, note=ev)
+                self._emit_status()
+            self._finish()
+        finally:
+            self.source.close()
+        return self.stats
+
+    def _process_block(self, blk: dict[str, np.ndarray]) -> None:
+        t0 = time.perf_counter()
+        events = self.pipe.feed(blk)
+        self._send(events)  # prosody first: never behind transcription
+        if self.transcriber is not None:
+            try:
+                items = self.transcriber.feed(blk)
+            except Exception as exc:  # a failing transcriber must not stop coaching
+                log.error("transcriber failed, transcription off: %s", exc)
+                self.transcriber = None
+                items = []
+            if items:
+                self._send(self.pipe.feed_words(items))
+        dt = time.perf_counter() - t0
+        self.stats.blocks += 1
+        self.stats.total_process_s += dt
+        self.stats.max_block_ms = max(self.stats.max_block_ms, dt * 1000.0)
+
+    def _drain_transcriber(self) -> None:
+        poll = getattr(self.transcriber, "poll", None)
+        if poll is None:
+            return
+        try:
+            items = poll()
+        except Exception as exc:
+            log.error("transcriber failed, transcription off: %s", exc)
+            self.transcriber = None
+            return
+        if items:
+            self._send(self.pipe.feed_words(items))
+
+    def _finish(self) -> None:
+        if self.transcriber is not None:
+            close = getattr(self.transcriber, "finish", None) or getattr(self.transcriber, "close", None)
+            if close is not None and self.source.finished:
+                try:
+                    items = close()
+                    if items:
+                        self._send(self.pipe.feed_words(items))
+                except Exception as exc:
+                    log.error("transcriber failed at the end: %s", exc)
+        self._send(self.pipe.finish())
+        self._emit_status(force=True)
+
+    def _send(self, events: Iterable[Event]) -> None:
+        now = time.monotonic()
+        for ev in events:
+            self.stats.count(ev.type)
+            if self.on_event is not None:
+                self.on_event(ev)
+            if isinstance(ev, Measures):
+                last = self._last_measures.get(ev.speaker, -1e9)
+                if now - last < self.measures_min_interval_s:
+                    continue
+                self._last_measures[ev.speaker] = now
+            data = to_dict(ev)
+            if isinstance(ev, Prompt):
+                sent = time.time()
+                self.stats.prompts.append({
+                    "t_s": ev.t_s, "kind": ev.kind, "headline": ev.headline,
+                    "audio_wall": self.audio_wall(ev.t_s), "published_wall": sent,
+                })
+            elif ev.type == "word":
+                self.stats.words += 1
+            self.publish(ev.type, data)
+            if isinstance(ev, CustomerState):
+                self._escalated = ev.state == "escalated"
+                self.publish("band", band(self.cfg, escalated=self._escalated))
+
+    def _emit_status(self, *, force: bool = False, note: dict[str, Any] | None = None) -> None:
+        now = time.monotonic()
+        if not force and now < self._next_status:
+            return
+        self._next_status = now + self.status_interval_s
+        info = dict(self.source.status())
+        t_s = float(getattr(self.pipe, "t_s", 0.0))
+        lag = (time.time() - self.audio_wall(t_s)) * 1000.0 if self.stats.blocks else None
+        overflows = sum(d.get("overflows", 0) for d in info.get("devices", []))
+        dropped = sum(d.get("dropped_chunks", 0) for d in info.get("devices", []))
+        info.update({
+            "mode": self.mode, "model": self.model_name, "t_s": round(t_s, 2),
+            "lag_ms": round(lag, 1) if lag is not None else None,
+            "overflows": overflows, "dropped_blocks": dropped,
+            "max_block_ms": round(self.stats.max_block_ms, 2),
+        })
+        if note is not None:
+            info["event"] = {k: v for k, v in note.items() if k != "wall"}
+        if self.status_extra is not None:
+            info.update(self.status_extra())
+        ev = Status(t_s=t_s, info=info)
+        if self.on_event is not None:
+            self.on_event(ev)
+        self.publish("status", to_dict(ev))
+
+
+def describe_file(path: str | Path) -> str:
+    return Path(path).name

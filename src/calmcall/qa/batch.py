@@ -1,0 +1,414 @@
+"""Batch analysis: many saved calls in parallel, per-call JSON + report, summary CSV.
+
+``calmcall analyze DIR_OR_GLOB --out DIR`` ends here (:func:`run_batch`):
+
+* inputs: every audio file under a folder (recursively), the files a glob matches
+  (``'calls/**/*.wav'``, quoted), or one file;
+* one worker process per core (``--jobs``), each analysing whole calls; BLAS /
+  OpenMP pools are pinned to one thread per worker so workers do not fight;
+* per call: ``<out>/<name>.json`` (the analyze document plus a ``"batch"`` block)
+  and ``<out>/<name>.html`` (the report), both written atomically; the JSON last,
+  so its presence means the call is done;
+* resume: a call whose JSON exists, names the same source size and mtime, and has
+  its report, is skipped (``--force`` redoes everything);
+* a bad file does not stop the batch: it is listed at the end with its error, gets
+  a ``status=error`` row in ``summary.csv``, and is retried on the next run;
+* a worker that dies (crash, out of memory) is replaced; its calls are retried
+  once, each alone in a fresh process, before being reported as failed;
+* ``<out>/summary.csv``: one row per call (:data:`calmcall.qa.scorecard.CSV_FIELDS`).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import glob
+import io
+import json
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence, TextIO
+
+from calmcall.qa import scorecard as sc
+from calmcall.qa.report import AUDIO_EXTS, atomic_write_text
+
+SUMMARY_CSV = "summary.csv"
+_GLOB_CHARS = set("*?[")
+
+
+class BatchError(ValueError):
+    """The batch cannot start (no inputs, bad output folder); one-line message."""
+
+
+@dataclass(frozen=True)
+class Job:
+    source: str
+    name: str
+    json_path: str
+    html_path: str | None
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a worker needs to analyse one call (picklable)."""
+
+    config_path: str | None = None
+    agent_channel: int | None = None
+    customer_channel: int | None = None
+    profile_path: str | None = None
+    transcribe: bool = True
+    customer_name: str | None = None
+    model_dir: str | None = None
+    playbook_files: tuple[str, ...] = ()
+    replace_playbook: bool = False
+    report: bool = True
+
+
+@dataclass
+class BatchResult:
+    total: int = 0
+    done: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    audio_s: float = 0.0  # audio analysed in this run (not counting skipped calls)
+    wall_s: float = 0.0
+    summary_csv: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def is_batch_target(target: str) -> bool:
+    """True for a folder or a glob pattern (rather than one existing file)."""
+    p = Path(target).expanduser()
+    return p.is_dir() or (not p.exists() and any(c in target for c in _GLOB_CHARS))
+
+
+def collect_inputs(target: str, *, exclude: Path | None = None) -> tuple[list[Path], Path]:
+    """The call files ``target`` names, sorted, and the root their names are taken
+    relative to. A folder is searched recursively for audio files (hidden folders
+    and ``exclude`` skipped); a glob takes every file it matches."""
+    p = Path(target).expanduser()
+    excl = exclude.resolve() if exclude is not None else None
+    if p.is_dir():
+        root = p
+        files = []
+        for dirpath, dirnames, filenames in os.walk(p):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                                 and (excl is None or Path(dirpath, d).resolve() != excl))
+            files += [Path(dirpath, f) for f in filenames
+                      if not f.startswith(".") and Path(f).suffix.lower() in AUDIO_EXTS]
+    elif p.is_file():
+        root, files = p.parent, [p]
+    elif any(c in target for c in _GLOB_CHARS):
+        files = [Path(f) for f in glob.glob(os.path.expanduser(target), recursive=True) if Path(f).is_file()]
+        root = Path(os.path.commonpath([str(f.parent.resolve()) for f in files])) if files else Path(".")
+    else:
+        raise BatchError(f"{target}: no such file, folder or glob pattern")
+    files = sorted({f.resolve() for f in files})
+    if not files:
+        raise BatchError(f"{target}: no audio files found ({', '.join(sorted(AUDIO_EXTS))})")
+    return files, root.resolve()
+
+
+def plan_jobs(files: Sequence[Path], root: Path, out_dir: Path, *, report: bool = True) -> list[Job]:
+    """Output names: the path under ``root`` without extension, folders joined by
+    ``__``; the extension is kept where two inputs would otherwise collide."""
+    def key(f: Path, keep_ext: bool) -> str:
+        try:
+            rel = f.relative_to(root)
+        except ValueError:
+            rel = Path(f.name)
+        parts = list(rel.parts)
+        if not keep_ext:
+            parts[-1] = Path(parts[-1]).stem
+        return "__".join(parts)
+
+    names = [key(f, False) for f in files]
+    dup = {n for n in names if names.count(n) > 1}
+    jobs = []
+    for f, n in zip(files, names):
+        if n in dup:
+            n = key(f, True)
+        jobs.append(Job(source=str(f), name=n, json_path=str(out_dir / f"{n}.json"),
+                        html_path=str(out_dir / f"{n}.html") if report else None))
+    return jobs
+
+
+def _source_sig(path: str) -> dict[str, int]:
+    st = os.stat(path)
+    return {"source_size": st.st_size, "source_mtime_ns": st.st_mtime_ns}
+
+
+def load_done(job: Job) -> dict[str, Any] | None:
+    """The finished document of ``job`` if it is up to date, else None."""
+    try:
+        with open(job.json_path, encoding="utf-8") as f:
+            doc = json.load(f)
+        b = doc.get("batch") or {}
+        sig = _source_sig(job.source)
+    except (OSError, ValueError, AttributeError):
+        return None
+    if b.get("source_size") != sig["source_size"] or b.get("source_mtime_ns") != sig["source_mtime_ns"]:
+        return None
+    if job.html_path is not None and not os.path.isfile(job.html_path):
+        return None
+    return doc
+
+
+# --------------------------------------------------------------------------- worker
+
+
+def _init_worker() -> None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = "1"
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+    except Exception:
+        pass
+
+
+@functools.lru_cache(maxsize=4)
+def _config(path: str | None) -> Any:
+    from calmcall.config import load_config
+
+    return load_config(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _profile(path: str | None) -> Any:
+    if path is None:
+        return None
+    from calmcall.baseline import read_profile
+
+    return read_profile(path)
+
+
+def _error_text(exc: BaseException) -> str:
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    from calmcall.audio_io import CallFileError
+
+    if isinstance(exc, CallFileError) and msg:
+        return msg
+    return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+def process_call(job: Job, opts: Options) -> dict[str, Any]:
+    """Analyse one call and write its JSON and report. Never raises for a bad call:
+    returns ``{"ok": False, "error": ...}`` instead."""
+    t0 = time.perf_counter()
+    try:
+        from calmcall.analysis import analyze_file
+
+        sig = _source_sig(job.source)
+        doc = analyze_file(
+            job.source, config=_config(opts.config_path), agent_channel=opts.agent_channel,
+            customer_channel=opts.customer_channel, profile=_profile(opts.profile_path),
+            transcribe=opts.transcribe, customer_name=opts.customer_name, model_dir=opts.model_dir,
+            playbook_files=[Path(p) for p in opts.playbook_files] or None, replace_playbook=opts.replace_playbook,
+        )
+        analyze_s = time.perf_counter() - t0
+        card = sc.scorecard(doc)
+        if job.html_path is not None:
+            from calmcall.qa.report import write_report
+
+            write_report(doc, job.html_path, card=card)
+        doc["batch"] = {"source": job.source, **sig, "analyze_s": round(analyze_s, 3),
+                        "total_s": round(time.perf_counter() - t0, 3)}
+        atomic_write_text(Path(job.json_path), json.dumps(doc, ensure_ascii=False) + "\n")
+        return {"ok": True, "row": _row(job, doc, card), "duration_s": float(doc.get("duration_s") or 0.0),
+                "elapsed_s": time.perf_counter() - t0}
+    except Exception as exc:  # a bad call must not stop the batch
+        return {"ok": False, "error": _error_text(exc), "elapsed_s": time.perf_counter() - t0}
+
+
+def _row(job: Job, doc: dict[str, Any], card: dict[str, Any] | None = None) -> dict[str, Any]:
+    return sc.csv_row(doc, card, file=job.source, json=os.path.basename(job.json_path),
+                      report=os.path.basename(job.html_path) if job.html_path else "")
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """A plain-text progress bar on stderr (one line per call when not a terminal)."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, *, width: int = 28) -> None:
+        self.total = total
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.width = width
+        self.count = 0
+        self.failed = 0
+        self.t0 = time.monotonic()
+
+    def update(self, name: str, status: str) -> None:
+        self.count += 1
+        self.failed += status == "failed"
+        el = time.monotonic() - self.t0
+        eta = el / self.count * (self.total - self.count) if self.count else 0.0
+        filled = int(self.width * self.count / max(1, self.total))
+        bar = "#" * filled + "." * (self.width - filled)
+        fail = f", {self.failed} failed" if self.failed else ""
+        line = f"[{bar}] {self.count}/{self.total}{fail}  {_dur(el)} elapsed, ~{_dur(eta)} left  {status}: {name}"
+        if self.tty:
+            self.stream.write("\r\x1b[K" + line[:160])
+            if self.count == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _dur(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 60}m{s % 60:02d}s" if s >= 60 else f"{s}s"
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def _pool(n: int) -> ProcessPoolExecutor:
+    # spawn: workers never inherit the parent's threads or open files
+    return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker)
+
+
+def run_jobs(
+    jobs: list[Job],
+    opts: Options,
+    *,
+    workers: int,
+    on_result: Callable[[Job, dict[str, Any]], None],
+    worker_fn: Callable[[Job, Options], dict[str, Any]] = process_call,
+) -> None:
+    """Run ``jobs`` on ``workers`` processes, calling ``on_result`` in the parent as
+    each finishes. A dead worker's calls are retried once, each alone."""
+    if not jobs:
+        return
+    if workers <= 1 and worker_fn is process_call and os.environ.get("CALMCALL_BATCH_INPROCESS") == "1":
+        for j in jobs:  # debugging aid: no subprocesses at all
+            on_result(j, worker_fn(j, opts))
+        return
+    retry: list[Job] = []
+    pool = _pool(min(workers, len(jobs)))
+    try:
+        futs: dict[Future[dict[str, Any]], Job] = {pool.submit(worker_fn, j, opts): j for j in jobs}
+        pending = set(futs)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:
+                    retry.append(futs[fut])
+                    continue
+                on_result(futs[fut], result)
+    except BaseException:  # Ctrl-C: drop queued calls, do not wait for running ones
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    for j in retry:  # isolate: one fresh process per call, so one crash cannot take others down
+        try:
+            with _pool(1) as pool:
+                res = pool.submit(worker_fn, j, opts).result()
+        except BrokenProcessPool:
+            res = {"ok": False, "error": "the worker process died (crash or out of memory)", "elapsed_s": 0.0}
+        on_result(j, res)
+
+
+def batch_analyze(
+    target: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    opts: Options | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+    progress: TextIO | None = None,
+    worker_fn: Callable[[Job, Options], dict[str, Any]] = process_call,
+) -> BatchResult:
+    """Analyse every call ``target`` names into ``out_dir``; see the module doc."""
+    opts = opts or Options()
+    out = Path(out_dir).expanduser()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
+    files, root = collect_inputs(target, exclude=out)
+    all_jobs = plan_jobs(files, root, out, report=opts.report)
+    res = BatchResult(total=len(all_jobs))
+    rows: dict[str, dict[str, Any]] = {}
+    todo: list[Job] = []
+    for j in all_jobs:
+        doc = None if force else load_done(j)
+        if doc is not None:
+            rows[j.source] = _row(j, doc)
+            res.skipped += 1
+        else:
+            todo.append(j)
+    stream = progress if progress is not None else sys.stderr
+    if res.skipped:
+        stream.write(f"{res.skipped} of {res.total} calls already done in {out} (resume; --force redoes them)\n")
+    bar = Progress(len(todo), stream)
+    t0 = time.monotonic()
+
+    def on_result(job: Job, r: dict[str, Any]) -> None:
+        if r.get("ok"):
+            rows[job.source] = r["row"]
+            res.done += 1
+            res.audio_s += float(r.get("duration_s") or 0.0)
+            bar.update(job.name, "done")
+        else:
+            err = str(r.get("error") or "unknown error")
+            rows[job.source] = {**{k: "" for k in sc.CSV_FIELDS}, "file": job.source, "status": "error", "error": err}
+            res.failed.append((job.source, err))
+            bar.update(job.name, "failed")
+
+    try:
+        run_jobs(todo, opts, workers=jobs or default_jobs(), on_result=on_result, worker_fn=worker_fn)
+    finally:
+        res.wall_s = time.monotonic() - t0
+        res.summary_csv = write_summary(out / SUMMARY_CSV, [rows[j.source] for j in all_jobs if j.source in rows])
+    return res
+
+
+def write_summary(path: Path, rows: list[dict[str, Any]]) -> Path:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(sc.CSV_FIELDS), extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow(r)
+    atomic_write_text(path, buf.getvalue())
+    return path
+
+
+def format_result(res: BatchResult, out_dir: Path) -> str:
+    lines = [f"{res.done} analysed, {res.skipped} already done, {len(res.failed)} failed, of {res.total} calls "
+             f"in {_dur(res.wall_s)}"]
+    if res.done and res.wall_s > 0:
+        lines.append(f"throughput: {res.done / res.wall_s * 60:.1f} calls/min, "
+                     f"{res.audio_s / res.wall_s:.1f}x real time ({res.audio_s:.0f} s of audio)")
+    lines.append(f"summary: {res.summary_csv}")
+    lines.append(f"per-call JSON and reports: {out_dir}")
+    if res.failed:
+        lines.append("failed calls (not written; retried on the next run):")
+        lines += [f"  {src}: {err}" for src, err in res.failed]
+    return "\n".join(lines)

@@ -1,0 +1,220 @@
+"""Command-line glue for QA: ``calmcall sessions``, ``calmcall report`` and the batch
+mode of ``calmcall analyze`` (:func:`run_batch`).
+
+``cli.build_parser`` calls :func:`add_qa_parsers`; handlers return an exit status:
+0 success, 1 a batch finished with failed calls, 2 bad input (message on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from calmcall.qa import sessionlog as sl
+
+
+def _err(msg: str) -> int:
+    print(f"calmcall: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def add_qa_parsers(subparsers: Any) -> None:
+    """Register ``sessions`` and ``report`` on the ``calmcall`` sub-parsers."""
+    s = subparsers.add_parser(
+        "sessions", help="list recorded live/replay sessions",
+        description="List the session logs of live and replay sessions, newest first. "
+                    f"Folder: --sessions-dir, else ${sl.ENV_SESSIONS_DIR}, else $XDG_DATA_HOME/calmcall/sessions "
+                    "(~/.local/share/calmcall/sessions).",
+    )
+    s.add_argument("--sessions-dir", type=Path, default=None, metavar="DIR", help="the sessions folder")
+    s.add_argument("--json", action="store_true", help="print the list as JSON")
+    s.add_argument("-n", "--limit", type=int, default=None, metavar="N", help="show only the newest N sessions")
+    s.set_defaults(func=cmd_sessions)
+
+    r = subparsers.add_parser(
+        "report", help="write a self-contained HTML report of a call or a session",
+        description="Report on an audio file (analysed now), a session (id, id prefix or .jsonl path) "
+                    "or an analyze JSON document: timeline against the target band, transcript, scorecard.",
+    )
+    r.add_argument("source", metavar="CALL_OR_SESSION", help="audio file, session id / .jsonl log, or analyze .json")
+    r.add_argument("-o", "--out", type=Path, default=None, metavar="REPORT.html",
+                   help="where to write the report (default: <name>.html in the current folder)")
+    r.add_argument("--sessions-dir", type=Path, default=None, metavar="DIR", help="where to look up session ids")
+    r.add_argument("--audio", type=Path, default=None, metavar="FILE",
+                   help="the call's audio, for a session or JSON whose audio is elsewhere")
+    r.add_argument("--no-audio", action="store_true", help="do not link or embed any audio")
+    r.add_argument("--embed-audio", action="store_true",
+                   help="embed the audio in the HTML (Ogg/Opus) instead of linking it; the file then plays anywhere "
+                        "but carries the recording with it")
+    r.add_argument("--agent-channel", type=int, default=None, metavar="N", help="channel of the agent (audio input)")
+    r.add_argument("--customer-channel", type=int, default=None, metavar="M", help="channel of the customer (audio input)")
+    r.add_argument("--config", type=Path, default=None, help="TOML config (audio input)")
+    r.add_argument("--profile", type=Path, default=None, help="agent profile from `calmcall calibrate` (audio input)")
+    r.add_argument("--no-transcribe", action="store_true", help="prosody only: no transcript (audio input)")
+    r.add_argument("--model", type=Path, default=None, metavar="DIR", help="Whisper model directory (audio input)")
+    r.add_argument("--customer-name", default=None, help="the customer's name (audio input)")
+    r.set_defaults(func=cmd_report)
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def _fmt_started(info: sl.SessionInfo) -> str:
+    if info.started_at is None:
+        return "?"
+    return info.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def format_sessions(infos: list[sl.SessionInfo]) -> str:
+    from calmcall.qa.report import fmt_time
+
+    head = ("SESSION", "STARTED", "DURATION", "AGENT", "PROMPTS", "IN BAND", "NOTE")
+    rows = []
+    for i in infos:
+        note = i.error or ("" if i.complete else "incomplete log")
+        if i.has_audio:
+            note = (note + ", " if note else "") + "audio"
+        rows.append((
+            i.session_id, _fmt_started(i), fmt_time(i.duration_s), i.agent or "-", str(i.prompts),
+            "-" if i.in_band_share is None else f"{100 * i.in_band_share:.0f} %", note,
+        ))
+    widths = [max(len(str(r[k])) for r in [head, *rows]) for k in range(len(head))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
+    return "\n".join(lines)
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    d = sl.resolve_sessions_dir(args.sessions_dir)
+    infos = sl.list_sessions(d)
+    if args.limit is not None:
+        infos = infos[: max(0, args.limit)]
+    if args.json:
+        print(json.dumps({"sessions_dir": str(d), "sessions": [i.to_dict() for i in infos]}, indent=1))
+        return 0
+    if not infos:
+        print(f"no sessions in {d}")
+        return 0
+    print(format_sessions(infos))
+    print(f"\n{len(infos)} session(s) in {d}")
+    return 0
+
+
+# --------------------------------------------------------------------------- report
+
+
+def load_source(args: argparse.Namespace) -> dict[str, Any]:
+    """The analyze document for ``args.source``: a session, a JSON document or audio."""
+    src = str(args.source)
+    p = Path(src).expanduser()
+    if p.is_file() and p.name.endswith(sl.SESSION_SUFFIX):
+        return sl.session_to_analysis(sl.read_session(p))
+    if p.is_file() and p.suffix.lower() == ".json":
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{p}: not a readable analyze JSON document ({exc})") from None
+        if not isinstance(doc, dict) or "timeline" not in doc:
+            raise ValueError(f"{p}: not an analyze JSON document (no 'timeline'); write one with `calmcall analyze CALL --json`")
+        return doc
+    if p.is_file():
+        from calmcall.analysis import analyze_file
+        from calmcall.config import load_config
+
+        profile = None
+        if args.profile is not None:
+            from calmcall.baseline import read_profile
+
+            profile = read_profile(args.profile)
+        return analyze_file(
+            p, config=load_config(args.config), agent_channel=args.agent_channel,
+            customer_channel=args.customer_channel, profile=profile, transcribe=not args.no_transcribe,
+            customer_name=args.customer_name, model_dir=args.model,
+        )
+    found = sl.resolve_session(src, sl.resolve_sessions_dir(args.sessions_dir))
+    if found is not None:
+        return sl.session_to_analysis(sl.read_session(found))
+    raise FileNotFoundError(f"{src}: no such audio file, JSON document or session "
+                            f"(sessions folder {sl.resolve_sessions_dir(args.sessions_dir)})")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from calmcall.qa.report import AudioSource, write_report
+
+    try:
+        doc = load_source(args)
+    except (FileNotFoundError, ValueError) as exc:
+        if type(exc).__name__ in ("CallFileError", "ConfigError", "ProfileError"):
+            raise  # the CLI prints these
+        return _err(str(exc))
+    out = args.out
+    if out is None:
+        sid = (doc.get("session") or {}).get("session_id")
+        out = Path(f"{sid or Path(str(doc.get('file') or 'call')).stem}.html")
+    audio = None
+    if args.no_audio:
+        audio = []
+    elif args.audio is not None:
+        if not args.audio.is_file():
+            return _err(f"{args.audio}: no such audio file")
+        audio = [AudioSource(args.audio, "call")]
+    try:
+        path = write_report(doc, out, audio=audio, embed_audio=args.embed_audio)
+    except OSError as exc:
+        return _err(f"{out}: cannot write the report ({exc.strerror or exc})")
+    print(f"wrote {path}")
+    return 0
+
+
+# --------------------------------------------------------------------------- batch
+
+
+def _opts_from_args(args: argparse.Namespace) -> Any:
+    from calmcall.qa.batch import Options
+
+    def opt_str(name: str) -> str | None:
+        v = getattr(args, name, None)
+        return None if v is None else str(v)
+
+    return Options(
+        config_path=opt_str("config"),
+        agent_channel=getattr(args, "agent_channel", None),
+        customer_channel=getattr(args, "customer_channel", None),
+        profile_path=opt_str("profile"),
+        transcribe=not getattr(args, "no_transcribe", False),
+        customer_name=getattr(args, "customer_name", None),
+        model_dir=opt_str("model"),
+        playbook_files=tuple(str(p) for p in (getattr(args, "playbook", None) or ())),
+        replace_playbook=bool(getattr(args, "replace_playbook", False)),
+        report=not getattr(args, "no_report", False),
+    )
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """``calmcall analyze DIR_OR_GLOB --out DIR``. Reads ``args.call`` (or
+    ``args.path``), ``args.out``, ``args.jobs`` and, when present, ``args.force`` /
+    ``args.no_report`` plus the usual analyze options. Exit status 0 when every
+    call was analysed (or already done), 1 when some failed, 2 on bad input."""
+    from calmcall.qa.batch import BatchError, batch_analyze, format_result
+
+    target = getattr(args, "call", None) or getattr(args, "path", None)
+    if target is None or getattr(args, "out", None) is None:
+        return _err("batch mode needs CALLS (a folder, a quoted glob or a file) and --out DIR")
+    jobs = getattr(args, "jobs", None)
+    if jobs is not None and jobs < 1:
+        return _err(f"--jobs must be at least 1, got {jobs}")
+    try:
+        from calmcall.config import load_config
+
+        load_config(getattr(args, "config", None))  # fail once here, not once per call
+    except Exception as exc:
+        return _err(str(exc))
+    try:
+        res = batch_analyze(str(target), Path(args.out), opts=_opts_from_args(args), jobs=jobs,
+                            force=bool(getattr(args, "force", False)))
+    except BatchError as exc:
+        return _err(str(exc))
+    print(format_result(res, Path(args.out)))
+    return 0 if res.ok else 1

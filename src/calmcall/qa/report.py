@@ -1,0 +1,520 @@
+"""One self-contained HTML report per call or session.
+
+The file needs no network to view: styles and script are inline, the timeline plot
+is a base64 PNG drawn with matplotlib (no pyplot, no global state), and a
+Content-Security-Policy forbids the page to load or send anything. The audio is
+linked (relative path) when it is available, or embedded (Ogg/Opus, base64) on
+request; timestamps and clicks on the timeline then play the call from that point.
+
+The report states measurable facts about the call: pace, pitch and level relative
+to the agent's own calm baseline, counts and times. It never labels the agent's
+emotions.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import mimetypes
+import os
+import tempfile
+import urllib.parse
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from calmcall.qa import scorecard as sc
+
+AUDIO_EXTS = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aiff", ".aif", ".au", ".webm"}
+_MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".opus": "audio/ogg",
+         ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".webm": "audio/webm"}
+
+_COLORS = {
+    "agent": "#1f5fa8",
+    "customer": "#8a5a00",
+    "band": "#cfe8cf",
+    "over": "#c0392b",
+    "escalated": "#f3c6c0",
+    "prompt": "#6a1b9a",
+    "overtalk": "#e67e22",
+}
+
+
+@dataclass(frozen=True)
+class AudioSource:
+    """Audio the report can play. ``label``: "call", "agent" or "customer"."""
+
+    path: Path
+    label: str = "call"
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt_time(t_s: float | None) -> str:
+    """``m:ss`` (or ``h:mm:ss``) for a time in seconds."""
+    if t_s is None:
+        return "-"
+    t = max(0.0, float(t_s))
+    h, rem = divmod(int(t), 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100.0 * x:.1f} %"
+
+
+def _sec(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f} s"
+
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _ts(t_s: float | None, *, label: str | None = None) -> str:
+    """A timestamp that seeks the audio (when there is audio) and the timeline cursor."""
+    if t_s is None:
+        return "-"
+    return (f'<a class="ts" href="#" data-t="{float(t_s):.2f}" title="play from {fmt_time(t_s)}">'
+            f"{_e(label or fmt_time(t_s))}</a>")
+
+
+# --------------------------------------------------------------------------- plot
+
+
+def _limit_series(times: list[float], base: float, factor: float, eps: list[dict[str, Any]]) -> list[float]:
+    return [base * (factor if any(e["start_s"] <= t <= e["end_s"] for e in eps) else 1.0) for t in times]
+
+
+def timeline_png(doc: Mapping[str, Any], *, width_px: int = 1200, dpi: int = 100) -> tuple[bytes, dict[str, float]]:
+    """Draw the agent's pace, pitch and level against the target band, the customer's
+    escalated stretches, both parties' speech and the prompts. Returns the PNG and
+    the plot area in figure fractions plus the time axis (``x0, x1, t0, t1``), so a
+    click on the image can be mapped to a time."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    timeline = doc.get("timeline") or []
+    duration = float(doc.get("duration_s") or 0.0) or max((float(m["t_s"]) for m in timeline), default=1.0)
+    tg = sc.targets(doc)
+    eps = sc.escalation_episodes(doc)
+    step = sc.grid_step_s(timeline)
+    agent = sorted((m for m in timeline if m.get("speaker") == "agent"), key=lambda m: float(m["t_s"]))
+
+    fig = Figure(figsize=(width_px / dpi, 7.2), dpi=dpi)
+    FigureCanvasAgg(fig)
+    gs = fig.add_gridspec(4, 1, height_ratios=[3, 3, 3, 1.4], hspace=0.12, left=0.07, right=0.985, top=0.95, bottom=0.08)
+    axes = [fig.add_subplot(gs[0])]
+    axes += [fig.add_subplot(gs[i], sharex=axes[0]) for i in (1, 2, 3)]
+
+    panels = [
+        ("rate_rel", "pace (x calm)", 1.0 + tg["pace_margin"], 1.0, lambda lim: 1.0 + (lim - 1.0)),
+        ("pitch_st", "pitch (st vs calm)", tg["pitch_margin_st"], 0.0, None),
+        ("level_rel_db", "level (dB vs calm)", tg["volume_margin_db"], 0.0, None),
+    ]
+    for ax, (key, label, limit, calm, _) in zip(axes, panels):
+        pts = [(float(m["t_s"]), m.get(key), bool(m.get("active"))) for m in agent]
+        ts = [t for t, v, a in pts if a and isinstance(v, (int, float))]
+        vs = [float(v) for t, v, a in pts if a and isinstance(v, (int, float))]
+        # band: everything up to the upper limit (tighter while the customer is escalated)
+        grid = [i * step for i in range(int(duration / step) + 2)]
+        if key == "rate_rel":
+            lims = [1.0 + x for x in _limit_series(grid, tg["pace_margin"], tg["escalated_factor"], eps)]
+        else:
+            lims = _limit_series(grid, limit, tg["escalated_factor"], eps)
+        lo = min([calm - (limit - calm) * 1.5] + vs) if vs else calm - (limit - calm) * 1.5
+        hi = max([calm + (limit - calm) * 2.5] + vs) if vs else calm + (limit - calm) * 2.5
+        pad = 0.05 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.fill_between(grid, lo - pad, lims, step="post", color=_COLORS["band"], lw=0, label="target band")
+        ax.axhline(calm, color="#7a7a7a", lw=0.8, ls=":")
+        if ts:
+            # a gap > 1 s in the agent's speech breaks the line
+            xs: list[float] = []
+            ys: list[float] = []
+            for i, (t, v) in enumerate(zip(ts, vs)):
+                if i and t - ts[i - 1] > 1.0:
+                    xs.append(float("nan"))
+                    ys.append(float("nan"))
+                xs.append(t)
+                ys.append(v)
+            ax.plot(xs, ys, color=_COLORS["agent"], lw=1.2, label="agent")
+            over_lim = dict(zip(grid, lims))
+            ot = [(t, v) for t, v in zip(ts, vs) if v > over_lim.get(round(t / step) * step, lims[min(len(lims) - 1, int(round(t / step)))])]
+            if ot:
+                ax.scatter([t for t, _ in ot], [v for _, v in ot], s=9, color=_COLORS["over"], zorder=3, label="above band")
+        ax.set_ylabel(label, fontsize=9)
+        ax.tick_params(labelsize=8, labelbottom=False)
+        ax.grid(axis="x", color="#e4e4e4", lw=0.6)
+
+    # speech activity strip: agent row 1, customer row 0, overtalk marks
+    strip = axes[3]
+    n = max(1, int(round(duration / step)))
+    for row, who in ((1, "agent"), (0, "customer")):
+        act = sc.activity(timeline, who, step, n)
+        spans = [(a * step, (b - a) * step) for a, b in sc.runs(act)]
+        if spans:
+            strip.broken_barh(spans, (row - 0.35, 0.7), color=_COLORS[who])
+    card_ot = sc.talk_and_silence(doc).get("overtalk_episodes") or []
+    if card_ot:
+        strip.broken_barh([(e["start_s"], e["duration_s"]) for e in card_ot], (-0.5, 2.0), color=_COLORS["overtalk"], alpha=0.35)
+    strip.set_yticks([0, 1], ["customer", "agent"], fontsize=8)
+    strip.set_ylim(-0.6, 1.6)
+    strip.tick_params(labelsize=8)
+    strip.set_xlabel("call time (m:ss)", fontsize=9)
+
+    for ax in axes:
+        for e in eps:
+            ax.axvspan(e["start_s"], e["end_s"], color=_COLORS["escalated"], alpha=0.45, lw=0, zorder=0)
+        for p in doc.get("prompts") or []:
+            ax.axvline(float(p["t_s"]), color=_COLORS["prompt"], lw=1.0, ls="--", zorder=4)
+        ax.set_xlim(0, duration)
+    top = axes[0]
+    ymax = top.get_ylim()[1]
+    for p in doc.get("prompts") or []:
+        top.annotate(str(p.get("kind", "")), (float(p["t_s"]), ymax), xytext=(2, -2), textcoords="offset points",
+                     fontsize=7, color=_COLORS["prompt"], va="top", rotation=90, zorder=5)
+    from matplotlib.patches import Patch
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color=_COLORS["agent"], lw=1.2, label="agent"),
+        Patch(color=_COLORS["band"], label="target band"),
+        Line2D([], [], color=_COLORS["over"], marker="o", lw=0, ms=3, label="above band"),
+        Patch(color=_COLORS["escalated"], label="customer escalated"),
+        Line2D([], [], color=_COLORS["prompt"], ls="--", label="prompt"),
+        Patch(color=_COLORS["overtalk"], alpha=0.35, label="overtalk"),
+    ]
+    fig.legend(handles=handles, loc="upper center", ncol=6, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 1.0))
+    from matplotlib.ticker import FuncFormatter
+
+    strip.xaxis.set_major_formatter(FuncFormatter(lambda x, _: fmt_time(x)))
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    pos = axes[0].get_position()
+    return buf.getvalue(), {"x0": pos.x0, "x1": pos.x1, "t0": 0.0, "t1": duration}
+
+
+# --------------------------------------------------------------------------- audio
+
+
+def audio_sources_for(doc: Mapping[str, Any]) -> list[AudioSource]:
+    """The audio a report can play: a session's recorded FLACs, or the analysed file."""
+    session = doc.get("session") if isinstance(doc.get("session"), Mapping) else None
+    if session and isinstance(session.get("audio"), Mapping):
+        return [AudioSource(Path(p), role) for role, p in session["audio"].items() if Path(p).is_file()]
+    f = doc.get("file")
+    if isinstance(f, str) and Path(f).suffix.lower() in AUDIO_EXTS and Path(f).is_file():
+        return [AudioSource(Path(f), "call")]
+    return []
+
+
+def _audio_src(src: AudioSource, out_path: Path | None, embed: bool) -> str:
+    p = src.path.resolve()
+    if embed:
+        try:
+            import soundfile as sf
+
+            data, rate = sf.read(str(p), always_2d=True)
+            if rate not in (8000, 12000, 16000, 24000, 48000):
+                raise ValueError("rate not supported by Opus")
+            buf = io.BytesIO()
+            sf.write(buf, data, rate, format="OGG", subtype="OPUS")
+            return "data:audio/ogg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        except Exception:  # fall back to the original bytes
+            mime = _MIME.get(p.suffix.lower()) or mimetypes.guess_type(p.name)[0] or "audio/wav"
+            return f"data:{mime};base64," + base64.b64encode(p.read_bytes()).decode("ascii")
+    if out_path is not None:
+        try:
+            rel = os.path.relpath(p, out_path.resolve().parent)
+            return urllib.parse.quote(Path(rel).as_posix())
+        except ValueError:  # other drive (Windows)
+            pass
+    return p.as_uri()
+
+
+# --------------------------------------------------------------------------- html
+
+_CSS = """
+:root{--fg:#1d1d1f;--muted:#666;--line:#ddd;--agent:#1f5fa8;--customer:#8a5a00;--bad:#c0392b;--ok:#2e7d32}
+*{box-sizing:border-box}body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);margin:0;background:#fafafa}
+main{max-width:1260px;margin:0 auto;padding:16px 24px 48px}
+h1{font-size:22px;margin:8px 0 2px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
+.meta{color:var(--muted);margin:0}.note{color:var(--muted);font-size:12px;margin:6px 0 0}
+table{border-collapse:collapse;background:#fff}td,th{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+th{font-weight:600;background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:10px;margin-bottom:12px}
+.card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:8px 12px}
+.card .v{font-size:20px;font-weight:600;font-variant-numeric:tabular-nums}.card .k{color:var(--muted);font-size:12px}
+#timeline-plot{width:100%;height:auto;border:1px solid var(--line);background:#fff;cursor:crosshair;display:block}
+.plotwrap{position:relative}#cursor{position:absolute;top:0;bottom:0;width:2px;background:#000;opacity:.6;display:none;pointer-events:none}
+a.ts{font-variant-numeric:tabular-nums;color:#0b57d0;text-decoration:none;white-space:nowrap}a.ts:hover{text-decoration:underline}
+.turn{display:grid;grid-template-columns:64px 90px 1fr;gap:8px;padding:5px 8px;border-bottom:1px solid #eee;background:#fff}
+.turn .who{font-weight:600}.turn.agent .who{color:var(--agent)}.turn.customer .who{color:var(--customer)}
+.turn.playing{background:#fff8d6}.sev-high{color:var(--bad);font-weight:600}.empty{color:var(--muted);font-style:italic}
+#player{position:sticky;top:0;background:#fafafa;padding:6px 0;z-index:2;border-bottom:1px solid var(--line)}
+#player audio{width:100%;max-width:640px;height:36px}
+"""
+
+_JS = """
+(function(){
+  var audios=[].slice.call(document.querySelectorAll('audio.call-audio'));
+  var img=document.getElementById('timeline-plot'), cursor=document.getElementById('cursor');
+  function place(t){ if(!img||!cursor) return; var x0=+img.dataset.x0,x1=+img.dataset.x1,t0=+img.dataset.t0,t1=+img.dataset.t1;
+    var f=x0+(t-t0)/(t1-t0)*(x1-x0); cursor.style.left=(f*img.clientWidth)+'px'; cursor.style.display='block'; }
+  function seek(t){ place(t); audios.forEach(function(a){ try{ a.currentTime=t; var p=a.play(); if(p&&p.catch) p.catch(function(){}); }catch(e){} }); }
+  window.calmcallSeek=seek;
+  document.addEventListener('click',function(ev){ var a=ev.target.closest('a.ts'); if(!a) return; ev.preventDefault(); seek(parseFloat(a.dataset.t)); });
+  if(img){ img.addEventListener('click',function(ev){ var r=img.getBoundingClientRect(); var f=(ev.clientX-r.left)/r.width;
+    var x0=+img.dataset.x0,x1=+img.dataset.x1,t0=+img.dataset.t0,t1=+img.dataset.t1; var t=t0+(f-x0)/(x1-x0)*(t1-t0);
+    if(t>=t0&&t<=t1) seek(t); }); }
+  if(audios.length){ var turns=[].slice.call(document.querySelectorAll('.turn')); audios[0].addEventListener('timeupdate',function(){
+    var t=audios[0].currentTime; place(t); turns.forEach(function(el){ el.classList.toggle('playing', t>=+el.dataset.start && t<=+el.dataset.end); }); }); }
+})();
+"""
+
+
+def _card(key: str, label: str, value: Any, shown: str) -> str:
+    raw = "" if value is None else json.dumps(value)
+    return (f'<div class="card" data-key="{_e(key)}" data-value="{_e(raw)}"><div class="v">{_e(shown)}</div>'
+            f'<div class="k">{_e(label)}</div></div>')
+
+
+def _row(key: str, label: str, value: Any, shown: str) -> str:
+    raw = "" if value is None else json.dumps(value)
+    return f'<tr data-key="{_e(key)}" data-value="{_e(raw)}"><th>{_e(label)}</th><td class="num">{_e(shown)}</td></tr>'
+
+
+def _baseline_text(b: Mapping[str, Any] | None) -> str:
+    if not b:
+        return "not learned (too little speech)"
+    parts = []
+    if isinstance(b.get("rate_syl_s"), (int, float)):
+        parts.append(f"pace {b['rate_syl_s']:.2f} syllables/s")
+    if isinstance(b.get("wpm"), (int, float)):
+        parts.append(f"{b['wpm']:.0f} wpm")
+    if isinstance(b.get("f0_hz"), (int, float)):
+        parts.append(f"pitch {b['f0_hz']:.0f} Hz")
+    if isinstance(b.get("level_db"), (int, float)):
+        parts.append(f"level {b['level_db']:.1f} dBFS")
+    if b.get("source"):
+        parts.append(f"({b['source']})")
+    return ", ".join(parts)
+
+
+def render_report(
+    doc: Mapping[str, Any],
+    *,
+    out_path: str | os.PathLike[str] | None = None,
+    audio: Sequence[AudioSource] | None = None,
+    embed_audio: bool = False,
+    title: str | None = None,
+    card: Mapping[str, Any] | None = None,
+) -> str:
+    """Return the report HTML for an analyze document (or a session turned into one
+    by :func:`calmcall.qa.sessionlog.session_to_analysis`).
+
+    ``audio``: sources to play (default: :func:`audio_sources_for`); linked by a
+    path relative to ``out_path`` unless ``embed_audio``.
+    """
+    card = sc.scorecard(doc) if card is None else card
+    out = Path(out_path) if out_path is not None else None
+    sources = audio_sources_for(doc) if audio is None else list(audio)
+    png, geo = timeline_png(doc)
+    name = Path(str(doc.get("file") or "call")).name
+    session = doc.get("session") if isinstance(doc.get("session"), Mapping) else None
+    title = title or f"Call report: {name}"
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    ch = doc.get("channels") or {}
+    tg = card["targets"]
+    ppk = card["prompts_per_kind"]
+
+    h: list[str] = []
+    h.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
+    h.append('<meta name="viewport" content="width=device-width,initial-scale=1">')
+    h.append('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+             "style-src 'unsafe-inline'; script-src 'unsafe-inline'; media-src data: file: blob: 'self'\">")
+    h.append('<meta name="referrer" content="no-referrer">')
+    h.append(f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>")
+    # header
+    h.append(f"<header><h1>{_e(title)}</h1>")
+    meta_bits = [f"duration {fmt_time(card['duration_s'])} ({card['duration_s']:.1f} s)" if card["duration_s"] is not None else ""]
+    if session:
+        meta_bits.append(f"session {session.get('session_id')}")
+        if session.get("started_at"):
+            meta_bits.append(f"started {session['started_at']}")
+        if session.get("agent"):
+            meta_bits.append(f"agent {session['agent']}")
+        if not session.get("complete"):
+            meta_bits.append("log incomplete (session did not close cleanly)")
+    meta_bits.append(f"channels: agent {ch.get('agent')}, customer {ch.get('customer') if ch.get('customer') is not None else 'none'}")
+    meta_bits.append(f"generated {generated}")
+    h.append(f'<p class="meta">{_e(" · ".join(b for b in meta_bits if b))}</p>')
+    h.append(f'<p class="meta">File: <code>{_e(doc.get("file", ""))}</code></p>')
+    bl = doc.get("baselines") or {}
+    h.append(f'<p class="meta">Agent calm baseline: {_e(_baseline_text(bl.get("agent")))}. '
+             f'Target band: pace up to +{tg["pace_margin"] * 100:.0f} %, pitch up to +{tg["pitch_margin_st"]:g} st, '
+             f'level up to +{tg["volume_margin_db"]:g} dB above that baseline '
+             f'(x{tg["escalated_factor"]:g} while the customer is escalated).</p>')
+    h.append('<p class="note">This report states measurable facts about the call (pace, pitch, level, times and counts). '
+             "It makes no judgement about anyone's emotions. It was produced on this machine and loads nothing from the network.</p>")
+    h.append("</header>")
+
+    # audio player
+    h.append('<section id="player">')
+    if sources:
+        for s in sources:
+            h.append(f'<div><span class="meta">{_e(s.label)} audio</span> '
+                     f'<audio class="call-audio" controls preload="metadata" src="{_e(_audio_src(s, out, embed_audio))}"></audio></div>')
+        h.append('<p class="note">Click a timestamp or the timeline to play from that point.</p>')
+    else:
+        h.append('<p class="note">No audio available for this call: timestamps mark the timeline only.</p>')
+    h.append("</section>")
+
+    # scorecard
+    h.append('<section id="scorecard"><h2>Scorecard</h2><div class="cards">')
+    h.append(_card("in_band_share", "agent speech in the target band", card["in_band_share"], _pct(card["in_band_share"])))
+    h.append(_card("prompts_total", "prompts", card["prompts_total"], str(card["prompts_total"])))
+    h.append(_card("overtalk_count", "overtalk episodes", card["overtalk_count"], "-" if card["overtalk_count"] is None else str(card["overtalk_count"])))
+    h.append(_card("talk_ratio_agent", "agent share of talk time", card["talk_ratio_agent"], _pct(card["talk_ratio_agent"])))
+    h.append(_card("longest_agent_monologue_s", "longest agent monologue", card["longest_agent_monologue_s"], _sec(card["longest_agent_monologue_s"])))
+    h.append(_card("silences_over_10s", "silences over 10 s", card["silences_over_10s"], str(card["silences_over_10s"])))
+    h.append(_card("escalation_episodes", "customer escalation episodes", card["escalation_episodes"], str(card["escalation_episodes"])))
+    h.append(_card("max_back_in_band_s", "longest time back into band", card["max_back_in_band_s"], _sec(card["max_back_in_band_s"])))
+    h.append("</div><table class=\"scorecard\"><tbody>")
+    rows = [
+        ("in_band_share", "Agent speech in the target band", card["in_band_share"], _pct(card["in_band_share"])),
+        ("in_band_s", "Measured agent speech in band / measured", card["in_band_s"],
+         f"{_sec(card['in_band_s'])} of {_sec(card['measured_speech_s'])}"),
+        ("pace_over_share", "Agent speech above the pace band", card["pace_over_share"], _pct(card["pace_over_share"])),
+        ("pitch_over_share", "Agent speech above the pitch band", card["pitch_over_share"], _pct(card["pitch_over_share"])),
+        ("level_over_share", "Agent speech above the level band", card["level_over_share"], _pct(card["level_over_share"])),
+        ("agent_median_rate_rel", "Agent median pace (x calm)", card["agent_median_rate_rel"],
+         "-" if card["agent_median_rate_rel"] is None else f"{card['agent_median_rate_rel']:.2f}"),
+        ("agent_median_wpm", "Agent median words per minute", card["agent_median_wpm"],
+         "-" if card["agent_median_wpm"] is None else f"{card['agent_median_wpm']:.0f}"),
+        ("prompts_total", "Prompts, all kinds", card["prompts_total"], str(card["prompts_total"])),
+    ]
+    rows += [(f"prompts_{k}", f"Prompts: {k.replace('_', ' ')}", n, str(n)) for k, n in ppk.items()]
+    rows += [
+        ("overtalk_count", "Overtalk episodes (both talking >= 0.5 s)", card["overtalk_count"],
+         "-" if card["overtalk_count"] is None else str(card["overtalk_count"])),
+        ("agent_interruptions", "of which the agent started while the customer talked", card["agent_interruptions"],
+         "-" if card["agent_interruptions"] is None else str(card["agent_interruptions"])),
+        ("overtalk_s", "Overtalk time", card["overtalk_s"], _sec(card["overtalk_s"])),
+        ("talk_ratio_agent", "Talk ratio (agent / both)", card["talk_ratio_agent"], _pct(card["talk_ratio_agent"])),
+        ("agent_talk_s", "Agent talk time", card["agent_talk_s"], _sec(card["agent_talk_s"])),
+        ("customer_talk_s", "Customer talk time", card["customer_talk_s"], _sec(card["customer_talk_s"])),
+        ("longest_agent_monologue_s", "Longest agent monologue", card["longest_agent_monologue_s"], _sec(card["longest_agent_monologue_s"])),
+        ("longest_customer_monologue_s", "Longest customer monologue", card["longest_customer_monologue_s"], _sec(card["longest_customer_monologue_s"])),
+        ("silences_over_10s", "Silences over 10 s", card["silences_over_10s"], str(card["silences_over_10s"])),
+        ("silence_total_s", "Total silence (gaps under 2 s ignored)", card["silence_total_s"], _sec(card["silence_total_s"])),
+        ("escalation_episodes", "Customer escalation episodes", card["escalation_episodes"], str(card["escalation_episodes"])),
+        ("max_back_in_band_s", "Longest time for the agent to get back into band", card["max_back_in_band_s"], _sec(card["max_back_in_band_s"])),
+        ("words", "Transcribed words (agent / customer)", card["words"], f"{card['words']} ({card['agent_words']} / {card['customer_words']})"),
+    ]
+    h.extend(_row(*r) for r in rows)
+    h.append("</tbody></table></section>")
+
+    # timeline
+    b64 = base64.b64encode(png).decode("ascii")
+    h.append('<section id="timeline"><h2>Timeline</h2><div class="plotwrap">')
+    h.append(f'<img id="timeline-plot" alt="Agent pace, pitch and level over the call against the target band, '
+             f'with customer escalation, speech activity and prompts marked" src="data:image/png;base64,{b64}" '
+             f'data-x0="{geo["x0"]:.5f}" data-x1="{geo["x1"]:.5f}" data-t0="{geo["t0"]:.3f}" data-t1="{geo["t1"]:.3f}">')
+    h.append('<div id="cursor"></div></div>')
+    h.append('<p class="note">Green: the target band (the agent\'s calm baseline plus the margins; tighter while the customer is '
+             "escalated). Red dots: agent speech above the band. Shaded red: customer escalated (raised pitch, level or pace "
+             "against the customer's own start of call). Dashed purple: prompts. Bottom strip: who is talking; orange: overtalk.</p>")
+    h.append("</section>")
+
+    # prompts
+    h.append('<section id="prompts"><h2>Prompts</h2>')
+    prompts = sorted(doc.get("prompts") or [], key=lambda p: float(p["t_s"]))
+    if prompts:
+        h.append("<table><thead><tr><th>time</th><th>kind</th><th>prompt</th><th>detail</th><th>severity</th></tr></thead><tbody>")
+        for p in prompts:
+            sev = str(p.get("severity", ""))
+            h.append(f'<tr class="prompt" data-kind="{_e(p.get("kind"))}"><td>{_ts(float(p["t_s"]))}</td><td>{_e(p.get("kind"))}</td>'
+                     f'<td>{_e(p.get("headline"))}</td><td>{_e(p.get("detail"))}</td><td class="sev-{_e(sev)}">{_e(sev)}</td></tr>')
+        h.append("</tbody></table>")
+    else:
+        h.append('<p class="empty">No prompts in this call.</p>')
+    h.append("</section>")
+
+    # escalations
+    h.append('<section id="escalations"><h2>Customer escalation episodes</h2>')
+    if card["escalations"]:
+        h.append("<table><thead><tr><th>start</th><th>end</th><th>duration</th><th>agent left the band</th>"
+                 "<th>time back into band</th></tr></thead><tbody>")
+        for e in card["escalations"]:
+            back = ("stayed in band" if not e["agent_left_band"] else
+                    (f"{e['back_in_band_s']:.1f} s (left {fmt_time(e['left_band_s'])}, back {fmt_time(e['back_at_s'])})"
+                     if e["back_in_band_s"] is not None else "not back in band by the end of the call"))
+            end = _ts(e["end_s"]) + (" (still escalated at the end)" if e["ongoing_at_end"] else "")
+            h.append(f'<tr class="escalation"><td>{_ts(e["start_s"])}</td><td>{end}</td><td class="num">{_sec(e["duration_s"])}</td>'
+                     f'<td>{"yes at " + _ts(e["left_band_s"]) if e["agent_left_band"] else "no"}</td><td>{_e(back)}</td></tr>')
+        h.append("</tbody></table>")
+    else:
+        h.append('<p class="empty">No customer escalation detected.</p>' if card["has_customer"]
+                 else '<p class="empty">No customer channel in this call.</p>')
+    h.append("</section>")
+
+    # overtalk & silences
+    h.append('<section id="events"><h2>Overtalk and long silences</h2>')
+    items = [(e["start_s"], "overtalk", f"{e['duration_s']:.1f} s" + (" - agent started while the customer talked" if e["agent_interrupted"] else ""))
+             for e in card["overtalk_episodes"]]
+    items += [(s["start_s"], "silence", f"{s['duration_s']:.1f} s with nobody talking") for s in card["long_silences"]]
+    if items:
+        h.append("<table><thead><tr><th>time</th><th>what</th><th>detail</th></tr></thead><tbody>")
+        for t, what, detail in sorted(items):
+            h.append(f"<tr><td>{_ts(t)}</td><td>{_e(what)}</td><td>{_e(detail)}</td></tr>")
+        h.append("</tbody></table>")
+    else:
+        h.append('<p class="empty">None.</p>')
+    h.append("</section>")
+
+    # transcript
+    h.append('<section id="transcript"><h2>Transcript</h2>')
+    tr = sc.turns(doc.get("words") or [])
+    if tr:
+        for t in tr:
+            who = "Agent" if t["speaker"] == "agent" else "Customer" if t["speaker"] == "customer" else t["speaker"]
+            h.append(f'<div class="turn {_e(t["speaker"])}" data-start="{t["start_s"]:.2f}" data-end="{t["end_s"]:.2f}">'
+                     f'<div>{_ts(t["start_s"])}</div><div class="who">{_e(who)}</div><div class="text">{_e(t["text"])}</div></div>')
+    else:
+        h.append('<p class="empty">No transcript (transcription was off or found no words).</p>')
+    h.append("</section>")
+    h.append(f"<script>{_JS}</script></main></body></html>")
+    return "\n".join(h)
+
+
+def write_report(doc: Mapping[str, Any], out_path: str | os.PathLike[str], **kwargs: Any) -> Path:
+    """Render and write the report atomically (temporary file + rename)."""
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = render_report(doc, out_path=out, **kwargs)
+    atomic_write_text(out, text)
+    return out
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -17,7 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.scripted import render_call, sample_call_turns  # noqa: E402
+from benchmarks.scripted import (  # noqa: E402
+    SAMPLE_OVERTALK_AFTER_ESCALATION_S,
+    render_call,
+    sample_call_turns,
+)
 
 MIN_VIOLATION_SPACING_S = 22.0
 MAX_DURATION_S = 90.0
@@ -41,8 +45,9 @@ def check_timeline(truth: dict) -> list[str]:
     esc = next((x for x in v if x["kind"] == "customer_escalation"), None)
     ot = next((x for x in v if x["kind"] == "overtalk"), None)
     if esc and ot:
-        if ot["start_s"] - esc["start_s"] < 5.0:
-            problems.append("overtalk starts < 5 s after the escalation onset")
+        if ot["start_s"] - esc["start_s"] < SAMPLE_OVERTALK_AFTER_ESCALATION_S - 0.01:
+            problems.append(f"overtalk starts < {SAMPLE_OVERTALK_AFTER_ESCALATION_S} s after "
+                            "the escalation onset (the coach's break-through needs the room)")
         cust_end = max(t["end_s"] for t in truth["turns"]
                        if t["speaker"] == "customer" and t["start_s"] <= ot["start_s"] < t["end_s"])
         if cust_end - ot["start_s"] < 1.5:

@@ -102,9 +102,9 @@ def load_call(
         raise _fail(p, f"audio data is unreadable or truncated ({_short(exc)})") from None
     if data.shape[0] == 0:
         raise _fail(p, "contains no audio samples")
-    expected = info.frames
-    if expected > 0 and data.shape[0] < expected:
-        raise _fail(p, f"is truncated: header promises {expected} frames, {data.shape[0]} present")
+    missing = _wav_missing_bytes(p)
+    if missing > 0:
+        raise _fail(p, f"is truncated: its header promises {missing} more bytes of audio than the file holds")
     if not np.all(np.isfinite(data)):
         raise _fail(p, "contains NaN or infinite samples")
     picked = [agent_channel] + ([customer_channel] if customer_channel is not None else [])
@@ -118,6 +118,27 @@ def load_call(
         source_channels=n_ch,
         source_format=f"{info.format}/{info.subtype}",
     )
+
+
+def _wav_missing_bytes(path: Path) -> int:
+    """For a RIFF/WAVE file, how many bytes of its ``data`` chunk are missing
+    (libsndfile silently reads a cut-off WAV as a shorter one). 0 otherwise."""
+    with path.open("rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+            return 0
+        size = path.stat().st_size
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk = fh.read(8)
+            length = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                if length == 0xFFFFFFFF:  # streamed/RF64: size unknown here
+                    return 0
+                return max(0, pos + 8 + length - size)
+            pos += 8 + length + (length & 1)
+    return 0
 
 
 def _short(exc: BaseException) -> str:

@@ -53,7 +53,9 @@ def yin_frames(
         )
     if n == 0:
         return np.empty(0), np.empty(0)
-    n_fft = 1 << int(np.ceil(np.log2(length + win)))
+    # r[tau] for 0 <= tau <= tau_max needs no zero padding beyond frame_length:
+    # win - 1 + tau_max = frame_length - 1, so the circular correlation does not wrap
+    n_fft = 1 << int(np.ceil(np.log2(length)))
     spec_full = np.fft.rfft(frames, n_fft, axis=1)
     spec_head = np.fft.rfft(frames[:, :win], n_fft, axis=1)
     # r[tau] = sum_{j<win} x[j] x[j+tau]

@@ -81,17 +81,22 @@ class SpeakerTracker:
         power = np.mean(frames.astype(np.float64) ** 2, axis=1)
         # syllable intensity from the central 20 ms: a 40 ms window smooths fast syllables together
         syl_db = 10.0 * np.log10(np.maximum(np.mean(frames[:, FRAME // 4 : 3 * FRAME // 4].astype(np.float64) ** 2, axis=1), 1e-12))
-        f0, _ = yin_frames(
-            frames, sr_hz=SAMPLE_RATE_HZ, fmin_hz=self.cfg.pitch_min_hz, fmax_hz=self.cfg.pitch_max_hz,
-            threshold=self.cfg.yin_threshold,
-        )
+        energy_db = 10.0 * np.log10(np.maximum(power, 1e-12))
+        vad = [self._vad.update(float(e)) for e in energy_db]
+        # pitch only where there is speech: silence is half of a call per channel
+        f0 = np.full(n_new, np.nan)
+        idx = np.flatnonzero([a for a, _ in vad])
+        if len(idx):
+            f0[idx], _ = yin_frames(
+                frames[idx], sr_hz=SAMPLE_RATE_HZ, fmin_hz=self.cfg.pitch_min_hz, fmax_hz=self.cfg.pitch_max_hz,
+                threshold=self.cfg.yin_threshold,
+            )
         self._buf = buf[n_new * HOP :]
         out: list[FrameMeasure] = []
-        energy_db = 10.0 * np.log10(np.maximum(power, 1e-12))
         for i in range(n_new):
             self._n_frames += 1
             t_s = ((self._n_frames - 1) * HOP + FRAME) / SAMPLE_RATE_HZ
-            active, loud = self._vad.update(float(energy_db[i]))
+            active, loud = vad[i]
             voiced = bool(active and not np.isnan(f0[i]))
             nucleus = self._syl.update(float(syl_db[i]) if active else -120.0, voiced)
             if active:

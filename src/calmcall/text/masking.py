@@ -103,7 +103,7 @@ def _classify(text: str) -> list[_Item] | None:
         elif p in _FILLERS:
             items.append(_Item("filler"))
         elif p in _CONNECTORS:
-            items.append(_Item("conn"))
+            items.append(_Item("conn", p))
         elif p in _AMBIGUOUS:
             items.append(_Item("amb", _AMBIGUOUS[p]))
         elif p.isdigit():
@@ -111,6 +111,15 @@ def _classify(text: str) -> list[_Item] | None:
         else:
             return None
     return items or None
+
+
+def _breaks_run(items: list[_Item] | None, held: Sequence[list[_Item]]) -> bool:
+    """A non-number word, or "and" that does not follow "hundred", ends a run."""
+    if items is None:
+        return True
+    if len(items) == 1 and items[0].kind == "conn" and items[0].value == "and":
+        return not (held and held[-1] and held[-1][-1].kind == "hundred")
+    return False
 
 
 def _starts_run(items: list[_Item]) -> bool:
@@ -280,7 +289,7 @@ def _decide(digits: str, start_t: float | None, ctx: MaskContext, aggressive: bo
     return 0, 0, False
 
 
-def _render(text: str, digit_marks: list[tuple[str, bool]], zero_digit_masked: bool) -> str:
+def _render(text: str, digit_marks: list[tuple[str, bool]]) -> str:
     """New text of one word: ``digit_marks`` are its digits with mask flags."""
     if not digit_marks:
         return text
@@ -308,7 +317,15 @@ def _mask_run(texts: Sequence[str], items: Sequence[list[_Item]], start_t: float
     per_word: list[list[tuple[str, bool]]] = [[] for _ in texts]
     for pos, (c, w) in enumerate(digs):
         per_word[w].append((c, lo <= pos < hi))
-    return [_render(t, marks, False) for t, marks in zip(texts, per_word)]
+    out = []
+    for t, marks, its in zip(texts, per_word, items):
+        if not marks and any(i.kind in ("hundred", "mult") for i in its):
+            lead = len(t) - len(t.lstrip(_EDGE_PUNCT))
+            trail = len(t) - len(t.rstrip(_EDGE_PUNCT))
+            out.append(t[:lead] + MASK + t[len(t) - trail:])  # "hundred" says something too
+        else:
+            out.append(_render(t, marks))
+    return out
 
 
 # ---------------------------------------------------------------- streaming masker
@@ -351,11 +368,11 @@ class CardMasker:
             if self._held and w.start_s - self._held[-1].end_s > self.gap_s:
                 out += self._finish(w.t_s)
             items = _classify(w.text)
-            if items is None:
+            if _breaks_run(items, self._held_items):
                 out += self._finish(w.t_s)
                 self._kw.feed(w.text, w.end_s, self.context)
                 out.append(w)
-            elif self._held or _starts_run(items):
+            elif self._held or _starts_run(items):  # type: ignore[arg-type]
                 self._held.append(w)
                 self._held_items.append(items)
             else:  # a filler / "and" / "for" outside a run
@@ -450,7 +467,7 @@ def mask_text(text: str, *, aggressive: bool = False, context: MaskContext | Non
 
     items = [_classify(t) for t in toks]
     for i, it in enumerate(items):
-        if it is None:
+        if _breaks_run(it, [items[j] for j in run[-1:]]):  # type: ignore[misc]
             finish()
             kw.feed(toks[i], float(i), ctx)
         elif run or _starts_run(it):

@@ -1,0 +1,141 @@
+"""Sessions on the real clock: replay through the live path, and a stuck browser.
+
+Real components: the bundled sample call, the real pipeline, the real websocket
+server with real sockets (a client that never reads and a healthy one).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import socket
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from websockets.sync.client import connect
+
+from calmcall.audio_io import iter_blocks, load_call
+from calmcall.config import load_config
+from calmcall.live.server import OverlayServer, ServerThread
+from calmcall.live.session import FileSource, Session
+from calmcall.pipeline import Pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "samples" / "sample_call.wav"
+
+pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="samples/sample_call.wav missing")
+
+
+def offline_prompts(call, cfg):
+    pipe = Pipeline(cfg, has_customer=call.customer is not None)
+    out = []
+    for _t, blocks in iter_blocks(call, block_s=0.1):
+        out += pipe.feed(blocks)
+    out += pipe.finish()
+    return [(round(e.t_s, 2), e.kind) for e in out if e.type == "prompt"]
+
+
+def test_replay_gives_the_offline_prompts_on_time():
+    call = load_call(SAMPLE)
+    cfg = load_config(None)
+    published = []
+    src = FileSource(call, name="sample", speed=20.0)
+    sess = Session(src, Pipeline(cfg, has_customer=True), config=cfg,
+                   publish=lambda t, d: published.append((time.time(), t, d)), mode="replay")
+    t0 = time.monotonic()
+    stats = sess.run()
+    wall = time.monotonic() - t0
+    assert call.duration_s / 20 - 0.2 < wall < call.duration_s / 20 + 1.5  # the real clock
+    live = [(round(p["t_s"], 2), p["kind"]) for p in stats.prompts]
+    assert live == offline_prompts(call, cfg)  # same prompts, same audio times
+    assert {k for _, k in live} >= {"pace", "pitch", "volume", "customer_escalation"}
+    for p in stats.prompts:  # prosody prompts go out within one block of their audio time
+        assert p["published_wall"] - p["audio_wall"] < 0.3
+    types = {t for _, t, _ in published}
+    assert {"status", "measures", "prompt", "customer_state", "baseline", "band"} <= types
+    # measures are throttled to about 4-5 per second and speaker on the wall clock
+    n_meas = sum(1 for _, t, d in published if t == "measures" and d["speaker"] == "agent")
+    assert n_meas <= wall * 5.5 + 2
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def test_a_client_that_never_reads_does_not_hold_up_a_long_call():
+    call0 = load_call(SAMPLE)
+    reps = 2
+    call = SimpleNamespace(agent=np.tile(call0.agent, reps), customer=np.tile(call0.customer, reps))
+    duration_s = len(call.agent) / 16000
+    speed = 15.0
+    cfg = load_config(None)
+    srv = OverlayServer(port=0)
+    th = ServerThread(srv)
+    th.start()
+    stuck = socket.socket()
+    stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stuck.connect(("127.0.0.1", srv.port))
+    hdrs = [f"GET /ws?token={srv.token} HTTP/1.1", f"Host: 127.0.0.1:{srv.port}", "Upgrade: websocket",
+            "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+            "Sec-WebSocket-Version: 13", f"Origin: {srv.origin}", "", ""]
+    stuck.sendall("\r\n".join(hdrs).encode())
+    assert stuck.recv(12).split()[1] == b"101"
+    received: list[dict] = []
+    done = threading.Event()
+
+    def healthy():
+        with connect(srv.ws_url, origin=srv.origin) as ws:
+            while not done.is_set():
+                try:
+                    received.append(json.loads(ws.recv(timeout=0.5)))
+                except TimeoutError:
+                    continue
+
+    reader = threading.Thread(target=healthy, daemon=True)
+    reader.start()
+    try:
+        assert _wait(lambda: srv.client_count == 2)
+        rss0 = rss_mb()
+        src = FileSource(call, name="long", speed=speed)
+        # no throttling: every measures event goes out, ~2x8 messages per audio second
+        sess = Session(src, Pipeline(cfg, has_customer=True), config=cfg, publish=srv.publish,
+                       mode="replay", measures_min_interval_s=0.0)
+        t0 = time.monotonic()
+        stats = sess.run()
+        wall = time.monotonic() - t0
+        end_lag = time.time() - sess.audio_wall(sess.pipe.t_s)
+        time.sleep(0.5)
+        rss1 = rss_mb()
+        queued = [len(c.queue) for c in list(srv._clients)]
+    finally:
+        done.set()
+        reader.join(3)
+        stuck.close()
+        th.stop()
+    assert wall < duration_s / speed + 1.5, wall  # processing kept pace with the clock
+    assert end_lag < 0.5
+    # the stuck client's queue is bounded (it drops its oldest; the kernel's socket
+    # buffers hold the rest), so memory stays bounded
+    assert max(queued) <= srv._queue_len
+    assert rss1 - rss0 < 60
+    # ...while the healthy client got everything, prompts included
+    got_prompts = [m["data"]["t_s"] for m in received if m["type"] == "prompt"]
+    assert got_prompts == [p["t_s"] for p in stats.prompts]
+    assert sum(1 for m in received if m["type"] == "measures") == stats.events["measures"]
+
+
+def _wait(cond, timeout=5.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return False

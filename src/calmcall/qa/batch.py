@@ -112,6 +112,8 @@ def collect_inputs(target: str, *, exclude: Path | None = None) -> tuple[list[Pa
         root, files = p.parent, [p]
     elif any(c in target for c in _GLOB_CHARS):
         files = [Path(f) for f in glob.glob(os.path.expanduser(target), recursive=True) if Path(f).is_file()]
+        if not files:
+            raise BatchError(f"{target}: no files match this pattern")
         root = Path(os.path.commonpath([str(f.parent.resolve()) for f in files])) if files else Path(".")
     else:
         raise BatchError(f"{target}: no such file, folder or glob pattern")

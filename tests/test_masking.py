@@ -229,3 +229,29 @@ def test_filler_inside_a_card_number_is_kept_and_does_not_split_it():
     spoken = "four one one one uh one one one one one one one one um one one one one"
     out = texts(feed_all(CardMasker(), say(spoken, 1.0)))
     assert "four" not in out and "uh" in out and out.endswith("1 1 1 1")
+
+
+# ---------------------------------------------------------------- what Whisper really prints
+# (tiny.en on espeak-ng speech: digits glued to commas, "four" heard as "for", groups
+# garbled into extra digits, a spoken CVV heard as "10023", "CVV" heard as "CV")
+
+def test_real_recogniser_output_formats():
+    garbled = [" Yes,", " it's", " for", " 111,", " 111,", " 111,", " 111,", " 111,", " 111,", " 111."]
+    out = texts(feed_all(CardMasker(), _words(garbled)))
+    assert "1" not in out and out.startswith("Yes, it's *")
+    glued = [" My", " card", " number", " is", " 4", ",10011", ",1011", ",111", ",10011", " and"]
+    out = texts(feed_all(CardMasker(), _words(glued)))
+    assert out == "My card number is * ,***** ,**** ,*** ,*0011 and"  # 17 digits, card talk: last 4 kept
+    assert mask_text(" and the security code is 10023.") == " and the security code is *****."
+    assert mask_text(" The CV is seven, three, seven.") == " The CV is *, *, *."
+    assert mask_text("I waited for 3 weeks") == "I waited for 3 weeks"
+    assert mask_text("I paid for 2 things") == "I paid for 2 things"
+
+
+def _words(texts_: list[str], start_s: float = 1.0) -> list[Word]:
+    out, t = [], start_s
+    for raw in texts_:
+        out.append(Word(t_s=round(t + 1.5, 3), start_s=round(t, 3), end_s=round(t + 0.3, 3),
+                        text=raw, speaker="customer", confidence=0.8))
+        t += 0.35
+    return out

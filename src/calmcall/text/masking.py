@@ -15,19 +15,21 @@ What is masked
   :class:`MaskContext`): any 12-19 digit run is masked (keep last four) even if the Luhn
   check fails (a misrecognised digit must not un-mask the number), and runs of 6-11
   digits are masked fully (half a number read with a long pause).
-* Runs longer than 19 digits that contain a Luhn-valid 13-19 digit stretch (or occur
-  in a card conversation) are masked fully.
-* **Security codes**: a 3-4 digit run within 20 s after "security code", "CVV",
-  "CVC", "CV2", "CSC", "CID" or "card verification" (either speaker when the context
-  is shared) is masked fully, and so is any 3-4 digit run within 60 s after a card
-  number was masked (CVV or expiry date read right after the number).
+* Runs longer than 19 digits are masked fully (a card number read with its expiry or
+  code, or a card number the recogniser garbled into extra digits: "4111" heard as
+  "111, 111, …").
+* **Security codes**: a 2-8 digit run within 20 s after "security code", "CVV",
+  "CVC", "CV2", "CSC", "CID" or "card verification" (also "CV"/"CVB", as small
+  recognisers hear "CVV"; either speaker when the context is shared) is masked fully,
+  and so is any 3-5 digit run within 60 s after a card number was masked (CVV or expiry
+  date read right after the number).
 
 What is not
 -----------
 Numbers split by a word other than a filler ("four one one one, sorry, one one …") or
 by a pause longer than ``gap_s`` (2 s) are separate runs; outside a card conversation
 each piece is then too short to be masked. Homophones the recogniser writes as words
-("for" for four, "to" for two) count as digits only between number words. Card
+("for" for four, "to" for two) count as digits only next to other digits. Card
 numbers the recogniser garbles into other words, names, addresses, expiry dates read
 on their own, and bank account / sort codes are not masked.
 
@@ -62,8 +64,10 @@ _MULT = {"double": 2, "triple": 3, "treble": 3}
 _FILLERS = {"uh", "um", "umm", "uhm", "er", "erm", "ah", "eh", "hmm", "mm", "mhm"}
 _CONNECTORS = {"and", "dash", "hyphen", "space", "then"}
 _AMBIGUOUS = {"for": 4, "fore": 4, "to": 2, "too": 2, "won": 1, "ate": 8}
-_CARD_WORDS = {"card", "cards", "visa", "mastercard", "amex", "maestro", "credit", "debit"}
-_CVV_SINGLE = {"cvv", "cvv2", "cvc", "cvc2", "cv2", "csc", "cid", "cvn"}
+_CARD_WORDS = {"card", "cards", "visa", "mastercard", "amex", "maestro", "credit", "debit",
+               "expiry", "expiration"}
+# "CV"/"CVB": how small recognisers often hear "CVV"
+_CVV_SINGLE = {"cvv", "cvv2", "cvc", "cvc2", "cv2", "csc", "cid", "cvn", "cv", "cvb"}
 _CVV_PAIRS = {("security", "code"), ("security", "number"), ("card", "verification"),
               ("verification", "code"), ("verification", "value"), ("security", "digits")}
 _DIGITS_RE = re.compile(r"^[\d][\d ,.\-/]*$")
@@ -124,6 +128,11 @@ def _breaks_run(items: list[_Item] | None, held: Sequence[list[_Item]]) -> bool:
 
 def _starts_run(items: list[_Item]) -> bool:
     return any(i.kind in ("digits", "unit", "teen", "tens", "hundred", "mult") for i in items)
+
+
+def _may_start_run(items: list[_Item]) -> bool:
+    """Digits, number words, or a homophone ("for" 4, "to" 2) that may begin a number."""
+    return _starts_run(items) or any(i.kind == "amb" for i in items)
 
 
 def _digits(words_items: Sequence[list[_Item]]) -> list[tuple[str, int]]:
@@ -277,15 +286,15 @@ def _decide(digits: str, start_t: float | None, ctx: MaskContext, aggressive: bo
         return 0, n - 4, True
     if 12 <= n <= 19 and (card_talk or aggressive):
         return 0, n - 4, True
-    if n > 19:
-        lv = any(luhn_ok(digits[i:i + L]) for L in range(13, 20) for i in range(0, n - L + 1))
-        if lv or card_talk or aggressive:
-            return 0, n, True
-        return 0, 0, False
+    if n > 19:  # nobody reads 20+ digits aloud except a card with expiry/code, or ASR garble
+        return 0, n, True
     if 6 <= n <= 11 and (card_talk or aggressive):
         return 0, n, False
-    if 3 <= n <= 4 and start_t is not None and (ctx.cvv_armed(start_t) or ctx.after_card(start_t)):
-        return 0, n, False
+    if start_t is not None:
+        if 2 <= n <= 8 and ctx.cvv_armed(start_t):
+            return 0, n, False
+        if 3 <= n <= 5 and ctx.after_card(start_t):
+            return 0, n, False
     return 0, 0, False
 
 
@@ -372,7 +381,7 @@ class CardMasker:
                 out += self._finish(w.t_s)
                 self._kw.feed(w.text, w.end_s, self.context)
                 out.append(w)
-            elif self._held or _starts_run(items):  # type: ignore[arg-type]
+            elif self._held or _may_start_run(items):  # type: ignore[arg-type]
                 self._held.append(w)
                 self._held_items.append(items)
             else:  # a filler / "and" / "for" outside a run
@@ -470,7 +479,7 @@ def mask_text(text: str, *, aggressive: bool = False, context: MaskContext | Non
         if _breaks_run(it, [items[j] for j in run[-1:]]):  # type: ignore[misc]
             finish()
             kw.feed(toks[i], float(i), ctx)
-        elif run or _starts_run(it):
+        elif run or _may_start_run(it):
             run.append(i)
         else:
             kw.feed(toks[i], float(i), ctx)

@@ -451,3 +451,24 @@ def test_pattern_language(tmp_path: Path, pattern, text, hit):
     )
     pb = load_playbook(extra=[f], replace=True)
     assert (rules(run(say("agent", text, 1.0), playbook=pb)) == ["t.p"]) is hit
+
+
+def test_acknowledged_customer_is_reminded_only_much_later():
+    cust = say("customer", "I have been waiting for three weeks and nobody calls me back!", 1.0)
+    agent = say("agent", "I understand, that's really frustrating.", 6.0)
+    ack_t = agent[-1].t_s
+    ps = run(cust, agent, escalated_from=3.0, until_s=ack_t + 50.0)
+    ack = [p for p in ps if p.evidence["rule"] == "empathy.acknowledge"]
+    assert len(ack) == 1 and ack[0].t_s >= ack_t + 45.0 - 1e-6
+
+
+def test_name_spelt_slightly_differently_counts():
+    cust = say("customer", "My name is Sarah and I am furious.", 1.0)
+    agent = say("agent", "Sara, I will sort this out now.", 30.0)
+    ps = run(cust, agent, escalated_from=2.0, until_s=75.0)
+    assert "rapport.use_name" not in rules(ps)
+
+
+def test_as_i_said_without_as():
+    # the recogniser often drops the first short word
+    assert "defensive.as_i_said" in rules(run(say("agent", "I already said, the refund takes five days.", 1.0)))

@@ -77,6 +77,7 @@ class Rule:
     unless_earlier: tuple[Pattern, ...] = ()
     early_escalation_s: float | None = None
     within_s: float | None = None    # absence rules
+    after_satisfied_s: float | None = None  # absence rules: wait after a pattern was said (default within_s)
     window_s: float = 30.0           # exchange rules
     min_turns: int = 4
     min_each: int = 2
@@ -116,6 +117,7 @@ _RULE_KEYS: dict[str, tuple[type | tuple[type, ...], ...]] = {
     "headline": (str,), "detail": (str,), "severity": (str,), "description": (str,),
     "only_escalated": (bool,), "after_other_s": (int, float), "after_other_words": (int,),
     "unless_earlier": (list,), "early_escalation_s": (int, float), "within_s": (int, float),
+    "after_satisfied_s": (int, float),
     "window_s": (int, float), "min_turns": (int,), "min_each": (int,),
     "refire_s": (int, float), "enabled": (bool,),
 }
@@ -206,7 +208,7 @@ def _parse_rule(src: str, index: int, raw: Any) -> Rule | str:
         raise _err(src, where, "key 'patterns' must not be empty")
     unless = _compile_list(src, where, "unless_earlier", raw.get("unless_earlier", []))
     kw: dict[str, Any] = {}
-    for key in ("after_other_s", "early_escalation_s", "within_s", "window_s", "refire_s"):
+    for key in ("after_other_s", "early_escalation_s", "within_s", "after_satisfied_s", "window_s", "refire_s"):
         if key in raw:
             kw[key] = _num(src, where, key, raw[key])
     for key in ("after_other_words", "min_turns", "min_each"):
@@ -562,22 +564,27 @@ class PhraseCoach:
         for rule in self.playbook.rules:
             if rule.type != "absence" or rule.within_s is None:
                 continue
-            starts: list[float] = []
+            # (start of the clock, wait) pairs; the rule fires when every wait is over
+            clocks: list[tuple[float, float]] = []
             if rule.only_escalated:
                 if not self._escalated or self._escalated_since is None:
                     continue
-                starts.append(self._escalated_since)
+                clocks.append((self._escalated_since, rule.within_s))
             if rule.uses_name:
                 if self._name_since is None:
                     continue
-                starts.append(self._name_since)
-            if not starts:
-                starts.append(0.0)
-            for v in (self._satisfied.get(rule.id), self._last_fired.get(rule.id)):
-                if v is not None:
-                    starts.append(v)
-            since = max(starts)
-            if now - since >= rule.within_s:
+                clocks.append((self._name_since, rule.within_s))
+            if not clocks:
+                clocks.append((0.0, rule.within_s))
+            sat = self._satisfied.get(rule.id)
+            if sat is not None:
+                after = rule.after_satisfied_s if rule.after_satisfied_s is not None else rule.within_s
+                clocks.append((sat, after))
+            last = self._last_fired.get(rule.id)
+            if last is not None:
+                clocks.append((last, rule.within_s))
+            if all(now - since >= wait for since, wait in clocks):
+                since = max(since for since, _ in clocks)
                 out += self._fire(rule, now, [], since_s=round(since, 3), waited_s=round(now - since, 3))
         return out
 

@@ -127,6 +127,8 @@ class DeviceCapture:
         self.reopens = 0
         self.failed_opens = 0
         self.last_error: str | None = None
+        #: (unix time, chunk duration s, PortAudio's input latency s) of the first callback
+        self.first_callback: tuple[float, float, float] | None = None
         self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=100)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -142,6 +144,15 @@ class DeviceCapture:
                 if status and getattr(status, "input_overflow", False):
                     self.overflows += 1
                 self._last_cb = self.clock()
+                if self.first_callback is None:
+                    adc_lag = 0.0
+                    try:
+                        adc_lag = float(time_info.currentTime - time_info.inputBufferAdcTime)
+                    except Exception:
+                        pass
+                    if not 0.0 <= adc_lag < 2.0:
+                        adc_lag = 0.0
+                    self.first_callback = (time.time(), frames / rate_hz, adc_lag)
                 try:
                     q.put_nowait((gen, rate_hz, np.array(indata[:, 0], dtype=np.float32)))
                 except queue.Full:
@@ -319,4 +330,5 @@ class DeviceCapture:
             "dropped_chunks": self.dropped_chunks,
             "reopens": self.reopens,
             "last_error": self.last_error,
+            "device_latency_ms": round(self.first_callback[2] * 1000.0, 1) if self.first_callback else None,
         }

@@ -135,6 +135,7 @@ class CaptureSource:
         self.padded_s = 0.0
         self.customer_underruns = 0
         self.customer_trimmed_s = 0.0
+        self._origin_fixed = False
 
     def start(self) -> None:
         """Open the devices (raises DeviceError) and start their watchdogs."""
@@ -154,6 +155,13 @@ class CaptureSource:
     def next_blocks(self, timeout_s: float) -> list[dict[str, np.ndarray]]:
         self.agent.wait(timeout_s)
         a = self.agent.read()
+        if not self._origin_fixed and self.agent.first_callback is not None:
+            # audio t=0 is the first captured sample: it left the microphone one chunk
+            # plus PortAudio's reported input latency before the first callback
+            wall, chunk_s, adc_lag_s = self.agent.first_callback
+            self.origin_unix = wall - chunk_s - adc_lag_s
+            self._t0 = self.clock() - (time.time() - self.origin_unix)
+            self._origin_fixed = True
         self._produced += len(a)
         if self.agent.state != "ok":
             expected = int((self.clock() - self._t0) * TARGET_RATE_HZ)

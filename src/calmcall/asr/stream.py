@@ -73,6 +73,7 @@ __all__ = [
     "DecodeWorker",
     "StreamingTranscriber",
     "transcribe_whole_file",
+    "transcribe_stream",
     "normalize_text",
 ]
 
@@ -251,24 +252,36 @@ class SimulatedClock:
     """The one decode thread of a session, in simulated (audio) time.
 
     Share one instance between the transcribers of a call so that they queue for the
-    decoder like they would live. ``fixed_cost_s`` charges a constant per pass
-    instead of the measured compute time (fully deterministic runs).
+    decoder like they would live. ``charge="wall"`` (default) charges each pass its
+    measured wall-clock time, what a live session would wait on this machine;
+    ``charge="cpu"`` its process CPU time, i.e. what a machine with a core free for
+    decoding would wait (robust when the machine is shared or oversubscribed).
+    ``fixed_cost_s`` charges a constant per pass (fully deterministic runs).
     """
 
-    def __init__(self, *, fixed_cost_s: float | None = None) -> None:
+    def __init__(self, *, fixed_cost_s: float | None = None, charge: str = "wall") -> None:
+        if charge not in ("wall", "cpu"):
+            raise ValueError(f"charge must be 'wall' or 'cpu', got {charge!r}")
         self.fixed_cost_s = fixed_cost_s
+        self.charge = charge
         self.busy_until_s = 0.0
         self.passes = 0
         self.compute_s = 0.0  # measured wall-clock compute of all passes
+        self.cpu_s = 0.0  # measured process CPU time of all passes
 
     def run(self, start_s: float, fn: Callable[[], Any]) -> tuple[Any, float]:
         """Run ``fn`` now; return its result and the audio time it becomes available."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
         cost = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         self.passes += 1
         self.compute_s += cost
-        charged = cost if self.fixed_cost_s is None else self.fixed_cost_s
+        self.cpu_s += cpu
+        if self.fixed_cost_s is not None:
+            charged = self.fixed_cost_s
+        else:
+            charged = cost if self.charge == "wall" else cpu
         done_s = max(start_s, self.busy_until_s) + charged
         self.busy_until_s = done_s
         return result, done_s
@@ -329,6 +342,7 @@ class _Job:
     a0: int  # sample range [a0, a1) of the stream
     a1: int
     prompt: str | None
+    ctx0: int = -1  # audio actually decoded starts here (<= a0: left context)
 
 
 class StreamingTranscriber:
@@ -351,6 +365,13 @@ class StreamingTranscriber:
         the measured compute time.
     start_s:
         audio time of the first sample fed (default 0).
+    context_s:
+        audio before the utterance given to each pass as left context (words found
+        there are not emitted again): short utterances decode much better with it
+        and the encoder window is >= 10 s anyway.
+
+    The other keyword arguments are the VAD and scheduling parameters described in
+    the module docstring (seconds unless named otherwise).
     """
 
     def __init__(
@@ -364,9 +385,10 @@ class StreamingTranscriber:
         options: DecodeOptions | None = None,
         vad_threshold: float = 0.5,
         min_silence_s: float = 0.3,
-        pad_s: float = 0.2,
+        pad_s: float = 0.4,
         min_speech_s: float = 0.15,
         interim_interval_s: float = 1.0,
+        context_s: float = 0.0,
         trim_after_s: float = 8.0,
         max_window_s: float = 20.0,
         start_s: float = 0.0,
@@ -390,6 +412,7 @@ class StreamingTranscriber:
         self._pad = int(round(pad_s * self._sr))
         self._min_speech = int(round(min_speech_s * self._sr))
         self._interval = int(round(interim_interval_s * self._sr))
+        self._context = int(round(context_s * self._sr))
         self._trim_after = int(round(trim_after_s * self._sr))
         self._max_window = int(round(max_window_s * self._sr))
 
@@ -554,13 +577,14 @@ class StreamingTranscriber:
     def _run_simulated(self, job: _Job, now: int) -> None:
         assert self.clock is not None
         job.prompt = self._prompt(job.a0)
-        audio = self._audio(job.a0, job.a1)
+        job.ctx0 = max(job.a0 - self._context, self._buf0, 0)
+        audio = self._audio(job.ctx0, job.a1)
         start_s = (self._origin + now) / self._sr
         t0 = time.perf_counter()
         hyp, done_s = self.clock.run(
             start_s,
             lambda: _decode(
-                self.model, audio, (self._origin + job.a0) / self._sr, self.options, job.prompt
+                self.model, audio, (self._origin + job.ctx0) / self._sr, self.options, job.prompt
             ),
         )
         self.passes += 1
@@ -570,8 +594,9 @@ class StreamingTranscriber:
     def _submit(self, job: _Job) -> None:
         assert self._worker is not None
         job.prompt = self._prompt(job.a0)
-        audio = self._audio(job.a0, job.a1)
-        offset_s = (self._origin + job.a0) / self._sr
+        job.ctx0 = max(job.a0 - self._context, self._buf0, 0)
+        audio = self._audio(job.ctx0, job.a1)
+        offset_s = (self._origin + job.ctx0) / self._sr
         self._inflight = True
 
         def run() -> None:
@@ -596,10 +621,15 @@ class StreamingTranscriber:
 
     # ------------------------------------------------------------ commit logic
 
-    def _new_words(self, hyp: Sequence[_HypWord]) -> list[_HypWord]:
-        """Hypothesis words not yet committed: later than the last committed word
-        (0.1 s tolerance for timestamp jitter), minus a repeated committed tail."""
-        words = [w for w in hyp if w.start_s >= self._committed_end_s - 0.1]
+    def _new_words(self, hyp: Sequence[_HypWord], job: _Job) -> list[_HypWord]:
+        """Hypothesis words not yet committed: inside the job's window and later than
+        the last committed word (0.1 s tolerance for timestamp jitter), minus a
+        repeated committed tail."""
+        # a word is new when its midpoint lies after the last committed word's end
+        # (timestamps of the same word jitter by ~0.1 s from pass to pass; the first
+        # word of a window often absorbs leading silence, so its start is unreliable)
+        t0 = max(self._committed_end_s, (self._origin + job.a0) / self._sr) - 0.05
+        words = [w for w in hyp if (w.start_s + w.end_s) / 2 >= t0]
         if words and self._recent:
             tail = [_norm_word(w.text) for w in self._recent]
             for k in range(min(5, len(words), len(tail)), 0, -1):
@@ -629,7 +659,7 @@ class StreamingTranscriber:
 
     def _apply(self, job: _Job, hyp: list[_HypWord], t_s: float) -> list[Word | Partial]:
         events: list[Word | Partial] = []
-        new = self._new_words(hyp)
+        new = self._new_words(hyp, job)
         if job.final:
             events.extend(self._commit(new, t_s))
             if self._prev_hyp_utt == job.utt_id:
@@ -642,7 +672,7 @@ class StreamingTranscriber:
             return events  # stale interim result: the final pass will cover it
         prev = self._prev_hyp if self._prev_hyp_utt == job.utt_id else []
         # previous hypothesis words that are now committed are gone from `prev`
-        prev = [w for w in prev if w.start_s >= self._committed_end_s - 0.1]
+        prev = [w for w in prev if (w.start_s + w.end_s) / 2 >= self._committed_end_s - 0.05]
         agree = 0
         for a, b in zip(prev, new):
             if a.norm != b.norm:
@@ -678,13 +708,34 @@ class StreamingTranscriber:
         return ready
 
     def _trim_buffer(self) -> None:
-        keep_from = self._n - self._pad - FRAME
+        keep_from = self._n - max(self._pad + FRAME, self._context)
         if self._finals:
-            keep_from = min(keep_from, self._finals[0].a0)
+            keep_from = min(keep_from, self._finals[0].a0 - self._context)
         if self._triggered:
-            keep_from = min(keep_from, self._win0, self._speech_start - self._pad)
+            keep_from = min(keep_from, self._win0 - self._context, self._speech_start - self._pad)
         keep_from = max(keep_from, self._buf0)
-        if keep_from - self._buf0 >= self._sr:  # trim in 1 s steps
+        if keep_from - self._buf0 >= self._sr:  # trim in 1 s steps (buffer <= ~window + 4 s)
             with self._lock:
                 self._buf = self._buf[keep_from - self._buf0 :].copy()
                 self._buf0 = keep_from
+
+
+def transcribe_stream(
+    model: Any,
+    audio: np.ndarray,
+    speaker: Speaker = "agent",
+    *,
+    block_s: float = 0.1,
+    **kwargs: Any,
+) -> list[Word | Partial]:
+    """Feed a whole channel through a simulated-clock :class:`StreamingTranscriber`
+    in ``block_s`` blocks, as ``analyze`` does; return all events in ``t_s`` order.
+    ``kwargs`` go to :class:`StreamingTranscriber` (e.g. ``fixed_cost_s``)."""
+    x = np.asarray(audio, dtype=np.float32).ravel()
+    step = max(int(round(block_s * SAMPLE_RATE_HZ)), 1)
+    st = StreamingTranscriber(model, speaker, **kwargs)
+    events: list[Word | Partial] = []
+    for i in range(0, len(x), step):
+        events += st.feed(x[i : i + step])
+    events += st.finish()
+    return events

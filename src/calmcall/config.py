@@ -45,19 +45,20 @@ class BaselineConfig:
     """How calm baselines are learned (see README: Baselines)."""
 
     agent_speech_s: float = _f(10.0, "the agent's baseline is learned from their first this-many seconds of active speech (s)", lo=2, hi=300)
-    customer_speech_s: float = _f(6.0, "the customer's baseline is learned from their first this-many seconds of active speech (s)", lo=2, hi=300)
+    customer_speech_s: float = _f(4.0, "the customer's baseline is learned from their first this-many seconds of active speech (s)", lo=2, hi=300)
 
 
 @dataclass(frozen=True)
 class TargetConfig:
     """The agent's target band, relative to their own calm baseline."""
 
-    pace_margin: float = _f(0.25, "pace prompt when syllable rate exceeds the calm rate by this fraction (0.25 = 25 % faster)", lo=0.02, hi=3)
+    pace_margin: float = _f(0.3, "pace prompt when syllable rate exceeds the calm rate by this fraction (0.3 = 30 % faster)", lo=0.02, hi=3)
     pace_ceiling_wpm: float = _f(185.0, "pace prompt above this many words per minute, baseline or not (wpm)", lo=60, hi=400)
     pitch_margin_st: float = _f(3.0, "pitch prompt when median F0 is this many semitones above the calm median (st)", lo=0.5, hi=24)
     volume_margin_db: float = _f(6.0, "volume prompt when active level is this many dB above the calm level (dB)", lo=0.5, hi=40)
     escalated_factor: float = _f(0.6, "while the customer is escalated, every margin above is multiplied by this (tighter band)", lo=0.1, hi=1)
-    hold_s: float = _f(1.5, "a condition must hold this long, on top of its measuring window, before a prompt (s)", lo=0, hi=10)
+    hold_s: float = _f(1.5, "pitch and volume conditions must hold this long, on top of their 1 s window, before a prompt (s)", lo=0, hi=10)
+    pace_hold_s: float = _f(1.0, "the pace condition must hold this long, on top of its 2 s window, before a prompt (s)", lo=0, hi=10)
     release_gap_s: float = _f(0.8, "a pause in the agent's speech longer than this resets a holding condition (s)", lo=0.1, hi=10)
 
 

@@ -130,7 +130,8 @@ class Pipeline:
         self._maskers: dict[str, Any] = {}
         self._mask_text: Any = None
         t = config.targets
-        self._holds = {k: HoldTimer(hold_s=t.hold_s, release_gap_s=t.release_gap_s) for k in ("pace", "pitch", "volume")}
+        self._holds = {k: HoldTimer(hold_s=t.pace_hold_s if k == "pace" else t.hold_s, release_gap_s=t.release_gap_s)
+                       for k in ("pace", "pitch", "volume")}
         c = config.customer
         self._cust_hold = HoldTimer(hold_s=c.hold_s, release_gap_s=t.release_gap_s)
         self.customer_escalated = False

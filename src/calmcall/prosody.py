@@ -79,9 +79,9 @@ class SpeakerTracker:
             return []
         frames = np.lib.stride_tricks.sliding_window_view(buf, FRAME)[: n_new * HOP : HOP]
         power = np.mean(frames.astype(np.float64) ** 2, axis=1)
+        energy_db = 10.0 * np.log10(np.maximum(power, 1e-12))
         # syllable intensity from the central 20 ms: a 40 ms window smooths fast syllables together
         syl_db = 10.0 * np.log10(np.maximum(np.mean(frames[:, FRAME // 4 : 3 * FRAME // 4].astype(np.float64) ** 2, axis=1), 1e-12))
-        energy_db = 10.0 * np.log10(np.maximum(power, 1e-12))
         vad = [self._vad.update(float(e)) for e in energy_db]
         # pitch only where there is speech: silence is half of a call per channel
         f0 = np.full(n_new, np.nan)

@@ -22,7 +22,7 @@ from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Par
 from .prosody import HOP_S, FrameMeasure, SpeakerTracker, db
 
 EVAL_FRAMES = 10  #: conditions are evaluated every 10 frames (0.1 s of audio)
-WPM_WINDOW_S = 10.0
+WPM_WINDOW_S = 8.0
 
 
 def semitones(f_hz: float, ref_hz: float) -> float:
@@ -254,6 +254,9 @@ class Pipeline:
         if "customer" in self._spk:
             out += self._customer(t, cands)
         cands += self._agent_candidates(t)
+        for m in self._maskers.values():
+            if m.holding:
+                out += self._release_words(m.poll(t), cands)
         if self.phrase_coach is not None:
             cands += self.phrase_coach.tick(t, customer_escalated=self.customer_escalated)
         out += self.coach.offer(cands)
@@ -311,6 +314,8 @@ class Pipeline:
         # pace: relative to the calm rate, and an absolute ceiling
         rate = rel["rate_syl_s"]
         words_wpm = st.words.wpm(t)
+        if words_wpm is not None and b is not None and (b.wpm is None or words_wpm <= b.wpm):
+            words_wpm = None  # the word rate lags the acoustics: quote it only when it shows the rise
         est_wpm = words_wpm if words_wpm is not None else (rate * 60.0 / spw if rate is not None else None)
         pace_margin = tg.pace_margin * factor
         pace_excess = 0.0
@@ -398,11 +403,7 @@ class Pipeline:
         available). Returns masked words/partials and any phrase prompt."""
         out: list[Event] = []
         cands: list[Prompt] = []
-        if self._mask_cards and not self._maskers:
-            from .text.masking import CardMasker, mask_text
-
-            self._maskers = {s: CardMasker() for s in ("agent", "customer")}
-            self._mask_text = mask_text
+        self._ensure_maskers()
         for item in items:
             if isinstance(item, Partial):
                 text = self._mask_text(item.text) if self._mask_text else item.text
@@ -412,6 +413,14 @@ class Pipeline:
             out += self._release_words(released, cands)
         out += self.coach.offer(cands)
         return out
+
+    def _ensure_maskers(self) -> None:
+        if self._mask_cards and not self._maskers:
+            from .text.masking import CardMasker, MaskContext, mask_partial
+
+            context = MaskContext()  # shared: the agent's "security code?" arms masking of the customer's answer
+            self._maskers = {s: CardMasker(context=context) for s in ("agent", "customer")}
+            self._mask_text = mask_partial
 
     def _release_words(self, words: list[Word], cands: list[Prompt]) -> list[Event]:
         for w in words:
@@ -429,6 +438,8 @@ class Pipeline:
         cands: list[Prompt] = []
         for m in self._maskers.values():
             out += self._release_words(m.flush(self.t_s), cands)
+        if self.phrase_coach is not None:
+            cands += self.phrase_coach.finish(self.t_s)
         for st in self._spk.values():
             if st.baseline is None:
                 b = st.learner.finish()

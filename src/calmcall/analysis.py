@@ -48,14 +48,13 @@ def run_call(
     transcribers: dict[str, Any] = {}
     if transcribe:
         from .asr.model import load_model
-        from .asr.stream import StreamingTranscriber
+        from .asr.stream import SimulatedClock, StreamingTranscriber
 
         model = load_model(model_dir)
         roles = ["agent"] + (["customer"] if call.customer is not None else [])
-        kwargs: dict[str, Any] = {}
-        if fixed_asr_cost_s is not None:
-            kwargs["fixed_cost_s"] = fixed_asr_cost_s
-        transcribers = {r: StreamingTranscriber(model, r, **kwargs) for r in roles}
+        # one clock for both speakers: they queue for one decoder, as they do live
+        clock = SimulatedClock(fixed_cost_s=fixed_asr_cost_s)
+        transcribers = {r: StreamingTranscriber(model, r, clock=clock) for r in roles}
     events: list[Event] = []
     for _t, blocks in iter_blocks(call, block_s=BLOCK_S):
         events += pipe.feed(blocks)

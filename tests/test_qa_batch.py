@@ -87,6 +87,11 @@ def test_cli_batch_with_a_glob(calls: Path, tmp_path: Path, capsys: pytest.Captu
     assert "2 analysed, 0 already done, 1 failed, of 3 calls" in text
     assert "failed calls" in text and "broken.wav" in text
     assert set(_rows(out)) == {"call_a.wav", "mono.wav", "broken.wav"}
+    # --force redoes the done calls; --no-report writes no HTML
+    (out / "mono.html").unlink()
+    assert main(["analyze", str(calls / "*.wav"), "--out", str(out), "--no-transcribe", "--force", "--no-report"]) == 1
+    assert "2 analysed, 0 already done, 1 failed" in capsys.readouterr().out
+    assert not (out / "mono.html").exists()
     # nothing matches: a one-line error, exit 2
     assert main(["analyze", str(calls / "*.mp3"), "--out", str(out), "--no-transcribe"]) == 2
     assert "no files match this pattern" in capsys.readouterr().err

@@ -232,3 +232,26 @@ def test_default_sessions_dir() -> None:
     assert sl.default_sessions_dir({"XDG_DATA_HOME": "/d"}) == Path("/d/calmcall/sessions")
     assert sl.default_sessions_dir({}) == Path.home() / ".local/share/calmcall/sessions"
     assert sl.resolve_sessions_dir("/cli") == Path("/cli")
+
+
+def test_writes_do_not_wait_for_a_slow_background_fsync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.fsync
+    synced_at: list[float] = []
+
+    def slow_fsync(fd: int) -> None:
+        time.sleep(0.3)
+        real(fd)
+        synced_at.append(time.monotonic())
+
+    w = sl.SessionWriter(tmp_path, {}, fsync_interval_s=0.2)
+    monkeypatch.setattr(sl.os, "fsync", slow_fsync)
+    t_first = time.monotonic()
+    worst = 0.0
+    for i in range(120):  # 1.2 s of measures every 10 ms
+        t0 = time.monotonic()
+        w.write(_measures(i * 0.01))
+        worst = max(worst, time.monotonic() - t0)
+        time.sleep(0.01)
+    assert worst < 0.1, f"a write waited {worst:.3f} s"
+    assert synced_at and synced_at[0] - t_first < 0.2 + 0.3 + 0.15  # interval + one fsync + slack
+    w.close()

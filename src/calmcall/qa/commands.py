@@ -21,8 +21,25 @@ def _err(msg: str) -> int:
     return 2
 
 
+def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
+    """Batch-only options of ``analyze`` (``--force``, ``--no-report``); options the
+    parser already has are left alone."""
+    for flags, kw in (
+        (("--force",), {"action": "store_true", "help": "batch mode: redo calls already done in --out"}),
+        (("--no-report",), {"action": "store_true", "help": "batch mode: per-call JSON and summary.csv only, no HTML"}),
+    ):
+        try:
+            parser.add_argument(*flags, **kw)
+        except argparse.ArgumentError:
+            pass
+
+
 def add_qa_parsers(subparsers: Any) -> None:
-    """Register ``sessions`` and ``report`` on the ``calmcall`` sub-parsers."""
+    """Register ``sessions`` and ``report`` on the ``calmcall`` sub-parsers (and the
+    batch-only options on ``analyze`` when it is already registered)."""
+    analyze = getattr(subparsers, "choices", {}).get("analyze")
+    if isinstance(analyze, argparse.ArgumentParser):
+        add_batch_arguments(analyze)
     s = subparsers.add_parser(
         "sessions", help="list recorded live/replay sessions",
         description="List the session logs of live and replay sessions, newest first. "

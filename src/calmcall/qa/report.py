@@ -87,10 +87,6 @@ def _ts(t_s: float | None, *, label: str | None = None) -> str:
 # --------------------------------------------------------------------------- plot
 
 
-def _limit_series(times: list[float], base: float, factor: float, eps: list[dict[str, Any]]) -> list[float]:
-    return [base * (factor if any(e["start_s"] <= t <= e["end_s"] for e in eps) else 1.0) for t in times]
-
-
 def timeline_png(doc: Mapping[str, Any], *, width_px: int = 1200, dpi: int = 100) -> tuple[bytes, dict[str, float]]:
     """Draw the agent's pace, pitch and level against the target band, the customer's
     escalated stretches, both parties' speech and the prompts. Returns the PNG and
@@ -112,21 +108,25 @@ def timeline_png(doc: Mapping[str, Any], *, width_px: int = 1200, dpi: int = 100
     axes = [fig.add_subplot(gs[0])]
     axes += [fig.add_subplot(gs[i], sharex=axes[0]) for i in (1, 2, 3)]
 
+    # (key, y label, calm value, margin): the band's upper edge is calm + margin,
+    # calm + margin * escalated_factor while the customer is escalated
     panels = [
-        ("rate_rel", "pace (x calm)", 1.0 + tg["pace_margin"], 1.0, lambda lim: 1.0 + (lim - 1.0)),
-        ("pitch_st", "pitch (st vs calm)", tg["pitch_margin_st"], 0.0, None),
-        ("level_rel_db", "level (dB vs calm)", tg["volume_margin_db"], 0.0, None),
+        ("rate_rel", "pace (x calm)", 1.0, tg["pace_margin"]),
+        ("pitch_st", "pitch (st vs calm)", 0.0, tg["pitch_margin_st"]),
+        ("level_rel_db", "level (dB vs calm)", 0.0, tg["volume_margin_db"]),
     ]
-    for ax, (key, label, limit, calm, _) in zip(axes, panels):
+
+    def upper(t: float, calm: float, margin: float) -> float:
+        return calm + margin * (tg["escalated_factor"] if sc.escalated_at(eps, t) else 1.0)
+
+    for ax, (key, label, calm, margin) in zip(axes, panels):
+        limit = calm + margin
         pts = [(float(m["t_s"]), m.get(key), bool(m.get("active"))) for m in agent]
         ts = [t for t, v, a in pts if a and isinstance(v, (int, float))]
         vs = [float(v) for t, v, a in pts if a and isinstance(v, (int, float))]
         # band: everything up to the upper limit (tighter while the customer is escalated)
         grid = [i * step for i in range(int(duration / step) + 2)]
-        if key == "rate_rel":
-            lims = [1.0 + x for x in _limit_series(grid, tg["pace_margin"], tg["escalated_factor"], eps)]
-        else:
-            lims = _limit_series(grid, limit, tg["escalated_factor"], eps)
+        lims = [upper(t, calm, margin) for t in grid]
         lo = min([calm - (limit - calm) * 1.5] + vs) if vs else calm - (limit - calm) * 1.5
         hi = max([calm + (limit - calm) * 2.5] + vs) if vs else calm + (limit - calm) * 2.5
         pad = 0.05 * (hi - lo)
@@ -144,8 +144,7 @@ def timeline_png(doc: Mapping[str, Any], *, width_px: int = 1200, dpi: int = 100
                 xs.append(t)
                 ys.append(v)
             ax.plot(xs, ys, color=_COLORS["agent"], lw=1.2, label="agent")
-            over_lim = dict(zip(grid, lims))
-            ot = [(t, v) for t, v in zip(ts, vs) if v > over_lim.get(round(t / step) * step, lims[min(len(lims) - 1, int(round(t / step)))])]
+            ot = [(t, v) for t, v in zip(ts, vs) if v > upper(t, calm, margin)]
             if ot:
                 ax.scatter([t for t, _ in ot], [v for _, v in ot], s=9, color=_COLORS["over"], zorder=3, label="above band")
         ax.set_ylabel(label, fontsize=9)

@@ -158,7 +158,7 @@ def escalation_episodes(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     return eps
 
 
-def _escalated_at(eps: list[dict[str, Any]], t: float) -> bool:
+def escalated_at(eps: list[dict[str, Any]], t: float) -> bool:
     return any(e["start_s"] <= t < e["end_s"] or (e["ongoing_at_end"] and t >= e["start_s"]) for e in eps)
 
 
@@ -170,7 +170,7 @@ def over_limit_shares(doc: Mapping[str, Any]) -> dict[str, float | None]:
     for m in _series(doc.get("timeline") or [], "agent"):
         if not m.get("active"):
             continue
-        f = tg["escalated_factor"] if _escalated_at(eps, float(m["t_s"])) else 1.0
+        f = tg["escalated_factor"] if escalated_at(eps, float(m["t_s"])) else 1.0
         checks = {
             "pace": (m.get("rate_rel"), 1.0 + tg["pace_margin"] * f),
             "pitch": (m.get("pitch_st"), tg["pitch_margin_st"] * f),

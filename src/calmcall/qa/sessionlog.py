@@ -13,9 +13,10 @@ Durability (FIELD-NOTES section 7):
 * every record is written with a single unbuffered ``os.write`` of the whole line
   (``O_APPEND``), so a killed process (``kill -9``) loses nothing that ``write()``
   returned for: the bytes are already in the kernel;
-* the file is ``fsync``-ed at most ``fsync_interval_s`` (1 s) after any record, by the
-  writer itself or by a small background thread when the caller goes quiet, and at once
-  after every prompt, so an OS crash or power cut loses at most about 1 s of events;
+* the file is ``fsync``-ed at most ``fsync_interval_s`` (1 s) after any record, by a
+  small background thread (writers never wait for it), and at once after every prompt
+  (``write()`` of a prompt returns once it is on disk), so an OS crash or power cut
+  loses at most about 1 s of events;
 * the directory is ``fsync``-ed when the file is created, so the file itself survives;
 * a failed ``fsync`` is never retried as if nothing happened: the writer turns failed,
   and every later ``write()``/``close()`` raises :class:`SessionLogError`;
@@ -158,8 +159,10 @@ class SessionWriter:
     session_id:
         Defaults to ``YYYYmmddTHHMMSSZ-xxxxxx`` (UTC start time + random suffix).
 
-    ``write()`` may block for one ``fsync`` (typically milliseconds): call it from a
-    worker thread, never from an audio callback. The writer is thread-safe.
+    ``write()`` of a prompt returns after its ``fsync`` (typically milliseconds, more
+    on a busy disk); other records return at once and a background thread fsyncs
+    them within ``fsync_interval_s``. Call it from the session's thread, never from
+    an audio callback. The writer is thread-safe.
     """
 
     def __init__(
@@ -189,6 +192,8 @@ class SessionWriter:
         self._closed = False
         self._error: BaseException | None = None
         self._dirty = False
+        self._dirty_since = 0.0
+        self._sync_lock = threading.Lock()  # one fsync at a time; never held by write()
         # running summary, stored in the session_end record so `sessions` lists fast
         self.records = 0
         self.prompts = 0
@@ -213,8 +218,8 @@ class SessionWriter:
         except BaseException:
             os.close(self._fd)
             raise
-        self._last_sync = self._clock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         if background_fsync:
             self._thread = threading.Thread(
@@ -251,17 +256,25 @@ class SessionWriter:
             except OSError as exc:
                 self._error = exc
                 raise SessionLogError(f"cannot write session log {self.path}: {exc}") from exc
-            self._dirty = True
             self._account(record)
-            if record["type"] == "prompt" or self._clock() - self._last_sync >= self._interval:
-                self._fsync_locked()
+            now = self._clock()
+            if not self._dirty:
+                self._dirty, self._dirty_since = True, now
+            sync_now = record["type"] == "prompt" or (
+                self._thread is None and now - self._dirty_since >= self._interval
+            )
+        if sync_now:
+            self._sync()
+        elif self._thread is not None:
+            self._wake.set()
 
     def flush(self) -> None:
         """fsync now (e.g. before a risky operation)."""
         with self._lock:
             self._raise_if_failed()
-            if not self._closed and self._dirty:
-                self._fsync_locked()
+            if self._closed:
+                return
+        self._sync()
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -281,6 +294,7 @@ class SessionWriter:
                 return
             self._closed = True
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5.0)
         with self._lock:
@@ -339,26 +353,39 @@ class SessionWriter:
                 "last successful fsync may be lost, start a new session log"
             ) from self._error
 
-    def _fsync_locked(self) -> None:
-        try:
-            os.fsync(self._fd)
-        except OSError as exc:  # never retried: the kernel may have dropped the pages
-            self._error = exc
-            raise SessionLogError(f"fsync of session log {self.path} failed: {exc}") from exc
-        self._dirty = False
-        self._last_sync = self._clock()
+    def _sync(self) -> None:
+        """fsync outside the record lock, so other threads keep writing meanwhile;
+        records written during the fsync stay dirty for the next one."""
+        with self._sync_lock:
+            with self._lock:
+                self._raise_if_failed()
+                if not self._dirty:
+                    return
+                self._dirty = False
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:  # never retried: the kernel may have dropped the pages
+                with self._lock:
+                    self._error = exc
+                raise SessionLogError(f"fsync of session log {self.path} failed: {exc}") from exc
 
     def _fsync_loop(self) -> None:
-        period = min(0.25, self._interval / 2)
-        while not self._stop.wait(period):
+        """fsync at most ``fsync_interval_s`` after the first unsynced record."""
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             with self._lock:
-                if self._closed or self._error is not None or not self._dirty:
+                if not self._dirty or self._error is not None:
                     continue
-                if self._clock() - self._last_sync >= self._interval:
-                    try:
-                        self._fsync_locked()
-                    except SessionLogError:
-                        return  # stored in self._error; the next write() raises it
+                delay = self._dirty_since + self._interval - self._clock()
+            if delay > 0 and self._stop.wait(delay):
+                return
+            try:
+                self._sync()
+            except SessionLogError:
+                return  # stored in self._error; the next write() raises it
 
 
 # --------------------------------------------------------------------------- reader

@@ -192,3 +192,22 @@ def test_cli_sessions_and_report(short_call: Path, doc: dict, tmp_path: Path, ca
     bad.write_bytes(b"RIFF\x00\x00garbage")
     assert main(["report", str(bad), "-o", str(tmp_path / "x.html")]) == 2
     assert not (tmp_path / "x.html").exists()
+
+
+def test_live_replay_session_log_has_the_analyze_prompts(short_call: Path, tmp_path: Path) -> None:
+    """`replay` through the live path (real clock, 30x) with the session writer as its
+    event sink: the logged prompts are the analyze prompts, at the same audio times."""
+    live = pytest.importorskip("calmcall.live.session")
+    from calmcall.pipeline import Pipeline
+
+    cfg = load_config(None)
+    call = load_call(short_call)
+    with sl.SessionWriter(tmp_path, {"source": "replay", "file": str(short_call), "config": cfg.to_dict()},
+                          session_id="live-replay") as w:
+        session = live.Session(live.FileSource(call, name=str(short_call), speed=30.0),
+                               Pipeline(cfg, has_customer=True), publish=lambda *a, **k: None, config=cfg,
+                               mode="replay", on_event=w.write)
+        session.run()
+    logged = [{k: v for k, v in p.items() if k != "type"} for p in sl.read_session(w.path).prompts]
+    assert logged == analyze_file(short_call, config=cfg, transcribe=False)["prompts"]
+    assert logged

@@ -91,7 +91,7 @@ def format_sessions(infos: list[sl.SessionInfo]) -> str:
     head = ("SESSION", "STARTED", "DURATION", "AGENT", "PROMPTS", "IN BAND", "NOTE")
     rows = []
     for i in infos:
-        note = i.error or ("" if i.complete else "incomplete log")
+        note = i.error or ("" if i.complete else "no end record (still running, or crashed)")
         if i.has_audio:
             note = (note + ", " if note else "") + "audio"
         rows.append((

@@ -99,7 +99,7 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
     (tmp / "adir").mkdir()
     return [
         ([str(tmp / "missing.wav")], "no such file"),
-        ([str(tmp / "adir")], "is a directory"),
+        ([str(tmp / "adir")], "needs --out DIR"),  # a folder is a batch; one call must be a file
         ([str(tmp / "empty.wav")], "empty"),
         ([str(tmp / "text.wav")], "not a readable audio file"),
         ([str(tmp / "truncated.wav")], "truncated"),

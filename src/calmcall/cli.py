@@ -101,6 +101,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return run_batch(args)
     if target is None:
         target = str(SAMPLE_CALL)
+    from .qa.batch import is_batch_target
+
+    if is_batch_target(target):
+        raise UsageError(f"{target}: a folder or glob of calls needs --out DIR for the per-call results")
     cfg = load_config(args.config)
     doc = analyze_file(
         target, config=cfg, agent_channel=args.agent_channel, customer_channel=args.customer_channel,

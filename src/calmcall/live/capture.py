@@ -129,6 +129,7 @@ class DeviceCapture:
         self.last_error: str | None = None
         #: (unix time, chunk duration s, PortAudio's input latency s) of the first callback
         self.first_callback: tuple[float, float, float] | None = None
+        self.reported_latency_s = 0.0
         self.events: collections.deque[dict[str, Any]] = collections.deque(maxlen=100)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -200,6 +201,10 @@ class DeviceCapture:
         self._stream = stream
         self.device = device
         self.rate_hz = rate
+        try:
+            self.reported_latency_s = float(getattr(stream, "latency", 0.0) or 0.0)
+        except (TypeError, ValueError):
+            self.reported_latency_s = 0.0
 
     def _close_stream(self) -> None:
         global _open_streams
@@ -331,4 +336,5 @@ class DeviceCapture:
             "reopens": self.reopens,
             "last_error": self.last_error,
             "device_latency_ms": round(self.first_callback[2] * 1000.0, 1) if self.first_callback else None,
+            "reported_latency_ms": round(self.reported_latency_s * 1000.0, 1) if self.reported_latency_s else None,
         }

@@ -161,9 +161,10 @@ def _summary(stats: Any, session: Any) -> None:
     kinds: dict[str, int] = {}
     for p in stats.prompts:
         kinds[p["kind"]] = kinds.get(p["kind"], 0) + 1
-    rt = stats.total_process_s / max(stats.blocks * 0.1, 1e-9)
+    audio_s = float(getattr(session.pipe, "t_s", 0.0))
+    rt = stats.total_process_s / max(audio_s, 1e-9)
     print(
-        f"calmcall: session ended: {stats.blocks * 0.1:.1f} s of audio, {len(stats.prompts)} prompt(s)"
+        f"calmcall: session ended: {audio_s:.1f} s of audio, {len(stats.prompts)} prompt(s)"
         + (f" ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})" if kinds else "")
         + f", {stats.words} word(s); processing {rt * 100:.1f} % of real time, slowest block {stats.max_block_ms:.1f} ms",
         flush=True,

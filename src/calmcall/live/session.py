@@ -34,6 +34,24 @@ log = logging.getLogger(__name__)
 BLOCK_S = 0.1
 BLOCK_N = int(round(BLOCK_S * TARGET_RATE_HZ))
 
+
+def _first_block_n() -> int:
+    """Length of the first block, so that every later block ends exactly where the
+    pipeline evaluates its conditions (every EVAL_FRAMES frames; a frame is known at
+    its end). A prompt then goes out the moment its last sample arrives instead of
+    waiting up to 70 ms for the rest of a 0.1 s block."""
+    try:
+        from ..pipeline import EVAL_FRAMES
+        from ..prosody import FRAME, HOP
+    except ImportError:  # pragma: no cover - core without these constants
+        return BLOCK_N
+    if EVAL_FRAMES * HOP != BLOCK_N:
+        return BLOCK_N
+    return (FRAME - HOP) % BLOCK_N or BLOCK_N
+
+
+FIRST_BLOCK_N = _first_block_n()
+
 Publish = Callable[[str, dict[str, Any]], None]
 
 
@@ -77,7 +95,7 @@ class FileSource:
             return []
         elapsed_audio = (self.clock() - self._t0) * self.speed
         due_end = int(elapsed_audio * TARGET_RATE_HZ)
-        next_end = min(self._pos + BLOCK_N, self._n)
+        next_end = min(self._pos + (FIRST_BLOCK_N if self._pos == 0 else BLOCK_N), self._n)
         if due_end < next_end:
             wait = (next_end - due_end) / TARGET_RATE_HZ / self.speed
             time.sleep(min(timeout_s, max(0.0, wait)))
@@ -85,12 +103,12 @@ class FileSource:
             due_end = int(elapsed_audio * TARGET_RATE_HZ)
         out = []
         while self._pos < self._n:
-            end = min(self._pos + BLOCK_N, self._n)
+            end = min(self._pos + (FIRST_BLOCK_N if self._pos == 0 else BLOCK_N), self._n)
             if end > due_end:
                 break
-            blk = {"agent": _pad(self.call.agent[self._pos:end])}
+            blk = {"agent": np.asarray(self.call.agent[self._pos:end], dtype=np.float32)}
             if self.call.customer is not None:
-                blk["customer"] = _pad(self.call.customer[self._pos:end])
+                blk["customer"] = np.asarray(self.call.customer[self._pos:end], dtype=np.float32)
             out.append(blk)
             self._pos = end
         return out
@@ -102,13 +120,6 @@ class FileSource:
 
     def close(self) -> None:
         pass
-
-
-def _pad(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
-    if len(x) < BLOCK_N:
-        x = np.concatenate([x, np.zeros(BLOCK_N - len(x), dtype=np.float32)])
-    return x
 
 
 class CaptureSource:
@@ -136,6 +147,7 @@ class CaptureSource:
         self.customer_underruns = 0
         self.customer_trimmed_s = 0.0
         self._origin_fixed = False
+        self._blocks_out = 0
 
     def start(self) -> None:
         """Open the devices (raises DeviceError) and start their watchdogs."""
@@ -156,10 +168,12 @@ class CaptureSource:
         self.agent.wait(timeout_s)
         a = self.agent.read()
         if not self._origin_fixed and self.agent.first_callback is not None:
-            # audio t=0 is the first captured sample: it left the microphone one chunk
-            # plus PortAudio's reported input latency before the first callback
-            wall, chunk_s, adc_lag_s = self.agent.first_callback
-            self.origin_unix = wall - chunk_s - adc_lag_s
+            # audio t=0 is the first captured sample, delivered one chunk before the
+            # first callback returned. The device's own input latency (PortAudio's
+            # estimate, in the status as device_latency_ms) comes on top and is not
+            # counted here: host APIs report it unreliably.
+            wall, chunk_s, _adc_lag_s = self.agent.first_callback
+            self.origin_unix = wall - chunk_s
             self._t0 = self.clock() - (time.time() - self.origin_unix)
             self._origin_fixed = True
         self._produced += len(a)
@@ -177,18 +191,19 @@ class CaptureSource:
             if len(c):
                 self._cbuf = np.concatenate([self._cbuf, c])
         out = []
-        while len(self._abuf) >= BLOCK_N:
-            blk = {"agent": self._abuf[:BLOCK_N]}
-            self._abuf = self._abuf[BLOCK_N:]
+        while len(self._abuf) >= (n := BLOCK_N if self._blocks_out else FIRST_BLOCK_N):
+            blk = {"agent": self._abuf[:n]}
+            self._abuf = self._abuf[n:]
             if self.customer is not None:
-                c = self._cbuf[:BLOCK_N]
-                self._cbuf = self._cbuf[BLOCK_N:]
-                if len(c) < BLOCK_N:
+                c = self._cbuf[:n]
+                self._cbuf = self._cbuf[n:]
+                if len(c) < n:
                     if self.customer.state == "ok":
                         self.customer_underruns += 1
-                    c = np.concatenate([c, np.zeros(BLOCK_N - len(c), dtype=np.float32)])
+                    c = np.concatenate([c, np.zeros(n - len(c), dtype=np.float32)])
                 blk["customer"] = c
             out.append(blk)
+            self._blocks_out += 1
         if self.customer is not None and len(self._cbuf) > 5 * BLOCK_N:
             drop = len(self._cbuf) - BLOCK_N
             self._cbuf = self._cbuf[drop:]
@@ -441,6 +456,8 @@ class Session:
             "lag_ms": round(lag, 1) if lag is not None else None,
             "overflows": overflows, "dropped_blocks": dropped,
             "max_block_ms": round(self.stats.max_block_ms, 2),
+            "origin_unix_ms": round(self.source.origin_unix * 1000.0, 1),
+            "speed": self.source.speed,
         })
         if note is not None:
             info["event"] = {k: v for k, v in note.items() if k != "wall"}

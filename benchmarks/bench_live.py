@@ -118,7 +118,7 @@ def one_run(tmp: Path, env: dict[str, str], wav: Path, onsets: dict[str, float],
     cfg = tmp / "bench.toml"
     cfg.write_text(BENCH_CONFIG)
     cmd = [sys.executable, "-m", "calmcall.cli", "live", "--port", "0", "--device", "pulse",
-           "--config", str(cfg)]
+           "--config", str(cfg), "--no-log"]
     if not transcribe:
         cmd.append("--no-transcribe")
     live = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

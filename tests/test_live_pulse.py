@@ -114,7 +114,7 @@ def ws_of(url: str) -> tuple[str, str]:
 def test_live_captures_the_virtual_microphone_and_prompts(pulse, tmp_path):
     wav = tmp_path / "agent.wav"
     loud_at = agent_test_call(wav)
-    proc, url = start_live(pulse)
+    proc, url = start_live(pulse, "--sessions-dir", str(tmp_path / "sessions"))
     messages: list[dict] = []
     try:
         uri, origin = ws_of(url)
@@ -148,11 +148,17 @@ def test_live_captures_the_virtual_microphone_and_prompts(pulse, tmp_path):
     words = [m["data"]["text"] for m in messages if m["type"] == "word"]
     assert len(words) >= 10  # the transcript came through too (tiny.en, real time)
     assert "session ended" in out
+    logs = list((tmp_path / "sessions").glob("*.jsonl"))
+    assert len(logs) == 1
+    records = [json.loads(line) for line in logs[0].read_text().splitlines()]
+    assert records[0]["type"] == "session_start" and records[0]["meta"]["source"] == "live"
+    assert any(r["type"] == "prompt" and r["kind"] == "volume" for r in records)
+    assert records[-1]["type"] == "session_end"
 
 
 def test_live_with_an_unknown_device_lists_what_is_available(pulse):
     proc = subprocess.run(
-        [sys.executable, "-m", "calmcall.cli", "live", "--port", "0", "--no-transcribe",
+        [sys.executable, "-m", "calmcall.cli", "live", "--port", "0", "--no-transcribe", "--no-log",
          "--device", "Plantronics Blackwire"],
         env=pulse, capture_output=True, text=True, cwd=ROOT, timeout=60,
     )

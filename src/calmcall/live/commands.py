@@ -74,6 +74,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--customer-name", default=None, metavar="NAME", help="for the 'use their name' phrase cue")
     p.add_argument("--playbook", type=Path, action="append", default=None, metavar="FILE",
                    help="extra phrase playbook TOML (repeatable)")
+    p.add_argument("--sessions-dir", type=Path, default=None, metavar="DIR",
+                   help="where the session log (JSONL, masked, local only) goes; default as 'calmcall sessions'")
+    p.add_argument("--no-log", action="store_true", help="do not write a session log")
 
 
 # ---------------------------------------------------------------------- devices
@@ -223,9 +226,21 @@ def _run(args: argparse.Namespace, source: Any, cfg: Any, pipe: Any, transcriber
             transcriber.close()
         return 2
     srv = th.server
+    writer = None
+    if not args.no_log:
+        from ..qa.sessionlog import SessionWriter, resolve_sessions_dir
+
+        meta: dict[str, Any] = {"source": mode, "model": model_name, "config": cfg.to_dict(),
+                                "roles": list(source.roles)}
+        if mode == "replay":
+            meta["file"] = str(args.call)
+            meta["speed"] = args.speed
+        else:
+            meta["devices"] = {"agent": args.device or "default", "customer": args.customer_device}
+        writer = SessionWriter(resolve_sessions_dir(args.sessions_dir), meta)
     session = Session(
         source, pipe, publish=srv.publish, config=cfg, transcriber=transcriber,
-        model_name=model_name, mode=mode,
+        model_name=model_name, mode=mode, on_event=writer.write if writer else None,
         status_extra=lambda: {"clients": srv.client_count},
     )
     _install_stop(session)
@@ -244,6 +259,9 @@ def _run(args: argparse.Namespace, source: Any, cfg: Any, pipe: Any, transcriber
             print(f"calmcall: error: {exc}", file=sys.stderr)
             return 2
         _summary(stats, session)
+        if writer is not None:
+            writer.close()
+            print(f"calmcall: session log {writer.path}", flush=True)
         if mode == "replay" and source.finished:
             linger = args.linger if args.linger is not None else (None if args.open else 1.0)
             if linger is None:
@@ -257,6 +275,11 @@ def _run(args: argparse.Namespace, source: Any, cfg: Any, pipe: Any, transcriber
                 time.sleep(linger)
         return 0
     finally:
+        if writer is not None:
+            try:
+                writer.close()
+            except Exception as exc:
+                print(f"calmcall: warning: session log: {exc}", file=sys.stderr)
         if transcriber is not None:
             transcriber.close()
         th.stop()

@@ -420,11 +420,10 @@ class Session:
         now = time.monotonic()
         for ev in events:
             self.stats.count(ev.type)
-            if self.on_event is not None:
-                self.on_event(ev)
             if isinstance(ev, Measures):
                 last = self._last_measures.get(ev.speaker, -1e9)
                 if now - last < self.measures_min_interval_s:
+                    self._record(ev)  # the log keeps every measure; the overlay ~4/s
                     continue
                 self._last_measures[ev.speaker] = now
             data = to_dict(ev)
@@ -437,9 +436,19 @@ class Session:
             elif ev.type == "word":
                 self.stats.words += 1
             self.publish(ev.type, data)
+            self._record(ev)  # after publishing: a prompt's fsync never delays the overlay
             if isinstance(ev, CustomerState):
                 self._escalated = ev.state == "escalated"
                 self.publish("band", band(self.cfg, escalated=self._escalated))
+
+    def _record(self, ev: Event) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(ev)
+        except Exception as exc:  # a failing session log must not stop coaching
+            log.error("session log failed, logging stopped: %s", exc)
+            self.on_event = None
 
     def _emit_status(self, *, force: bool = False, note: dict[str, Any] | None = None) -> None:
         now = time.monotonic()
@@ -464,9 +473,9 @@ class Session:
         if self.status_extra is not None:
             info.update(self.status_extra())
         ev = Status(t_s=t_s, info=info)
-        if self.on_event is not None:
-            self.on_event(ev)
         self.publish("status", to_dict(ev))
+        if force:
+            self._record(ev)
 
 
 def describe_file(path: str | Path) -> str:

@@ -113,6 +113,9 @@
     state.hello = d;
     state.attempts = 0;
     if (d.band) setBand(d.band);
+    if (Array.isArray(d.roles) && d.roles.indexOf("customer") < 0 && !state.customer) {
+      $("customer").textContent = "no customer input";
+    }
     let label = "Live";
     if (d.mode === "replay") label = "Replay" + (d.speed && d.speed !== 1 ? " ×" + d.speed : "");
     setConn("open", label);

@@ -21,7 +21,7 @@ from websockets.sync.client import connect
 from calmcall.audio_io import load_call
 from calmcall.config import load_config
 from calmcall.live.server import OverlayServer, ServerThread
-from calmcall.live.session import BLOCK_N, FIRST_BLOCK_N, FileSource, Session
+from calmcall.live.session import BLOCK_N, FIRST_BLOCK_N, FileSource, Session, aligned_first_block_n
 from calmcall.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,13 +55,28 @@ def test_replay_gives_the_offline_prompts_on_time():
     live = [(round(p["t_s"], 2), p["kind"]) for p in stats.prompts]
     assert live == offline_prompts(call, cfg)  # same prompts, same audio times
     assert {k for _, k in live} >= {"pace", "pitch", "volume", "customer_escalation"}
-    for p in stats.prompts:  # prompts go out the moment their audio has been played
-        assert 0.0 <= p["published_wall"] - p["audio_wall"] < 0.1
+    for p in stats.prompts:  # prompts go out within one block of their audio time
+        assert 0.0 <= p["published_wall"] - p["audio_wall"] < 0.1 / 20 + 0.1
     types = {t for _, t, _ in published}
     assert {"status", "measures", "prompt", "customer_state", "baseline", "band"} <= types
     # measures are throttled to about 4-5 per second and speaker on the wall clock
     n_meas = sum(1 for _, t, d in published if t == "measures" and d["speaker"] == "agent")
     assert n_meas <= wall * 5.5 + 2
+
+
+def test_aligned_block_grid_sends_prompts_when_their_last_sample_arrives():
+    call = load_call(SAMPLE)
+    cfg = load_config(None)
+    first = aligned_first_block_n()
+    assert first == 480  # frames of 40 ms every 10 ms, evaluated every 10th frame
+    src = FileSource(call, speed=20.0, first_block_n=first)
+    sess = Session(src, Pipeline(cfg, has_customer=True), config=cfg, publish=lambda t, d: None)
+    stats = sess.run()
+    prosody = [p for p in stats.prompts if p["kind"] in ("pace", "pitch", "volume")]
+    assert len(prosody) == 3
+    for p in prosody:  # t_s is the end of the block that completed it
+        assert round(p["t_s"] * 16000) % 1600 == first
+        assert 0.0 <= p["published_wall"] - p["audio_wall"] < 0.05
 
 
 def rss_mb() -> float:

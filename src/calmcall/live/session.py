@@ -35,11 +35,16 @@ BLOCK_S = 0.1
 BLOCK_N = int(round(BLOCK_S * TARGET_RATE_HZ))
 
 
-def _first_block_n() -> int:
-    """Length of the first block, so that every later block ends exactly where the
+def aligned_first_block_n() -> int:
+    """Length of a first block after which every 0.1 s block ends exactly where the
     pipeline evaluates its conditions (every EVAL_FRAMES frames; a frame is known at
     its end). A prompt then goes out the moment its last sample arrives instead of
-    waiting up to 70 ms for the rest of a 0.1 s block."""
+    waiting up to 70 ms for the rest of a 0.1 s block.
+
+    Not the default: ``analyze`` feeds 0.1 s blocks from t=0 and the pipeline's
+    results depend on the block grid (it evaluates with the whole block's frames
+    already tracked), so a replay on another grid can stamp a prompt 0.1 s apart from
+    ``analyze``. Use it once the two agree."""
     try:
         from ..pipeline import EVAL_FRAMES
         from ..prosody import FRAME, HOP
@@ -50,7 +55,8 @@ def _first_block_n() -> int:
     return (FRAME - HOP) % BLOCK_N or BLOCK_N
 
 
-FIRST_BLOCK_N = _first_block_n()
+#: First block length: the same 0.1 s grid from t=0 as ``analyze`` (identical prompts).
+FIRST_BLOCK_N = BLOCK_N
 
 Publish = Callable[[str, dict[str, Any]], None]
 
@@ -71,7 +77,7 @@ class FileSource:
     """Plays a loaded call on the real clock (``speed`` times real time)."""
 
     def __init__(self, call: Any, *, name: str = "", speed: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, first_block_n: int = FIRST_BLOCK_N) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
         self.call = call
@@ -84,6 +90,7 @@ class FileSource:
         self._t0 = 0.0
         self._pos = 0
         self._n = len(call.agent)
+        self._first_n = first_block_n
 
     def start(self) -> None:
         self._t0 = self.clock()
@@ -95,7 +102,7 @@ class FileSource:
             return []
         elapsed_audio = (self.clock() - self._t0) * self.speed
         due_end = int(elapsed_audio * TARGET_RATE_HZ)
-        next_end = min(self._pos + (FIRST_BLOCK_N if self._pos == 0 else BLOCK_N), self._n)
+        next_end = min(self._pos + (self._first_n if self._pos == 0 else BLOCK_N), self._n)
         if due_end < next_end:
             wait = (next_end - due_end) / TARGET_RATE_HZ / self.speed
             time.sleep(min(timeout_s, max(0.0, wait)))
@@ -103,7 +110,7 @@ class FileSource:
             due_end = int(elapsed_audio * TARGET_RATE_HZ)
         out = []
         while self._pos < self._n:
-            end = min(self._pos + (FIRST_BLOCK_N if self._pos == 0 else BLOCK_N), self._n)
+            end = min(self._pos + (self._first_n if self._pos == 0 else BLOCK_N), self._n)
             if end > due_end:
                 break
             blk = {"agent": np.asarray(self.call.agent[self._pos:end], dtype=np.float32)}
@@ -131,7 +138,7 @@ class CaptureSource:
     padded with silence, a backlog over 0.5 s (clock drift) is trimmed."""
 
     def __init__(self, agent: DeviceCapture, customer: DeviceCapture | None = None, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, first_block_n: int = FIRST_BLOCK_N) -> None:
         self.agent = agent
         self.customer = customer
         self.roles = ("agent", "customer") if customer is not None else ("agent",)
@@ -148,6 +155,7 @@ class CaptureSource:
         self.customer_trimmed_s = 0.0
         self._origin_fixed = False
         self._blocks_out = 0
+        self._first_n = first_block_n
 
     def start(self) -> None:
         """Open the devices (raises DeviceError) and start their watchdogs."""
@@ -191,7 +199,7 @@ class CaptureSource:
             if len(c):
                 self._cbuf = np.concatenate([self._cbuf, c])
         out = []
-        while len(self._abuf) >= (n := BLOCK_N if self._blocks_out else FIRST_BLOCK_N):
+        while len(self._abuf) >= (n := BLOCK_N if self._blocks_out else self._first_n):
             blk = {"agent": self._abuf[:n]}
             self._abuf = self._abuf[n:]
             if self.customer is not None:

@@ -185,27 +185,23 @@ def one_run(tmp: Path, env: dict[str, str], wav: Path, onsets: dict[str, float],
     }
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=1)
-    ap.add_argument("--no-transcribe", action="store_true")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_live.json")
-    args = ap.parse_args()
+def measure(n_runs: int = 2, *, transcribe: bool = True) -> dict:
+    """Run the benchmark ``n_runs`` times; return the result document."""
     with tempfile.TemporaryDirectory(prefix="calmcall-bench-") as td:
         tmp = Path(td)
         wav = tmp / "call60.wav"
         onsets = make_call(wav)
         pulse, env = start_pulse(tmp)
         try:
-            runs = [one_run(tmp, env, wav, onsets, not args.no_transcribe) for _ in range(args.runs)]
+            runs = [one_run(tmp, env, wav, onsets, transcribe) for _ in range(n_runs)]
         finally:
             pulse.terminate()
             pulse.wait(10)
     lat = [r["delivered_to_visible_ms"] for run in runs for r in run["prompts"]]
     pub = [r["publish_to_visible_ms"] for run in runs for r in run["prompts"]]
-    result = {
+    return {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "transcribe": not args.no_transcribe,
+        "transcribe": transcribe,
         "runs": runs,
         "cpu_share_2cores": max(r["cpu_share_2cores"] for r in runs),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
@@ -214,6 +210,30 @@ def main() -> int:
                                   "max": round(max(lat), 1) if lat else None},
         "publish_to_visible_ms": {"p50": round(pct(pub, 0.5), 1), "p95": round(pct(pub, 0.95), 1)},
     }
+
+
+def run(report: dict) -> list[tuple[str, str, str]]:
+    """Section for benchmarks/run.py: rows of (metric, value, goal)."""
+    r = measure(2, transcribe=True)
+    report["live"] = r
+    lat = r["delivered_to_visible_ms"]
+    return [
+        ("live: CPU share of 2 cores (61.5 s call, tiny.en)", f"{r['cpu_share_2cores'] * 100:.1f} %", "<= 60 %"),
+        ("live: peak RSS", f"{r['peak_rss_mb']:.0f} MB", "<= 500 MB"),
+        (f"live: audio delivered -> prompt painted, p50 / p95 (n={r['prompts_timed']})",
+         f"{lat['p50']:.0f} / {lat['p95']:.0f} ms", "<= 300 ms"),
+    ]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=2)
+    ap.add_argument("--no-transcribe", action="store_true")
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "bench_live.json")
+    args = ap.parse_args()
+    result = measure(args.runs, transcribe=not args.no_transcribe)
+    runs = result["runs"]
+    lat = [r["delivered_to_visible_ms"] for run in runs for r in run["prompts"]]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"live benchmark ({result['machine']}, transcription {'on' if result['transcribe'] else 'off'}):")

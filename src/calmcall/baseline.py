@@ -16,47 +16,78 @@ class ProfileError(ValueError):
     """A baseline profile file is unusable; the message names the file and key."""
 
 
+class SpeechStats:
+    """Running totals over a speaker's active frames: voiced F0 values, power of
+    the loud frames, syllable nuclei. Used for the baseline and the whole-call summary."""
+
+    def __init__(self) -> None:
+        self.f0_hz: list[float] = []
+        self.active_frames = 0
+        self.loud_frames = 0
+        self.power_sum = 0.0
+        self.nuclei = 0
+
+    def add(self, frame: FrameMeasure) -> None:
+        """Count ``frame`` if it is active speech."""
+        if not frame.active:
+            return
+        self.active_frames += 1
+        if frame.loud:
+            self.power_sum += frame.power
+            self.loud_frames += 1
+        self.nuclei += frame.nucleus
+        if frame.voiced:
+            self.f0_hz.append(frame.f0_hz)
+
+    @property
+    def speech_s(self) -> float:
+        """Seconds of active speech."""
+        return self.active_frames * HOP_S
+
+    @property
+    def median_f0_hz(self) -> float | None:
+        return float(np.median(self.f0_hz)) if self.f0_hz else None
+
+    @property
+    def level_db(self) -> float | None:
+        """Active speech level (dBFS) over the loud frames."""
+        return db(self.power_sum / self.loud_frames) if self.loud_frames else None
+
+    @property
+    def rate_syl_s(self) -> float | None:
+        """Syllable nuclei per second of active speech."""
+        return self.nuclei / self.speech_s if self.active_frames else None
+
+
 class BaselineLearner:
     """Accumulates frames until ``speech_s`` seconds of active speech were heard,
     then :meth:`update` returns the :class:`Baseline` (once)."""
 
     def __init__(self, speech_s: float) -> None:
         self.speech_s = speech_s
-        self._f0: list[float] = []
-        self._power = 0.0
-        self._active = 0
-        self._loud = 0
-        self._nuclei = 0
+        self._stats = SpeechStats()
         self.done = False
 
     def update(self, frame: FrameMeasure) -> Baseline | None:
         if self.done or not frame.active:
             return None
-        self._active += 1
-        if frame.loud:
-            self._power += frame.power
-            self._loud += 1
-        self._nuclei += frame.nucleus
-        if frame.voiced:
-            self._f0.append(frame.f0_hz)
-        if self._active * HOP_S + 1e-9 < self.speech_s:
+        self._stats.add(frame)
+        if self._stats.speech_s + 1e-9 < self.speech_s:
             return None
         return self.finish()
 
     def finish(self, *, min_speech_s: float = 2.0) -> Baseline | None:
         """Close the learner (e.g. at the end of a short recording). Returns
         ``None`` if less than ``min_speech_s`` of voiced speech was heard."""
-        if self.done:
-            return None
-        if self._active * HOP_S < min_speech_s or len(self._f0) < 20:
+        st = self._stats
+        if self.done or st.speech_s < min_speech_s or len(st.f0_hz) < 20:
             return None
         self.done = True
-        speech = self._active * HOP_S
         return Baseline(
-            f0_hz=float(np.median(self._f0)),
-            level_db=db(self._power / max(1, self._loud)),
-            rate_syl_s=self._nuclei / speech,
-            speech_s=speech,
+            f0_hz=float(np.median(st.f0_hz)),
+            level_db=db(st.power_sum / max(1, st.loud_frames)),
+            rate_syl_s=st.nuclei / st.speech_s,
+            speech_s=st.speech_s,
             source="learned",
         )
 

@@ -15,11 +15,11 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from .baseline import BaselineLearner
+from .baseline import BaselineLearner, SpeechStats
 from .coach import Coach, HoldTimer
 from .config import Config
 from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Speaker, Word
-from .prosody import HOP_S, FrameMeasure, SpeakerTracker, db
+from .prosody import HOP_S, FrameMeasure, SpeakerTracker
 
 EVAL_FRAMES = 10  #: conditions are evaluated every 10 frames (0.1 s of audio)
 WPM_WINDOW_S = 8.0
@@ -69,11 +69,7 @@ class _SpeakerState:
         self.learner = BaselineLearner(learn_s)
         self.baseline = baseline
         self.words = WordRate()
-        self.all_f0: list[float] = []
-        self.power_sum = 0.0
-        self.active_frames = 0
-        self.loud_frames = 0
-        self.nuclei = 0
+        self.stats = SpeechStats()  # whole call
         self.in_band_frames = 0
         self.rated_frames = 0
         self.baseline_wpm: float | None = None
@@ -185,14 +181,7 @@ class Pipeline:
 
     def _on_frame(self, role: str, f: FrameMeasure) -> list[Event]:
         st = self._spk[role]
-        if f.active:
-            st.active_frames += 1
-            if f.loud:
-                st.power_sum += f.power
-                st.loud_frames += 1
-            st.nuclei += f.nucleus
-            if f.voiced:
-                st.all_f0.append(f.f0_hz)
+        st.stats.add(f)
         if st.baseline is None:
             b = st.learner.update(f)
             if b is not None:
@@ -452,12 +441,11 @@ class Pipeline:
         """Per-speaker measures over the whole call, for the analyze JSON."""
         res: dict[str, Any] = {}
         for role, st in self._spk.items():
-            speech_s = st.active_frames * HOP_S
             res[role] = {
-                "speech_s": round(speech_s, 2),
-                "median_f0_hz": _opt(float(np.median(st.all_f0)) if st.all_f0 else None),
-                "active_level_db": _opt(db(st.power_sum / st.loud_frames) if st.loud_frames else None),
-                "rate_syl_s": _opt(st.nuclei / speech_s if speech_s > 0 else None),
+                "speech_s": round(st.stats.speech_s, 2),
+                "median_f0_hz": _opt(st.stats.median_f0_hz),
+                "active_level_db": _opt(st.stats.level_db),
+                "rate_syl_s": _opt(st.stats.rate_syl_s),
                 "baseline": _r(_baseline_dict(st.baseline)),
             }
             if role == "agent":

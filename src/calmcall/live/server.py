@@ -1,4 +1,4 @@
-"""The overlay's local websocket server: serves web/ and streams events to browsers.
+"""The overlay's local websocket server: serves calmcall/web/ and streams events to browsers.
 
 Security model (docs/live.md, FIELD-NOTES §6). Every web page the agent opens can
 reach ``127.0.0.1``, so binding the loopback address is not enough:
@@ -68,16 +68,14 @@ _CONTENT_TYPES = {
 
 
 def find_web_dir() -> Path:
-    """Return the overlay directory: the repository's ``web/`` (editable installs),
-    else a ``web`` folder inside the package."""
-    here = Path(__file__).resolve()
-    candidates = [here.parents[3] / "web", here.parents[1] / "web"]
-    for cand in candidates:
-        if (cand / "index.html").is_file():
-            return cand
-    raise FileNotFoundError(
-        "overlay files not found; looked in " + ", ".join(str(c) for c in candidates)
-    )
+    """Return the overlay directory: the package's ``calmcall/web/`` folder.
+
+    It is package data (pyproject.toml), a plain directory in editable and wheel
+    installs alike."""
+    web_dir = Path(__file__).resolve().parents[1] / "web"
+    if not (web_dir / "index.html").is_file():
+        raise FileNotFoundError(f"overlay files not found in {web_dir}")
+    return web_dir
 
 
 def load_web_files(web_dir: Path) -> dict[str, tuple[str, bytes]]:

@@ -40,36 +40,20 @@ from calmcall.asr.stream import (  # noqa: E402
     transcribe_whole_file,
 )
 from calmcall.events import Word  # noqa: E402
-
-DATA = ROOT / "tests" / "data"
-SR = 16000
-JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
-            "ask what you can do for your country.")
-STEREO_TEXT = ("He began a confused complaint against the wizard, who had vanished behind "
-               "the curtain on the left.", "The horizon seems extremely distant.")
-
-
-def _read(path: Path) -> np.ndarray:
-    import soundfile as sf
-    from scipy.signal import resample_poly
-
-    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    if sr != SR:
-        g = np.gcd(sr, SR)
-        x = resample_poly(x, SR // g, sr // g, axis=0).astype(np.float32)
-    return x
+# the recordings and their transcripts: benchmarks/speech_clips.py, shared with the tests
+from speech_clips import JFK_TEXT, JFK_WAV, SR, STEREO_TEXT, STEREO_WAV, ljspeech_wavs, read_16k  # noqa: E402
 
 
 def clips() -> list[tuple[str, np.ndarray, str]]:
     """(name, mono 16 kHz audio, reference text) for JFK and the LJSpeech clips."""
-    out = [("jfk", _read(DATA / "jfk" / "jfk.wav")[:, 0], JFK_TEXT)]
-    for wav in sorted((DATA / "ljspeech").glob("*.wav")):
-        out.append((wav.stem, _read(wav)[:, 0], wav.with_suffix(".txt").read_text().strip()))
+    out = [("jfk", read_16k(JFK_WAV)[:, 0], JFK_TEXT)]
+    for wav in ljspeech_wavs():
+        out.append((wav.stem, read_16k(wav)[:, 0], wav.with_suffix(".txt").read_text().strip()))
     return out
 
 
 def stereo() -> tuple[np.ndarray, np.ndarray]:
-    x = _read(DATA / "stereo" / "stereo_diarization.wav")
+    x = read_16k(STEREO_WAV)
     return x[:, 0].copy(), x[:, 1].copy()
 
 

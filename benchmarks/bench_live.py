@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from pulse_sink import running_pulse  # benchmarks/pulse_sink.py (benchmarks/ is on sys.path)
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "sample_call.wav"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -65,29 +67,6 @@ def make_call(path: Path) -> dict[str, float]:
         pos += b - a
     sf.write(path, np.concatenate(parts), sr, subtype="PCM_16")
     return onsets
-
-
-def start_pulse(tmp: Path) -> tuple[subprocess.Popen, dict[str, str]]:
-    rt = tmp / "pulse-rt"
-    rt.mkdir(parents=True, exist_ok=True)
-    sock = tmp / "pulse-native"
-    env = dict(os.environ, PULSE_RUNTIME_PATH=str(rt), PULSE_SERVER=f"unix:{sock}",
-               PULSE_STATE_PATH=str(rt), PULSE_COOKIE=str(tmp / "pulse-cookie"))
-    proc = subprocess.Popen(
-        ["pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--use-pid-file=no",
-         "--disable-shm=yes", "--load=module-null-sink sink_name=vsink",
-         f"--load=module-native-protocol-unix auth-anonymous=1 socket={sock}",
-         "--load=module-always-sink"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if subprocess.run(["pactl", "set-default-source", "vsink.monitor"], env=env,
-                          capture_output=True).returncode == 0:
-            return proc, env
-        time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError("pulseaudio did not start")
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -191,12 +170,8 @@ def measure(n_runs: int = 2, *, transcribe: bool = True) -> dict:
         tmp = Path(td)
         wav = tmp / "call60.wav"
         onsets = make_call(wav)
-        pulse, env = start_pulse(tmp)
-        try:
+        with running_pulse(tmp) as env:
             runs = [one_run(tmp, env, wav, onsets, transcribe) for _ in range(n_runs)]
-        finally:
-            pulse.terminate()
-            pulse.wait(10)
     lat = [r["delivered_to_visible_ms"] for run in runs for r in run["prompts"]]
     pub = [r["publish_to_visible_ms"] for run in runs for r in run["prompts"]]
     return {

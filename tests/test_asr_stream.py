@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
-from scipy.signal import resample_poly
 
 from calmcall.asr.metrics import normalize_text, wer, word_errors
 from calmcall.asr.model import load_model
@@ -21,20 +18,15 @@ from calmcall.asr.stream import (
 )
 from calmcall.events import Partial, Word
 
-DATA = Path(__file__).resolve().parent / "data"
-SR = 16000
-JFK = ("And so my fellow Americans, ask not what your country can do for you, "
-       "ask what you can do for your country.")
-STEREO = ("He began a confused complaint against the wizard, who had vanished behind "
-          "the curtain on the left.", "The horizon seems extremely distant.")
-
-
-def read(path: Path) -> np.ndarray:
-    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    if sr != SR:
-        g = np.gcd(sr, SR)
-        x = resample_poly(x, SR // g, sr // g, axis=0).astype(np.float32)
-    return x
+from speech_clips import (  # benchmarks/speech_clips.py (on sys.path via conftest.py)
+    JFK_TEXT,
+    JFK_WAV,
+    SR,
+    STEREO_TEXT,
+    STEREO_WAV,
+    ljspeech_wavs,
+    read_16k,
+)
 
 
 def pad(x: np.ndarray, before_s: float = 1.0, after_s: float = 1.0) -> np.ndarray:
@@ -49,7 +41,7 @@ def model():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def jfk_events(model):  # type: ignore[no-untyped-def]
-    audio = pad(read(DATA / "jfk" / "jfk.wav")[:, 0])
+    audio = pad(read_16k(JFK_WAV)[:, 0])
     return audio, transcribe_stream(model, audio, "agent")
 
 
@@ -77,7 +69,7 @@ def check_invariants(events, duration_s: float) -> None:  # type: ignore[no-unty
 
 def test_jfk_streaming_text(jfk_events) -> None:  # type: ignore[no-untyped-def]
     audio, events = jfk_events
-    assert wer(JFK, text_of(events)) <= 0.05, text_of(events)
+    assert wer(JFK_TEXT, text_of(events)) <= 0.05, text_of(events)
     check_invariants(events, len(audio) / SR)
 
 
@@ -91,20 +83,20 @@ def test_jfk_latency_and_partials(jfk_events) -> None:  # type: ignore[no-untype
 
 
 def test_simulated_clock_with_fixed_cost_is_deterministic(model) -> None:  # type: ignore[no-untyped-def]
-    audio = pad(read(DATA / "jfk" / "jfk.wav")[:, 0])
+    audio = pad(read_16k(JFK_WAV)[:, 0])
     runs = [transcribe_stream(model, audio, "agent", fixed_cost_s=0.4) for _ in range(2)]
     assert runs[0] == runs[1]
     # the decoder is never in two places at once: passes are >= 0.4 s apart
     ts = sorted({e.t_s for e in runs[0]})
     assert all(b - a >= 0.4 - 1e-9 for a, b in zip(ts, ts[1:]))
-    assert wer(JFK, text_of(runs[0])) <= 0.05
+    assert wer(JFK_TEXT, text_of(runs[0])) <= 0.05
 
 
 def test_ljspeech_streaming_vs_whole_file(model) -> None:  # type: ignore[no-untyped-def]
     e_s = e_w = n = 0
-    for wav in sorted((DATA / "ljspeech").glob("*.wav")):
+    for wav in ljspeech_wavs():
         ref = wav.with_suffix(".txt").read_text()
-        audio = pad(read(wav)[:, 0], 0.5, 0.8)
+        audio = pad(read_16k(wav)[:, 0], 0.5, 0.8)
         events = transcribe_stream(model, audio, "agent")
         check_invariants(events, len(audio) / SR)
         e, k = word_errors(ref, text_of(events))
@@ -117,7 +109,7 @@ def test_ljspeech_streaming_vs_whole_file(model) -> None:  # type: ignore[no-unt
 
 
 def test_stereo_channels_share_one_decoder(model) -> None:  # type: ignore[no-untyped-def]
-    x = read(DATA / "stereo" / "stereo_diarization.wav")
+    x = read_16k(STEREO_WAV)
     clock = SimulatedClock()
     trs = [StreamingTranscriber(model, sp, clock=clock) for sp in ("agent", "customer")]
     events: list = []
@@ -126,7 +118,7 @@ def test_stereo_channels_share_one_decoder(model) -> None:  # type: ignore[no-un
             events += tr.feed(x[i : i + 1600, ch])
     for tr in trs:
         events += tr.finish()
-    for sp, ref in zip(("agent", "customer"), STEREO):
+    for sp, ref in zip(("agent", "customer"), STEREO_TEXT):
         mine = [e for e in events if e.speaker == sp]
         assert wer(ref, text_of(mine)) <= 0.1, text_of(mine)
         check_invariants(sorted(mine, key=lambda e: e.t_s), len(x) / SR)
@@ -143,7 +135,7 @@ def test_no_words_on_silence_or_noise(model, kind: str) -> None:  # type: ignore
 
 
 def test_realtime_worker_feed_never_blocks(model) -> None:  # type: ignore[no-untyped-def]
-    x = read(DATA / "stereo" / "stereo_diarization.wav")
+    x = read_16k(STEREO_WAV)
     x = np.concatenate([x, np.zeros((SR, 2), np.float32)])
     with DecodeWorker() as worker:
         trs = [StreamingTranscriber(model, sp, worker=worker) for sp in ("agent", "customer")]
@@ -159,15 +151,15 @@ def test_realtime_worker_feed_never_blocks(model) -> None:  # type: ignore[no-un
     # a decoding pass takes >= 0.1 s; feed() only runs the VAD
     assert slowest < 0.05, slowest
     assert worker.passes >= 2 and worker.errors == 0
-    for sp, ref in zip(("agent", "customer"), STEREO):
+    for sp, ref in zip(("agent", "customer"), STEREO_TEXT):
         mine = [e for e in events if e.speaker == sp]
         assert wer(ref, text_of(mine)) <= 0.1, text_of(mine)
         assert all(w.t_s >= w.end_s for w in words_of(mine))
 
 
 def test_whole_file_matches_jfk(model) -> None:  # type: ignore[no-untyped-def]
-    words = transcribe_whole_file(model, read(DATA / "jfk" / "jfk.wav")[:, 0])
-    assert normalize_text(" ".join(w.text for w in words)) == normalize_text(JFK)
+    words = transcribe_whole_file(model, read_16k(JFK_WAV)[:, 0])
+    assert normalize_text(" ".join(w.text for w in words)) == normalize_text(JFK_TEXT)
 
 
 def test_bad_arguments(model) -> None:  # type: ignore[no-untyped-def]

@@ -1,27 +1,30 @@
 """The real microphone path: a PulseAudio null sink as a virtual microphone.
 
-The fixture starts a private PulseAudio daemon (its own runtime dir and socket, so
-it never touches a desktop's sound server) with a null sink ``vsink`` whose monitor
-is the default source; the scripted call is played into the sink with ``paplay``,
-and ``calmcall live`` captures it through PortAudio (ALSA ``pulse`` device, 44.1 kHz
-native, resampled) exactly as it would a headset. The daemon is stopped afterwards.
+The fixture starts a private PulseAudio daemon (benchmarks/pulse_sink.py: its own
+runtime dir and socket, so it never touches a desktop's sound server) with a null
+sink ``vsink`` whose monitor is the default source; the scripted call is played into
+the sink with ``paplay``, and ``calmcall live`` captures it through PortAudio (ALSA
+``pulse`` device, 44.1 kHz native, resampled) exactly as it would a headset. The
+daemon is stopped afterwards.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
 import soundfile as sf
 from websockets.sync.client import connect
+
+from pulse_sink import running_pulse  # benchmarks/pulse_sink.py (on sys.path via conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "sample_call.wav"
@@ -33,50 +36,10 @@ pytestmark = [
 ]
 
 
-def start_pulse(tmp: Path) -> tuple[subprocess.Popen, dict[str, str]]:
-    """Start a private PulseAudio daemon with a null sink; return it and the env to use it."""
-    rt = tmp / "pulse-rt"
-    rt.mkdir(parents=True, exist_ok=True)
-    sock = tmp / "pulse-native"
-    env = dict(os.environ, PULSE_RUNTIME_PATH=str(rt), PULSE_SERVER=f"unix:{sock}",
-               PULSE_STATE_PATH=str(rt), PULSE_COOKIE=str(tmp / "pulse-cookie"))
-    proc = subprocess.Popen(
-        ["pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--use-pid-file=no",
-         "--disable-shm=yes", "--log-target=stderr",
-         "--load=module-null-sink sink_name=vsink",
-         f"--load=module-native-protocol-unix auth-anonymous=1 socket={sock}",
-         "--load=module-always-sink"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("pulseaudio exited: " + proc.stderr.read().decode(errors="replace")[-800:])
-        ok = subprocess.run(["pactl", "set-default-source", "vsink.monitor"], env=env,
-                            capture_output=True).returncode == 0
-        if ok:
-            return proc, env
-        time.sleep(0.2)
-    stop_pulse(proc)
-    raise RuntimeError("pulseaudio did not come up")
-
-
-def stop_pulse(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
 @pytest.fixture(scope="module")
-def pulse(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("pulse")
-    proc, env = start_pulse(tmp)
-    yield env
-    stop_pulse(proc)
+def pulse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with running_pulse(tmp_path_factory.mktemp("pulse")) as env:
+        yield env
 
 
 def agent_test_call(path: Path) -> float:

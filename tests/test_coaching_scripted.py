@@ -80,9 +80,6 @@ def test_no_pitch_volume_overtalk_prompts_in_calm_turns(scenario_docs: dict, nam
 
 
 @needs_espeak
-@pytest.mark.xfail(strict=True, reason="known limitation: the acoustic syllable-rate estimate over a 2 s window "
-                   "varies by +-30 % between calm espeak lines, so some calm turns raise a false pace prompt "
-                   "(see the README's benchmark table and issue notes)")
 def test_no_pace_prompts_in_calm_turns(scenario_docs: dict) -> None:
     false = [(n, f) for n, (doc, truth) in scenario_docs.items() for f in _match(doc, truth)[1] if f[0] == "pace"]
     assert not false, false

@@ -146,19 +146,44 @@ LJ = sorted((DATA / "ljspeech").glob("*.wav"))
 
 @pytest.mark.parametrize("wav", LJ, ids=lambda p: p.stem)
 def test_syllable_nuclei_on_ljspeech(wav: Path) -> None:
-    """The nuclei detector finds 65-100 % of the text's syllables (it misses some
-    unstressed ones; ``nuclei_per_word`` is calibrated on this)."""
+    """The nuclei detector finds 80-135 % of the text's dictionary syllables per
+    clip (measured 86-132 %: it over-counts this expressive reader's long stressed
+    vowels a little and merges some unstressed syllables)."""
     text = wav.with_suffix(".txt").read_text()
     syllables = _dictionary_syllables(text)
     _, frames = track(load_call(wav).agent)
     nuclei = sum(f.nucleus for f in frames)
-    assert 0.65 * syllables <= nuclei <= 1.0 * syllables, (nuclei, syllables)
+    assert 0.80 * syllables <= nuclei <= 1.35 * syllables, (nuclei, syllables)
+
+
+def test_syllable_nuclei_total_on_ljspeech() -> None:
+    """Over all five clips the count is within 90-120 % of the dictionary count
+    (measured 112 %); the old full-band detector found 81 % (59 of 73)."""
+    syllables = sum(_dictionary_syllables(w.with_suffix(".txt").read_text()) for w in LJ)
+    nuclei = sum(sum(f.nucleus for f in track(load_call(w).agent)[1]) for w in LJ)
+    assert 0.90 * syllables <= nuclei <= 1.20 * syllables, (nuclei, syllables)
+
+
+def test_syllable_nuclei_against_hand_marked_syllables() -> None:
+    """EmoDB's hand-marked syllable onsets (.silb; 10 speakers, neutral and angry,
+    cut to 2.0 s so a final syllable may be missing): the detector finds 70-100 %
+    of them over all clips (measured 84 %; the old full-band detector with voicing
+    required at the peak found about 45 %)."""
+    marked = found = 0
+    for wav in sorted((DATA / "emodb").glob("*.wav")):
+        onsets = [ln for ln in wav.with_suffix(".silb").read_text().splitlines() if ln.strip()]
+        if not onsets:
+            continue
+        marked += len(onsets)
+        found += sum(f.nucleus for f in track(load_call(wav).agent)[1])
+    assert marked > 100
+    assert 0.70 * marked <= found <= 1.0 * marked, (found, marked)
 
 
 def test_rate_rises_with_espeak_speed() -> None:
     """The same sentence synthesised at 120 and 210 wpm: the syllable rate of
-    active speech rises by at least 15 % (the true ratio is 1.75; the detector
-    under-counts merged syllables at fast rates)."""
+    active speech rises by at least 45 % (the true ratio is 1.75; measured 1.67;
+    the old full-band detector read about 1.2, merging fast syllables)."""
     import scripted
 
     text = "Thank you for your patience, I have your account open now and I can see the last three payments."
@@ -168,4 +193,4 @@ def test_rate_rises_with_espeak_speed() -> None:
         _, frames = track(x)
         return sum(f.nucleus for f in frames) / (sum(f.active for f in frames) * HOP_S)
 
-    assert rate(210) > 1.15 * rate(120)
+    assert rate(210) > 1.45 * rate(120)

@@ -34,8 +34,8 @@ class MeasureConfig:
     vad_hangover_s: float = _f(0.25, "speech stays active this long after the last loud frame (s)", lo=0, hi=2)
     pitch_window_s: float = _f(1.0, "pitch = median F0 over this much of the latest voiced speech (s)", lo=0.2, hi=10)
     level_window_s: float = _f(1.0, "level = active speech level over this much of the latest speech (s)", lo=0.2, hi=10)
-    rate_window_s: float = _f(2.0, "pace = syllable nuclei per second over this much of the latest speech (s)", lo=0.5, hi=20)
-    syllable_dip_db: float = _f(2.0, "a syllable nucleus is an intensity peak this far above the dips around it (dB)", lo=0.5, hi=12)
+    rate_window_s: float = _f(3.0, "pace = syllable nuclei per second over this much of the latest speech (s)", lo=0.5, hi=20)
+    syllable_dip_db: float = _f(2.5, "a syllable nucleus is a 300-2500 Hz intensity peak this far above the dips around it (dB)", lo=0.5, hi=12)
     nuclei_per_word: float = _f(1.3, "detected syllable nuclei per spoken word, to estimate wpm before words are transcribed (calibrated on LJSpeech)", lo=0.5, hi=3.0)
     measures_interval_s: float = _f(0.25, "a Measures event per speaker every this many seconds of audio (s)", lo=0.05, hi=5)
 
@@ -53,13 +53,21 @@ class TargetConfig:
     """The agent's target band, relative to their own calm baseline."""
 
     pace_margin: float = _f(0.3, "pace prompt when syllable rate exceeds the calm rate by this fraction (0.3 = 30 % faster)", lo=0.02, hi=3)
-    pace_ceiling_wpm: float = _f(185.0, "pace prompt above this many words per minute, baseline or not (wpm)", lo=60, hi=400)
+    pace_ceiling_wpm: float = _f(185.0, "pace prompt above this many words per minute: transcribed words, or the syllable estimate before a baseline exists (wpm)", lo=60, hi=400)
     pitch_margin_st: float = _f(3.0, "pitch prompt when median F0 is this many semitones above the calm median (st)", lo=0.5, hi=24)
     volume_margin_db: float = _f(6.0, "volume prompt when active level is this many dB above the calm level (dB)", lo=0.5, hi=40)
-    escalated_factor: float = _f(0.6, "while the customer is escalated, every margin above is multiplied by this (tighter band)", lo=0.1, hi=1)
+    escalated_factor: float = _f(0.6, "while the customer is escalated, the pitch and volume margins are multiplied by this (tighter band)", lo=0.1, hi=1)
+    escalated_pace_factor: float = _f(1.0, "while the customer is escalated, the pace margin is multiplied by this (1 = unchanged: the acoustic rate varies +-15 % over 3 s of calm speech, so a tighter pace margin prompts calm speech)", lo=0.1, hi=1)
     hold_s: float = _f(1.5, "pitch and volume conditions must hold this long, on top of their 1 s window, before a prompt (s)", lo=0, hi=10)
-    pace_hold_s: float = _f(1.0, "the pace condition must hold this long, on top of its 2 s window, before a prompt (s)", lo=0, hi=10)
+    pace_hold_s: float = _f(0.75, "the pace condition must hold this long, on top of its 3 s window, before a prompt (s)", lo=0, hi=10)
     release_gap_s: float = _f(0.8, "a pause in the agent's speech longer than this resets a holding condition (s)", lo=0.1, hi=10)
+
+    def margins(self, *, escalated: bool = False) -> dict[str, float]:
+        """The band's upper margins now: ``pace`` (fraction above the calm rate),
+        ``pitch`` (semitones), ``volume`` (dB); tighter while the customer is escalated."""
+        f = self.escalated_factor if escalated else 1.0
+        fp = self.escalated_pace_factor if escalated else 1.0
+        return {"pace": self.pace_margin * fp, "pitch": self.pitch_margin_st * f, "volume": self.volume_margin_db * f}
 
 
 @dataclass(frozen=True)

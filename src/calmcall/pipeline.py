@@ -159,7 +159,9 @@ class Pipeline:
         n = len(blocks["agent"])
         if self.has_customer and len(blocks["customer"]) != n:
             raise ValueError(f"agent and customer blocks differ in length ({n} vs {len(blocks['customer'])} samples)")
-        frames = {role: st.tracker.update(blocks[role]) for role, st in self._spk.items()}
+        # per-frame values first; the windowed statistics advance frame by frame below,
+        # so a decision at a frame never sees later audio of the same block
+        frames = {role: st.tracker.measure(blocks[role]) for role, st in self._spk.items()}
         out: list[Event] = self._pending
         self._pending = []
         agent_frames = frames["agent"]
@@ -181,6 +183,7 @@ class Pipeline:
 
     def _on_frame(self, role: str, f: FrameMeasure) -> list[Event]:
         st = self._spk[role]
+        st.tracker.push(f)
         st.stats.add(f)
         if st.baseline is None:
             b = st.learner.update(f)
@@ -294,7 +297,7 @@ class Pipeline:
     def _agent_candidates(self, t: float) -> list[Prompt]:
         st = self._spk["agent"]
         tg = self.cfg.targets
-        factor = tg.escalated_factor if self.customer_escalated else 1.0
+        margins = tg.margins(escalated=self.customer_escalated)
         rel = st.relative()
         active = st.tracker.active
         b = st.baseline
@@ -306,11 +309,13 @@ class Pipeline:
         if words_wpm is not None and b is not None and (b.wpm is None or words_wpm <= b.wpm):
             words_wpm = None  # the word rate lags the acoustics: quote it only when it shows the rise
         est_wpm = words_wpm if words_wpm is not None else (rate * 60.0 / spw if rate is not None else None)
-        pace_margin = tg.pace_margin * factor
-        pace_excess = 0.0
-        if rel["rate_rel"] is not None:
-            pace_excess = (rel["rate_rel"] - 1.0) / pace_margin
-        over_ceiling = est_wpm is not None and est_wpm >= tg.pace_ceiling_wpm
+        pace_margin = margins["pace"]
+        excess = _excess(rel, margins)
+        pace_excess = excess["pace"]
+        # the absolute ceiling needs a trustworthy wpm: transcribed words, or (before a
+        # baseline exists) the syllable estimate; with a baseline the relative test decides
+        ceiling_wpm = words_wpm if b is not None else est_wpm
+        over_ceiling = ceiling_wpm is not None and ceiling_wpm >= tg.pace_ceiling_wpm
         cond_pace = pace_excess >= 1.0 or over_ceiling
         since = self._holds["pace"].update(t, active=active, condition=cond_pace)
         if since is not None and est_wpm is not None:
@@ -327,9 +332,9 @@ class Pipeline:
             ))
         # pitch and volume: relative only
         if b is not None:
-            pitch_margin = tg.pitch_margin_st * factor
+            pitch_margin = margins["pitch"]
             st_up = rel["pitch_st"]
-            pitch_excess = st_up / pitch_margin if st_up is not None else 0.0
+            pitch_excess = excess["pitch"]
             since = self._holds["pitch"].update(t, active=active, condition=pitch_excess >= 1.0)
             if since is not None and st_up is not None:
                 cands.append(self._prosody_prompt(
@@ -339,9 +344,9 @@ class Pipeline:
                     {"since_s": since, "pitch_st": st_up, "f0_hz": rel["f0_hz"], "baseline_f0_hz": b.f0_hz,
                      "margin_st": pitch_margin},
                 ))
-            vol_margin = tg.volume_margin_db * factor
+            vol_margin = margins["volume"]
             up_db = rel["level_rel_db"]
-            vol_excess = up_db / vol_margin if up_db is not None else 0.0
+            vol_excess = excess["volume"]
             since = self._holds["volume"].update(t, active=active, condition=vol_excess >= 1.0)
             if since is not None and up_db is not None:
                 cands.append(self._prosody_prompt(
@@ -367,17 +372,12 @@ class Pipeline:
 
     def _measures(self, t: float) -> list[Event]:
         out: list[Event] = []
-        tg = self.cfg.targets
+        margins = self.cfg.targets.margins(escalated=self.customer_escalated)
         for role, st in self._spk.items():
             rel = st.relative()
             in_band = None
             if role == "agent" and st.baseline is not None and st.tracker.active:
-                factor = tg.escalated_factor if self.customer_escalated else 1.0
-                in_band = not (
-                    (rel["rate_rel"] is not None and rel["rate_rel"] >= 1 + tg.pace_margin * factor)
-                    or (rel["pitch_st"] is not None and rel["pitch_st"] >= tg.pitch_margin_st * factor)
-                    or (rel["level_rel_db"] is not None and rel["level_rel_db"] >= tg.volume_margin_db * factor)
-                )
+                in_band = max(_excess(rel, margins).values()) < 1.0
             out.append(Measures(
                 t_s=t, speaker=role, active=st.tracker.active,  # type: ignore[arg-type]
                 f0_hz=_opt(rel["f0_hz"]), pitch_st=_opt(rel["pitch_st"]), level_db=_opt(rel["level_db"]),
@@ -453,6 +453,17 @@ class Pipeline:
             else:
                 res[role]["overtalk_by_agent"] = self._overtalk_count
         return res
+
+
+def _excess(rel: Mapping[str, float | None], margins: Mapping[str, float]) -> dict[str, float]:
+    """How far each agent measure is above the calm baseline, in margins (>= 1:
+    outside the band); 0 when the measure is not known yet."""
+    rate_rel, pitch_st, level_rel_db = rel["rate_rel"], rel["pitch_st"], rel["level_rel_db"]
+    return {
+        "pace": (rate_rel - 1.0) / margins["pace"] if rate_rel is not None else 0.0,
+        "pitch": pitch_st / margins["pitch"] if pitch_st is not None else 0.0,
+        "volume": level_rel_db / margins["volume"] if level_rel_db is not None else 0.0,
+    }
 
 
 def _baseline_dict(b: Baseline | None) -> dict[str, Any] | None:

@@ -16,12 +16,24 @@ import numpy as np
 from .audio_io import SAMPLE_RATE_HZ
 from .config import MeasureConfig
 from .pitch import yin_frames
-from .rate import SyllableCounter
+from .rate import VOWEL_BAND_HZ, SyllableCounter
 from .vad import NoiseFloorVad
 
 HOP = 160  #: samples between frames (10 ms)
 FRAME = 640  #: samples per frame (40 ms: two periods of 50 Hz)
 HOP_S = HOP / SAMPLE_RATE_HZ
+
+_WINDOW = np.hanning(FRAME)
+_FREQS_HZ = np.fft.rfftfreq(FRAME, 1.0 / SAMPLE_RATE_HZ)
+_VOWEL_BINS = (_FREQS_HZ >= VOWEL_BAND_HZ[0]) & (_FREQS_HZ < VOWEL_BAND_HZ[1])
+
+
+def vowel_band_db(frames: np.ndarray) -> np.ndarray:
+    """Intensity (dB, arbitrary reference) of each frame's 300-2500 Hz band, from a
+    Hann-windowed spectrum: frames of shape (n, FRAME) → shape (n,)."""
+    spec = np.fft.rfft(frames.astype(np.float64) * _WINDOW, axis=1)
+    power = np.sum(spec.real[:, _VOWEL_BINS] ** 2 + spec.imag[:, _VOWEL_BINS] ** 2, axis=1)
+    return 10.0 * np.log10(np.maximum(power, 1e-12))
 
 
 def db(power: float) -> float:
@@ -71,7 +83,20 @@ class SpeakerTracker:
         self.active_since_s: float | None = None
 
     def update(self, block: np.ndarray) -> list[FrameMeasure]:
-        """Feed the next block (float32, shape (n,)); returns the frames it completed."""
+        """Feed the next block (float32, shape (n,)); returns the frames it completed,
+        with the windowed statistics advanced past all of them (:meth:`measure` then
+        :meth:`push` for each frame)."""
+        frames = self.measure(block)
+        for f in frames:
+            self.push(f)
+        return frames
+
+    def measure(self, block: np.ndarray) -> list[FrameMeasure]:
+        """Per-frame values of the frames the next block completes (float32, shape
+        (n,)), without advancing the windowed statistics: call :meth:`push` with each
+        returned frame, in order, before reading a property at that frame's time. A
+        caller that decides frame by frame (the pipeline) thus never sees audio later
+        than the frame it decides at, whatever the block size."""
         buf = np.concatenate([self._buf, np.asarray(block, dtype=np.float32)])
         n_new = (len(buf) - FRAME) // HOP + 1 if len(buf) >= FRAME else 0
         if n_new <= 0:
@@ -80,13 +105,13 @@ class SpeakerTracker:
         frames = np.lib.stride_tricks.sliding_window_view(buf, FRAME)[: n_new * HOP : HOP]
         power = np.mean(frames.astype(np.float64) ** 2, axis=1)
         energy_db = 10.0 * np.log10(np.maximum(power, 1e-12))
-        # syllable intensity from the central 20 ms: a 40 ms window smooths fast syllables together
-        syl_db = 10.0 * np.log10(np.maximum(np.mean(frames[:, FRAME // 4 : 3 * FRAME // 4].astype(np.float64) ** 2, axis=1), 1e-12))
         vad = [self._vad.update(float(e)) for e in energy_db]
-        # pitch only where there is speech: silence is half of a call per channel
+        # pitch and syllable intensity only where there is speech: silence is half of a call per channel
         f0 = np.full(n_new, np.nan)
+        syl_db = np.full(n_new, -120.0)
         idx = np.flatnonzero([a for a, _ in vad])
         if len(idx):
+            syl_db[idx] = vowel_band_db(frames[idx])
             f0[idx], _ = yin_frames(
                 frames[idx], sr_hz=SAMPLE_RATE_HZ, fmin_hz=self.cfg.pitch_min_hz, fmax_hz=self.cfg.pitch_max_hz,
                 threshold=self.cfg.yin_threshold,
@@ -98,20 +123,23 @@ class SpeakerTracker:
             t_s = ((self._n_frames - 1) * HOP + FRAME) / SAMPLE_RATE_HZ
             active, loud = vad[i]
             voiced = bool(active and not np.isnan(f0[i]))
-            nucleus = self._syl.update(float(syl_db[i]) if active else -120.0, voiced)
-            if active:
-                if not self.active:
-                    self.active_since_s = t_s
-                self.speech_s += HOP_S
-                self.last_active_t_s = t_s
-                if loud:
-                    self._pow.append(float(power[i]))
-                self._nuc.append(nucleus)
-                if voiced:
-                    self._f0.append(float(f0[i]))
-            self.active = active
+            nucleus = self._syl.update(float(syl_db[i]), voiced)
             out.append(FrameMeasure(t_s, active, voiced, float(f0[i]) if voiced else float("nan"), float(power[i]), nucleus, loud))
         return out
+
+    def push(self, f: FrameMeasure) -> None:
+        """Advance the windowed statistics by one frame from :meth:`measure`."""
+        if f.active:
+            if not self.active:
+                self.active_since_s = f.t_s
+            self.speech_s += HOP_S
+            self.last_active_t_s = f.t_s
+            if f.loud:
+                self._pow.append(f.power)
+            self._nuc.append(f.nucleus)
+            if f.voiced:
+                self._f0.append(f.f0_hz)
+        self.active = f.active
 
     @property
     def f0_hz(self) -> float | None:

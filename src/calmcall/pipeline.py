@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
+from .asr.wpm import speech_time_s
 from .baseline import BaselineLearner, SpeechStats
 from .coach import Coach, HoldTimer
 from .config import Config
@@ -31,34 +32,25 @@ def semitones(f_hz: float, ref_hz: float) -> float:
 
 
 class WordRate:
-    """Words per minute over a speaker's committed words in a trailing window.
-
-    Rate = words whose end lies in the last ``window_s`` seconds, divided by the
-    speech time they span (from the first word's start to the last word's end,
-    minus gaps longer than 0.5 s). ``None`` with fewer than 4 words or under 2 s.
+    """Words per minute over a speaker's committed words in a trailing window:
+    the incremental form of :func:`calmcall.asr.wpm.wpm` (same speech time: word
+    durations plus gaps under 0.5 s). Counts the words whose end lies in the last
+    ``window_s`` seconds; ``None`` with fewer than 4 words or under 2 s of speech.
     """
 
     def __init__(self, window_s: float = WPM_WINDOW_S) -> None:
         self.window_s = window_s
-        self._words: deque[tuple[float, float]] = deque()
+        self._words: deque[Word] = deque()
 
-    def add(self, start_s: float, end_s: float) -> None:
-        self._words.append((start_s, end_s))
+    def add(self, word: Word) -> None:
+        self._words.append(word)
 
     def wpm(self, now_s: float) -> float | None:
-        while self._words and self._words[0][1] < now_s - self.window_s:
+        while self._words and self._words[0].end_s < now_s - self.window_s:
             self._words.popleft()
         if len(self._words) < 4:
             return None
-        span = 0.0
-        prev_end = None
-        for start, end in self._words:
-            if prev_end is not None:
-                gap = start - prev_end
-                if 0 < gap <= 0.5:
-                    span += gap
-            span += max(0.0, end - start)
-            prev_end = end
+        span = speech_time_s(list(self._words))
         return 60.0 * len(self._words) / span if span >= 2.0 else None
 
 
@@ -415,7 +407,7 @@ class Pipeline:
         for w in words:
             st = self._spk.get(w.speaker)
             if st is not None:
-                st.words.add(w.start_s, w.end_s)
+                st.words.add(w)
             if self.phrase_coach is not None:
                 cands += self.phrase_coach.on_word(w, customer_escalated=self.customer_escalated)
         return list(words)

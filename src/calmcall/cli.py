@@ -100,6 +100,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
         return run_batch(args)
     if target is None:
+        if not SAMPLE_CALL.is_file():  # an installed wheel has no samples/ folder
+            raise UsageError("name a call to analyze: calmcall analyze CALL (the sample call "
+                             "samples/sample_call.wav comes only with a source checkout)")
         target = str(SAMPLE_CALL)
     from .qa.batch import is_batch_target
 

@@ -43,11 +43,13 @@ def add_live_parsers(sub: Any) -> None:
 
     rp = sub.add_parser(
         "replay",
-        help="play a recorded call through the live path into the overlay (real clock)",
+        help="play a recorded call or session through the live path into the overlay (real clock)",
         description="Play CALL on the real clock through the same pipeline and overlay as a "
-        "live call: for demos, QA and training.",
+        "live call: for demos, QA and training. CALL is an audio file or a recorded session "
+        "(its id, a unique id prefix, or its .jsonl path): a session with recorded audio is "
+        "played like a file; one without audio re-sends the prompts and measures it logged.",
     )
-    rp.add_argument("call", type=Path, metavar="CALL")
+    rp.add_argument("call", metavar="CALL_OR_SESSION")
     rp.add_argument("--speed", type=float, default=1.0, metavar="X", help="playback speed (default 1.0)")
     rp.add_argument("--agent-channel", type=int, default=None, metavar="N")
     rp.add_argument("--customer-channel", type=int, default=None, metavar="N")
@@ -77,6 +79,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sessions-dir", type=Path, default=None, metavar="DIR",
                    help="where the session log (JSONL, masked, local only) goes; default as 'calmcall sessions'")
     p.add_argument("--no-log", action="store_true", help="do not write a session log")
+    p.add_argument("--record-audio", action="store_true",
+                   help="also record the audio, one FLAC per channel next to the session log, with "
+                   "spoken card numbers silenced (needs transcription; only with everyone's consent)")
 
 
 # ---------------------------------------------------------------------- devices
@@ -164,17 +169,29 @@ def _summary(stats: Any, session: Any) -> None:
     kinds: dict[str, int] = {}
     for p in stats.prompts:
         kinds[p["kind"]] = kinds.get(p["kind"], 0) + 1
-    audio_s = float(getattr(session.pipe, "t_s", 0.0))
+    audio_s = float(session.t_s)
     rt = stats.total_process_s / max(audio_s, 1e-9)
     print(
         f"calmcall: session ended: {audio_s:.1f} s of audio, {len(stats.prompts)} prompt(s)"
         + (f" ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})" if kinds else "")
-        + f", {stats.words} word(s); processing {rt * 100:.1f} % of real time, slowest block {stats.max_block_ms:.1f} ms",
+        + f", {stats.words} word(s)"
+        + (f"; processing {rt * 100:.1f} % of real time, slowest block {stats.max_block_ms:.1f} ms"
+           if stats.blocks else " (re-sent from the session log)"),
         flush=True,
     )
     for ev in session.device_log:
         if ev["kind"] in ("fault", "recovered"):
             print(f"  {ev['role']} device: {ev['text']}", flush=True)
+    rec = getattr(session, "recording", None)
+    if rec is not None:
+        print(
+            f"calmcall: audio recorded: {rec['written_s']:.1f} s per channel in {len(rec['files'])} FLAC file(s), "
+            f"{rec['masked_spans']} masked word(s) silenced ({rec['masked_s']:.1f} s), "
+            f"{rec['dropped_blocks']} stretch(es) dropped on a slow disk ({rec['dropped_s']:.1f} s)"
+            + (f", {rec['unchecked_s']:.1f} s written as silence (transcript too far behind)" if rec["unchecked_s"] else "")
+            + (f"; stopped early: {rec['error']}" if rec["error"] else ""),
+            flush=True,
+        )
 
 
 # ---------------------------------------------------------------------- live
@@ -183,6 +200,9 @@ def cmd_live(args: argparse.Namespace) -> int:
     from .devices import DeviceError, SoundDeviceBackend
     from .session import CaptureSource, Session
 
+    refused = _check_record_flags(args)
+    if refused:
+        return _error(refused)
     try:
         backend = SoundDeviceBackend()
     except OSError as exc:
@@ -196,24 +216,167 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- replay
+def _error(msg: str) -> int:
+    print(f"calmcall: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _check_record_flags(args: argparse.Namespace) -> str | None:
+    """Why ``--record-audio`` cannot be honoured with these options (None if it can)."""
+    if not getattr(args, "record_audio", False):
+        return None
+    if args.no_transcribe:
+        return ("--record-audio needs transcription: spoken card numbers are found in the transcript "
+                "and silenced in the recording; drop --no-transcribe (or drop --record-audio)")
+    if args.no_log:
+        return ("--record-audio writes the audio next to the session log; drop --no-log "
+                "(or drop --record-audio)")
+    return None
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from ..audio_io import load_call
+    from ..qa import sessionlog as sl
     from .session import FileSource
 
     if args.speed <= 0 or args.speed > 50:
-        print("calmcall: error: --speed must be > 0 and <= 50", file=sys.stderr)
-        return 2
-    call = load_call(args.call, agent_channel=args.agent_channel, customer_channel=args.customer_channel)
-    source = FileSource(call, name=args.call.name, speed=args.speed)
-    cfg, pipe, transcriber, model_name = _build(args, has_customer=call.customer is not None, roles=source.roles)
-    return _run(args, source, cfg, pipe, transcriber, model_name, mode="replay", errors=())
+        return _error("--speed must be > 0 and <= 50")
+    ref = str(args.call)
+    path = Path(ref).expanduser()
+    if path.is_file() and not path.name.endswith(sl.SESSION_SUFFIX):
+        refused = _check_record_flags(args)
+        if refused:
+            return _error(refused)
+        call = load_call(path, agent_channel=args.agent_channel, customer_channel=args.customer_channel)
+        source = FileSource(call, name=path.name, speed=args.speed)
+        cfg, pipe, transcriber, model_name = _build(args, has_customer=call.customer is not None, roles=source.roles)
+        return _run(args, source, cfg, pipe, transcriber, model_name, mode="replay", errors=(),
+                    meta_extra={"file": str(args.call)})
+
+    sessions_dir = sl.resolve_sessions_dir(args.sessions_dir)
+    if path.is_dir():
+        return _error(f"{ref}: is a directory; give an audio file or a session (id, unique id prefix or "
+                      ".jsonl path)")
+    matches = sl.find_sessions(ref, sessions_dir)
+    if len(matches) != 1:
+        if matches:
+            names = ", ".join(m.name.removesuffix(sl.SESSION_SUFFIX) for m in matches[:4])
+            more = f" and {len(matches) - 4} more" if len(matches) > 4 else ""
+            return _error(f"{ref}: matches {len(matches)} sessions ({names}{more}); give more of the session id")
+        return _error(f"{ref}: neither an audio file nor a session (no file of that name, and no session id or "
+                      f"unique id prefix {ref!r} in {sessions_dir}; list sessions with `calmcall sessions`, "
+                      "or pass --sessions-dir)")
+    try:
+        session = sl.read_session(matches[0])
+    except (OSError, ValueError) as exc:
+        return _error(f"{matches[0]}: cannot read this session log ({exc})")
+    if args.agent_channel is not None or args.customer_channel is not None:
+        return _error("--agent-channel/--customer-channel apply to audio files; a session's channels "
+                      "come from its recordings")
+    meta_extra = {"file": str(session.path), "replay_of": session.session_id}
+    audio = session.audio_paths()
+    if "agent" in audio:
+        refused = _check_record_flags(args)
+        if refused:
+            return _error(refused)
+        try:
+            call = load_session_call(session)
+        except (OSError, RuntimeError, ValueError) as exc:
+            return _error(f"{audio['agent']}: cannot read the recorded audio ({exc})")
+        source = FileSource(call, name=session.session_id, speed=args.speed)
+        cfg, pipe, transcriber, model_name = _build(args, has_customer=call.customer is not None, roles=source.roles)
+        meta_extra["replay_input"] = "audio"
+        return _run(args, source, cfg, pipe, transcriber, model_name, mode="replay", errors=(),
+                    meta_extra=meta_extra)
+    if args.record_audio:
+        return _error(f"session {session.session_id} has no recorded audio, so there is nothing to record; "
+                      "drop --record-audio")
+    return _run_events(args, session, meta_extra)
+
+
+def load_session_call(session: Any) -> Any:
+    """The recorded FLACs of ``session`` as a :class:`calmcall.audio_io.Call` (agent on
+    channel 0, customer on 1 if recorded; a shorter channel, e.g. after a crash, is
+    padded with silence)."""
+    import numpy as np
+
+    from ..audio_io import SAMPLE_RATE_HZ, Call, resample_to_16k
+    from ..qa.recorder import read_recording
+
+    chans: dict[str, np.ndarray] = {}
+    for role, p in session.audio_paths().items():
+        x, rate = read_recording(p)
+        chans[role] = resample_to_16k(x, rate) if rate != SAMPLE_RATE_HZ else x
+    n = max(len(x) for x in chans.values())
+    if n == 0:
+        raise ValueError("the recording holds no audio")
+    for role, x in chans.items():
+        if len(x) < n:
+            chans[role] = np.concatenate([x, np.zeros(n - len(x), dtype=np.float32)])
+    has_customer = "customer" in chans
+    return Call(
+        path=str(session.path), agent=chans["agent"], customer=chans.get("customer"),
+        channels={"agent": 0, "customer": 1 if has_customer else None}, source_rate_hz=SAMPLE_RATE_HZ,
+        source_channels=len(chans), source_format="FLAC/PCM_16",
+    )
+
+
+def _run_events(args: argparse.Namespace, session: Any, meta_extra: dict[str, Any]) -> int:
+    """Replay of a session without audio: its logged events, re-sent on the real clock."""
+    from ..config import ConfigError, config_from_dict, load_config
+    from ..qa import sessionlog as sl
+    from .session import EventReplay
+
+    cfg = None
+    logged = session.meta.get("config")
+    if args.config is None and isinstance(logged, dict):
+        try:
+            cfg = config_from_dict(logged, source=f"{session.path} (logged config)")
+        except ConfigError:
+            cfg = None
+    if cfg is None:
+        cfg = load_config(args.config)
+    roles = session.meta.get("roles")
+    if not (isinstance(roles, list) and roles):
+        roles = ["agent"] + (["customer"] if any(e.get("speaker") == "customer" for e in session.events) else [])
+    meta_extra = {**meta_extra, "replay_input": "events"}
+
+    def build(publish: Any, on_event: Any, status_extra: Any, recorder: Any) -> Any:
+        return EventReplay(
+            sl.iter_replay(session), publish=publish, config=cfg, speed=args.speed,
+            duration_s=session.duration_s, roles=roles, model_name=session.meta.get("model"),
+            on_event=on_event, status_extra=status_extra, session_id=session.session_id,
+        )
+
+    return _serve(args, build, cfg=cfg, transcriber=None, model_name=session.meta.get("model"),
+                  roles=tuple(roles), mode="replay", errors=(), meta_extra=meta_extra)
 
 
 def _run(args: argparse.Namespace, source: Any, cfg: Any, pipe: Any, transcriber: Any,
-         model_name: str | None, *, mode: str, errors: tuple[type[BaseException], ...]) -> int:
+         model_name: str | None, *, mode: str, errors: tuple[type[BaseException], ...],
+         meta_extra: dict[str, Any] | None = None) -> int:
     from .session import Session
 
-    session: Session | None = None
+    def build(publish: Any, on_event: Any, status_extra: Any, recorder: Any) -> Any:
+        return Session(
+            source, pipe, publish=publish, config=cfg, transcriber=transcriber,
+            model_name=model_name, mode=mode, on_event=on_event, status_extra=status_extra,
+            recorder=recorder,
+        )
+
+    return _serve(args, build, cfg=cfg, transcriber=transcriber, model_name=model_name, roles=source.roles,
+                  mode=mode, errors=errors, meta_extra=meta_extra)
+
+
+def _warn(text: str) -> None:
+    print(f"calmcall: warning: {text}", file=sys.stderr, flush=True)
+
+
+def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, model_name: str | None,
+           roles: tuple[str, ...], mode: str, errors: tuple[type[BaseException], ...],
+           meta_extra: dict[str, Any] | None = None) -> int:
+    """Overlay server + session log (+ audio recorder) around the session ``build`` makes."""
+    session: Any = None
 
     def hello() -> dict[str, Any]:
         return session.hello() if session is not None else {"mode": mode}
@@ -227,29 +390,45 @@ def _run(args: argparse.Namespace, source: Any, cfg: Any, pipe: Any, transcriber
         return 2
     srv = th.server
     writer = None
-    if not args.no_log:
-        from ..qa.sessionlog import SessionWriter, resolve_sessions_dir
-
-        meta: dict[str, Any] = {"source": mode, "model": model_name, "config": cfg.to_dict(),
-                                "roles": list(source.roles)}
-        if mode == "replay":
-            meta["file"] = str(args.call)
-            meta["speed"] = args.speed
-        else:
-            meta["devices"] = {"agent": args.device or "default", "customer": args.customer_device}
-        writer = SessionWriter(resolve_sessions_dir(args.sessions_dir), meta)
-    session = Session(
-        source, pipe, publish=srv.publish, config=cfg, transcriber=transcriber,
-        model_name=model_name, mode=mode, on_event=writer.write if writer else None,
-        status_extra=lambda: {"clients": srv.client_count},
-    )
-    _install_stop(session)
-    _announce(srv, args, mode)
+    recorder = None
     try:
+        if not args.no_log:
+            from ..qa.sessionlog import SessionWriter, resolve_sessions_dir
+
+            meta: dict[str, Any] = {"source": mode, "model": model_name, "config": cfg.to_dict(),
+                                    "roles": list(roles)}
+            if mode == "replay":
+                meta["speed"] = args.speed
+            else:
+                meta["devices"] = {"agent": args.device or "default", "customer": args.customer_device}
+            meta.update(meta_extra or {})
+            meta["record_audio"] = bool(getattr(args, "record_audio", False))
+            writer = SessionWriter(resolve_sessions_dir(args.sessions_dir), meta)
+        if getattr(args, "record_audio", False) and writer is not None:
+            from ..qa.recorder import AudioRecorder, RecordingError
+
+            recorder = AudioRecorder({r: writer.audio_path(r) for r in roles}, on_warning=_warn)
+            try:
+                recorder.start()
+            except RecordingError as exc:
+                recorder = None
+                if writer is not None:  # the session never ran: leave no empty log behind
+                    writer.close()
+                    writer.path.unlink(missing_ok=True)
+                    writer = None
+                print(f"calmcall: error: {exc}", file=sys.stderr)
+                return 2
+        session = build(srv.publish, writer.write if writer else None,
+                        lambda: {"clients": srv.client_count}, recorder)
+        _install_stop(session)
+        _announce(srv, args, mode)
+        if recorder is not None:
+            print(f"calmcall: recording audio (card numbers silenced) to "
+                  f"{', '.join(str(p) for p in recorder.paths.values())}", flush=True)
         if mode == "replay":
             wait = args.wait_client if args.wait_client is not None else (15.0 if args.open else 0.0)
             deadline = time.monotonic() + wait
-            while srv.client_count == 0 and time.monotonic() < deadline and not session._stop.is_set():
+            while srv.client_count == 0 and time.monotonic() < deadline and not session.stopped:
                 time.sleep(0.05)
         if getattr(args, "duration", None):
             threading.Timer(args.duration, session.stop).start()
@@ -260,9 +439,10 @@ def _run(args: argparse.Namespace, source: Any, cfg: Any, pipe: Any, transcriber
             return 2
         _summary(stats, session)
         if writer is not None:
-            writer.close()
+            extra = {"audio": session.recording} if session.recording is not None else None
+            writer.close(extra=extra)
             print(f"calmcall: session log {writer.path}", flush=True)
-        if mode == "replay" and source.finished:
+        if mode == "replay" and session.finished:
             linger = args.linger if args.linger is not None else (None if args.open else 1.0)
             if linger is None:
                 print("calmcall: replay finished; the overlay stays up until Ctrl-C", flush=True)
@@ -275,6 +455,8 @@ def _run(args: argparse.Namespace, source: Any, cfg: Any, pipe: Any, transcriber
                 time.sleep(linger)
         return 0
     finally:
+        if recorder is not None:
+            recorder.close()  # no-op after a normal end; after an error, keeps only checked audio
         if writer is not None:
             try:
                 writer.close()

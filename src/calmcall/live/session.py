@@ -18,6 +18,7 @@ measure latency.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -266,10 +267,43 @@ class Transcribers:
         items.sort(key=lambda e: e.t_s)
         return items
 
+    def settled_s(self) -> float | None:
+        """Audio time (s) before which no role can commit another word, or None if
+        that cannot be told. A recorder writes audio only up to here (card masking)."""
+        out = math.inf
+        for tr in self.by_role.values():
+            s = transcriber_settled_s(tr)
+            if s is None:
+                return None
+            out = min(out, s)
+        return out if math.isfinite(out) else None
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
             self.worker.close()
+
+
+#: Audio this close to the end of what the transcriber was fed is never taken as settled
+#: (seconds): speech the VAD has not triggered on yet, plus its 0.4 s padding.
+SETTLE_GUARD_S = 1.0
+
+
+def transcriber_settled_s(tr: Any) -> float | None:
+    """Audio time (s) before which a real-time ``StreamingTranscriber`` can no longer
+    commit a word: while it is idle (no utterance open, no pass queued, running or
+    undelivered) everything fed except the last ``SETTLE_GUARD_S``; while it is busy, the
+    end of its last committed word (new words start after it). None when the
+    transcriber does not expose this state."""
+    try:
+        busy = bool(tr._triggered or tr._finals or tr._inflight or tr._results or tr._pending)
+        fed_s = float(tr.t_s)
+        committed_s = float(tr._committed_end_s)
+    except AttributeError:
+        return None
+    if not busy:
+        return max(0.0, fed_s - SETTLE_GUARD_S)
+    return max(0.0, committed_s) if math.isfinite(committed_s) else 0.0
 
 
 def band(cfg: Any, *, escalated: bool = False) -> dict[str, dict[str, float]]:
@@ -303,7 +337,10 @@ class Session:
 
     ``publish(type, data)`` must not block (``OverlayServer.publish``). ``on_event``
     (optional) sees every event, e.g. a session log writer. ``status_extra`` adds to
-    the status message (e.g. the number of overlay clients).
+    the status message (e.g. the number of overlay clients). ``recorder`` (optional, a
+    :class:`calmcall.qa.recorder.AudioRecorder`) gets every block, the raw and the masked
+    words, and is finished (all audio written, masked) when the session ends; it only
+    touches memory on this thread.
     """
 
     def __init__(
@@ -318,6 +355,7 @@ class Session:
         mode: str = "live",
         on_event: Callable[[Event], None] | None = None,
         status_extra: Callable[[], dict[str, Any]] | None = None,
+        recorder: Any | None = None,
         measures_min_interval_s: float = 0.2,
         status_interval_s: float = 1.0,
     ) -> None:
@@ -330,6 +368,7 @@ class Session:
         self.mode = mode
         self.on_event = on_event
         self.status_extra = status_extra
+        self.recorder = recorder
         self.measures_min_interval_s = measures_min_interval_s
         self.status_interval_s = status_interval_s
         self.stats = SessionStats()
@@ -338,6 +377,7 @@ class Session:
         self._stop = threading.Event()
         self._next_status = 0.0
         self.device_log: list[dict[str, Any]] = []
+        self.recording: dict[str, Any] | None = None  # the recorder's summary once finished
 
     # ------------------------------------------------------------------ info
     def hello(self) -> dict[str, Any]:
@@ -357,6 +397,20 @@ class Session:
 
     def stop(self) -> None:
         self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def finished(self) -> bool:
+        """True when the source played to its end (not stopped early)."""
+        return bool(self.source.finished)
+
+    @property
+    def t_s(self) -> float:
+        """Audio time processed so far (seconds)."""
+        return float(getattr(self.pipe, "t_s", 0.0))
 
     # ------------------------------------------------------------------ loop
     def run(self) -> SessionStats:
@@ -382,17 +436,21 @@ class Session:
 
     def _process_block(self, blk: dict[str, np.ndarray]) -> None:
         t0 = time.perf_counter()
+        if self.recorder is not None:
+            self.recorder.add_block(blk)  # memory only
         events = self.pipe.feed(blk)
         self._send(events)  # prosody first: never behind transcription
         if self.transcriber is not None:
             try:
                 items = self.transcriber.feed(blk)
             except Exception as exc:  # a failing transcriber must not stop coaching
-                log.error("transcriber failed, transcription off: %s", exc)
-                self.transcriber = None
+                self._transcriber_failed(exc)
                 items = []
             if items:
-                self._send(self.pipe.feed_words(items))
+                self._words(items)
+        if self.recorder is not None:
+            settled = self.transcriber.settled_s() if hasattr(self.transcriber, "settled_s") else None
+            self.recorder.advance(settled)
         dt = time.perf_counter() - t0
         self.stats.blocks += 1
         self.stats.total_process_s += dt
@@ -405,23 +463,42 @@ class Session:
         try:
             items = poll()
         except Exception as exc:
-            log.error("transcriber failed, transcription off: %s", exc)
-            self.transcriber = None
+            self._transcriber_failed(exc)
             return
         if items:
-            self._send(self.pipe.feed_words(items))
+            self._words(items)
+
+    def _words(self, items: list[Any]) -> None:
+        """Transcriber output → card masking and phrase rules → out. The recorder sees
+        the raw words first, so it holds their audio until the masked words are back."""
+        if self.recorder is not None:
+            self.recorder.transcribed(items)
+        self._send(self.pipe.feed_words(items))
+
+    def _transcriber_failed(self, exc: BaseException) -> None:
+        log.error("transcriber failed, transcription off: %s", exc)
+        if self.recorder is not None:
+            settled = self.transcriber.settled_s() if hasattr(self.transcriber, "settled_s") else None
+            self.recorder.transcript_lost(settled)
+        self.transcriber = None
 
     def _finish(self) -> None:
         if self.transcriber is not None:
             close = getattr(self.transcriber, "finish", None) or getattr(self.transcriber, "close", None)
-            if close is not None and self.source.finished:
+            # a recording needs the last words too (their card numbers are masked in it)
+            if close is not None and (self.source.finished or self.recorder is not None):
+                settled = self.transcriber.settled_s() if hasattr(self.transcriber, "settled_s") else None
                 try:
                     items = close()
                     if items:
-                        self._send(self.pipe.feed_words(items))
+                        self._words(items)
                 except Exception as exc:
                     log.error("transcriber failed at the end: %s", exc)
+                    if self.recorder is not None:
+                        self.recorder.transcript_lost(settled)
         self._send(self.pipe.finish())
+        if self.recorder is not None:
+            self.recording = self.recorder.finish()
         self._emit_status(force=True)
 
     def _send(self, events: Iterable[Event]) -> None:
@@ -443,6 +520,10 @@ class Session:
                 })
             elif ev.type == "word":
                 self.stats.words += 1
+                if self.recorder is not None:
+                    self.recorder.word(ev)
+            elif ev.type == "partial" and self.recorder is not None:
+                self.recorder.partial(ev)
             self.publish(ev.type, data)
             self._record(ev)  # after publishing: a prompt's fsync never delays the overlay
             if isinstance(ev, CustomerState):
@@ -476,6 +557,8 @@ class Session:
             "origin_unix_ms": round(self.source.origin_unix * 1000.0, 1),
             "speed": self.source.speed,
         })
+        if self.recorder is not None:
+            info["recording"] = self.recorder.status()
         if note is not None:
             info["event"] = {k: v for k, v in note.items() if k != "wall"}
         if self.status_extra is not None:
@@ -488,3 +571,165 @@ class Session:
 
 def describe_file(path: str | Path) -> str:
     return Path(path).name
+
+
+class EventReplay:
+    """Re-emits the events of a session log (one without recorded audio) to the overlay
+    on the real clock, ``speed`` times real time: each record goes out when the replay
+    clock reaches its ``t_s``, so the overlay shows what the live call showed, when it
+    showed it. The original ``status`` records are not re-sent (they describe the old
+    devices); the replay sends its own about once a second, and a ``band`` message after
+    each customer-state change as a live session does. ``on_event`` (optional) sees
+    every re-emitted record (a dict with ``"type"``), e.g. the new session's log.
+
+    It offers what the commands use of :class:`Session`: ``run``, ``stop``, ``hello``,
+    ``stats``, ``t_s``, ``finished``, ``stopped``, ``device_log``.
+    """
+
+    def __init__(
+        self,
+        records: Iterable[dict[str, Any]],
+        *,
+        publish: Publish,
+        config: Any,
+        speed: float = 1.0,
+        duration_s: float | None = None,
+        roles: Iterable[str] = ("agent",),
+        model_name: str | None = None,
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        status_extra: Callable[[], dict[str, Any]] | None = None,
+        session_id: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        status_interval_s: float = 1.0,
+    ) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.records = [r for r in records if isinstance(r, dict) and r.get("type") != "status"]
+        last = max((_t(r) for r in self.records), default=0.0)
+        self.duration_s = max(last, float(duration_s or 0.0))
+        self.publish = publish
+        self.cfg = config
+        self.speed = float(speed)
+        self.roles = tuple(roles)
+        self.model_name = model_name
+        self.on_event = on_event
+        self.status_extra = status_extra
+        self.session_id = session_id
+        self.clock = clock
+        self.status_interval_s = status_interval_s
+        self.mode = "replay"
+        self.origin_unix = 0.0
+        self.stats = SessionStats()
+        self.device_log: list[dict[str, Any]] = []
+        self.recording: dict[str, Any] | None = None
+        self._stop = threading.Event()
+        self._escalated = False
+        self._pos_s = 0.0
+        self._finished = False
+
+    # ------------------------------------------------------------------ info
+    def hello(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "speed": self.speed,
+            "roles": list(self.roles),
+            "band": band(self.cfg, escalated=self._escalated),
+            "origin_unix_ms": round(self.origin_unix * 1000.0, 1),
+            "model": self.model_name,
+        }
+
+    def audio_wall(self, t_s: float) -> float:
+        return self.origin_unix + t_s / self.speed
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    @property
+    def t_s(self) -> float:
+        return self._pos_s
+
+    # ------------------------------------------------------------------ loop
+    def run(self) -> SessionStats:
+        """Re-emit until the end of the log or :meth:`stop`; returns the stats."""
+        t0 = self.clock()
+        self.origin_unix = time.time()
+        self._status(force=True)
+        next_status = t0 + self.status_interval_s
+        for rec in self.records:
+            t = _t(rec)
+            while not self._stop.is_set():
+                now = self.clock()
+                due = t0 + t / self.speed
+                if now >= due:
+                    break
+                if now >= next_status:
+                    self._pos_s = (now - t0) * self.speed
+                    self._status()
+                    next_status = now + self.status_interval_s
+                self._stop.wait(min(due - now, max(0.0, next_status - now), 0.25) or 0.001)
+            if self._stop.is_set():
+                break
+            self._pos_s = max(self._pos_s, t)
+            self._emit(rec)
+        if not self._stop.is_set():
+            end = t0 + self.duration_s / self.speed
+            while not self._stop.is_set() and self.clock() < end:
+                self._stop.wait(min(0.25, end - self.clock()))
+            if not self._stop.is_set():
+                self._pos_s = self.duration_s
+                self._finished = True
+        self._status(force=True)
+        return self.stats
+
+    def _emit(self, rec: dict[str, Any]) -> None:
+        kind = str(rec["type"])
+        self.stats.count(kind)
+        if kind == "prompt":
+            self.stats.prompts.append({
+                "t_s": _t(rec), "kind": rec.get("kind"), "headline": rec.get("headline"),
+                "audio_wall": self.audio_wall(_t(rec)), "published_wall": time.time(),
+            })
+        elif kind == "word":
+            self.stats.words += 1
+        self.publish(kind, rec)
+        self._record(rec)
+        if kind == "customer_state":
+            self._escalated = rec.get("state") == "escalated"
+            self.publish("band", band(self.cfg, escalated=self._escalated))
+
+    def _record(self, rec: dict[str, Any]) -> None:
+        if self.on_event is None:
+            return
+        try:
+            self.on_event(rec)
+        except Exception as exc:  # a failing session log must not stop the replay
+            log.error("session log failed, logging stopped: %s", exc)
+            self.on_event = None
+
+    def _status(self, *, force: bool = False) -> None:
+        info: dict[str, Any] = {
+            "mode": self.mode, "source": "session", "session_id": self.session_id,
+            "model": self.model_name, "t_s": round(self._pos_s, 2), "lag_ms": None,
+            "position_s": round(self._pos_s, 2), "duration_s": round(self.duration_s, 2),
+            "overflows": 0, "dropped_blocks": 0, "max_block_ms": 0.0,
+            "origin_unix_ms": round(self.origin_unix * 1000.0, 1), "speed": self.speed, "devices": [],
+        }
+        if self.status_extra is not None:
+            info.update(self.status_extra())
+        data = to_dict(Status(t_s=self._pos_s, info=info))
+        self.publish("status", data)
+        if force:
+            self._record(data)
+
+
+def _t(rec: dict[str, Any]) -> float:
+    t = rec.get("t_s")
+    return float(t) if isinstance(t, (int, float)) and math.isfinite(t) else 0.0

@@ -287,8 +287,10 @@ class SessionWriter:
             ),
         }
 
-    def close(self) -> None:
-        """Write the ``session_end`` record, fsync and close. Idempotent."""
+    def close(self, extra: Mapping[str, Any] | None = None) -> None:
+        """Write the ``session_end`` record, fsync and close. Idempotent. ``extra``
+        (JSON-serialisable, e.g. ``{"audio": recorder summary}``) is added to the
+        record's ``summary``."""
         with self._lock:
             if self._closed:
                 return
@@ -304,7 +306,7 @@ class SessionWriter:
                         "type": "session_end",
                         "t_s": round(self.last_t_s, 3),
                         "ended_at": _iso(_utc_now()),
-                        "summary": self.summary(),
+                        "summary": {**self.summary(), **dict(extra or {})},
                     }
                     try:
                         self._write_bytes(_encode(end))
@@ -626,18 +628,25 @@ def list_sessions(directory: str | os.PathLike[str] | None = None) -> list[Sessi
 
 def resolve_session(ref: str | os.PathLike[str], directory: str | os.PathLike[str] | None = None) -> Path | None:
     """Find a session log by path, by id, or by a unique id prefix; None if none."""
+    matches = find_sessions(ref, directory)
+    return matches[0] if len(matches) == 1 else None
+
+
+def find_sessions(ref: str | os.PathLike[str], directory: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Session logs ``ref`` may name: ``[path]`` for an existing ``.jsonl`` file or an
+    exact id in ``directory`` (default :func:`default_sessions_dir`), else every log
+    whose id starts with ``ref`` (sorted; empty if none, more than one if ambiguous)."""
     p = Path(ref).expanduser()
     if p.is_file() and p.name.endswith(SESSION_SUFFIX):
-        return p
+        return [p]
     d = Path(directory).expanduser() if directory is not None else default_sessions_dir()
     name = str(ref)
-    if not d.is_dir() or "/" in name or os.sep in name:
-        return None
+    if not name or not d.is_dir() or "/" in name or os.sep in name:
+        return []
     exact = d / f"{name.removesuffix(SESSION_SUFFIX)}{SESSION_SUFFIX}"
     if exact.is_file():
-        return exact
-    matches = sorted(d.glob(f"{glob_escape(name)}*{SESSION_SUFFIX}"))
-    return matches[0] if len(matches) == 1 else None
+        return [exact]
+    return sorted(q for q in d.glob(f"{glob_escape(name)}*{SESSION_SUFFIX}") if q.is_file())
 
 
 def glob_escape(text: str) -> str:

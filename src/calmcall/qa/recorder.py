@@ -1,0 +1,733 @@
+"""Recording a session's audio (``--record-audio``): masked FLAC, one file per channel.
+
+Recording needs the consent of everyone on the call, so it is off by default. When it
+is on, every channel (``agent``, ``customer``) goes to its own file next to the session
+log, ``<session_id>.<role>.flac`` (16 kHz, mono, PCM_16, mode 0600; see
+:meth:`calmcall.qa.sessionlog.SessionWriter.audio_path`).
+
+How audio flows
+---------------
+::
+
+    session thread                                   writer thread
+    add_block() ──► hold (>= delay_s, in memory) ──► mask ──► bounded queue ──► FlacSink.write
+                        ▲                                        (queue_s)        flush + fsync ~1/s
+    transcribed() / word() / advance(settled_s)                  full → drop + count (zeros later)
+
+* **Never blocks the audio path.** The session thread only copies blocks into memory,
+  silences masked spans and hands stretches to a queue bounded to ``queue_s`` seconds of
+  audio. If the disk is so slow that the queue is full, the stretch is *dropped* and
+  counted (``dropped_blocks``, ``dropped_s``); the writer later writes digital silence
+  in its place, so the file keeps the session's time line. A write error stops the
+  recording with one warning (``on_warning``); the session goes on.
+* **Card numbers are silenced.** Audio is held in memory for at least ``delay_s``
+  (default :data:`DEFAULT_DELAY_S` = 12 s: transcript lag, up to about 2.5 s, plus the
+  card masker's hold of up to 4.5 s after a number ends, with room to spare), and longer
+  while the transcript is behind: a stretch is written only once (a) the transcriber
+  can no longer commit a word in it (``settled_s``) and (b) every committed word that
+  starts in it has come back from the card masker (raw words seen in
+  :meth:`AudioRecorder.transcribed` but not yet in :meth:`AudioRecorder.word`). Before
+  writing, every span ``[start_s - pad_s, end_s + pad_s]`` of a word whose masked text
+  contains :data:`calmcall.text.masking.MASK` is replaced by silence on *every*
+  channel (a number read by the customer is also heard faintly in the agent's headset
+  microphone), and so is the rest of that speaker's stretch of speech around it
+  (joined across pauses shorter than ``join_gap_s``, at most ``extend_s`` before and
+  after; voice activity from an energy VAD with a tracked noise floor on the speaker's
+  channel): the recogniser often drops or merges digits of a number read aloud, and
+  those digits would otherwise stay audible. Audio held for longer than ``max_hold_s``
+  (the transcript fell that far behind) is written as silence and counted as
+  ``unchecked_s``: never unmasked. Digits the recogniser does not transcribe at all,
+  in an utterance without any masked word, are not found (see docs/reports.md).
+* **Crash safety.** About once a second the writer flushes libsndfile, writes the
+  number of samples in complete FLAC frames into the header's STREAMINFO
+  (``total_samples``) and ``fsync``-s. After a ``kill -9`` the file therefore reads
+  with plain ``soundfile.read`` up to the last flush minus at most one FLAC block
+  (4096 samples = 0.26 s), i.e. it loses about the last ``delay_s`` + 1.3 s of the call
+  (what was still held in memory or not yet flushed). A clean close writes the exact
+  length and the MD5 signature. :func:`read_recording` also reads a file whose header
+  says "length unknown" (killed before its first flush).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import math
+import os
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE_HZ = 16_000
+#: Minimum time audio stays in memory before it is written (seconds of audio).
+DEFAULT_DELAY_S = 12.0
+#: Silence this much audio before and after each masked word (seconds): Whisper's word
+#: timestamps are off by up to about 0.2 s.
+DEFAULT_PAD_S = 0.3
+#: A masked word silences the whole stretch of its speaker's speech around it: joined
+#: across pauses shorter than this (seconds of no voice activity on that channel) ...
+DEFAULT_JOIN_GAP_S = 1.0
+#: ... up to this far before its first and after its last masked word (seconds). The
+#: recogniser often drops or merges digits of a number read aloud; their audio lies in
+#: the same stretch of speech as the masked words it did find.
+DEFAULT_EXTEND_S = 10.0
+#: Voice-activity frames of the recorder (samples at 16 kHz = 20 ms).
+_VAD_FRAME_N = 320
+#: The queue between the session thread and the writer holds at most this much audio
+#: (seconds per channel; 30 s of two channels is 1.9 MB).
+DEFAULT_QUEUE_S = 30.0
+#: Audio held longer than this (the transcript is this far behind) is written as silence.
+DEFAULT_MAX_HOLD_S = 300.0
+#: The writer flushes, updates the FLAC header and fsyncs this often (seconds).
+DEFAULT_FLUSH_INTERVAL_S = 1.0
+#: A masked partial silences back to the speaker's last committed word, at most this far
+#: (seconds; the transcriber's decoding window is at most 20 s).
+_PARTIAL_BACK_S = 20.0
+#: Largest stretch handed to the writer in one piece (seconds).
+_PIECE_S = 1.0
+
+
+class RecordingError(RuntimeError):
+    """The recording could not be started (the message says how to fix it)."""
+
+
+class Sink(Protocol):
+    """Where one channel's int16 samples go."""
+
+    def write(self, samples: np.ndarray) -> None: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def to_pcm16(x: np.ndarray) -> np.ndarray:
+    """float samples in [-1, 1] (shape (n,)) → int16 (x * 32768, rounded, clipped), the
+    inverse of reading PCM_16 as float, so a 16-bit source is stored bit-exact."""
+    y = np.round(np.asarray(x, dtype=np.float64) * 32768.0)
+    return np.clip(y, -32768, 32767).astype(np.int16)
+
+
+class FlacSink:
+    """One channel as a 16 kHz mono PCM_16 FLAC file, created with mode 0600 (never
+    overwriting an existing file). ``flush()`` makes the samples in complete FLAC frames
+    readable after a crash (header length patched, fsync)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, sample_rate_hz: int = SAMPLE_RATE_HZ) -> None:
+        import soundfile as sf
+
+        self.path = Path(path)
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        self._fd = os.open(self.path, flags, 0o600)
+        try:
+            os.fchmod(self._fd, 0o600)
+            self._sf = sf.SoundFile(self._fd, "w", samplerate=sample_rate_hz, channels=1,
+                                    format="FLAC", subtype="PCM_16", closefd=False)
+        except BaseException:
+            os.close(self._fd)
+            self.path.unlink(missing_ok=True)
+            raise
+        self.samples = 0
+        self._closed = False
+
+    def write(self, samples: np.ndarray) -> None:
+        """Append int16 samples, shape (n,)."""
+        self._sf.write(np.ascontiguousarray(samples, dtype=np.int16))
+        self.samples += len(samples)
+
+    def flush(self) -> None:
+        self._sf.flush()
+        self._patch_length()
+        os.fsync(self._fd)
+
+    def _patch_length(self) -> None:
+        """Write the samples of the complete FLAC frames on disk into STREAMINFO's
+        ``total_samples`` (libFLAC writes 0 = unknown until it closes the file, and
+        libsndfile then refuses to read the file in one go). libFLAC encodes a block
+        once it holds ``blocksize + 1`` samples, so ``(n - 1) // blocksize`` blocks are
+        on disk. The final close rewrites STREAMINFO with the exact values."""
+        head = os.pread(self._fd, 26, 0)
+        if len(head) < 26 or head[:4] != b"fLaC" or head[4] & 0x7F != 0:
+            return  # header not written yet, or not the layout we know
+        min_block, max_block = struct.unpack(">HH", head[8:12])
+        if min_block != max_block or min_block == 0 or self.samples == 0:
+            return
+        on_disk = (self.samples - 1) // max_block * max_block
+        word = struct.unpack(">Q", head[18:26])[0]
+        word = (word & ~((1 << 36) - 1)) | on_disk
+        os.pwrite(self._fd, struct.pack(">Q", word), 18)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._sf.close()
+            os.fsync(self._fd)
+        finally:
+            os.close(self._fd)
+
+
+def read_recording(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """Read a recorded FLAC as float32 samples, shape (n,), and its rate in Hz. Also
+    reads a file cut short by a crash: a header that says "length unknown" or promises
+    more than the file holds gives the samples up to the first unreadable frame."""
+    import soundfile as sf
+
+    out: list[np.ndarray] = []
+    with sf.SoundFile(str(path)) as f:
+        rate = int(f.samplerate)
+        known = 0 < f.frames < (1 << 40)
+        chunk = max(1, min(int(f.frames), 1 << 22)) if known else rate * 10
+        while True:
+            try:
+                x = f.read(chunk, dtype="float32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError):
+                break  # a torn last frame
+            if len(x):
+                out.append(x[:, 0])
+            if len(x) < chunk:
+                break
+    return (np.concatenate(out) if out else np.zeros(0, dtype=np.float32)), rate
+
+
+@dataclass
+class _Span:
+    """Samples to silence on every channel: a masked word ± pad, grown over the
+    speech of ``role`` around it. ``open`` while its end is not settled yet."""
+
+    role: str | None
+    s0: int
+    s1: int
+    word_end_n: int
+    open: bool = True
+    scan_f: int = 0         # next activity frame to look at (forward)
+    last_active_f: int = -1
+    run_f: int = 0          # inactive frames in a row so far
+
+
+@dataclass
+class _Piece:
+    start_n: int
+    arrays: dict[str, np.ndarray]  # role → int16 (n,)
+
+    @property
+    def n(self) -> int:
+        return len(next(iter(self.arrays.values())))
+
+
+class AudioRecorder:
+    """Delay, mask and write a session's audio; see the module docstring.
+
+    Parameters
+    ----------
+    paths:
+        role → FLAC path (``SessionWriter.audio_path(role)``), one per channel.
+    delay_s, pad_s, join_gap_s, extend_s, queue_s, max_hold_s, flush_interval_s:
+        the figures in the module docstring (seconds of audio / of wall clock for the
+        flush interval).
+    sink_factory:
+        makes a :class:`Sink` for a path (default :class:`FlacSink`).
+    on_warning:
+        called once with a one-line message when recording stops or degrades (from
+        the writer thread or the session thread); default: ``logging.warning``.
+
+    The session thread calls :meth:`add_block` with every 16 kHz block, passes the raw
+    committed words to :meth:`transcribed` and the masked words the pipeline released to
+    :meth:`word`, then calls :meth:`advance`. None of these touch the disk or wait for
+    the writer. :meth:`finish` writes everything still held (masked) and closes the
+    files; :meth:`close` abandons what is not yet checked.
+    """
+
+    def __init__(
+        self,
+        paths: Mapping[str, str | os.PathLike[str]],
+        *,
+        delay_s: float = DEFAULT_DELAY_S,
+        pad_s: float = DEFAULT_PAD_S,
+        join_gap_s: float = DEFAULT_JOIN_GAP_S,
+        extend_s: float = DEFAULT_EXTEND_S,
+        queue_s: float = DEFAULT_QUEUE_S,
+        max_hold_s: float = DEFAULT_MAX_HOLD_S,
+        flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
+        sink_factory: Callable[[Path], Sink] = FlacSink,
+        on_warning: Callable[[str], None] | None = None,
+        sample_rate_hz: int = SAMPLE_RATE_HZ,
+    ) -> None:
+        if not paths:
+            raise ValueError("AudioRecorder needs at least one role → path")
+        if min(delay_s, pad_s, extend_s) < 0 or min(queue_s, flush_interval_s, join_gap_s) <= 0:
+            raise ValueError("delay_s, pad_s and extend_s must be >= 0 s; queue_s, flush_interval_s and "
+                             "join_gap_s > 0 s")
+        if max_hold_s < delay_s:
+            raise ValueError(f"max_hold_s ({max_hold_s} s) must be >= delay_s ({delay_s} s)")
+        self.paths = {role: Path(p) for role, p in paths.items()}
+        self.roles = tuple(self.paths)
+        self.sr = int(sample_rate_hz)
+        self.delay_s = float(delay_s)
+        self.pad_s = float(pad_s)
+        self.join_gap_s = float(join_gap_s)
+        self.extend_s = float(extend_s)
+        self._pad_n = int(round(self.pad_s * self.sr))
+        self._gap_f = max(1, int(round(self.join_gap_s * self.sr / _VAD_FRAME_N)))
+        self._extend_f = int(round(self.extend_s * self.sr / _VAD_FRAME_N))
+        self.queue_s = float(queue_s)
+        self.max_hold_s = float(max_hold_s)
+        self.flush_interval_s = float(flush_interval_s)
+        self._sink_factory = sink_factory
+        self._on_warning = on_warning
+        # session-thread state
+        self._n = 0                       # samples received (per channel)
+        self._released_n = 0              # samples handed on (queued, dropped or silenced)
+        self._held: collections.deque[_Piece] = collections.deque()
+        self._spans: list[_Span] = []     # masked spans not yet entirely released
+        from calmcall.vad import NoiseFloorVad
+
+        self._vads = {r: NoiseFloorVad(hop_s=_VAD_FRAME_N / self.sr) for r in self.roles}
+        self._act = {r: bytearray() for r in self.roles}  # 1 = voice, per 20 ms frame
+        self._vad_carry = {r: np.zeros(0, dtype=np.float32) for r in self.roles}
+        self._last_word_end_s: dict[str, float] = {}
+        self._raw: collections.Counter[tuple[str, float, float]] = collections.Counter()
+        self._cutoff_n: int | None = None  # transcript lost: nothing after this is written
+        self._finished = False
+        self.masked_spans = 0
+        self.masked_n = 0
+        self.unchecked_n = 0
+        self.late_masks = 0
+        self.dropped_blocks = 0
+        self.dropped_n = 0
+        self._warned: set[str] = set()
+        # queue (session thread → writer thread)
+        self._cond = threading.Condition()
+        self._queue: collections.deque[_Piece | None] = collections.deque()
+        self._queued_n = 0
+        self._max_queue_n = int(round(self.queue_s * self.sr))
+        # writer-thread state
+        self._sinks: dict[str, Sink] = {}
+        self._written_n = 0
+        self._final_n: int | None = None
+        self.error: BaseException | None = None
+        self.write_s = 0.0  # wall seconds the writer spent in write/flush (CPU cost)
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Create the files and start the writer thread. Raises :class:`RecordingError`."""
+        for role, path in self.paths.items():
+            try:
+                self._sinks[role] = self._sink_factory(path)
+            except FileExistsError:
+                self._close_sinks()
+                raise RecordingError(f"{path} already exists; recordings are never overwritten "
+                                     "(move it away, or start a new session)") from None
+            except OSError as exc:
+                self._close_sinks()
+                raise RecordingError(f"cannot create {path}: {exc.strerror or exc} (check that the "
+                                     "sessions folder is writable, or pass another --sessions-dir)") from None
+        try:
+            from .sessionlog import _fsync_dir
+
+            _fsync_dir(next(iter(self.paths.values())).parent)
+        except OSError:
+            pass
+        self._thread = threading.Thread(target=self._writer_loop, name="calmcall-recorder", daemon=True)
+        self._thread.start()
+
+    def finish(self, timeout_s: float = 60.0) -> dict[str, Any]:
+        """End of the session: write everything still held (masked), close the files.
+        Waits (off the audio path) up to ``timeout_s`` for the writer; returns
+        :meth:`summary`."""
+        if not self._finished:
+            end = self._n if self._cutoff_n is None else self._cutoff_n
+            for span in self._spans:
+                self._extend_forward(span, final=True)
+            self._release(end, final=True)
+            self._held.clear()
+            self._stop_writer(end, timeout_s)
+        return self.summary()
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop without writing audio that was not yet checked (e.g. the session failed)."""
+        if not self._finished:
+            self._held.clear()
+            self._stop_writer(self._released_n, timeout_s)
+
+    def _stop_writer(self, final_n: int, timeout_s: float) -> None:
+        self._finished = True
+        with self._cond:
+            self._queue.append(None)
+            self._final_n = final_n
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                self._warn("slow", f"audio recording: the disk did not finish writing within {timeout_s:.0f} s; "
+                           "the FLAC files may be incomplete")
+        else:
+            self._close_sinks()
+
+    # ------------------------------------------------------------------ session thread
+    def add_block(self, block: Mapping[str, np.ndarray]) -> None:
+        """Keep one block (role → float32 16 kHz samples, shape (n,), equal lengths)."""
+        if self._finished or self.error is not None:
+            return
+        first = block.get(self.roles[0])
+        n = len(first) if first is not None else 0
+        if n == 0:
+            return
+        arrays: dict[str, np.ndarray] = {}
+        for role in self.roles:
+            x = block.get(role)
+            if x is None:
+                arrays[role] = np.zeros(n, dtype=np.int16)
+            else:
+                y = to_pcm16(x[:n])
+                arrays[role] = y if len(y) == n else np.concatenate([y, np.zeros(n - len(y), np.int16)])
+            self._vad_feed(role, arrays[role])
+        if self._cutoff_n is None:
+            self._held.append(_Piece(self._n, arrays))
+        self._n += n
+
+    def transcribed(self, items: Iterable[Any]) -> None:
+        """Raw committed words (before masking) as the transcriber gave them: their
+        audio is held until the masker has released them (memory only, never written)."""
+        for w in items:
+            if getattr(w, "type", None) == "word":
+                self._raw[(w.speaker, float(w.start_s), float(w.end_s))] += 1
+
+    def word(self, w: Any) -> None:
+        """A masked word as the pipeline released it (a ``Word`` event)."""
+        key = (w.speaker, float(w.start_s), float(w.end_s))
+        if self._raw.get(key):
+            self._raw[key] -= 1
+            if not self._raw[key]:
+                del self._raw[key]
+        self._last_word_end_s[w.speaker] = max(self._last_word_end_s.get(w.speaker, 0.0), float(w.end_s))
+        if _is_masked(w.text):
+            s0 = max(0, int(math.floor((w.start_s - self.pad_s) * self.sr)))
+            s1 = int(math.ceil((w.end_s + self.pad_s) * self.sr))
+            role = w.speaker if w.speaker in self._act else None
+            self._add_span(role, s0, s1, what=f"a masked word at {w.start_s:.1f} s")
+
+    def partial(self, p: Any) -> None:
+        """A masked live partial (a ``Partial`` event: uncommitted text of the current
+        utterance, in which the pipeline masks any run of 6 or more digits). If it holds
+        the mask character, the speaker is reading a long number right now: the audio
+        from the end of their last committed word (at most ``_PARTIAL_BACK_S`` back) to
+        the partial's ``t_s`` is silenced, grown over their speech like a masked word.
+        This also covers numbers the recogniser shows in a partial but never commits
+        (its repetition filter drops "one one one one, one one one one ...")."""
+        if not _is_masked(getattr(p, "text", "")):
+            return
+        role = p.speaker if p.speaker in self._act else None
+        t_n = int(math.ceil(float(p.t_s) * self.sr))
+        start_s = max(self._last_word_end_s.get(p.speaker, 0.0), float(p.t_s) - _PARTIAL_BACK_S)
+        s0 = max(0, int(math.floor(start_s * self.sr)) - self._pad_n)
+        self._add_span(role, s0, t_n, what=f"a masked partial at {float(p.t_s):.1f} s")
+
+    def _add_span(self, role: str | None, s0: int, s1: int, *, what: str) -> None:
+        self.masked_spans += 1
+        if s0 < self._released_n:
+            self.late_masks += 1
+            self._warn("late", f"audio recording: {what} came back after its audio was written; "
+                       "that stretch of the FLAC is not masked")
+        span = _Span(role, max(s0, self._released_n), max(s1, self._released_n), s1,
+                     scan_f=-(-s1 // _VAD_FRAME_N))
+        if role is None or self._extend_f == 0:
+            span.open = False
+        else:
+            self._extend_back(span)
+            self._extend_forward(span)
+        if span.open or span.s1 > self._released_n:
+            self._spans.append(span)
+
+    def _extend_back(self, span: _Span) -> None:
+        """Grow ``span`` back over its speaker's speech (pauses < join_gap_s), at most
+        extend_s, never into audio already written."""
+        act = self._act[span.role]  # type: ignore[index]
+        f0 = span.s0 // _VAD_FRAME_N
+        lo = max(0, f0 - self._extend_f, self._released_n // _VAD_FRAME_N)
+        first_active, run = f0, 0
+        for f in range(min(f0, len(act)) - 1, lo - 1, -1):
+            if act[f]:
+                first_active, run = f, 0
+            else:
+                run += 1
+                if run >= self._gap_f:
+                    break
+        if first_active < f0:
+            span.s0 = max(self._released_n, first_active * _VAD_FRAME_N - self._pad_n)
+
+    def _extend_forward(self, span: _Span, *, final: bool = False) -> None:
+        """Grow an open ``span`` forward over the activity frames known so far; close it
+        at a pause of join_gap_s, after extend_s, or (``final``) at the end of the audio."""
+        if not span.open:
+            return
+        act = self._act[span.role]  # type: ignore[index]
+        cap_f = -(-span.word_end_n // _VAD_FRAME_N) + self._extend_f
+        f = span.scan_f
+        end_f = min(len(act), cap_f)
+        while f < end_f:
+            if act[f]:
+                span.last_active_f, span.run_f = f, 0
+            else:
+                span.run_f += 1
+                if span.run_f >= self._gap_f:
+                    span.open = False
+                    f += 1
+                    break
+            f += 1
+        span.scan_f = f
+        if span.last_active_f >= 0:
+            span.s1 = max(span.s1, (span.last_active_f + 1) * _VAD_FRAME_N + self._pad_n)
+        if span.open and (f >= cap_f or final):
+            span.open = False
+            if f >= cap_f:
+                span.s1 = max(span.s1, cap_f * _VAD_FRAME_N)
+
+    def _vad_feed(self, role: str, x16: np.ndarray) -> None:
+        """Voice activity of ``role`` per 20 ms frame (for growing masked spans)."""
+        x = np.concatenate([self._vad_carry[role], x16.astype(np.float32) / 32768.0])
+        k = len(x) // _VAD_FRAME_N
+        self._vad_carry[role] = x[k * _VAD_FRAME_N:]
+        if k == 0:
+            return
+        frames = x[: k * _VAD_FRAME_N].reshape(k, _VAD_FRAME_N)
+        energy_db = 10.0 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+        vad = self._vads[role]
+        self._act[role].extend(1 if vad.update(float(e))[0] else 0 for e in energy_db)
+
+    def advance(self, settled_s: float | None = None) -> None:
+        """Hand on the audio that is old enough (``delay_s``), that the transcriber has
+        finished with (before ``settled_s``, None = unknown) and that no word still held
+        by the card masker covers."""
+        if self._finished:
+            return
+        if self.error is not None:
+            self._held.clear()  # recording stopped: keep no audio in memory
+            self._released_n = self._n
+            return
+        limit = self._n - int(round(self.delay_s * self.sr))
+        if settled_s is not None:
+            limit = min(limit, int(math.floor(settled_s * self.sr)))
+        if self._raw:  # room to grow a masked span back over the speech before it
+            first = min(k[1] for k in self._raw)
+            limit = min(limit, int(math.floor((first - self.pad_s - self.extend_s) * self.sr)))
+        if self._cutoff_n is not None:
+            limit = min(limit, self._cutoff_n)
+        for span in self._spans:
+            if span.open:
+                self._extend_forward(span)
+                if span.open:  # may still grow: write nothing past its current end
+                    limit = min(limit, span.s1)
+        if limit > self._released_n:
+            self._release(limit)
+        over = self._n - int(round(self.max_hold_s * self.sr))
+        if over > self._released_n and self._cutoff_n is None:
+            self._warn("unchecked", f"audio recording: the transcript is more than {self.max_hold_s:.0f} s behind; "
+                       "audio it has not checked for card numbers is written as silence")
+            self._release(over, silence=True)
+
+    def transcript_lost(self, settled_s: float | None = None) -> None:
+        """Transcription stopped: card numbers can no longer be found, so nothing after
+        what is already checked is recorded: audio before ``settled_s`` (None = unknown:
+        then only audio older than ``delay_s``)."""
+        if self._cutoff_n is not None or self._finished:
+            return
+        cut = self._n - int(round(self.delay_s * self.sr))
+        if settled_s is not None:
+            cut = min(cut, int(math.floor(settled_s * self.sr)))
+        if self._raw:
+            cut = min(cut, int(math.floor((min(k[1] for k in self._raw) - self.pad_s) * self.sr)))
+        self._cutoff_n = max(cut, self._released_n)
+        self._warn("lost", f"audio recording stopped at {self._cutoff_n / self.sr:.1f} s: transcription failed, "
+                   "so card numbers could no longer be masked")
+
+    # ------------------------------------------------------------------ info
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def status(self) -> dict[str, Any]:
+        """For the overlay's status and the session summary (seconds of audio)."""
+        sr = float(self.sr)
+        return {
+            "recording": not self._finished and self.error is None and self._cutoff_n is None,
+            "files": [str(p) for p in self.paths.values()],
+            "held_s": round((self._n - self._released_n) / sr, 2),
+            "queued_s": round(self._queued_n / sr, 2),
+            "written_s": round(self._written_n / sr, 2),
+            "dropped_blocks": self.dropped_blocks,
+            "dropped_s": round(self.dropped_n / sr, 2),
+            "masked_spans": self.masked_spans,
+            "masked_s": round(self.masked_n / sr, 2),
+            "unchecked_s": round(self.unchecked_n / sr, 2),
+            "late_masks": self.late_masks,
+            "error": str(self.error) if self.error is not None else None,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        out = self.status()
+        out.pop("held_s")
+        out.pop("queued_s")
+        out["write_cpu_s"] = round(self.write_s, 3)
+        out["duration_s"] = round(self._n / self.sr, 3)
+        return out
+
+    # ------------------------------------------------------------------ internals
+    def _warn(self, key: str, text: str) -> None:
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        if self._on_warning is not None:
+            try:
+                self._on_warning(text)
+                return
+            except Exception:  # pragma: no cover - a broken callback must not stop audio
+                pass
+        log.warning("%s", text)
+
+    def _release(self, to_n: int, *, final: bool = False, silence: bool = False) -> None:
+        """Hand samples [released, to_n) on: masked (or all silence), in pieces of at
+        most 1 s. Blocking on the queue only when ``final``."""
+        a = self._released_n
+        if to_n <= a:
+            return
+        parts: dict[str, list[np.ndarray]] = {r: [] for r in self.roles}
+        while self._held and self._held[0].start_n < to_n:
+            piece = self._held[0]
+            end = piece.start_n + piece.n
+            lo, hi = max(a, piece.start_n) - piece.start_n, min(to_n, end) - piece.start_n
+            for r in self.roles:
+                parts[r].append(piece.arrays[r][lo:hi])
+            if end <= to_n:
+                self._held.popleft()
+            else:
+                break
+        got = sum(len(x) for x in parts[self.roles[0]])
+        to_n = a + got  # never beyond what was received
+        if got == 0:
+            return
+        arrays = {r: np.concatenate(parts[r]) if len(parts[r]) > 1 else parts[r][0].copy() for r in self.roles}
+        if silence:
+            for r in self.roles:
+                arrays[r][:] = 0
+            self.unchecked_n += got
+        elif self._spans:
+            mask = np.zeros(got, dtype=bool)
+            for span in self._spans:
+                lo, hi = max(span.s0, a), min(span.s1, to_n)
+                if hi > lo:
+                    mask[lo - a:hi - a] = True
+            if mask.any():
+                for r in self.roles:
+                    arrays[r][mask] = 0
+                self.masked_n += int(mask.sum())
+            self._spans = [sp for sp in self._spans if sp.open or sp.s1 > to_n]
+        self._released_n = to_n
+        if self.error is not None:
+            return
+        step = int(self.sr * _PIECE_S)
+        for k in range(0, got, step):
+            self._enqueue(_Piece(a + k, {r: arrays[r][k:k + step] for r in self.roles}), block=final)
+
+    def _enqueue(self, piece: _Piece, *, block: bool) -> None:
+        with self._cond:
+            if block:
+                deadline = time.monotonic() + 30.0
+                while self._queued_n + piece.n > self._max_queue_n and self._queued_n > 0 and self.error is None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+            if self._queued_n + piece.n > self._max_queue_n and self._queued_n > 0:
+                self.dropped_blocks += 1
+                self.dropped_n += piece.n
+                drop = True
+            else:
+                self._queue.append(piece)
+                self._queued_n += piece.n
+                self._cond.notify_all()
+                drop = False
+        if drop:
+            self._warn("drop", f"audio recording: the disk is too slow, {self.queue_s:.0f} s of audio are waiting; "
+                       "dropping audio (written as silence) rather than delaying the call")
+
+    def _writer_loop(self) -> None:
+        last_flush = time.monotonic()
+        while True:
+            with self._cond:
+                while not self._queue:
+                    self._cond.wait(self.flush_interval_s)
+                    if not self._queue and time.monotonic() - last_flush >= self.flush_interval_s:
+                        break
+                item = self._queue.popleft() if self._queue else False
+                if isinstance(item, _Piece):
+                    self._queued_n -= item.n
+                    self._cond.notify_all()
+            if item is None:
+                break
+            if self.error is not None:
+                continue
+            try:
+                t0 = time.perf_counter()
+                if isinstance(item, _Piece):
+                    self._write_gap(item.start_n)
+                    for r in self.roles:
+                        self._sinks[r].write(item.arrays[r])
+                    self._written_n = item.start_n + item.n
+                if time.monotonic() - last_flush >= self.flush_interval_s:
+                    for s in self._sinks.values():
+                        s.flush()
+                    last_flush = time.monotonic()
+                self.write_s += time.perf_counter() - t0
+            except Exception as exc:
+                self._fail(exc)
+        try:
+            t0 = time.perf_counter()
+            if self.error is None and self._final_n is not None:
+                self._write_gap(self._final_n)
+            self._close_sinks(raise_errors=self.error is None)
+            self.write_s += time.perf_counter() - t0
+        except Exception as exc:
+            self._fail(exc)
+            self._close_sinks()
+
+    def _write_gap(self, upto_n: int) -> None:
+        """Digital silence for audio dropped on a full queue (keeps the time line)."""
+        step = self.sr * 10
+        while self._written_n < upto_n:
+            k = min(step, upto_n - self._written_n)
+            z = np.zeros(k, dtype=np.int16)
+            for r in self.roles:
+                self._sinks[r].write(z)
+            self._written_n += k
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = exc
+        with self._cond:  # wake a finish() waiting for room
+            self._cond.notify_all()
+        where = f"{self._written_n / self.sr:.1f} s"
+        self._warn("error", f"audio recording stopped after {where}: {exc} (the session goes on; the FLAC "
+                   "files hold the audio up to there; free disk space or pick another --sessions-dir)")
+
+    def _close_sinks(self, raise_errors: bool = False) -> None:
+        first: BaseException | None = None
+        for s in self._sinks.values():
+            try:
+                s.close()
+            except Exception as exc:
+                first = first or exc
+        if first is not None and raise_errors:
+            raise first
+
+
+def _is_masked(text: str) -> bool:
+    from calmcall.text.masking import MASK
+
+    return MASK in text

@@ -1,0 +1,449 @@
+"""--record-audio (masked FLAC per channel) and `calmcall replay SESSION`.
+
+Real components throughout: the CLI in a subprocess, the real pipeline and Whisper
+model, real FLAC files through libsndfile, the real overlay server and a websocket
+client. Real speech: the bundled sample call (espeak-ng, samples/README.md), a call
+with a spoken card number rendered with espeak-ng (benchmarks/scripted.py) and the
+JFK / stereo recordings of tests/data (LICENSES.md). Fakes only inject faults: a slow
+disk and a failing disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from calmcall.audio_io import load_call
+from calmcall.config import load_config
+from calmcall.events import Word
+from calmcall.live.session import FileSource, Session
+from calmcall.pipeline import Pipeline
+from calmcall.qa import sessionlog as sl
+from calmcall.qa.recorder import AudioRecorder, FlacSink, read_recording
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC_DIR = str(ROOT / "src")
+SAMPLE = ROOT / "samples" / "sample_call.wav"
+PROSODY = {"pace", "pitch", "volume", "overtalk", "customer_escalation"}
+SR = 16000
+
+
+def _cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "calmcall.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def _only_session(d: Path, exclude: set[Path] = frozenset()) -> sl.Session:  # type: ignore[assignment]
+    logs = [p for p in d.glob("*.jsonl") if p not in exclude]
+    assert len(logs) == 1, logs
+    return sl.read_session(logs[0])
+
+
+def _prompts(records: list[dict[str, Any]], kinds: set[str] = PROSODY) -> list[tuple[float, str]]:
+    return [(round(float(p["t_s"]), 3), p["kind"]) for p in records if p["kind"] in kinds]
+
+
+def _blocks(x: np.ndarray, n: int = 1600) -> list[np.ndarray]:
+    return [x[i:i + n] for i in range(0, len(x), n)]
+
+
+# --------------------------------------------------------------------- recorded sessions (ASR)
+
+
+@pytest.fixture(scope="module")
+def recorded_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[sl.Session, Path]:
+    """The sample call replayed through the live path with --record-audio (real model)."""
+    d = tmp_path_factory.mktemp("rec_sample")
+    proc = _cli("replay", str(SAMPLE), "--record-audio", "--speed", "10", "--port", "0",
+                "--sessions-dir", str(d), "--linger", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert "audio recorded: 88.6 s per channel in 2 FLAC file(s)" in proc.stdout
+    return _only_session(d), d
+
+
+@pytest.fixture(scope="module")
+def recorded_card(tmp_path_factory: pytest.TempPathFactory) -> tuple[sl.Session, Path, dict[str, Any]]:
+    """A call in which the customer reads a card number, recorded with --record-audio."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed")
+    import scripted
+
+    d = tmp_path_factory.mktemp("rec_card")
+    turns = [
+        scripted.Turn("agent", 0.5, "Thank you. Could you read me the card number, please?"),
+        scripted.Turn("customer", 4.5, "Yes. It is four one one one, one one one one, one one one one, "
+                      "one one one one.", wpm=130),
+        scripted.Turn("agent", 17.0, "Thank you, and the security code on the back?"),
+        scripted.Turn("customer", 20.5, "The security code is seven three nine.", wpm=130),
+    ]
+    wav = d / "card.wav"
+    truth = scripted.render_call(turns, wav, duration_s=27.0, noise_db=-65.0)
+    sessions = d / "sessions"
+    proc = _cli("replay", str(wav), "--record-audio", "--speed", "2", "--port", "0",
+                "--sessions-dir", str(sessions), "--linger", "0")
+    assert proc.returncode == 0, proc.stderr
+    return _only_session(sessions), wav, truth
+
+
+def test_record_audio_writes_one_flac_per_channel_matching_the_session(recorded_sample) -> None:
+    session, _ = recorded_sample
+    paths = session.audio_paths()
+    assert set(paths) == {"agent", "customer"}
+    original, _ = sf.read(SAMPLE, dtype="int16")
+    for ch, role in enumerate(("agent", "customer")):
+        p = paths[role]
+        assert p.name == f"{session.session_id}.{role}.flac"
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600
+        info = sf.info(str(p))
+        assert (info.format, info.subtype, info.samplerate, info.channels) == ("FLAC", "PCM_16", SR, 1)
+        assert info.frames == round(session.duration_s * SR) == len(original)
+        x, _ = sf.read(p, dtype="int16")
+        # no card number in this call: the recording is the call, sample for sample
+        assert np.array_equal(x, original[:, ch])
+    audio = session.end["summary"]["audio"]
+    assert audio["written_s"] == pytest.approx(88.6) and audio["dropped_blocks"] == 0
+    assert audio["masked_spans"] == 0 and audio["unchecked_s"] == 0 and audio["error"] is None
+    assert session.meta["record_audio"] is True
+    assert sl.session_info(session.path).has_audio
+
+
+def test_spoken_card_number_is_silent_in_the_recording(recorded_card) -> None:
+    session, wav, truth = recorded_card
+    text = " ".join(w["text"] for w in session.words) + " ".join(p["text"] for p in session.of_type("partial"))
+    assert "4111" not in re.sub(r"[^0-9]", "", text)
+    rec = {role: sf.read(p, dtype="int16")[0] for role, p in session.audio_paths().items()}
+    original, _ = sf.read(wav, dtype="int16")
+    assert len(rec["agent"]) == len(rec["customer"]) == len(original)
+    masked = [w for w in session.words if "*" in w["text"]]
+    for w in masked:  # every masked word's span, padded by 0.3 s, is digital silence on both channels
+        i, j = int((w["start_s"] - 0.3) * SR), int((w["end_s"] + 0.3) * SR)
+        assert not rec["customer"][i:j].any() and not rec["agent"][i:j].any()
+    # the whole turn in which the number was read is silent: the recogniser commits only
+    # some of the 16 digits as words, or none (then a masked partial showed them)
+    turn = next(t for t in truth["turns"] if "four one one one" in t["text"])
+    i, j = int(turn["start_s"] * SR), int(turn["end_s"] * SR)
+    assert np.abs(original[i:j, 1]).max() > 1000  # there was speech
+    assert not rec["customer"][i:j].any() and not rec["agent"][i:j].any()
+    # the rest of the call is kept as it was: the agent's two questions
+    for ask in (truth["turns"][0], truth["turns"][2]):
+        i, j = int(ask["start_s"] * SR), int((ask["end_s"] - 0.4) * SR)
+        assert np.array_equal(rec["agent"][i:j], original[i:j, 0])
+    audio = session.end["summary"]["audio"]
+    assert audio["masked_spans"] >= max(1, len(masked)) and audio["late_masks"] == 0
+    assert turn["end_s"] - turn["start_s"] <= audio["masked_s"] <= turn["end_s"] - turn["start_s"] + 3.0
+
+
+def test_replay_of_a_recorded_session_gives_its_prosody_prompts(recorded_sample, tmp_path: Path) -> None:
+    original, d = recorded_sample
+    before = set(d.glob("*.jsonl"))
+    prefix = original.session_id[:-2]  # a unique prefix of the id
+    proc = _cli("replay", prefix, "--sessions-dir", str(d), "--no-transcribe", "--speed", "25",
+                "--port", "0", "--linger", "0")
+    assert proc.returncode == 0, proc.stderr
+    new = _only_session(d, exclude=before)
+    assert new.meta["source"] == "replay" and new.meta["replay_of"] == original.session_id
+    assert new.meta["replay_input"] == "audio" and new.audio_paths() == {}
+    want = _prompts(original.prompts)
+    assert {k for _, k in want} >= {"pace", "pitch", "volume", "customer_escalation"}
+    assert _prompts(new.prompts) == want
+    assert new.duration_s == pytest.approx(original.duration_s)
+
+
+# --------------------------------------------------------------------- replay of a log without audio
+
+
+def _read_url(proc: subprocess.Popen[str], lines: list[str]) -> str:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        m = re.search(r"overlay at (http://127\.0\.0\.1:\d+)/#token=(\S+)", line)
+        if m:
+            return m.group(0)
+    raise AssertionError("no overlay URL: " + "".join(lines))
+
+
+def test_replay_of_a_session_without_audio_re_emits_its_prompts(tmp_path: Path) -> None:
+    from websockets.sync.client import connect
+
+    proc = _cli("replay", str(SAMPLE), "--no-transcribe", "--speed", "30", "--port", "0",
+                "--sessions-dir", str(tmp_path), "--linger", "0")
+    assert proc.returncode == 0, proc.stderr
+    original = _only_session(tmp_path)
+    assert original.audio_paths() == {} and len(original.prompts) >= 4
+    speed = 20.0
+    child = subprocess.Popen(
+        [sys.executable, "-m", "calmcall.cli", "replay", original.session_id, "--sessions-dir", str(tmp_path),
+         "--speed", str(speed), "--port", "0", "--wait-client", "20", "--linger", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines: list[str] = []
+    try:
+        m = re.search(r"(http://127\.0\.0\.1:(\d+))/#token=(\S+)", _read_url(child, lines))
+        assert m
+        origin, token = m.group(1), m.group(3)
+        got: list[tuple[float, dict[str, Any]]] = []
+        with connect(f"ws://127.0.0.1:{m.group(2)}/ws?token={token}", origin=origin, open_timeout=10) as ws:
+            t0 = time.monotonic()
+            try:
+                while True:
+                    msg = json.loads(ws.recv(timeout=30))
+                    got.append((time.monotonic() - t0, msg))
+            except Exception:
+                pass  # the replay ended and the server closed the socket
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err
+    prompts = [(t, m["data"]) for t, m in got if m["type"] == "prompt"]
+    assert _prompts([d for _, d in prompts]) == _prompts(original.prompts)
+    for t_wall, d in prompts:  # on the real clock at --speed
+        assert t_wall == pytest.approx(d["t_s"] / speed, abs=0.6)
+    hello = next(m for _, m in got if m["type"] == "hello")["data"]
+    assert hello["mode"] == "replay" and hello["speed"] == speed
+    types = {m["type"] for _, m in got}
+    assert {"measures", "customer_state", "baseline", "band", "status"} <= types
+    # the replay wrote its own session log, pointing at the original
+    new = _only_session(tmp_path, exclude={original.path})
+    assert new.meta["source"] == "replay" and new.meta["replay_of"] == original.session_id
+    assert new.meta["replay_input"] == "events"
+    assert _prompts(new.prompts) == _prompts(original.prompts)
+    assert len(new.of_type("measures")) == len(original.of_type("measures"))
+    assert "re-sent from the session log" in out
+
+
+def test_bad_session_refs_and_refused_options_are_one_line_exit_2(tmp_path: Path) -> None:
+    for sid in ("20250301T091500Z-aaaaaa", "20250301T091500Z-aaaabb"):
+        with sl.SessionWriter(tmp_path, {"source": "live"}, session_id=sid) as w:
+            w.write({"type": "measures", "t_s": 0.25, "speaker": "agent", "active": False})
+    cases = [
+        (("replay", "no-such-call", "--sessions-dir", str(tmp_path)), ["neither an audio file nor a session",
+                                                                        "no-such-call"]),
+        (("replay", "20250301T091500Z-aaaa", "--sessions-dir", str(tmp_path)), ["matches 2 sessions"]),
+        (("replay", str(SAMPLE), "--record-audio", "--no-transcribe"), ["--record-audio needs transcription"]),
+        (("replay", str(SAMPLE), "--record-audio", "--no-log"), ["next to the session log"]),
+        (("replay", "20250301T091500Z-aaaaaa", "--sessions-dir", str(tmp_path), "--record-audio"),
+         ["has no recorded audio"]),
+    ]
+    for args, needles in cases:
+        proc = _cli(*args, "--port", "0", timeout=60)
+        assert proc.returncode == 2, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("calmcall: error: "), proc.stderr
+        for n in needles:
+            assert n in lines[0]
+    assert len(list(tmp_path.glob("*.jsonl"))) == 2  # a refused run leaves no session behind
+
+
+# --------------------------------------------------------------------- the recorder alone
+
+
+class _SlowSink:
+    """Fault injection: a disk that takes ``delay_s`` per write."""
+
+    def __init__(self, path: Path, delay_s: float) -> None:
+        self.path, self.delay_s = path, delay_s
+        self.parts: list[np.ndarray] = []
+        self.closed = False
+
+    def write(self, samples: np.ndarray) -> None:
+        time.sleep(self.delay_s)
+        self.parts.append(np.array(samples, dtype=np.int16))
+
+    def flush(self) -> None:
+        time.sleep(self.delay_s)
+
+    def close(self) -> None:
+        self.closed = True
+
+    @property
+    def data(self) -> np.ndarray:
+        return np.concatenate(self.parts) if self.parts else np.zeros(0, np.int16)
+
+
+def test_full_queue_drops_rather_than_blocks(data_dir: Path, tmp_path: Path) -> None:
+    call = load_call(data_dir / "stereo" / "stereo_diarization.wav")
+    agent = np.tile(call.agent, 8)  # 40 s of real speech, fed as fast as possible
+    customer = np.tile(call.customer, 8)
+    sinks: dict[str, _SlowSink] = {}
+
+    def factory(p: Path) -> _SlowSink:
+        sinks[p.name] = _SlowSink(p, 0.05)
+        return sinks[p.name]
+
+    warnings: list[str] = []
+    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, delay_s=1.0,
+                        queue_s=2.0, sink_factory=factory, on_warning=warnings.append)
+    rec.start()
+    worst_s = 0.0
+    for a, c in zip(_blocks(agent), _blocks(customer)):
+        t0 = time.perf_counter()
+        rec.add_block({"agent": a, "customer": c})
+        rec.advance(None)
+        worst_s = max(worst_s, time.perf_counter() - t0)
+    held = rec.status()
+    summary = rec.finish()
+    assert worst_s < 0.02, f"the session thread waited {worst_s * 1000:.0f} ms for the disk"
+    assert held["dropped_blocks"] > 0 and summary["dropped_blocks"] == held["dropped_blocks"]
+    assert len(warnings) == 1 and "too slow" in warnings[0]
+    # dropped stretches are written as silence, so the file keeps the call's time line
+    out = sinks["a.flac"].data
+    assert len(out) == len(agent) == len(sinks["c.flac"].data)
+    from calmcall.qa.recorder import to_pcm16
+
+    want = to_pcm16(agent)
+    kept = out != 0
+    assert np.array_equal(out[kept], want[kept])
+    silent_s = np.count_nonzero(~kept & (want != 0)) / SR  # speech samples written as silence
+    assert 0.8 * summary["dropped_s"] <= silent_s <= summary["dropped_s"] + 1e-6
+    assert all(s.closed for s in sinks.values())
+
+
+class _FailingSink(_SlowSink):
+    """Fault injection: the disk fills up after ``ok`` writes."""
+
+    def __init__(self, path: Path, ok: int) -> None:
+        super().__init__(path, 0.0)
+        self.ok = ok
+
+    def write(self, samples: np.ndarray) -> None:
+        if len(self.parts) >= self.ok:
+            raise OSError(28, "No space left on device")
+        super().write(samples)
+
+
+def test_write_error_stops_recording_with_one_warning_and_the_session_goes_on(tmp_path: Path) -> None:
+    call = load_call(SAMPLE)
+    cfg = load_config(None)
+    warnings: list[str] = []
+    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, delay_s=1.0,
+                        sink_factory=lambda p: _FailingSink(p, 3), on_warning=warnings.append)
+    rec.start()
+    statuses: list[dict[str, Any]] = []
+
+    def publish(t: str, d: dict[str, Any]) -> None:
+        if t == "status":
+            statuses.append(d["info"])
+
+    sess = Session(FileSource(call, speed=40.0), Pipeline(cfg, has_customer=True), config=cfg,
+                   publish=publish, recorder=rec)
+    stats = sess.run()
+    assert sess.t_s == pytest.approx(call.duration_s)  # the whole call was coached
+    assert {p["kind"] for p in stats.prompts} >= {"pace", "pitch", "volume", "customer_escalation"}
+    assert len(warnings) == 1 and "No space left on device" in warnings[0] and "goes on" in warnings[0]
+    assert sess.recording is not None and "No space left" in sess.recording["error"]
+    assert sess.recording["written_s"] == pytest.approx(0.3, abs=0.01)  # three 0.1 s pieces
+    assert statuses[-1]["recording"]["error"] and not statuses[-1]["recording"]["recording"]
+
+
+def test_audio_waits_for_words_the_card_masker_holds(data_dir: Path, tmp_path: Path) -> None:
+    x = load_call(data_dir / "jfk" / "jfk.wav").agent  # 11 s of real speech
+    rec = AudioRecorder({"agent": tmp_path / "a.flac"}, delay_s=2.0, pad_s=0.3, extend_s=0.0)
+    rec.start()
+    raw = Word(t_s=4.0, start_s=3.0, end_s=3.4, text="four", speaker="agent", confidence=0.9)
+    for k, b in enumerate(_blocks(x)):
+        rec.add_block({"agent": b})
+        t = (k + 1) * 0.1
+        if abs(t - 4.0) < 1e-6:
+            rec.transcribed([raw])  # committed, but held back by the masker
+        rec.advance(None)
+        delayed_n = max(0, k + 1 - 20) * 1600  # the 2 s delay
+        if t < 4.0:
+            assert rec._released_n == delayed_n
+        elif t < 9.0:  # nothing after (start - pad) leaves memory while the word is held
+            assert rec._released_n == min(delayed_n, int((3.0 - 0.3) * SR))
+        if abs(t - 9.0) < 1e-6:  # the masker lets it go, masked
+            rec.word(Word(t_s=9.0, start_s=3.0, end_s=3.4, text="*", speaker="agent", confidence=0.9))
+    assert rec._released_n == len(x) - 2 * SR
+    rec.finish()
+    y, sr = sf.read(tmp_path / "a.flac", dtype="int16")
+    want = np.round(x * 32768).clip(-32768, 32767).astype(np.int16)
+    i, j = int(2.7 * SR), int(3.7 * SR)
+    assert sr == SR and len(y) == len(x)
+    assert not y[i:j].any() and np.abs(want[i:j]).max() > 1000
+    assert np.array_equal(y[:i], want[:i]) and np.array_equal(y[j:], want[j:])
+
+
+_KILL_CHILD = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {src!r})
+    from calmcall.audio_io import load_call
+    from calmcall.qa.recorder import AudioRecorder
+    x = load_call({wav!r}).agent
+    rec = AudioRecorder({{"agent": {out!r}}}, delay_s=1.0)
+    rec.start()
+    n = 0
+    while True:  # real speech on the real clock, 0.1 s blocks, looped
+        i = n % (len(x) - 1600)
+        rec.add_block({{"agent": x[i:i + 1600]}})
+        rec.advance(None)
+        n += 1600
+        print(n, rec.status()["written_s"], flush=True)
+        time.sleep(0.1)
+    """
+)
+
+
+def test_kill_9_leaves_a_flac_that_reads_up_to_the_last_flush(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "killed.agent.flac"
+    child = subprocess.Popen(
+        [sys.executable, "-c", _KILL_CHILD.format(src=SRC_DIR, wav=str(data_dir / "jfk" / "jfk.wav"), out=str(out))],
+        stdout=subprocess.PIPE, text=True,
+    )
+    reported: list[tuple[int, float]] = []
+
+    def reader() -> None:
+        assert child.stdout is not None
+        for line in child.stdout:
+            n, w = line.split()
+            reported.append((int(n), float(w)))
+
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    deadline = time.monotonic() + 30
+    while (not reported or reported[-1][1] < 3.0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=10)
+    th.join(timeout=10)
+    assert reported and reported[-1][1] >= 3.0, "the recorder never wrote 3 s"
+    fed_s = reported[-1][0] / SR
+    info = sf.info(str(out))  # the header says how much is on disk: plain libsndfile reads it
+    y, sr = sf.read(out, dtype="float32")
+    assert len(y) == info.frames and sr == SR
+    # lost: the 1 s delay, up to 1 s since the last flush, up to one 4096-sample FLAC block
+    assert fed_s - 1.0 - 1.0 - 4096 / SR - 0.3 <= len(y) / SR <= fed_s
+    x = load_call(data_dir / "jfk" / "jfk.wav").agent
+    want = np.concatenate([x[(k * 1600) % (len(x) - 1600):][:1600] for k in range(len(y) // 1600 + 1)])
+    assert np.array_equal(np.round(y * 32768), np.round(want[: len(y)] * 32768).clip(-32768, 32767))
+    z, _ = read_recording(out)
+    assert len(z) == len(y)
+
+
+def test_flac_sink_refuses_to_overwrite_and_reads_back_exactly(tmp_path: Path) -> None:
+    p = tmp_path / "x.flac"
+    s = FlacSink(p)
+    s.write(np.arange(-5000, 5000, dtype=np.int16))
+    s.flush()
+    s.close()
+    assert stat.S_IMODE(p.stat().st_mode) == 0o600
+    y, _ = sf.read(p, dtype="int16")
+    assert np.array_equal(y, np.arange(-5000, 5000, dtype=np.int16))
+    with pytest.raises(FileExistsError):
+        FlacSink(p)

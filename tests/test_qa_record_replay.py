@@ -379,6 +379,47 @@ def test_audio_waits_for_words_the_card_masker_holds(data_dir: Path, tmp_path: P
     assert np.array_equal(y[:i], want[:i]) and np.array_equal(y[j:], want[j:])
 
 
+def test_a_masked_word_silences_its_whole_stretch_of_speech(data_dir: Path, tmp_path: Path) -> None:
+    """Three real sentences 3 s apart on the customer's channel; a masked word inside the
+    middle one silences all of it (the recogniser may have missed digits around the word)
+    and nothing of the other two."""
+    lj = data_dir / "ljspeech"
+    clips = [load_call(lj / f"LJ001-{n}.wav").agent for n in ("0002", "0006", "0008")]
+    gap = np.zeros(3 * SR, dtype=np.float32)
+    customer = np.concatenate([gap[:SR], clips[0], gap, clips[1], gap, clips[2], gap[: 2 * SR]])
+    noise = np.random.default_rng(0).normal(0.0, 10 ** (-65 / 20), len(customer)).astype(np.float32)
+    customer = customer + noise
+    agent = noise[::-1].copy()
+    starts = [SR, SR + len(clips[0]) + len(gap), SR + len(clips[0]) + len(clips[1]) + 2 * len(gap)]
+    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"})
+    rec.start()
+    w0 = (starts[1] + SR) / SR  # a word 1.0-1.4 s into the middle sentence
+    raw = Word(t_s=w0 + 2.0, start_s=w0, end_s=w0 + 0.4, text="four", speaker="customer", confidence=0.8)
+    for k, (a, c) in enumerate(zip(_blocks(agent), _blocks(customer))):
+        rec.add_block({"agent": a, "customer": c})
+        t = (k + 1) * 0.1
+        if abs(t - raw.t_s) < 0.05:
+            rec.transcribed([raw])
+        if abs(t - (raw.t_s + 4.5)) < 0.05:  # released masked after the card masker's hold
+            rec.word(Word(t_s=t, start_s=raw.start_s, end_s=raw.end_s, text="*", speaker="customer",
+                          confidence=0.8))
+        rec.advance(None)
+    summary = rec.finish()
+    out = {r: sf.read(tmp_path / f"{r[0]}.flac", dtype="int16")[0] for r in ("agent", "customer")}
+    from calmcall.qa.recorder import to_pcm16
+
+    want = {"agent": to_pcm16(agent), "customer": to_pcm16(customer)}
+    loud = [np.flatnonzero(np.abs(x) > 0.02) for x in clips]  # where each sentence has speech
+    i, j = starts[1] + loud[1][0], starts[1] + loud[1][-1] + 1
+    assert not out["customer"][i:j].any() and not out["agent"][i:j].any()
+    for k in (0, 2):  # the other sentences and the call around them are untouched
+        i, j = starts[k] - SR // 2, starts[k] + len(clips[k]) + SR // 2
+        assert np.array_equal(out["customer"][i:j], want["customer"][i:j])
+    middle_s = (loud[1][-1] - loud[1][0]) / SR
+    assert middle_s <= summary["masked_s"] <= middle_s + 2 * (0.3 + 0.25 + 0.3)
+    assert summary["masked_spans"] == 1 and summary["late_masks"] == 0
+
+
 _KILL_CHILD = textwrap.dedent(
     """
     import sys, time

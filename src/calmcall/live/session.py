@@ -252,6 +252,7 @@ class Transcribers:
         self.worker = DecodeWorker()
         self.by_role = {r: StreamingTranscriber(model, r, worker=self.worker) for r in roles}  # type: ignore[arg-type]
         self._closed = False
+        self._idle_settled_s: dict[str, float] = {}
 
     def feed(self, blocks: dict[str, np.ndarray]) -> list[Any]:
         items: list[Any] = []
@@ -271,10 +272,12 @@ class Transcribers:
         """Audio time (s) before which no role can commit another word, or None if
         that cannot be told. A recorder writes audio only up to here (card masking)."""
         out = math.inf
-        for tr in self.by_role.values():
-            s = transcriber_settled_s(tr)
+        for role, tr in self.by_role.items():
+            s = transcriber_settled_s(tr, self._idle_settled_s.get(role, 0.0))
             if s is None:
                 return None
+            if not _busy(tr):  # words of later utterances start after this
+                self._idle_settled_s[role] = s
             out = min(out, s)
         return out if math.isfinite(out) else None
 
@@ -289,21 +292,32 @@ class Transcribers:
 SETTLE_GUARD_S = 1.0
 
 
-def transcriber_settled_s(tr: Any) -> float | None:
+def _busy(tr: Any) -> bool | None:
+    try:
+        return bool(tr._triggered or tr._finals or tr._inflight or tr._results or tr._pending)
+    except AttributeError:
+        return None
+
+
+def transcriber_settled_s(tr: Any, idle_settled_s: float = 0.0) -> float | None:
     """Audio time (s) before which a real-time ``StreamingTranscriber`` can no longer
     commit a word: while it is idle (no utterance open, no pass queued, running or
     undelivered) everything fed except the last ``SETTLE_GUARD_S``; while it is busy, the
-    end of its last committed word (new words start after it). None when the
-    transcriber does not expose this state."""
+    end of its last committed word (new words start after it) or ``idle_settled_s``, the
+    value when it was last idle (the utterances it works on began after that), whichever
+    is later. None when the transcriber does not expose this state (it reads the
+    transcriber's private state; calmcall.asr.stream has no public equivalent)."""
+    busy = _busy(tr)
     try:
-        busy = bool(tr._triggered or tr._finals or tr._inflight or tr._results or tr._pending)
         fed_s = float(tr.t_s)
         committed_s = float(tr._committed_end_s)
     except AttributeError:
         return None
+    if busy is None:
+        return None
     if not busy:
-        return max(0.0, fed_s - SETTLE_GUARD_S)
-    return max(0.0, committed_s) if math.isfinite(committed_s) else 0.0
+        return max(0.0, fed_s - SETTLE_GUARD_S, idle_settled_s)
+    return max(0.0, idle_settled_s, committed_s if math.isfinite(committed_s) else 0.0)
 
 
 def band(cfg: Any, *, escalated: bool = False) -> dict[str, dict[str, float]]:
@@ -674,7 +688,7 @@ class EventReplay:
                     self._pos_s = (now - t0) * self.speed
                     self._status()
                     next_status = now + self.status_interval_s
-                self._stop.wait(min(due - now, max(0.0, next_status - now), 0.25) or 0.001)
+                self._stop.wait(max(0.0, min(due, next_status) - now))
             if self._stop.is_set():
                 break
             self._pos_s = max(self._pos_s, t)

@@ -34,7 +34,11 @@ How audio flows
   (joined across pauses shorter than ``join_gap_s``, at most ``extend_s`` before and
   after; voice activity from an energy VAD with a tracked noise floor on the speaker's
   channel): the recogniser often drops or merges digits of a number read aloud, and
-  those digits would otherwise stay audible. Audio held for longer than ``max_hold_s``
+  those digits would otherwise stay audible. A masked live partial (the pipeline masks
+  any run of 6+ digits in partial text) silences the same way, from the speaker's last
+  committed word to the partial's time: the recogniser's repetition filter can drop a
+  number like "one one one one, one one one one, ..." from the committed words
+  altogether while the partial showed it. Audio held for longer than ``max_hold_s``
   (the transcript fell that far behind) is written as silence and counted as
   ``unchecked_s``: never unmasked. Digits the recogniser does not transcribe at all,
   in an utterance without any masked word, are not found (see docs/reports.md).
@@ -238,8 +242,8 @@ class AudioRecorder:
         the writer thread or the session thread); default: ``logging.warning``.
 
     The session thread calls :meth:`add_block` with every 16 kHz block, passes the raw
-    committed words to :meth:`transcribed` and the masked words the pipeline released to
-    :meth:`word`, then calls :meth:`advance`. None of these touch the disk or wait for
+    committed words to :meth:`transcribed`, the masked words and partials the pipeline
+    released to :meth:`word` / :meth:`partial`, then calls :meth:`advance`. None of these touch the disk or wait for
     the writer. :meth:`finish` writes everything still held (masked) and closes the
     files; :meth:`close` abandons what is not yet checked.
     """

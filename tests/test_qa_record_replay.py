@@ -34,7 +34,7 @@ from calmcall.events import Word
 from calmcall.live.session import FileSource, Session
 from calmcall.pipeline import Pipeline
 from calmcall.qa import sessionlog as sl
-from calmcall.qa.recorder import AudioRecorder, FlacSink, read_recording
+from calmcall.qa.recorder import AudioRecorder, FlacSink, read_recording, to_pcm16
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC_DIR = str(ROOT / "src")
@@ -48,8 +48,8 @@ def _cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
                           timeout=timeout)
 
 
-def _only_session(d: Path, exclude: set[Path] = frozenset()) -> sl.Session:  # type: ignore[assignment]
-    logs = [p for p in d.glob("*.jsonl") if p not in exclude]
+def _only_session(d: Path, exclude: set[Path] | None = None) -> sl.Session:
+    logs = [p for p in d.glob("*.jsonl") if p not in (exclude or set())]
     assert len(logs) == 1, logs
     return sl.read_session(logs[0])
 
@@ -304,7 +304,6 @@ def test_full_queue_drops_rather_than_blocks(data_dir: Path, tmp_path: Path) -> 
     # dropped stretches are written as silence, so the file keeps the call's time line
     out = sinks["a.flac"].data
     assert len(out) == len(agent) == len(sinks["c.flac"].data)
-    from calmcall.qa.recorder import to_pcm16
 
     want = to_pcm16(agent)
     kept = out != 0
@@ -406,7 +405,6 @@ def test_a_masked_word_silences_its_whole_stretch_of_speech(data_dir: Path, tmp_
         rec.advance(None)
     summary = rec.finish()
     out = {r: sf.read(tmp_path / f"{r[0]}.flac", dtype="int16")[0] for r in ("agent", "customer")}
-    from calmcall.qa.recorder import to_pcm16
 
     want = {"agent": to_pcm16(agent), "customer": to_pcm16(customer)}
     loud = [np.flatnonzero(np.abs(x) > 0.02) for x in clips]  # where each sentence has speech

@@ -450,8 +450,7 @@ class Session:
 
     def _process_block(self, blk: dict[str, np.ndarray]) -> None:
         t0 = time.perf_counter()
-        if self.recorder is not None:
-            self.recorder.add_block(blk)  # memory only
+        self._rec("add_block", blk)  # memory only
         events = self.pipe.feed(blk)
         self._send(events)  # prosody first: never behind transcription
         if self.transcriber is not None:
@@ -463,8 +462,7 @@ class Session:
             if items:
                 self._words(items)
         if self.recorder is not None:
-            settled = self.transcriber.settled_s() if hasattr(self.transcriber, "settled_s") else None
-            self.recorder.advance(settled)
+            self._rec("advance", self._settled_s())
         dt = time.perf_counter() - t0
         self.stats.blocks += 1
         self.stats.total_process_s += dt
@@ -485,34 +483,55 @@ class Session:
     def _words(self, items: list[Any]) -> None:
         """Transcriber output → card masking and phrase rules → out. The recorder sees
         the raw words first, so it holds their audio until the masked words are back."""
-        if self.recorder is not None:
-            self.recorder.transcribed(items)
+        self._rec("transcribed", items)
         self._send(self.pipe.feed_words(items))
 
     def _transcriber_failed(self, exc: BaseException) -> None:
         log.error("transcriber failed, transcription off: %s", exc)
         if self.recorder is not None:
-            settled = self.transcriber.settled_s() if hasattr(self.transcriber, "settled_s") else None
-            self.recorder.transcript_lost(settled)
+            self._rec("transcript_lost", self._settled_s())
         self.transcriber = None
+
+    def _settled_s(self) -> float | None:
+        """Audio time before which the transcriber commits no more words (None: unknown)."""
+        settled = getattr(self.transcriber, "settled_s", None)
+        try:
+            return settled() if settled is not None else None
+        except Exception:  # unknown is safe: the recorder then keeps to its fixed delay
+            return None
+
+    def _rec(self, method: str, *args: Any) -> Any:
+        """Call the recorder; if it fails (a bug, not a disk error: those it handles
+        itself) recording stops, keeping only what was checked, and the session goes on."""
+        if self.recorder is None:
+            return None
+        try:
+            return getattr(self.recorder, method)(*args)
+        except Exception as exc:
+            log.error("audio recording failed, recording stopped: %s", exc)
+            rec, self.recorder = self.recorder, None
+            try:
+                rec.close()
+            except Exception:
+                pass
+            return None
 
     def _finish(self) -> None:
         if self.transcriber is not None:
             close = getattr(self.transcriber, "finish", None) or getattr(self.transcriber, "close", None)
             # a recording needs the last words too (their card numbers are masked in it)
             if close is not None and (self.source.finished or self.recorder is not None):
-                settled = self.transcriber.settled_s() if hasattr(self.transcriber, "settled_s") else None
+                settled = self._settled_s()
                 try:
                     items = close()
                     if items:
                         self._words(items)
                 except Exception as exc:
                     log.error("transcriber failed at the end: %s", exc)
-                    if self.recorder is not None:
-                        self.recorder.transcript_lost(settled)
+                    self._rec("transcript_lost", settled)
         self._send(self.pipe.finish())
         if self.recorder is not None:
-            self.recording = self.recorder.finish()
+            self.recording = self._rec("finish")
         self._emit_status(force=True)
 
     def _send(self, events: Iterable[Event]) -> None:
@@ -534,10 +553,9 @@ class Session:
                 })
             elif ev.type == "word":
                 self.stats.words += 1
-                if self.recorder is not None:
-                    self.recorder.word(ev)
-            elif ev.type == "partial" and self.recorder is not None:
-                self.recorder.partial(ev)
+                self._rec("word", ev)
+            elif ev.type == "partial":
+                self._rec("partial", ev)
             self.publish(ev.type, data)
             self._record(ev)  # after publishing: a prompt's fsync never delays the overlay
             if isinstance(ev, CustomerState):
@@ -572,7 +590,7 @@ class Session:
             "speed": self.source.speed,
         })
         if self.recorder is not None:
-            info["recording"] = self.recorder.status()
+            info["recording"] = self._rec("status")
         if note is not None:
             info["event"] = {k: v for k, v in note.items() if k != "wall"}
         if self.status_extra is not None:

@@ -298,7 +298,9 @@ def test_full_queue_drops_rather_than_blocks(data_dir: Path, tmp_path: Path) -> 
         worst_s = max(worst_s, time.perf_counter() - t0)
     held = rec.status()
     summary = rec.finish()
-    assert worst_s < 0.02, f"the session thread waited {worst_s * 1000:.0f} ms for the disk"
+    # one write takes the slow disk 0.1 s (two channels): a session thread that waited for
+    # the disk would take that long at least once
+    assert worst_s < 0.05, f"the session thread waited {worst_s * 1000:.0f} ms for the disk"
     assert held["dropped_blocks"] > 0 and summary["dropped_blocks"] == held["dropped_blocks"]
     assert len(warnings) == 1 and "too slow" in warnings[0]
     # dropped stretches are written as silence, so the file keeps the call's time line
@@ -467,7 +469,7 @@ def test_kill_9_leaves_a_flac_that_reads_up_to_the_last_flush(data_dir: Path, tm
     y, sr = sf.read(out, dtype="float32")
     assert len(y) == info.frames and sr == SR
     # lost: the 1 s delay, up to 1 s since the last flush, up to one 4096-sample FLAC block
-    assert fed_s - 1.0 - 1.0 - 4096 / SR - 0.3 <= len(y) / SR <= fed_s
+    assert fed_s - 1.0 - 1.0 - 4096 / SR - 0.5 <= len(y) / SR <= fed_s
     x = load_call(data_dir / "jfk" / "jfk.wav").agent
     want = np.concatenate([x[(k * 1600) % (len(x) - 1600):][:1600] for k in range(len(y) // 1600 + 1)])
     assert np.array_equal(np.round(y * 32768), np.round(want[: len(y)] * 32768).clip(-32768, 32767))

@@ -40,24 +40,19 @@ def aligned_first_block_n() -> int:
     """Length of a first block after which every 0.1 s block ends exactly where the
     pipeline evaluates its conditions (every EVAL_FRAMES frames; a frame is known at
     its end). A prompt then goes out the moment its last sample arrives instead of
-    waiting up to 70 ms for the rest of a 0.1 s block.
+    waiting up to 70 ms for the rest of a 0.1 s block. The pipeline gives the same
+    events on any block grid, so this changes when prompts are sent, not what or
+    their ``t_s``."""
+    from ..pipeline import EVAL_FRAMES
+    from ..prosody import FRAME, HOP
 
-    Not the default: ``analyze`` feeds 0.1 s blocks from t=0 and the pipeline's
-    results depend on the block grid (it evaluates with the whole block's frames
-    already tracked), so a replay on another grid can stamp a prompt 0.1 s apart from
-    ``analyze``. Use it once the two agree."""
-    try:
-        from ..pipeline import EVAL_FRAMES
-        from ..prosody import FRAME, HOP
-    except ImportError:  # pragma: no cover - core without these constants
-        return BLOCK_N
     if EVAL_FRAMES * HOP != BLOCK_N:
         return BLOCK_N
     return (FRAME - HOP) % BLOCK_N or BLOCK_N
 
 
-#: First block length: the same 0.1 s grid from t=0 as ``analyze`` (identical prompts).
-FIRST_BLOCK_N = BLOCK_N
+#: First block length: the aligned grid (prompts go out as their last sample arrives).
+FIRST_BLOCK_N = aligned_first_block_n()
 
 Publish = Callable[[str, dict[str, Any]], None]
 
@@ -322,13 +317,12 @@ def transcriber_settled_s(tr: Any, idle_settled_s: float = 0.0) -> float | None:
 
 def band(cfg: Any, *, escalated: bool = False) -> dict[str, dict[str, float]]:
     """The agent's target band for the overlay's gauges (relative to the calm
-    baseline; the band tightens while the customer is escalated)."""
-    t = cfg.targets
-    f = t.escalated_factor if escalated else 1.0
+    baseline; pitch and volume tighten while the customer is escalated)."""
+    m = cfg.targets.margins(escalated=escalated)
     return {
-        "pace": {"min": 0.5, "max": 2.0, "lo": 0.5, "hi": round(1.0 + t.pace_margin * f, 3), "unit": "x calm"},
-        "pitch": {"min": -6.0, "max": 12.0, "lo": -6.0, "hi": round(t.pitch_margin_st * f, 3), "unit": "st"},
-        "volume": {"min": -15.0, "max": 15.0, "lo": -15.0, "hi": round(t.volume_margin_db * f, 3), "unit": "dB"},
+        "pace": {"min": 0.5, "max": 2.0, "lo": 0.5, "hi": round(1.0 + m["pace"], 3), "unit": "x calm"},
+        "pitch": {"min": -6.0, "max": 12.0, "lo": -6.0, "hi": round(m["pitch"], 3), "unit": "st"},
+        "volume": {"min": -15.0, "max": 15.0, "lo": -15.0, "hi": round(m["volume"], 3), "unit": "dB"},
         "escalated": escalated,  # type: ignore[dict-item]
     }
 

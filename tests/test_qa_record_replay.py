@@ -31,7 +31,7 @@ import soundfile as sf
 from calmcall.audio_io import load_call
 from calmcall.config import load_config
 from calmcall.events import Word
-from calmcall.live.session import FileSource, Session
+from calmcall.live.session import BLOCK_N, FIRST_BLOCK_N, FileSource, Session
 from calmcall.pipeline import Pipeline
 from calmcall.qa import sessionlog as sl
 from calmcall.qa.recorder import AudioRecorder, FlacSink, read_recording, to_pcm16
@@ -348,7 +348,8 @@ def test_write_error_stops_recording_with_one_warning_and_the_session_goes_on(tm
     assert {p["kind"] for p in stats.prompts} >= {"pace", "pitch", "volume", "customer_escalation"}
     assert len(warnings) == 1 and "No space left on device" in warnings[0] and "goes on" in warnings[0]
     assert sess.recording is not None and "No space left" in sess.recording["error"]
-    assert sess.recording["written_s"] == pytest.approx(0.3, abs=0.01)  # three 0.1 s pieces
+    three_blocks_s = (FIRST_BLOCK_N + 2 * BLOCK_N) / 16000  # the three pieces written before the disk "filled"
+    assert sess.recording["written_s"] == pytest.approx(three_blocks_s, abs=0.01)
     assert statuses[-1]["recording"]["error"] and not statuses[-1]["recording"]["recording"]
 
 

@@ -46,6 +46,23 @@ def test_analyze_with_transcription(sample_doc: tuple[dict, Path, str]) -> None:
     assert "-->" in (tmp / "a.srt").read_text()
 
 
+def test_transcript_gives_the_calm_baseline_its_wpm(sample_doc: tuple[dict, Path, str]) -> None:
+    """The learned baseline gets words per minute from the words spoken while it was
+    learned, and the pace prompt quotes it: the sample's first two agent turns are
+    151 and 145 wpm over the whole turn (truth JSON); word timestamps exclude pauses
+    over 0.5 s and read it lower (measured 135); the syllable estimate with the
+    default 1.3 nuclei per word said 125."""
+    doc, _, _ = sample_doc
+    truth = json.loads((ROOT / "samples" / "sample_call.truth.json").read_text())
+    calm = [t["speech_wpm"] for t in truth["turns"] if t["speaker"] == "agent"][:2]
+    wpm = doc["baselines"]["agent"]["wpm"]
+    assert wpm is not None and 0.9 * min(calm) <= wpm <= 1.1 * max(calm), (wpm, calm)  # measured 135
+    pace = [p for p in doc["prompts"] if p["kind"] == "pace"][0]
+    assert f"your calm pace is {wpm:.0f}" in pace["detail"]
+    fast = [t["speech_wpm"] for t in truth["turns"] if t["label"] == "pace"][0]  # 240
+    assert 0.85 * fast <= pace["evidence"]["wpm"] <= 1.2 * fast, (pace["evidence"], fast)
+
+
 def test_calibrate_then_profile(tmp_path: Path) -> None:
     import soundfile as sf
 

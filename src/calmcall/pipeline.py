@@ -23,6 +23,7 @@ from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Par
 from .prosody import HOP_S, FrameMeasure, SpeakerTracker
 
 EVAL_FRAMES = 10  #: conditions are evaluated every 10 frames (0.1 s of audio)
+MIN_CALIBRATION_WORDS = 8  #: transcribed words needed to give a learned baseline its wpm
 WPM_WINDOW_S = 8.0
 
 
@@ -64,7 +65,35 @@ class _SpeakerState:
         self.stats = SpeechStats()  # whole call
         self.in_band_frames = 0
         self.rated_frames = 0
-        self.baseline_wpm: float | None = None
+        self.baseline_t_s: float | None = None
+        # words kept until the learned baseline's wpm is known (None: not collecting)
+        self.calib_words: list[Word] | None = [] if baseline is None else None
+
+    def nuclei_per_word(self, default: float) -> float:
+        """Syllable nuclei per word of this speaker: from the calm baseline's syllable
+        rate and its transcribed wpm when both are known, else ``default``."""
+        b = self.baseline
+        if b is not None and b.wpm and b.rate_syl_s > 0:
+            return b.rate_syl_s * 60.0 / b.wpm
+        return default
+
+    def calibrate_wpm(self, now_s: float) -> BaselineReady | None:
+        """Give a learned baseline its words per minute, from the transcribed words
+        spoken while it was learned, once they are all in (a later word arrived, or
+        10 s passed). Returns the updated baseline event, or None."""
+        b, t_b, words = self.baseline, self.baseline_t_s, self.calib_words
+        if b is None or t_b is None or words is None or b.wpm is not None:
+            return None
+        if not (any(w.start_s >= t_b for w in words) or now_s >= t_b + 10.0):
+            return None
+        self.calib_words = None
+        sel = sorted((w for w in words if w.end_s <= t_b + 0.05), key=lambda w: w.start_s)
+        speech_s = speech_time_s(sel)
+        if len(sel) < MIN_CALIBRATION_WORDS or speech_s < 3.0:
+            return None
+        self.baseline = Baseline(b.f0_hz, b.level_db, b.rate_syl_s, round(60.0 * len(sel) / speech_s, 1),
+                                 b.speech_s, b.source)
+        return BaselineReady(t_s=now_s, speaker=self.speaker, baseline=self.baseline)  # type: ignore[arg-type]
 
     def relative(self) -> dict[str, float | None]:
         """Current windowed measures and their values relative to the baseline."""
@@ -184,10 +213,10 @@ class Pipeline:
         return []
 
     def _set_baseline(self, st: _SpeakerState, b: Baseline, t_s: float) -> BaselineReady:
-        wpm = st.words.wpm(t_s)
-        if wpm is not None:
-            b = Baseline(b.f0_hz, b.level_db, b.rate_syl_s, wpm, b.speech_s, b.source)
+        """The learned baseline; its wpm follows from the transcript later
+        (:meth:`_SpeakerState.calibrate_wpm`, a second ``baseline`` event)."""
         st.baseline = b
+        st.baseline_t_s = t_s
         return BaselineReady(t_s=t_s, speaker=st.speaker, baseline=b)  # type: ignore[arg-type]
 
     def _overtalk(self, af: FrameMeasure, cf: FrameMeasure) -> list[Event]:
@@ -294,7 +323,7 @@ class Pipeline:
         active = st.tracker.active
         b = st.baseline
         cands: list[Prompt] = []
-        spw = self.cfg.measure.nuclei_per_word
+        spw = st.nuclei_per_word(self.cfg.measure.nuclei_per_word)
         # pace: relative to the calm rate, and an absolute ceiling
         rate = rel["rate_syl_s"]
         words_wpm = st.words.wpm(t)
@@ -312,7 +341,7 @@ class Pipeline:
         since = self._holds["pace"].update(t, active=active, condition=cond_pace)
         if since is not None and est_wpm is not None:
             if b is not None:
-                calm = b.wpm if (words_wpm is not None and b.wpm) else b.rate_syl_s * 60.0 / spw
+                calm = b.wpm if b.wpm else b.rate_syl_s * 60.0 / spw  # the same with this agent's nuclei per word
                 detail = f"{_wpm_text(est_wpm, words_wpm)} - your calm pace is {calm:.0f}"
             else:
                 detail = f"{_wpm_text(est_wpm, words_wpm)} - above the {tg.pace_ceiling_wpm:.0f} wpm ceiling"
@@ -404,13 +433,20 @@ class Pipeline:
             self._mask_text = mask_partial
 
     def _release_words(self, words: list[Word], cands: list[Prompt]) -> list[Event]:
+        out: list[Event] = []
         for w in words:
+            out.append(w)
             st = self._spk.get(w.speaker)
             if st is not None:
                 st.words.add(w)
+                if st.calib_words is not None:
+                    st.calib_words.append(w)
+                    ready = st.calibrate_wpm(max(self.t_s, w.t_s))
+                    if ready is not None:
+                        out.append(ready)
             if self.phrase_coach is not None:
                 cands += self.phrase_coach.on_word(w, customer_escalated=self.customer_escalated)
-        return list(words)
+        return out
 
     # ------------------------------------------------------------- end
     def finish(self) -> list[Event]:

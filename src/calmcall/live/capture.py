@@ -88,6 +88,11 @@ class DeviceCapture:
     ``open()`` opens it at its native rate (raising :class:`DeviceError` with the list
     of devices if it cannot); ``read()`` drains the queue and returns 16 kHz float32
     samples; a watchdog thread reopens it by name after a stall, an error or a stop.
+
+    A stream that has delivered audio is stalled after ``stall_s`` without a callback;
+    a freshly opened one gets ``start_s`` for its first callback (a sound server may
+    take well over a second to start a source: a private PulseAudio daemon's null-sink
+    monitors took 1.0-2.0 s, so a 1 s limit reopened every such device at start).
     """
 
     def __init__(
@@ -97,6 +102,7 @@ class DeviceCapture:
         *,
         backend: Backend,
         stall_s: float = 1.0,
+        start_s: float = 4.0,
         backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0),
         queue_s: float = 2.0,
         chunk_s: float = 0.02,
@@ -107,6 +113,7 @@ class DeviceCapture:
         self.requested = name
         self.backend = backend
         self.stall_s = stall_s
+        self.start_s = start_s
         self.backoff_s = backoff_s
         self.chunk_s = chunk_s
         self.poll_s = poll_s
@@ -119,6 +126,7 @@ class DeviceCapture:
         self._stream: InputStreamLike | None = None
         self._gen = 0
         self._last_cb = 0.0
+        self._delivered_gen = 0  # the newest stream generation that has called back
         self._resampler: StreamingResampler | None = None
         self._resampler_gen = -1
         self.state = "closed"
@@ -145,6 +153,7 @@ class DeviceCapture:
                 if status and getattr(status, "input_overflow", False):
                     self.overflows += 1
                 self._last_cb = self.clock()
+                self._delivered_gen = gen
                 if self.first_callback is None:
                     adc_lag = 0.0
                     try:
@@ -261,7 +270,8 @@ class DeviceCapture:
                 stream = self._stream
                 if stream is not None and not getattr(stream, "active", True):
                     why = "the stream stopped"
-                elif now - self._last_cb > self.stall_s:
+                elif now - self._last_cb > (self.stall_s if self._delivered_gen == self._gen
+                                            else max(self.stall_s, self.start_s)):
                     why = f"no audio for {now - self._last_cb:.1f} s"
                 if why is None:
                     continue

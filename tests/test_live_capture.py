@@ -83,6 +83,7 @@ class FakeStream:
         self.active = False
         self._stop = threading.Event()
         self.chunks = 0
+        self.silent = False  # opened fine but never calls back (a source that never starts)
 
     def start(self):
         self.active = True
@@ -91,7 +92,11 @@ class FakeStream:
     def _run(self):
         n = self.blocksize
         phase = 0
+        time.sleep(self.backend.first_callback_delay_s)
         while not self._stop.is_set():
+            if self.silent:
+                time.sleep(0.01)
+                continue
             if self.backend.stall_after is not None and self.chunks >= self.backend.stall_after:
                 time.sleep(0.01)  # a pulled headset: no callbacks, no error
                 continue
@@ -124,6 +129,8 @@ class FakeBackend:
         self.closed = 0
         self.refreshes = 0
         self.hidden_until_refresh = None
+        self.silent_opens = 0
+        self.first_callback_delay_s = 0.0
 
     def input_devices(self):
         return list(self.visible)
@@ -135,6 +142,9 @@ class FakeBackend:
         self.stall_after = None
         self.stop_after = None
         st = FakeStream(self, device, rate_hz, blocksize, callback)
+        if self.silent_opens > 0:
+            self.silent_opens -= 1
+            st.silent = True
         self.opened.append(st)
         return st
 
@@ -320,3 +330,44 @@ def test_capture_source_keeps_time_while_the_mic_is_down_and_aligns_the_customer
         assert any(e["kind"] == "fault" for e in evs)
     finally:
         src.close()
+
+
+def test_silence_supplied_before_the_first_sample_counts_in_the_audio_clock():
+    """The agent's stream opens but never delivers; while the watchdog reopens it the
+    session gets silence at wall pace. When audio finally comes, audio t=0 must stay
+    where the silence began, so audio time and the wall clock still agree (status
+    lag, latency figures and the overlay's clock depend on it)."""
+    be = FakeBackend()
+    be.silent_opens = 1
+    agent = make(be, start_s=0.3)
+    src = CaptureSource(agent)
+    src.start()
+    be.fail_opens = 3  # and the reopen takes a few tries (~0.35 s of backoff)
+    try:
+        n = 0
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:
+            n += sum(len(b["agent"]) for b in src.next_blocks(0.05))
+        assert agent.reopens >= 1 and src.padded_s > 0.1
+        assert len(be.opened) >= 2 and be.opened[-1].chunks > 0  # real audio after the reopen
+        audio_s = (n + len(src._abuf)) / 16000
+        wall_s = time.time() - src.origin_unix
+        assert abs(audio_s - wall_s) < 0.15, (audio_s, wall_s, src.padded_s)
+    finally:
+        src.close()
+
+
+def test_a_stream_slow_to_deliver_its_first_block_is_not_reopened():
+    """A fresh PulseAudio source takes 1-2 s to deliver its first block: the stall
+    limit (here 0.3 s) applies only after the first callback; before it the stream
+    gets ``start_s`` (here 1.5 s)."""
+    be = FakeBackend()
+    be.first_callback_delay_s = 0.8
+    cap = make(be, start_s=1.5)
+    cap.open()
+    cap.start_watchdog()
+    try:
+        got = drain(cap, 1.6)
+        assert cap.reopens == 0 and cap.state == "ok" and got > 0
+    finally:
+        cap.close()

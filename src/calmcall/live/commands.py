@@ -431,7 +431,9 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
             while srv.client_count == 0 and time.monotonic() < deadline and not session.stopped:
                 time.sleep(0.05)
         if getattr(args, "duration", None):
-            threading.Timer(args.duration, session.stop).start()
+            timer = threading.Timer(args.duration, session.stop)
+            timer.daemon = True  # Ctrl-C before the duration must not keep the process alive
+            timer.start()
         try:
             stats = session.run()
         except errors as exc:

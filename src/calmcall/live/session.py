@@ -177,7 +177,9 @@ class CaptureSource:
             # estimate, in the status as device_latency_ms) comes on top and is not
             # counted here: host APIs report it unreliably.
             wall, chunk_s, _adc_lag_s = self.agent.first_callback
-            self.origin_unix = wall - chunk_s
+            # silence supplied while the device was still (re)opening is audio before it
+            pre_s = self._produced / TARGET_RATE_HZ
+            self.origin_unix = wall - chunk_s - pre_s
             self._t0 = self.clock() - (time.time() - self.origin_unix)
             self._origin_fixed = True
         self._produced += len(a)

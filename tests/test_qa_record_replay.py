@@ -139,13 +139,45 @@ def test_spoken_card_number_is_silent_in_the_recording(recorded_card) -> None:
     i, j = int(turn["start_s"] * SR), int(turn["end_s"] * SR)
     assert np.abs(original[i:j, 1]).max() > 1000  # there was speech
     assert not rec["customer"][i:j].any() and not rec["agent"][i:j].any()
-    # the rest of the call is kept as it was: the agent's two questions
+    # the rest of the call is kept as it was: the agent's two questions (the second up to
+    # where the customer's answer, read in the CVV window and silenced, starts - 0.3 s pad)
+    code = truth["turns"][3]
     for ask in (truth["turns"][0], truth["turns"][2]):
-        i, j = int(ask["start_s"] * SR), int((ask["end_s"] - 0.4) * SR)
+        i, j = int(ask["start_s"] * SR), int(min(ask["end_s"] - 0.4, code["start_s"] - 0.3) * SR)
         assert np.array_equal(rec["agent"][i:j], original[i:j, 0])
     audio = session.end["summary"]["audio"]
     assert audio["masked_spans"] >= max(1, len(masked)) and audio["late_masks"] == 0
     assert turn["end_s"] - turn["start_s"] <= audio["masked_s"] <= turn["end_s"] - turn["start_s"] + 3.0
+
+
+def test_security_code_read_after_the_card_number_is_silent_in_the_recording(recorded_card) -> None:
+    """The customer reads the code ("seven three nine") in a separate turn 7 s after the
+    card number; the recogniser writes it as "I'm" or "... 3 Highl", so no masked word
+    points at it. The CVV window (20 s of the card reader's speech after the card number)
+    silences it on both channels; the agent's speech and the pauses are kept."""
+    session, wav, truth = recorded_card
+    rec = {role: sf.read(p, dtype="int16")[0] for role, p in session.audio_paths().items()}
+    original, _ = sf.read(wav, dtype="int16")
+    card, ask, code = truth["turns"][1], truth["turns"][2], truth["turns"][3]
+    assert "seven three nine" in code["text"] and 5.0 < code["start_s"] - card["end_s"] < 20.0
+    i, j = int(code["start_s"] * SR), int(code["end_s"] * SR)
+    assert np.abs(original[i:j, 1]).max() > 1000  # there was speech
+    assert not rec["customer"][i:j].any() and not rec["agent"][i:j].any()
+    # the agent's speech outside the window (the first question, before the card number)
+    # and inside it (the question for the code) is intact up to 0.3 s (the pad) before
+    # the customer's next turn starts
+    first = truth["turns"][0]
+    for i, j in ((int(first["start_s"] * SR), int((card["start_s"] - 0.3) * SR)),
+                 (int(ask["start_s"] * SR), int((code["start_s"] - 0.3) * SR))):
+        assert np.abs(original[i:j, 0]).max() > 1000
+        assert np.array_equal(rec["agent"][i:j], original[i:j, 0])
+    # so is the line noise in the window's pauses (between the number and the question)
+    i, j = int((card["end_s"] + 1.5) * SR), int((ask["start_s"] - 0.5) * SR)
+    assert original[i:j].any() and np.array_equal(rec["customer"][i:j], original[i:j, 1])
+    assert np.array_equal(rec["agent"][i:j], original[i:j, 0])
+    audio = session.end["summary"]["audio"]
+    code_s = code["end_s"] - code["start_s"]
+    assert code_s <= audio["cvv_window_s_silenced"] <= code_s + 2.0
 
 
 def test_replay_of_a_recorded_session_gives_its_prosody_prompts(recorded_sample, tmp_path: Path) -> None:
@@ -355,7 +387,8 @@ def test_write_error_stops_recording_with_one_warning_and_the_session_goes_on(tm
 
 def test_audio_waits_for_words_the_card_masker_holds(data_dir: Path, tmp_path: Path) -> None:
     x = load_call(data_dir / "jfk" / "jfk.wav").agent  # 11 s of real speech
-    rec = AudioRecorder({"agent": tmp_path / "a.flac"}, delay_s=2.0, pad_s=0.3, extend_s=0.0)
+    # the masked word's padded span alone (no growing over speech, no CVV window after it)
+    rec = AudioRecorder({"agent": tmp_path / "a.flac"}, delay_s=2.0, pad_s=0.3, extend_s=0.0, cvv_window_s=0.0)
     rec.start()
     raw = Word(t_s=4.0, start_s=3.0, end_s=3.4, text="four", speaker="agent", confidence=0.9)
     for k, b in enumerate(_blocks(x)):
@@ -384,7 +417,7 @@ def test_audio_waits_for_words_the_card_masker_holds(data_dir: Path, tmp_path: P
 def test_a_masked_word_silences_its_whole_stretch_of_speech(data_dir: Path, tmp_path: Path) -> None:
     """Three real sentences 3 s apart on the customer's channel; a masked word inside the
     middle one silences all of it (the recogniser may have missed digits around the word)
-    and nothing of the other two."""
+    and nothing of the other two (CVV window off)."""
     lj = data_dir / "ljspeech"
     clips = [load_call(lj / f"LJ001-{n}.wav").agent for n in ("0002", "0006", "0008")]
     gap = np.zeros(3 * SR, dtype=np.float32)
@@ -393,7 +426,8 @@ def test_a_masked_word_silences_its_whole_stretch_of_speech(data_dir: Path, tmp_
     customer = customer + noise
     agent = noise[::-1].copy()
     starts = [SR, SR + len(clips[0]) + len(gap), SR + len(clips[0]) + len(clips[1]) + 2 * len(gap)]
-    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"})
+    # without the CVV window, which would also silence the third sentence (tested below)
+    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, cvv_window_s=0.0)
     rec.start()
     w0 = (starts[1] + SR) / SR  # a word 1.0-1.4 s into the middle sentence
     raw = Word(t_s=w0 + 2.0, start_s=w0, end_s=w0 + 0.4, text="four", speaker="customer", confidence=0.8)
@@ -418,6 +452,69 @@ def test_a_masked_word_silences_its_whole_stretch_of_speech(data_dir: Path, tmp_
         assert np.array_equal(out["customer"][i:j], want["customer"][i:j])
     middle_s = (loud[1][-1] - loud[1][0]) / SR
     assert middle_s <= summary["masked_s"] <= middle_s + 2 * (0.3 + 0.25 + 0.3)
+    assert summary["masked_spans"] == 1 and summary["late_masks"] == 0
+
+
+def test_cvv_window_silences_the_readers_speech_after_a_card_number_or_a_cvv_question(
+        data_dir: Path, tmp_path: Path) -> None:
+    """Real sentences on both channels, masked and keyword words fed as the pipeline
+    would. After a masked word (a card number) the customer's next stretch of speech in
+    the 20 s CVV window is silenced though no word points at it; so is the customer's
+    speech after the agent asks for the "security code". The agent's speech, the pauses
+    and the customer's speech after each window are kept sample for sample."""
+    lj = data_dir / "ljspeech"
+    clip = {n: load_call(lj / f"LJ001-{n}.wav").agent for n in ("0002", "0004", "0006", "0008", "0013")}
+    total = 60 * SR
+    rng = np.random.default_rng(1)
+    chans = {r: rng.normal(0.0, 10 ** (-65 / 20), total).astype(np.float32) for r in ("agent", "customer")}
+    placed: dict[str, tuple[str, int, int]] = {}
+    for name, role, n, t in (("card", "customer", "0002", 1.0), ("agent_in_window", "agent", "0008", 5.0),
+                             ("code", "customer", "0013", 9.0), ("after_card_window", "customer", "0004", 26.0),
+                             ("ask", "agent", "0006", 32.0), ("answer", "customer", "0002", 39.0),
+                             ("after_ask_window", "customer", "0008", 57.0)):
+        x = clip[n]
+        loud = np.flatnonzero(np.abs(x) > 0.02)
+        i = int(t * SR)
+        chans[role][i:i + len(x)] += x
+        placed[name] = (role, i + loud[0], i + loud[-1] + 1)  # where the sentence has speech
+    words = [  # (released at, raw word, text the masker released)
+        (6.0, Word(t_s=3.0, start_s=1.5, end_s=1.9, text="four", speaker="customer", confidence=0.8), "*"),
+        (36.0, Word(t_s=34.0, start_s=33.0, end_s=33.4, text="security", speaker="agent", confidence=0.9), None),
+        (36.0, Word(t_s=34.0, start_s=33.4, end_s=33.8, text="code?", speaker="agent", confidence=0.9), None),
+    ]
+    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"})
+    assert rec.cvv_window_s == 20.0
+    rec.start()
+    for k, (a, c) in enumerate(zip(_blocks(chans["agent"]), _blocks(chans["customer"]))):
+        rec.add_block({"agent": a, "customer": c})
+        t = (k + 1) * 0.1
+        for due, raw, text in words:
+            if abs(t - raw.t_s) < 0.05:
+                rec.transcribed([raw])
+            if abs(t - due) < 0.05:
+                rec.word(Word(t_s=due, start_s=raw.start_s, end_s=raw.end_s, text=text or raw.text,
+                              speaker=raw.speaker, confidence=raw.confidence))
+        rec.advance(None)
+    summary = rec.finish()
+    out = {r: sf.read(tmp_path / f"{r[0]}.flac", dtype="int16")[0] for r in ("agent", "customer")}
+    want = {r: to_pcm16(x) for r, x in chans.items()}
+    assert len(out["agent"]) == len(out["customer"]) == total
+
+    for name in ("card", "code", "answer"):  # silent on both channels
+        _, i, j = placed[name]
+        assert np.abs(want["customer"][i:j]).max() > 1000
+        assert not out["customer"][i:j].any() and not out["agent"][i:j].any(), name
+    for name in ("agent_in_window", "after_card_window", "ask", "after_ask_window"):  # kept
+        role, i, j = placed[name]
+        i, j = i - SR // 2, j + SR // 2
+        assert np.abs(want[role][i:j]).max() > 1000
+        for r in ("agent", "customer"):
+            assert np.array_equal(out[r][i:j], want[r][i:j]), (name, r)
+    # the pause between the number and the code (inside the window) keeps its line noise
+    i, j = placed["card"][2] + SR, placed["code"][1] - SR
+    assert want["customer"][i:j].any() and np.array_equal(out["customer"][i:j], want["customer"][i:j])
+    code_s = sum(placed[n][2] - placed[n][1] for n in ("code", "answer")) / SR
+    assert code_s <= summary["cvv_window_s_silenced"] <= code_s + 2 * 2 * (0.3 + 0.25)
     assert summary["masked_spans"] == 1 and summary["late_masks"] == 0
 
 

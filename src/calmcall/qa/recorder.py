@@ -40,7 +40,24 @@ How audio flows
   number like "one one one one, one one one one, ..." from the committed words
   altogether while the partial showed it. Audio held for longer than ``max_hold_s``
   (the transcript fell that far behind) is written as silence and counted as
-  ``unchecked_s``: never unmasked. Digits the recogniser does not transcribe at all,
+  ``unchecked_s``: never unmasked.
+* **Security codes: a window after a card number.** A security code read in a later
+  turn is often not transcribed as digits at all (in the test call "seven three nine"
+  came back as "I'm" or "3 Highl"), so no masked word points at it. After a masked word
+  or masked partial of a speaker, every stretch of that speaker's speech (voice
+  activity on their channel, grown like a masked word's span: joined across pauses
+  shorter than ``join_gap_s``, at most ``extend_s`` beyond the window) that lies in the
+  next ``cvv_window_s`` (default 20 s, :class:`calmcall.text.masking.MaskContext`'s
+  CVV window) is silenced, on every channel as above. The same window opens for the
+  customer's speech (the agent's if the call has no customer channel) when a
+  committed word arms the transcript's CVV rule ("security code", "CVV", "card
+  verification", ...: the recorder feeds the masked words it gets in :meth:`word` to
+  a keyword tracker of its own, the one :class:`calmcall.text.masking.CardMasker`
+  uses). Non-speech audio in the window and the other speaker's speech are kept,
+  except where they overlap a silenced stretch (the reader's voice leaks into the
+  other microphone). Counted apart as ``cvv_window_s_silenced`` (seconds silenced by
+  this rule and by no masked word). A code read more than ``cvv_window_s`` after the
+  card number and without a keyword the recogniser catches, or digits not transcribed
   in an utterance without any masked word, are not found (see docs/reports.md).
 * **Crash safety.** About once a second the writer flushes libsndfile, writes the
   number of samples in complete FLAC frames into the header's STREAMINFO
@@ -66,6 +83,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol
 
 import numpy as np
+
+from calmcall.text.masking import MaskContext, _KeywordTracker
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +115,10 @@ DEFAULT_FLUSH_INTERVAL_S = 1.0
 _PARTIAL_BACK_S = 20.0
 #: Largest stretch handed to the writer in one piece (seconds).
 _PIECE_S = 1.0
+#: After a card number (or a word that arms the CVV rule), silence the speech of the
+#: code's reader for this long (seconds of audio): the transcript masks a security code
+#: said within this window (:class:`calmcall.text.masking.MaskContext`).
+DEFAULT_CVV_WINDOW_S = MaskContext().cvv_window_s
 
 
 class RecordingError(RuntimeError):
@@ -213,6 +236,19 @@ class _Span:
     scan_f: int = 0         # next activity frame to look at (forward)
     last_active_f: int = -1
     run_f: int = 0          # inactive frames in a row so far
+    window: bool = False    # started by a CVV window (counted in cvv_window_s_silenced)
+
+
+@dataclass
+class _Window:
+    """Samples ``[n0, n1)`` in which every stretch of ``role``'s speech is silenced (the
+    CVV window after a card number or a CVV keyword)."""
+
+    role: str
+    n0: int
+    n1: int
+    scan_f: int             # next activity frame to look at
+    span: _Span | None = None  # the last span this window started
 
 
 @dataclass
@@ -235,6 +271,10 @@ class AudioRecorder:
     delay_s, pad_s, join_gap_s, extend_s, queue_s, max_hold_s, flush_interval_s:
         the figures in the module docstring (seconds of audio / of wall clock for the
         flush interval).
+    cvv_window_s:
+        seconds of audio after a masked word or partial (and after a word that arms the
+        CVV rule) in which the speaker's (the customer's) speech is silenced; 0 turns
+        this rule off. Default :data:`DEFAULT_CVV_WINDOW_S` (20 s).
     sink_factory:
         makes a :class:`Sink` for a path (default :class:`FlacSink`).
     on_warning:
@@ -259,15 +299,16 @@ class AudioRecorder:
         queue_s: float = DEFAULT_QUEUE_S,
         max_hold_s: float = DEFAULT_MAX_HOLD_S,
         flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
+        cvv_window_s: float = DEFAULT_CVV_WINDOW_S,
         sink_factory: Callable[[Path], Sink] = FlacSink,
         on_warning: Callable[[str], None] | None = None,
         sample_rate_hz: int = SAMPLE_RATE_HZ,
     ) -> None:
         if not paths:
             raise ValueError("AudioRecorder needs at least one role → path")
-        if min(delay_s, pad_s, extend_s) < 0 or min(queue_s, flush_interval_s, join_gap_s) <= 0:
-            raise ValueError("delay_s, pad_s and extend_s must be >= 0 s; queue_s, flush_interval_s and "
-                             "join_gap_s > 0 s")
+        if min(delay_s, pad_s, extend_s, cvv_window_s) < 0 or min(queue_s, flush_interval_s, join_gap_s) <= 0:
+            raise ValueError("delay_s, pad_s, extend_s and cvv_window_s must be >= 0 s; queue_s, "
+                             "flush_interval_s and join_gap_s > 0 s")
         if max_hold_s < delay_s:
             raise ValueError(f"max_hold_s ({max_hold_s} s) must be >= delay_s ({delay_s} s)")
         self.paths = {role: Path(p) for role, p in paths.items()}
@@ -280,6 +321,8 @@ class AudioRecorder:
         self._pad_n = int(round(self.pad_s * self.sr))
         self._gap_f = max(1, int(round(self.join_gap_s * self.sr / _VAD_FRAME_N)))
         self._extend_f = int(round(self.extend_s * self.sr / _VAD_FRAME_N))
+        self.cvv_window_s = float(cvv_window_s)
+        self._cvv_n = int(round(self.cvv_window_s * self.sr))
         self.queue_s = float(queue_s)
         self.max_hold_s = float(max_hold_s)
         self.flush_interval_s = float(flush_interval_s)
@@ -290,6 +333,9 @@ class AudioRecorder:
         self._released_n = 0              # samples handed on (queued, dropped or silenced)
         self._held: collections.deque[_Piece] = collections.deque()
         self._spans: list[_Span] = []     # masked spans not yet entirely released
+        self._windows: list[_Window] = []  # CVV windows not yet entirely scanned
+        self._kw_ctx = MaskContext(cvv_window_s=self.cvv_window_s)
+        self._kw = {r: _KeywordTracker() for r in ("agent", "customer", *self.roles)}
         from calmcall.vad import NoiseFloorVad
 
         self._vads = {r: NoiseFloorVad(hop_s=_VAD_FRAME_N / self.sr) for r in self.roles}
@@ -301,6 +347,7 @@ class AudioRecorder:
         self._finished = False
         self.masked_spans = 0
         self.masked_n = 0
+        self.cvv_window_n = 0             # silenced by a CVV window and by no masked word
         self.unchecked_n = 0
         self.late_masks = 0
         self.dropped_blocks = 0
@@ -350,6 +397,7 @@ class AudioRecorder:
             end = self._n if self._cutoff_n is None else self._cutoff_n
             for span in self._spans:
                 self._extend_forward(span, final=True)
+            self._scan_windows(final=True)
             self._release(end, final=True)
             self._held.clear()
             self._stop_writer(end, timeout_s)
@@ -417,6 +465,17 @@ class AudioRecorder:
             s1 = int(math.ceil((w.end_s + self.pad_s) * self.sr))
             role = w.speaker if w.speaker in self._act else None
             self._add_span(role, s0, s1, what=f"a masked word at {w.start_s:.1f} s")
+            if role is not None:  # a security code may follow, in a turn the recogniser garbles
+                self._open_window(role, s1)
+        elif self._cvv_n > 0:
+            # the transcript's CVV rule: "security code", "CVV", ... (either speaker)
+            before = self._kw_ctx.cvv_word_t
+            self._kw.setdefault(w.speaker, _KeywordTracker()).feed(w.text, float(w.end_s), self._kw_ctx)
+            t = self._kw_ctx.cvv_word_t
+            if t is not None and t != before:
+                role = "customer" if "customer" in self._act else w.speaker
+                if role in self._act:
+                    self._open_window(role, int(math.floor(t * self.sr)))
 
     def partial(self, p: Any) -> None:
         """A masked live partial (a ``Partial`` event: uncommitted text of the current
@@ -433,6 +492,47 @@ class AudioRecorder:
         start_s = max(self._last_word_end_s.get(p.speaker, 0.0), float(p.t_s) - _PARTIAL_BACK_S)
         s0 = max(0, int(math.floor(start_s * self.sr)) - self._pad_n)
         self._add_span(role, s0, t_n, what=f"a masked partial at {float(p.t_s):.1f} s")
+        if role is not None:
+            self._open_window(role, t_n)
+
+    def _open_window(self, role: str, n0: int) -> None:
+        """Silence ``role``'s speech in ``[n0, n0 + cvv_window_s)`` (merged with an open
+        window of the same role that it overlaps)."""
+        if self._cvv_n <= 0:
+            return
+        n0 = max(n0, self._released_n)
+        n1 = n0 + self._cvv_n
+        for win in self._windows:
+            if win.role == role and win.n0 <= n0 <= win.n1:
+                win.n1 = max(win.n1, n1)
+                return
+        self._windows.append(_Window(role, n0, n1, scan_f=n0 // _VAD_FRAME_N))
+
+    def _scan_windows(self, *, final: bool = False) -> None:
+        """Start a span at each stretch of speech in a CVV window (activity known so far)."""
+        if not self._windows:
+            return
+        keep: list[_Window] = []
+        for win in self._windows:
+            act = self._act[win.role]
+            end_f = min(len(act), -(-win.n1 // _VAD_FRAME_N))
+            f = max(win.scan_f, self._released_n // _VAD_FRAME_N)
+            while f < end_f:
+                if act[f] and (win.span is None or f * _VAD_FRAME_N >= win.span.s1):
+                    s0 = max(self._released_n, f * _VAD_FRAME_N - self._pad_n)
+                    span = _Span(win.role, s0, (f + 1) * _VAD_FRAME_N + self._pad_n,
+                                 max((f + 1) * _VAD_FRAME_N, win.n1), scan_f=f + 1, last_active_f=f,
+                                 window=True)
+                    if win.span is None:
+                        self._extend_back(span)
+                    self._extend_forward(span, final=final)
+                    self._spans.append(span)
+                    win.span = span
+                f += 1
+            win.scan_f = f
+            if f * _VAD_FRAME_N < win.n1 and not final:
+                keep.append(win)
+        self._windows = keep
 
     def _add_span(self, role: str | None, s0: int, s1: int, *, what: str) -> None:
         self.masked_spans += 1
@@ -524,6 +624,9 @@ class AudioRecorder:
             limit = min(limit, int(math.floor((first - self.pad_s - self.extend_s) * self.sr)))
         if self._cutoff_n is not None:
             limit = min(limit, self._cutoff_n)
+        self._scan_windows()
+        for win in self._windows:  # speech it has not seen yet may still start a span
+            limit = min(limit, win.scan_f * _VAD_FRAME_N)
         for span in self._spans:
             if span.open:
                 self._extend_forward(span)
@@ -570,6 +673,7 @@ class AudioRecorder:
             "dropped_s": round(self.dropped_n / sr, 2),
             "masked_spans": self.masked_spans,
             "masked_s": round(self.masked_n / sr, 2),
+            "cvv_window_s_silenced": round(self.cvv_window_n / sr, 2),
             "unchecked_s": round(self.unchecked_n / sr, 2),
             "late_masks": self.late_masks,
             "error": str(self.error) if self.error is not None else None,
@@ -624,14 +728,17 @@ class AudioRecorder:
             self.unchecked_n += got
         elif self._spans:
             mask = np.zeros(got, dtype=bool)
+            win_mask = np.zeros(got, dtype=bool)
             for span in self._spans:
                 lo, hi = max(span.s0, a), min(span.s1, to_n)
                 if hi > lo:
-                    mask[lo - a:hi - a] = True
+                    (win_mask if span.window else mask)[lo - a:hi - a] = True
+            self.masked_n += int(mask.sum())
+            self.cvv_window_n += int((win_mask & ~mask).sum())
+            mask |= win_mask
             if mask.any():
                 for r in self.roles:
                     arrays[r][mask] = 0
-                self.masked_n += int(mask.sum())
             self._spans = [sp for sp in self._spans if sp.open or sp.s1 > to_n]
         self._released_n = to_n
         if self.error is not None:

@@ -186,7 +186,9 @@ def _summary(stats: Any, session: Any) -> None:
     if rec is not None:
         print(
             f"calmcall: audio recorded: {rec['written_s']:.1f} s per channel in {len(rec['files'])} FLAC file(s), "
-            f"{rec['masked_spans']} masked word(s) silenced ({rec['masked_s']:.1f} s), "
+            f"{rec['masked_spans']} masked word(s) silenced ({rec['masked_s']:.1f} s"
+            + (f", plus {rec['cvv_window_s_silenced']:.1f} s of security-code window"
+               if rec.get("cvv_window_s_silenced") else "") + "), "
             f"{rec['dropped_blocks']} stretch(es) dropped on a slow disk ({rec['dropped_s']:.1f} s)"
             + (f", {rec['unchecked_s']:.1f} s written as silence (transcript too far behind)" if rec["unchecked_s"] else "")
             + (f"; stopped early: {rec['error']}" if rec["error"] else ""),

@@ -329,6 +329,19 @@ def band(cfg: Any, *, escalated: bool = False) -> dict[str, dict[str, float]]:
     }
 
 
+class _Stoppable:
+    """Stop from any thread (Ctrl-C handler, ``--duration`` timer, tests)."""
+
+    _stop: threading.Event
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+
 @dataclass
 class SessionStats:
     blocks: int = 0
@@ -342,7 +355,7 @@ class SessionStats:
         self.events[type_] = self.events.get(type_, 0) + 1
 
 
-class Session:
+class Session(_Stoppable):
     """Runs ``pipeline`` (and ``transcriber``) over ``source`` and publishes events.
 
     ``publish(type, data)`` must not block (``OverlayServer.publish``). ``on_event``
@@ -404,13 +417,6 @@ class Session:
     def audio_wall(self, t_s: float) -> float:
         """Wall-clock (unix) time at which audio time ``t_s`` was captured/played."""
         return self.source.origin_unix + t_s / self.source.speed
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
 
     @property
     def finished(self) -> bool:
@@ -601,7 +607,7 @@ def describe_file(path: str | Path) -> str:
     return Path(path).name
 
 
-class EventReplay:
+class EventReplay(_Stoppable):
     """Re-emits the events of a session log (one without recorded audio) to the overlay
     on the real clock, ``speed`` times real time: each record goes out when the replay
     clock reaches its ``t_s``, so the overlay shows what the live call showed, when it
@@ -668,13 +674,6 @@ class EventReplay:
 
     def audio_wall(self, t_s: float) -> float:
         return self.origin_unix + t_s / self.speed
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
 
     @property
     def finished(self) -> bool:

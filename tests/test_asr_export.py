@@ -48,3 +48,14 @@ def test_vtt_and_srt() -> None:
     assert srt.startswith("1\n00:00:01,000 --> 00:00:02,250\nagent: I understand.\n\n2\n")
     assert "01:02:03,000 --> 01:02:04,500\ncustomer: <ok>" in srt
     assert to_vtt([]) == "WEBVTT\n" and to_srt([]) == ""
+
+
+def test_wer_scores_contractions_and_spelling_variants_as_the_same_words() -> None:
+    from calmcall.asr.metrics import word_errors
+
+    assert word_errors("That is far too slow.", "That's far too slow") == (0, 5)
+    assert word_errors("Alright, I suppose that will have to do.", "All right, I suppose that will have to do") == (0, 9)
+    assert word_errors("Okay. When do I get it?", "OK, when do I get it?") == (0, 6)
+    # a real substitution still counts: "we'll" is "we will", one word more than "will"
+    assert word_errors("that will have to do", "that we'll have to do") == (1, 5)
+    assert word_errors("I have had enough", "I can't be a enough") == (3, 4)

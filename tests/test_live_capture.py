@@ -92,6 +92,7 @@ class FakeStream:
     def _run(self):
         n = self.blocksize
         phase = 0
+        due: float | None = None
         time.sleep(self.backend.first_callback_delay_s)
         while not self._stop.is_set():
             if self.silent:
@@ -107,9 +108,16 @@ class FakeStream:
             block = (0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)[:, None]
             phase += n
             over = self.backend.overflow_every and self.chunks % self.backend.overflow_every == 0
+            # on an absolute schedule (a sound card's clock does not drift with load);
+            # delivery jitter: every late_every-th chunk comes late_s late, the next on time
+            late_s = self.backend.late_s if self.backend.late_every and self.chunks % self.backend.late_every == 1 else 0.0
+            if due is None:
+                due = time.monotonic()
+            time.sleep(max(0.0, due + late_s - time.monotonic()))
             self.callback(block, n, None, SimpleNamespace(input_overflow=bool(over)))
             self.chunks += 1
-            time.sleep(n / self.rate)
+            due += n / self.rate
+            time.sleep(max(0.0, due - time.monotonic()))
 
     def close(self):
         self._stop.set()
@@ -131,6 +139,8 @@ class FakeBackend:
         self.hidden_until_refresh = None
         self.silent_opens = 0
         self.first_callback_delay_s = 0.0
+        self.late_every = 0
+        self.late_s = 0.0
 
     def input_devices(self):
         return list(self.visible)
@@ -371,3 +381,28 @@ def test_a_stream_slow_to_deliver_its_first_block_is_not_reopened():
         assert cap.reopens == 0 and cap.state == "ok" and got > 0
     finally:
         cap.close()
+
+
+def test_a_late_customer_chunk_is_waited_for_not_padded():
+    """The two fake inputs start within milliseconds of each other, and the
+    customer's chunks come with delivery jitter (one 80 ms late every 7). Waiting up
+    to 0.1 s of agent audio for them means no silence is ever padded into the
+    customer's audio (padding would shift it against the agent's for good: the late
+    samples then sit in a backlog behind the silence)."""
+    be = FakeBackend()
+    agent = make(be)
+    cust_be = FakeBackend([InputDevice(4, "Monitor of call", "ALSA", 1, 48000.0, is_default=True)])
+    cust_be.late_every, cust_be.late_s = 7, 0.08
+    customer = DeviceCapture("customer", None, backend=cust_be, stall_s=0.3, start_s=1.0, poll_s=0.02)
+    src = CaptureSource(agent, customer)
+    src.start()
+    try:
+        blocks = []
+        end = time.monotonic() + 2.5
+        while time.monotonic() < end:
+            blocks += src.next_blocks(0.05)
+        assert len(blocks) >= 18 and cust_be.opened[0].chunks // 7 >= 10  # >= 10 late chunks
+        assert src.customer_underruns == 0 and src.customer_trimmed_s == 0.0
+        assert all(len(b["customer"]) == len(b["agent"]) for b in blocks)
+    finally:
+        src.close()

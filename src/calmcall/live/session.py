@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 BLOCK_S = 0.1
 BLOCK_N = int(round(BLOCK_S * TARGET_RATE_HZ))
+#: How far the agent's audio may run ahead while a live customer chunk is late (samples, 0.1 s).
+CUSTOMER_WAIT_N = BLOCK_N
 
 
 def aligned_first_block_n() -> int:
@@ -130,8 +132,10 @@ class CaptureSource:
 
     The agent's device is the clock. While it is down (the watchdog is reopening it)
     silence is supplied at wall-clock pace so the session, the customer side and the
-    overlay go on. The customer's device is aligned to the agent's: a short supply is
-    padded with silence, a backlog over 0.5 s (clock drift) is trimmed."""
+    overlay go on. The customer's device is aligned to the agent's: a block waits up to
+    ``CUSTOMER_WAIT_N`` samples (0.1 s) of agent audio for a late customer chunk
+    (delivery jitter must not shift the customer's audio), then a short supply is
+    padded with silence; a backlog over 0.5 s (clock drift) is trimmed."""
 
     def __init__(self, agent: DeviceCapture, customer: DeviceCapture | None = None, *,
                  clock: Callable[[], float] = time.monotonic, first_block_n: int = FIRST_BLOCK_N) -> None:
@@ -198,6 +202,9 @@ class CaptureSource:
                 self._cbuf = np.concatenate([self._cbuf, c])
         out = []
         while len(self._abuf) >= (n := BLOCK_N if self._blocks_out else self._first_n):
+            if (self.customer is not None and len(self._cbuf) < n and self.customer.state == "ok"
+                    and len(self._abuf) - n < CUSTOMER_WAIT_N):
+                break  # the customer's next chunk is probably only late (jitter): wait for it
             blk = {"agent": self._abuf[:n]}
             self._abuf = self._abuf[n:]
             if self.customer is not None:

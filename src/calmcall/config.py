@@ -53,7 +53,7 @@ class TargetConfig:
     """The agent's target band, relative to their own calm baseline."""
 
     pace_margin: float = _f(0.3, "pace prompt when syllable rate exceeds the calm rate by this fraction (0.3 = 30 % faster)", lo=0.02, hi=3)
-    pace_ceiling_wpm: float = _f(185.0, "pace prompt above this many words per minute: transcribed words, or the syllable estimate before a baseline exists (wpm)", lo=60, hi=400)
+    pace_ceiling_wpm: float = _f(185.0, "pace prompt above this many words per minute of transcribed words (wpm; without transcription only the relative test applies)", lo=60, hi=400)
     pitch_margin_st: float = _f(3.0, "pitch prompt when median F0 is this many semitones above the calm median (st)", lo=0.5, hi=24)
     volume_margin_db: float = _f(6.0, "volume prompt when active level is this many dB above the calm level (dB)", lo=0.5, hi=40)
     escalated_factor: float = _f(0.6, "while the customer is escalated, the pitch and volume margins are multiplied by this (tighter band)", lo=0.1, hi=1)

@@ -455,6 +455,18 @@ class StreamingTranscriber:
     def realtime(self) -> bool:
         return self._worker is not None
 
+    @property
+    def busy(self) -> bool:
+        """True while a word may still be committed from audio already fed: an
+        utterance is open, or a pass is queued, running, or its words undelivered."""
+        return bool(self._triggered or self._finals or self._inflight or self._results or self._pending)
+
+    @property
+    def committed_end_s(self) -> float:
+        """End (audio seconds) of the last committed word; ``-inf`` before the first.
+        Later words start after it."""
+        return self._committed_end_s
+
     def feed(self, block: np.ndarray) -> list[Word | Partial]:
         """Append a block of 16 kHz float32 mono audio; return the words and partials
         that became available by the end of it (ordered by ``t_s``)."""

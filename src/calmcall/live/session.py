@@ -280,7 +280,7 @@ class Transcribers:
             s = transcriber_settled_s(tr, self._idle_settled_s.get(role, 0.0))
             if s is None:
                 return None
-            if not _busy(tr):  # words of later utterances start after this
+            if not tr.busy:  # words of later utterances start after this
                 self._idle_settled_s[role] = s
             out = min(out, s)
         return out if math.isfinite(out) else None
@@ -296,28 +296,16 @@ class Transcribers:
 SETTLE_GUARD_S = 1.0
 
 
-def _busy(tr: Any) -> bool | None:
-    try:
-        return bool(tr._triggered or tr._finals or tr._inflight or tr._results or tr._pending)
-    except AttributeError:
-        return None
-
-
 def transcriber_settled_s(tr: Any, idle_settled_s: float = 0.0) -> float | None:
     """Audio time (s) before which a real-time ``StreamingTranscriber`` can no longer
-    commit a word: while it is idle (no utterance open, no pass queued, running or
-    undelivered) everything fed except the last ``SETTLE_GUARD_S``; while it is busy, the
-    end of its last committed word (new words start after it) or ``idle_settled_s``, the
+    commit a word: while it is idle (:attr:`~calmcall.asr.stream.StreamingTranscriber.busy`
+    false) everything fed except the last ``SETTLE_GUARD_S``; while it is busy, the end
+    of its last committed word (new words start after it) or ``idle_settled_s``, the
     value when it was last idle (the utterances it works on began after that), whichever
-    is later. None when the transcriber does not expose this state (it reads the
-    transcriber's private state; calmcall.asr.stream has no public equivalent)."""
-    busy = _busy(tr)
+    is later. None for a transcriber without ``busy``/``committed_end_s``."""
     try:
-        fed_s = float(tr.t_s)
-        committed_s = float(tr._committed_end_s)
+        busy, fed_s, committed_s = bool(tr.busy), float(tr.t_s), float(tr.committed_end_s)
     except AttributeError:
-        return None
-    if busy is None:
         return None
     if not busy:
         return max(0.0, fed_s - SETTLE_GUARD_S, idle_settled_s)

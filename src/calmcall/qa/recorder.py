@@ -84,7 +84,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 
 import numpy as np
 
-from calmcall.text.masking import MaskContext, _KeywordTracker
+from calmcall.text.masking import KeywordTracker, MaskContext
 
 log = logging.getLogger(__name__)
 
@@ -335,7 +335,7 @@ class AudioRecorder:
         self._spans: list[_Span] = []     # masked spans not yet entirely released
         self._windows: list[_Window] = []  # CVV windows not yet entirely scanned
         self._kw_ctx = MaskContext(cvv_window_s=self.cvv_window_s)
-        self._kw = {r: _KeywordTracker() for r in ("agent", "customer", *self.roles)}
+        self._kw = {r: KeywordTracker() for r in ("agent", "customer", *self.roles)}
         from calmcall.vad import NoiseFloorVad
 
         self._vads = {r: NoiseFloorVad(hop_s=_VAD_FRAME_N / self.sr) for r in self.roles}
@@ -470,7 +470,7 @@ class AudioRecorder:
         elif self._cvv_n > 0:
             # the transcript's CVV rule: "security code", "CVV", ... (either speaker)
             before = self._kw_ctx.cvv_word_t
-            self._kw.setdefault(w.speaker, _KeywordTracker()).feed(w.text, float(w.end_s), self._kw_ctx)
+            self._kw.setdefault(w.speaker, KeywordTracker()).feed(w.text, float(w.end_s), self._kw_ctx)
             t = self._kw_ctx.cvv_word_t
             if t is not None and t != before:
                 role = "customer" if "customer" in self._act else w.speaker

@@ -52,7 +52,7 @@ from typing import Iterable, Sequence
 from ..events import Word
 from .normalize import NUMBER_WORDS, TENS_WORDS, fold
 
-__all__ = ["CardMasker", "MaskContext", "mask_text", "mask_partial", "luhn_ok", "words_to_digits"]
+__all__ = ["CardMasker", "KeywordTracker", "MaskContext", "mask_text", "mask_partial", "luhn_ok", "words_to_digits"]
 
 MASK = "*"
 
@@ -250,7 +250,12 @@ class MaskContext:
         return self.card_masked_t is not None and -1.0 <= t - self.card_masked_t <= self.after_card_s
 
 
-class _KeywordTracker:
+class KeywordTracker:
+    """Stamps a :class:`MaskContext` from one speaker's words: the time (s) of the
+    last card word (``card_word_t``) and of the last security-code word or phrase,
+    spelt-out "c v v" included (``cvv_word_t``). Feed words in order with their end
+    time (s)."""
+
     def __init__(self) -> None:
         self.recent: list[str] = []
 
@@ -360,7 +365,7 @@ class CardMasker:
         self.context = context if context is not None else MaskContext()
         self._held: list[Word] = []
         self._held_items: list[list[_Item]] = []
-        self._kw = _KeywordTracker()
+        self._kw = KeywordTracker()
 
     @property
     def holding(self) -> bool:
@@ -453,7 +458,7 @@ def mask_text(text: str, *, aggressive: bool = False, context: MaskContext | Non
     masks any run of 6 or more digits, for text that may hold half a card number.
     """
     ctx = context if context is not None else MaskContext()
-    kw = _KeywordTracker()
+    kw = KeywordTracker()
     spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
     toks = [text[a:b] for a, b in spans]
     new = list(toks)

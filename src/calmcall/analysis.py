@@ -23,7 +23,10 @@ SCHEMA_VERSION = 1
 BLOCK_S = 0.1
 
 
-def _make_phrase_coach(playbook_files: list[Path] | None, replace_playbook: bool, customer_name: str | None) -> Any:
+def make_phrase_coach(playbook_files: list[Path] | None, *, replace_playbook: bool = False,
+                      customer_name: str | None = None) -> Any:
+    """The phrase coach of a call: the built-in playbook plus ``playbook_files``
+    (only those with ``replace_playbook``); used by analyze, live and replay."""
     from .text.playbook import PhraseCoach, load_playbook
 
     pb = load_playbook(extra=list(playbook_files or []), replace=replace_playbook)
@@ -43,7 +46,7 @@ def run_call(
     fixed_asr_cost_s: float | None = None,
 ) -> tuple[list[Event], Pipeline]:
     """Run ``call`` through the pipeline; returns all events in order and the pipeline."""
-    phrase_coach = _make_phrase_coach(playbook_files, replace_playbook, customer_name) if transcribe else None
+    phrase_coach = make_phrase_coach(playbook_files, replace_playbook=replace_playbook, customer_name=customer_name) if transcribe else None
     pipe = Pipeline(config, has_customer=call.customer is not None, agent_baseline=profile, phrase_coach=phrase_coach)
     transcribers: dict[str, Any] = {}
     if transcribe:

@@ -117,11 +117,11 @@ def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ..
     transcriber = None
     model_name = None
     if not args.no_transcribe:
+        from ..analysis import make_phrase_coach
         from ..asr.model import load_model
-        from ..text.playbook import PhraseCoach, load_playbook
         from .session import Transcribers
 
-        phrase_coach = PhraseCoach(load_playbook(extra=list(args.playbook or [])), customer_name=args.customer_name)
+        phrase_coach = make_phrase_coach(args.playbook, customer_name=args.customer_name)
         model = load_model(args.model)
         transcriber = Transcribers(model, roles)
         model_name = Path(str(getattr(model, "model_path", "") or args.model or "tiny.en")).name or "tiny.en"

@@ -406,3 +406,21 @@ def test_a_late_customer_chunk_is_waited_for_not_padded():
         assert all(len(b["customer"]) == len(b["agent"]) for b in blocks)
     finally:
         src.close()
+
+
+def test_live_with_a_missing_device_is_one_line_and_leaves_nothing_behind(tmp_path):
+    """Before any server, model or session log: no overlay URL printed for a session
+    that cannot start, and no empty session log left in the list."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "calmcall.cli", "live", "--device", "No Such Mic 12345", "--port", "0",
+         "--no-transcribe", "--sessions-dir", str(tmp_path / "sessions")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("calmcall: error: ") and "device" in lines[0], proc.stderr
+    assert not (tmp_path / "sessions").exists() or not list((tmp_path / "sessions").iterdir())

@@ -199,7 +199,7 @@ def _summary(stats: Any, session: Any) -> None:
 # ---------------------------------------------------------------------- live
 def cmd_live(args: argparse.Namespace) -> int:
     from .capture import DeviceCapture
-    from .devices import DeviceError, SoundDeviceBackend
+    from .devices import DeviceError, SoundDeviceBackend, find_device
     from .session import CaptureSource, Session
 
     refused = _check_record_flags(args)
@@ -210,6 +210,12 @@ def cmd_live(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"calmcall: error: cannot use PortAudio: {exc} (install libportaudio2)", file=sys.stderr)
         return 2
+    try:  # a missing or misnamed device: one line, before any server, model or session log
+        devices = backend.input_devices()
+        for name in (args.device, *((args.customer_device,) if args.customer_device else ())):
+            find_device(devices, name)
+    except DeviceError as exc:
+        return _error(str(exc))
     agent = DeviceCapture("agent", args.device, backend=backend)
     customer = DeviceCapture("customer", args.customer_device, backend=backend) if args.customer_device else None
     source = CaptureSource(agent, customer)

@@ -84,12 +84,13 @@ class CustomerConfig:
 
 @dataclass(frozen=True)
 class OvertalkConfig:
-    """Agent overtalk: the agent starts while the customer is still talking."""
+    """Agent overtalk: the agent starts while the caller holds the floor and both keep talking (see calmcall.overtalk)."""
 
-    customer_min_s: float = _f(0.5, "the customer must have been talking at least this long when the agent starts (s)", lo=0, hi=10)
-    overlap_s: float = _f(0.5, "both must keep talking this long for it to count (backchannels are shorter) (s)", lo=0.1, hi=10)
-    turn_gap_s: float = _f(0.6, "the customer's turn continues across pauses shorter than this (s)", lo=0.05, hi=5)
+    customer_min_s: float = _f(0.5, "the caller must have been talking on their own at least this long when the agent starts (s)", lo=0, hi=10)
+    overlap_s: float = _f(0.6, "both must keep talking this long after the agent's onset, on top of the VAD hangover (shorter backchannels, and a caller who stops within it, are not overtalk) (s)", lo=0.1, hi=10)
+    turn_gap_s: float = _f(0.6, "the caller's turn continues across pauses shorter than this, for the time they have held the floor (s)", lo=0.05, hi=5)
     agent_silence_s: float = _f(0.3, "the agent counts as starting after at least this much silence (s)", lo=0.05, hi=10)
+    pause_s: float = _f(0.15, "during the overlap, a pause longer than this by either party (beyond the VAD hangover) ends it (s)", lo=0, hi=2)
 
 
 @dataclass(frozen=True)

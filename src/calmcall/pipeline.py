@@ -20,7 +20,8 @@ from .baseline import BaselineLearner, SpeechStats
 from .coach import Coach, HoldTimer
 from .config import Config
 from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Speaker, Word
-from .prosody import HOP_S, FrameMeasure, SpeakerTracker
+from .overtalk import OvertalkDetector
+from .prosody import FrameMeasure, SpeakerTracker
 
 EVAL_FRAMES = 10  #: conditions are evaluated every 10 frames (0.1 s of audio)
 MIN_CALIBRATION_WORDS = 8  #: transcribed words needed to give a learned baseline its wpm
@@ -156,15 +157,8 @@ class Pipeline:
         self._last_raised_s = -1e9
         self._n_frames = 0
         self._next_measures_s = config.measure.measures_interval_s
-        # overtalk state
-        o = config.overtalk
-        self._agent_silent_s = 1e9
-        self._agent_prev_active_end_s = -1e9
-        self._cust_run_start_s: float | None = None
-        self._cust_last_active_s = -1e9
-        self._overtalk_onset_s: float | None = None
-        self._overtalk_count = 0
-        self._ot = o
+        # overtalk (turn-taking rules: calmcall.overtalk)
+        self.overtalk = OvertalkDetector(config.overtalk, release_s=config.measure.vad_hangover_s)
         self.t_s = 0.0
         self._pending: list[Event] = []
 
@@ -220,45 +214,8 @@ class Pipeline:
         return BaselineReady(t_s=t_s, speaker=st.speaker, baseline=b)  # type: ignore[arg-type]
 
     def _overtalk(self, af: FrameMeasure, cf: FrameMeasure) -> list[Event]:
-        o = self._ot
-        t = af.t_s
-        # the customer's turn continues across pauses shorter than turn_gap_s
-        if cf.active:
-            if self._cust_run_start_s is None:
-                self._cust_run_start_s = t
-            self._cust_last_active_s = t
-        elif t - self._cust_last_active_s > o.turn_gap_s:
-            self._cust_run_start_s = None
-        cust_talking = self._cust_run_start_s is not None
-        out: list[Event] = []
-        if af.active:
-            onset = self._agent_silent_s >= o.agent_silence_s
-            self._agent_silent_s = 0.0
-            if onset and self._cust_run_start_s is not None:
-                customer_has_floor = self._cust_run_start_s > self._agent_prev_active_end_s
-                if customer_has_floor and t - self._cust_run_start_s >= o.customer_min_s:
-                    self._overtalk_onset_s = t
-            if self._overtalk_onset_s is not None:
-                if not cust_talking:
-                    self._overtalk_onset_s = None
-                elif t - self._overtalk_onset_s >= o.overlap_s:
-                    onset_s = self._overtalk_onset_s
-                    self._overtalk_onset_s = None
-                    self._overtalk_count += 1
-                    talk_s = onset_s - (self._cust_run_start_s or onset_s)
-                    p = Prompt(
-                        t_s=t, kind="overtalk", headline="Listen first",
-                        detail=f"You started while the caller was talking ({talk_s:.1f} s into their turn) - let them finish",
-                        severity="high",
-                        evidence={"agent_onset_s": round(onset_s, 3), "customer_talking_s": round(talk_s, 3),
-                                  "overlap_s": round(t - onset_s, 3)},
-                    )
-                    out += self.coach.offer([p])
-            self._agent_prev_active_end_s = t
-        else:
-            self._agent_silent_s += HOP_S
-            self._overtalk_onset_s = None
-        return out
+        p = self.overtalk.update(af, cf)
+        return self.coach.offer([p]) if p is not None else []
 
     # ------------------------------------------------------------ decisions
     def _evaluate(self, t: float) -> list[Event]:
@@ -479,7 +436,7 @@ class Pipeline:
             if role == "agent":
                 res[role]["in_band_share"] = _opt(st.in_band_frames / st.rated_frames if st.rated_frames else None)
             else:
-                res[role]["overtalk_by_agent"] = self._overtalk_count
+                res[role]["overtalk_by_agent"] = self.overtalk.count
         return res
 
 

@@ -78,8 +78,9 @@ class CustomerConfig:
     volume_margin_db: float = _f(5.0, "customer level this many dB above their baseline counts as raised (dB)", lo=0.5, hi=40)
     pace_margin: float = _f(0.3, "customer syllable rate this fraction above their baseline counts as raised", lo=0.02, hi=3)
     min_raised: int = _f(2, "escalated when at least this many of pitch, volume, pace are raised (1-3)", lo=1, hi=3)
-    hold_s: float = _f(2.0, "the raised measures must hold this long before the state turns escalated (s)", lo=0, hi=20)
+    hold_s: float = _f(1.5, "the raised measures (each a median over robust_window_s) must hold this long before the state turns escalated (s)", lo=0, hi=20)
     calm_after_s: float = _f(15.0, "back to calm after this long without raised customer speech (s)", lo=1, hi=300)
+    robust_window_s: float = _f(0.5, "each raised measure is the median of its bounded rise over this much of the caller's latest speech (s; see calmcall.escalation)", lo=0.1, hi=10)
 
 
 @dataclass(frozen=True)

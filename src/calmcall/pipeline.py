@@ -19,9 +19,10 @@ from .asr.wpm import speech_time_s
 from .baseline import BaselineLearner, SpeechStats
 from .coach import Coach, HoldTimer
 from .config import Config
+from .escalation import RiseTracker, describe
 from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Speaker, Word
 from .overtalk import OvertalkDetector
-from .prosody import FrameMeasure, SpeakerTracker
+from .prosody import HOP_S, FrameMeasure, SpeakerTracker
 
 EVAL_FRAMES = 10  #: conditions are evaluated every 10 frames (0.1 s of audio)
 MIN_CALIBRATION_WORDS = 8  #: transcribed words needed to give a learned baseline its wpm
@@ -152,6 +153,7 @@ class Pipeline:
                        for k in ("pace", "pitch", "volume")}
         c = config.customer
         self._cust_hold = HoldTimer(hold_s=c.hold_s, release_gap_s=t.release_gap_s)
+        self._cust_rise = RiseTracker(window=max(1, round(c.robust_window_s / (EVAL_FRAMES * HOP_S))))
         self.customer_escalated = False
         self._escalation_prompted = True
         self._last_raised_s = -1e9
@@ -233,18 +235,16 @@ class Pipeline:
         return out
 
     def _customer(self, t: float, cands: list[Prompt]) -> list[Event]:
+        """The caller's state from bounded, robust rises over their baseline
+        (:mod:`calmcall.escalation`); nothing is raised while the caller has no
+        trusted baseline (``baseline is None``)."""
         st = self._spk["customer"]
         c = self.cfg.customer
-        rel = st.relative()
-        raised: dict[str, float] = {}
-        if rel["level_rel_db"] is not None and rel["level_rel_db"] >= c.volume_margin_db:
-            raised["level_rel_db"] = rel["level_rel_db"]
-        if rel["pitch_st"] is not None and rel["pitch_st"] >= c.pitch_margin_st:
-            raised["pitch_st"] = rel["pitch_st"]
-        if rel["rate_rel"] is not None and rel["rate_rel"] >= 1 + c.pace_margin:
-            raised["rate_rel"] = rel["rate_rel"]
-        cond = len(raised) >= c.min_raised
         active = st.tracker.active
+        rise = self._cust_rise.update(st.relative(), st.baseline, active=active)
+        margins = {"level_rel_db": c.volume_margin_db, "pitch_st": c.pitch_margin_st, "rate_rel": 1 + c.pace_margin}
+        raised = {k: v for k, v in rise.items() if v is not None and v >= margins[k]}
+        cond = st.baseline is not None and len(raised) >= c.min_raised
         since = self._cust_hold.update(t, active=active, condition=cond)
         out: list[Event] = []
         if cond and active:
@@ -252,22 +252,14 @@ class Pipeline:
         if since is not None and not self.customer_escalated:
             self.customer_escalated = True
             self._escalation_prompted = False
-            self._escalation_since_s = since
             out.append(CustomerState(t_s=t, state="escalated", evidence={"since_s": round(since, 3), **_r(raised)}))
         elif self.customer_escalated and t - self._last_raised_s >= c.calm_after_s:
             self.customer_escalated = False
             out.append(CustomerState(t_s=t, state="calm", evidence={"calm_for_s": round(t - self._last_raised_s, 3)}))
         if self.customer_escalated and not self._escalation_prompted and since is not None:
-            parts = []
-            if "level_rel_db" in raised:
-                parts.append(f"{raised['level_rel_db']:+.0f} dB louder")
-            if "pitch_st" in raised:
-                parts.append(f"{raised['pitch_st']:+.0f} st higher")
-            if "rate_rel" in raised:
-                parts.append(f"{(raised['rate_rel'] - 1) * 100:+.0f} % faster")
             cands.append(Prompt(
                 t_s=t, kind="customer_escalation", headline="Caller escalating",
-                detail=f"Caller is {', '.join(parts)} than at the start - let them finish, then answer low and slow",
+                detail=f"Caller is {describe(raised)} than at the start - let them finish, then answer low and slow",
                 severity="high", evidence={"since_s": round(since, 3), **_r(raised)},
             ))
         return out

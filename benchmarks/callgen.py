@@ -14,7 +14,7 @@ A call (~40-90 s, ~60 s on average) opens with four calm exchanges (the agent's 
 then random segments until its length: calm exchanges (some with the agent
 answering 0.05-0.25 s after the caller stops), agent violations (pace 1.5-1.8x
 the agent's calm wpm; pitch +30..+45 espeak units, about +5..+8 semitones;
-volume +9..+12 dB), two violations close together (3-8 s apart), the agent
+volume +9..+12 dB; 1-3 per call, of distinct kinds), two violations close together (3-8 s apart), the agent
 talking over a long caller turn, the caller interrupting the agent, agent and
 caller backchannels inside the other's turn (0.3-0.6 s), an angry caller
 (+8..+11 dB, +25..+40 pitch units, 1.35-1.5x wpm) answered calmly. A quarter of
@@ -70,7 +70,7 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE / "results" / "callgen"
 SR = 16000
 ESPEAK_SR = 22050
-GEN_VERSION = 2
+GEN_VERSION = 3
 CONDITIONS = ("clean", "phone", "phone_noise", "phone_echo")
 SPLITS = {"dev": 1000, "held": 5000}
 
@@ -419,7 +419,8 @@ def layout(split: str, seed: int) -> CallSpec:
     plan: list[str] = []
     if not calm_call:
         n = int(rng.integers(1, 4))
-        plan = [str(k) for k in rng.choice(["pace", "pitch", "volume", "overtalk"], size=n)]
+        # distinct kinds: a second prompt of one kind within the coach's 45 s cooldown is by design
+        plan = [str(k) for k in rng.choice(["pace", "pitch", "volume", "overtalk"], size=n, replace=False)]
     spec.violations_planned = len(plan)
     fillers = ["calm", "calm", "interrupt", "agent_bc", "customer_bc"]
     if spec.angry_caller:

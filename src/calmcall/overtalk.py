@@ -8,16 +8,19 @@ and ``t_s``. An episode is *agent overtalk* when all of these hold
 (FIELD-NOTES §10 "Turn-taking"):
 
 1. **Agent onset**: the agent becomes active after at least ``agent_silence_s`` of
-   silence (shorter pauses continue the agent's own speech).
+   silence (shorter pauses continue the agent's own speech). Silences, floor times
+   and the caller's turn gaps are measured from where the speech really ended:
+   the activity decision runs ``release_s`` past it (its hangover).
 2. **The caller holds the floor**: the caller is active at that frame, and has been
    talking on their own (agent silent) for at least ``customer_min_s``, pauses of up
    to ``turn_gap_s`` inside the caller's turn included. A caller who starts while the
    agent talks has not taken the floor from them until ``customer_min_s`` after the
    agent stops (a caller who interrupts the agent is not agent overtalk).
 3. **Both keep talking**: the agent and the caller both stay active (pauses up to
-   ``pause_s``) for ``overlap_s`` of real speech after the onset. The activity
-   decision keeps a channel active for ``release_s`` after its last speech (the VAD
-   hangover), so the detector waits ``overlap_s + release_s``: an agent who answers
+   ``pause_s``) for ``overlap_s`` of real speech after the onset: the detector
+   confirms at the first frame at least ``overlap_s + release_s`` after the onset
+   where both are active (the activity decision keeps a channel active for
+   ``release_s`` after its last speech): an agent who answers
    0-0.3 s after the caller stops sees the caller's activity end within the hangover
    (turn-taking, not overtalk); a backchannel shorter than ``overlap_s`` ("mm-hm",
    "right") ends before the wait does; a caller who stops within ``overlap_s`` of the
@@ -36,6 +39,7 @@ from dataclasses import dataclass
 
 from .config import OvertalkConfig
 from .events import Prompt
+from .prosody import HOP_S as _HOP_S
 from .prosody import FrameMeasure
 
 
@@ -82,13 +86,15 @@ class OvertalkDetector:
         overtalk is confirmed at this frame, else ``None``."""
         o = self.cfg
         t = agent.t_s
+        rel = self.release_s  # activity runs this long past the speech: gaps look this much shorter
         if customer.active:
-            if self._cust_run_start_s is None or t - self._cust_last_s > o.turn_gap_s:
+            if self._cust_run_start_s is None or t - self._cust_last_s + rel > o.turn_gap_s:
                 self._cust_run_start_s = t
             self._cust_last_s = t
         if agent.active:
-            if t - self._agent_last_s >= o.agent_silence_s:
-                self._agent_prev_end_s = self._agent_last_s
+            off_s = t - self._agent_last_s  # the agent's activity was off for this long (+ one hop)
+            if off_s > 1.5 * _HOP_S and off_s + rel >= o.agent_silence_s:
+                self._agent_prev_end_s = self._agent_last_s - rel  # where that speech really ended
                 self._onset_s = None
                 if customer.active and self._cust_run_start_s is not None:
                     floor_s = t - max(self._cust_run_start_s, self._agent_prev_end_s)
@@ -101,7 +107,7 @@ class OvertalkDetector:
         if t - self._agent_last_s > o.pause_s or t - self._cust_last_s > o.pause_s:
             self._onset_s = None  # one of them stopped: a turn change or a backchannel
             return None
-        if t - self._onset_s + 1e-9 < o.overlap_s + self.release_s:
+        if not (agent.active and customer.active) or t - self._onset_s + 1e-9 < o.overlap_s + rel:
             return None
         onset_s = self._onset_s
         self._onset_s = None

@@ -42,7 +42,9 @@ Levels are dBFS = 10·log10(mean square), full scale = 1.0 for a ±1 square wave
 convention of ``calmcall.prosody``). The output is a pure function of the arguments and
 the state of ``rng``: the same seed gives the same samples.
 
-:data:`CONDITIONS` holds the named presets the benchmarks report per condition ("clean",
+:func:`active_level_dbfs` / :func:`set_active_level` measure and set a signal's active
+speech level (the benchmarks put every clip at -26 dBFS, the nominal telephone level,
+before the channel). :data:`CONDITIONS` holds the named presets the benchmarks report per condition ("clean",
 "phone", "phone_noisy", "phone_echo", "phone_loss", "voip_gated"); each is a dict of
 keyword arguments. ``"phone_echo"`` needs ``echo_of`` from the caller (the far side).
 """
@@ -164,6 +166,26 @@ def telephone_channel(audio: np.ndarray, sr_hz: int, *, rng: np.random.Generator
     if len(out) < n_out:
         out = np.pad(out, (0, n_out - len(out)))
     return np.clip(out, -1.0, 1.0).astype(np.float32)
+
+
+def active_level_dbfs(x: np.ndarray, sr_hz: int) -> float:
+    """Active speech level of ``x`` (1-D, at ``sr_hz``) in dBFS: the mean power of the
+    20 ms frames within 30 dB of the 95th-percentile frame (a simple stand-in for ITU-T
+    P.56); -26 dBFS (the nominal telephone speech level) for a silent signal."""
+    return 10 * float(np.log10(_active_power(_mono(x, "x").astype(np.float64), int(sr_hz))))
+
+
+def set_active_level(x: np.ndarray, sr_hz: int, dbfs_target: float = NOMINAL_SPEECH_DBFS,
+                     *, peak_dbfs: float | None = -1.0) -> np.ndarray:
+    """``x`` scaled so that :func:`active_level_dbfs` is ``dbfs_target`` (float32), the
+    gain limited so that the peak sample stays at or below ``peak_dbfs`` (20·log10 of
+    the absolute peak; ``None``: no limit). A signal with a large crest factor thus ends
+    up below the target rather than clipped."""
+    gain_db = dbfs_target - active_level_dbfs(x, sr_hz)
+    peak = float(np.max(np.abs(x))) if len(x) else 0.0
+    if peak_dbfs is not None and peak > 0:
+        gain_db = min(gain_db, peak_dbfs - 20 * np.log10(peak))
+    return (np.asarray(x, dtype=np.float64) * 10 ** (gain_db / 20)).astype(np.float32)
 
 
 def dbfs(x: np.ndarray) -> float:

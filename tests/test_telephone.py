@@ -151,6 +151,19 @@ def test_background_noise_snr():
         assert abs((tel.dbfs(x) - tel.dbfs(n)) - 12.0) < 0.2
 
 
+def test_active_level_ignores_pauses_and_set_level_respects_the_peak():
+    v = _voice(1.0, dbfs=-31.0)
+    x = np.concatenate([np.zeros(SR, np.float32), v, np.zeros(2 * SR, np.float32)])
+    assert abs(tel.active_level_dbfs(x, SR) - (-31.0)) < 0.5  # plain RMS would read -37
+    y = tel.set_active_level(x, SR, -26.0)
+    assert abs(tel.active_level_dbfs(y, SR) - (-26.0)) < 0.01
+    spiky = x.copy()
+    spiky[100] = 0.5  # one click: a +14 dB gain would put it at 2.5
+    z = tel.set_active_level(spiky, SR, -12.0, peak_dbfs=-1.0)
+    assert abs(20 * np.log10(np.max(np.abs(z))) - (-1.0)) < 0.01
+    assert tel.active_level_dbfs(z, SR) < -12.0
+
+
 def test_bad_calls_say_how_to_fix():
     x = _voice(0.5)
     with pytest.raises(ValueError, match="mono"):

@@ -12,7 +12,8 @@ API (stable; other modules import it)::
 
 ``telephone_channel(audio, sr_hz, *, rng, codec="ulaw", band_hz=(300.0, 3400.0),
 comfort_noise_dbfs=-60.0, echo_of=None, echo_db=None, echo_delay_s=0.03, loss_rate=0.0,
-noise=None, noise_snr_db=None, loss_fill="zero", gate_dbfs=-45.0, line_sr_hz=8000)``
+noise=None, noise_snr_db=None, loss_fill="zero", gate_dbfs=-45.0, line_sr_hz=8000,
+comfort_noise_jitter_db=2.0)``
 returns float32 mono audio at 16 kHz (:data:`OUT_SR_HZ`, what calmcall consumes), the
 same duration as the input. ``audio`` is 1-D float (``(samples,)``, full scale ±1.0) at
 ``sr_hz``. The steps, in the order a real call meets them:
@@ -32,7 +33,10 @@ same duration as the input. ``audio`` is 1-D float (``(samples,)``, full scale �
 6. **gated comfort noise** (a VoIP gateway's DTX/CNG): 20 ms frames whose level stays
    below ``gate_dbfs`` (with a 60 ms hangover after louder frames) are replaced by
    band-limited noise whose RMS is ``comfort_noise_dbfs``; louder frames pass untouched.
-   ``None`` disables it.
+   As a gateway's noise estimate does, its level wanders: a new level every 100 ms (a
+   SID update), Gaussian in dB with standard deviation ``comfort_noise_jitter_db``,
+   interpolated in between and scaled so that the mean power is exactly the nominal
+   level. ``None`` disables comfort noise.
 7. **packet loss**: each 20 ms frame is dropped independently with probability
    ``loss_rate`` and replaced by zeros (``loss_fill="zero"``) or by the previous frame
    (``"repeat"``, the simplest concealment),
@@ -87,7 +91,7 @@ def telephone_channel(audio: np.ndarray, sr_hz: int, *, rng: np.random.Generator
                       echo_delay_s: float = 0.03, loss_rate: float = 0.0,
                       noise: np.ndarray | None = None, noise_snr_db: float | None = None,
                       loss_fill: str = "zero", gate_dbfs: float = -45.0,
-                      line_sr_hz: int = 8000) -> np.ndarray:
+                      line_sr_hz: int = 8000, comfort_noise_jitter_db: float = 2.0) -> np.ndarray:
     """Pass ``audio`` (1-D float, ±1 full scale, at ``sr_hz``) through a simulated
     telephone channel; returns float32 ``(samples,)`` at 16 kHz. See the module docstring
     for the steps and the meaning of each argument."""
@@ -149,7 +153,7 @@ def telephone_channel(audio: np.ndarray, sr_hz: int, *, rng: np.random.Generator
     n_frames = int(np.ceil(len(y) / flen)) if len(y) else 0
     if comfort_noise_dbfs is not None and n_frames:
         y = _gate_comfort_noise(y, flen, n_frames, line_sr_hz, band_hz, comfort_noise_dbfs,
-                                gate_dbfs, rng)
+                                gate_dbfs, comfort_noise_jitter_db, rng)
     if loss_rate > 0 and n_frames:
         lost = rng.random(n_frames) < loss_rate
         for i in np.flatnonzero(lost):
@@ -306,7 +310,7 @@ def _pink(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _gate_comfort_noise(y: np.ndarray, flen: int, n_frames: int, sr: int,
                         band_hz: tuple[float, float] | None, cn_dbfs: float, gate_dbfs: float,
-                        rng: np.random.Generator) -> np.ndarray:
+                        jitter_db: float, rng: np.random.Generator) -> np.ndarray:
     p = _frame_power(y, flen)
     loud = p >= 10 ** (gate_dbfs / 10)
     keep = loud.copy()
@@ -315,7 +319,14 @@ def _gate_comfort_noise(y: np.ndarray, flen: int, n_frames: int, sr: int,
     cn = rng.standard_normal(n_frames * flen)
     if band_hz is not None:
         cn = _bandpass(cn, sr, float(band_hz[0]), float(band_hz[1]))
-    cn *= np.sqrt(10 ** (cn_dbfs / 10) / max(np.mean(cn ** 2), 1e-30))
+    cn /= np.sqrt(max(np.mean(cn ** 2), 1e-30))
+    if jitter_db > 0:  # SID updates every 100 ms, level interpolated between them
+        seg = int(round(0.1 * sr))
+        n_seg = len(cn) // seg + 2
+        lev_db = rng.normal(0.0, jitter_db, n_seg)
+        g = 10 ** (np.interp(np.arange(len(cn)) / seg, np.arange(n_seg), lev_db) / 20)
+        cn *= g / np.sqrt(np.mean(g ** 2))
+    cn *= 10 ** (cn_dbfs / 20)
     out = np.pad(y, (0, n_frames * flen - len(y))).reshape(n_frames, flen)
     out[~keep] = cn.reshape(n_frames, flen)[~keep]
     return out.reshape(-1)[:len(y)]

@@ -122,9 +122,14 @@ def test_gated_comfort_noise_level_and_speech_untouched():
     # during speech: the gate is open, the signal passes unchanged
     np.testing.assert_allclose(y[int(1.05 * SR):int(1.95 * SR)], ref[int(1.05 * SR):int(1.95 * SR)],
                                atol=1e-6)
-    # silence input: all comfort noise
-    z = telephone_channel(np.zeros(2 * SR, dtype=np.float32), SR, rng=_rng(), comfort_noise_dbfs=-62.0)
+    # silence input: all comfort noise, its level wandering around the nominal one
+    z = telephone_channel(np.zeros(10 * SR, dtype=np.float32), SR, rng=_rng(), comfort_noise_dbfs=-62.0)
     assert abs(tel.dbfs(z) - (-62.0)) < 1.0
+    seg_db = [tel.dbfs(z[i:i + 1600]) for i in range(0, len(z), 1600)]  # 100 ms
+    assert 1.0 < np.std(seg_db) < 3.0
+    steady = telephone_channel(np.zeros(10 * SR, dtype=np.float32), SR, rng=_rng(), comfort_noise_dbfs=-62.0,
+                               comfort_noise_jitter_db=0.0)
+    assert np.std([tel.dbfs(steady[i:i + 1600]) for i in range(0, len(z), 1600)]) < 0.5
 
 
 def test_packet_loss_zero_and_repeat():

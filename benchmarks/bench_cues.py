@@ -11,8 +11,9 @@ config (transcription off unless ``--transcribe``):
   its own kind, from its start to :data:`JUSTIFY_AFTER_S` after its end or 4 s
   after its start, whichever is later).
 * **Real speech**: the AMI meeting clips in ``../shared/audio/ami-meeting``, split
-  into two channels by their RTTM (each speaker once as the agent, everyone else
-  as the caller), clean and through the telephone channel. Only overtalk ground
+  into two channels by their RTTM (benchmarks/ami.py; each speaker once as the
+  agent, everyone else as the caller), clean and through the telephone channel;
+  ``trn*`` clips are the development part, ``tst*`` the held-out part. Only overtalk ground
   truth exists there, so every pace/pitch/volume/escalation/phrase prompt is
   unjustified and listed.
 
@@ -30,15 +31,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
 import zlib
-from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -48,13 +47,12 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import callgen  # noqa: E402
+from speech_clips import AMI_DIR  # noqa: E402
 
 RECALL_S = 4.0  #: a violation counts as caught by a prompt of its kind within this long of its start (s)
 JUSTIFY_AFTER_S = 1.0  #: a prompt up to this long after its violation's end is still justified (s)
 ONSET_TOL_S = 0.5  #: a detected overtalk onset matches a true one within this (s)
 KINDS = ("pace", "pitch", "volume", "overtalk", "customer_escalation")
-SHARED = Path(os.environ.get("CALMCALL_SHARED_AUDIO", ROOT.parent / "shared" / "audio"))
-AMI_DIR = SHARED / "ami-meeting"
 
 
 # ------------------------------------------------------------------------ running
@@ -85,46 +83,21 @@ def _run_scripted(job: tuple[str, dict, bool]) -> dict[str, Any]:
 # ----------------------------------------------------------------------- AMI split
 
 
-def read_rttm(path: Path) -> dict[str, list[tuple[str, float, float]]]:
-    """RTTM ``SPEAKER`` lines → {file id: [(speaker, start_s, end_s)]}."""
-    out: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
-    for line in path.read_text().splitlines():
-        f = line.split()
-        if len(f) >= 8 and f[0] == "SPEAKER":
-            out[f[1]].append((f[7], float(f[3]), float(f[3]) + float(f[4])))
-    return out
-
-
-def _mask(spans: Iterable[tuple[float, float]], n: int, sr: int = 16000, ramp_s: float = 0.01) -> np.ndarray:
-    m = np.zeros(n)
-    for a, b in spans:
-        m[int(a * sr): int(b * sr)] = 1.0
-    k = max(1, int(ramp_s * sr))
-    return np.convolve(m, np.ones(k) / k, mode="same")
-
-
 def ami_calls() -> list[dict[str, Any]]:
-    """Each AMI clip once per speaker: that speaker's regions on the agent channel,
-    everyone else's on the caller channel (overlaps on both; only-other-speaker
-    regions zeroed). Stand-in until benchmarks/ami.py (h-realspeech) lands."""
-    rttm: dict[str, list[tuple[str, float, float]]] = {}
-    for p in sorted(AMI_DIR.glob("*.rttm")):
-        rttm.update(read_rttm(p))
+    """Each AMI clip once per speaker (benchmarks/ami.py's split): that speaker on
+    the agent channel, everyone else on the caller channel; where only the other
+    side talks a channel is zeroed, overlaps and silence are kept on both."""
+    import ami
+
     out = []
-    for fid in sorted(rttm):
-        wav = AMI_DIR / f"{fid}.wav"
-        if not wav.exists():
-            continue
-        x, sr = sf.read(wav, dtype="float32", always_2d=True)
-        if sr != 16000:
-            raise RuntimeError(f"{wav}: expected 16 kHz, got {sr}")
-        x = x[:, 0]
-        segs = rttm[fid]
-        for spk in sorted({s for s, _, _ in segs}):
-            a = [(s0, s1) for s, s0, s1 in segs if s == spk]
-            c = [(s0, s1) for s, s0, s1 in segs if s != spk]
-            out.append({"name": f"{fid}:{spk}", "audio": x, "agent_spans": a, "customer_spans": c,
-                        "agent": x * _mask(a, len(x)), "customer": x * _mask(c, len(x))})
+    for fid in ami.DEV_CLIPS + ami.HELD_OUT_CLIPS:
+        audio, turns = ami.load_clip(fid)
+        for spk in sorted({t.speaker for t in turns}):
+            sp = ami.split_two_channels(audio, turns, side_a=[spk])
+            if not sp.side_turns[1]:
+                continue  # nobody else talks in this clip
+            out.append({"name": f"{fid}:{spk}", "agent": sp.channels[0], "customer": sp.channels[1],
+                        "agent_spans": sp.side_turns[0], "customer_spans": sp.side_turns[1]})
     return out
 
 
@@ -134,11 +107,8 @@ def _run_ami(job: tuple[dict, str, bool]) -> dict[str, Any]:
     a, c = call["agent"].astype(np.float64), call["customer"].astype(np.float64)
     if condition == "phone":
         a, c = callgen._phone(a, rng), callgen._phone(c, rng)
-    else:  # a -80 dBFS floor instead of digital silence
-        a = a + rng.standard_normal(len(a)) * 1e-4
-        c = c + rng.standard_normal(len(c)) * 1e-4
     res = _analyze(a, c, call["name"], transcribe)
-    merged = callgen._merge(call["agent_spans"], 0.0)
+    merged = call["agent_spans"]
     truth = {"name": call["name"], "condition": condition, "violations": [
         {"kind": "overtalk", **o} for o in callgen.real_overtalks(call["agent_spans"], call["customer_spans"])],
         "calm_agent_s": sum(b - a for a, b in merged), "agent_speech_s": sum(b - a for a, b in merged)}

@@ -26,8 +26,8 @@ Conditions (round-robin over seeds)
     ``phone_noise``  telephone plus pink noise at 12-20 dB SNR on both sides;
     ``phone_echo``   telephone plus the caller's voice on the agent channel at
                      -30..-20 dB, 30-60 ms late (headset echo / bleed).
-The telephone channel is ``benchmarks/telephone.py``'s ``telephone_channel`` when it
-exists, else a stand-in here (band-pass + 8 kHz mu-law + comfort noise).
+The telephone channel is ``benchmarks/telephone.py``'s ``telephone_channel`` (gated
+comfort noise at -60 dBFS between words; its pink noise; its echo path).
 
 Ground truth per call (``truth`` dict, also ``<wav>.truth.json``)
     ``turns``: every turn (speaker, start_s, end_s, text, voice, role, espeak
@@ -56,7 +56,6 @@ import json
 import math
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -64,13 +63,13 @@ from typing import Any, Sequence
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import butter, resample_poly, sosfilt
+from scipy.signal import resample_poly
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "results" / "callgen"
 SR = 16000
 ESPEAK_SR = 22050
-GEN_VERSION = 3
+GEN_VERSION = 4
 CONDITIONS = ("clean", "phone", "phone_noise", "phone_echo")
 SPLITS = {"dev": 1000, "held": 5000}
 
@@ -525,36 +524,12 @@ def truth_of(spec: CallSpec) -> dict[str, Any]:
 # -------------------------------------------------------------------------- channels
 
 
-def _telephone_standin(x: np.ndarray, rng: np.random.Generator, comfort_noise_dbfs: float = -60.0) -> np.ndarray:
-    """Stand-in telephone channel: 300-3400 Hz band-pass, 8 kHz G.711 mu-law, back
-    to 16 kHz, comfort noise. Used only while benchmarks/telephone.py is absent."""
-    sos = butter(6, [300, 3400], btype="bandpass", fs=SR, output="sos")
-    y = resample_poly(sosfilt(sos, x), 1, 2)
-    mu = 255.0
-    yc = np.clip(y, -1, 1)
-    enc = np.round((np.sign(yc) * np.log1p(mu * np.abs(yc)) / np.log1p(mu)) * 127) / 127
-    y = np.sign(enc) * np.expm1(np.abs(enc) * np.log1p(mu)) / mu
-    y = resample_poly(y, 2, 1)[: len(x)]
-    return y + rng.standard_normal(len(y)) * 10 ** (comfort_noise_dbfs / 20)
+def _phone(x: np.ndarray, rng: np.random.Generator, **kw: Any) -> np.ndarray:
+    """``x`` through benchmarks/telephone.py's channel (G.711 mu-law, 300-3400 Hz,
+    gated comfort noise at -60 dBFS; ``kw`` adds noise or echo)."""
+    from telephone import telephone_channel
 
-
-def _phone(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    try:
-        sys.path.insert(0, str(HERE))
-        from telephone import telephone_channel  # type: ignore[import-not-found]
-    except ImportError:
-        return _telephone_standin(x, rng)
-    return np.asarray(telephone_channel(x.astype(np.float32), SR, rng=rng), dtype=np.float64)
-
-
-def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Unit-RMS pink (1/f power) noise of ``n`` samples."""
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.fft.rfftfreq(n, 1 / SR)
-    spec[1:] /= np.sqrt(f[1:])
-    spec[0] = 0
-    y = np.fft.irfft(spec, n)
-    return y / np.sqrt(np.mean(y**2))
+    return np.asarray(telephone_channel(x, SR, rng=rng, codec="ulaw", **kw), dtype=np.float64)
 
 
 def render(spec: CallSpec, out_dir: Path | None = None) -> tuple[Path, dict[str, Any]]:
@@ -579,14 +554,12 @@ def render(spec: CallSpec, out_dir: Path | None = None) -> tuple[Path, dict[str,
     if spec.condition == "clean":
         out = {k: v + rng.standard_normal(n) * 10 ** (-70 / 20) for k, v in ch.items()}
     else:
+        kw: dict[str, dict[str, Any]] = {"agent": {}, "customer": {}}
         if spec.noise_snr_db is not None:
-            for k, v in ch.items():
-                lvl = active_level_dbfs(v)
-                ch[k] = v + pink_noise(n, rng) * 10 ** ((lvl - spec.noise_snr_db) / 20)
+            kw = {k: {"noise_snr_db": spec.noise_snr_db} for k in kw}
         if spec.echo_db is not None:
-            d = int(round(spec.echo_delay_s * SR))
-            ch["agent"] = ch["agent"] + np.concatenate([np.zeros(d), ch["customer"][: n - d]]) * 10 ** (spec.echo_db / 20)
-        out = {k: _phone(v, rng) for k, v in ch.items()}
+            kw["agent"] = {"echo_of": ch["customer"], "echo_db": spec.echo_db, "echo_delay_s": spec.echo_delay_s}
+        out = {k: _phone(v, rng, **kw[k]) for k, v in ch.items()}
     audio = np.stack([out["agent"], out["customer"]], axis=1)
     peak = float(np.max(np.abs(audio)))
     if peak >= 1.0:

@@ -95,7 +95,7 @@ def test_agent_starting_while_the_caller_talks_on_is_overtalk() -> None:
     assert abs(p.evidence["agent_onset_s"] - onset) <= 0.1
     cfg = Config()
     # confirmed once both kept talking overlap_s of real speech (plus the VAD hangover), not later
-    assert onset + cfg.overtalk.overlap_s <= p.t_s <= onset + cfg.overtalk.overlap_s + cfg.measure.vad_hangover_s + 0.15
+    assert onset + cfg.overtalk.overlap_s <= p.t_s <= onset + cfg.overtalk.overlap_s + pipe.overtalk.release_s + 0.15
     assert p.evidence["customer_talking_s"] >= cfg.overtalk.customer_min_s
 
 

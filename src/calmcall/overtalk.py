@@ -39,8 +39,10 @@ from dataclasses import dataclass
 
 from .config import OvertalkConfig
 from .events import Prompt
-from .prosody import HOP_S as _HOP_S
 from .prosody import FrameMeasure
+
+
+MIN_OFF_S = 0.1  #: the agent's activity must be off at least this long for a new onset (s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +95,8 @@ class OvertalkDetector:
             self._cust_last_s = t
         if agent.active:
             off_s = t - self._agent_last_s  # the agent's activity was off for this long (+ one hop)
-            if off_s > 1.5 * _HOP_S and off_s + rel >= o.agent_silence_s:
+            # a dropout of a few frames inside speech is not a silence: at least MIN_OFF_S off
+            if off_s >= max(o.agent_silence_s - rel, MIN_OFF_S):
                 self._agent_prev_end_s = self._agent_last_s - rel  # where that speech really ended
                 self._onset_s = None
                 if customer.active and self._cust_run_start_s is not None:

@@ -69,6 +69,9 @@ class Measures:
     rate_rel: float | None
     wpm: float | None
     in_band: bool | None
+    #: the agent's pace/pitch/volume excess in margins as the prompts judge it (>= 1:
+    #: outside the target band; pace from words when there are any), None when not rated
+    excess: dict[str, float] | None = None
     type: ClassVar[str] = "measures"
 
 

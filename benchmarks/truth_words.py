@@ -3,7 +3,8 @@ and committed the way the streaming transcriber commits them.
 
 Used by tests and benchmarks that need the word-based pace without running Whisper.
 Each turn's words are laid out across the turn's rendered speech in proportion to
-their letters (a stand-in for their spoken length; the turn's edges are exact), and
+their syllables plus a little per letter (a stand-in for their spoken length: speech
+is roughly syllable-timed; the turn's edges are exact), and
 committed ``latency_s`` after their end, rounded up to the transcriber's
 ``pass_s`` grid (the streaming pass runs about every 0.5 s; its measured commit
 latency is 1.3-2.6 s, README "Benchmarks").
@@ -22,7 +23,9 @@ from calmcall.events import Word
 def turn_words(turn: dict[str, Any], *, latency_s: float = 1.4, pass_s: float = 0.5) -> list[Word]:
     """The words of one truth turn (``speaker``, ``start_s``, ``end_s``, ``text``)."""
     texts = turn["text"].split()
-    weights = np.array([max(1, sum(ch.isalnum() for ch in w)) for w in texts], dtype=float)
+    from calmcall.pace import syllables
+
+    weights = np.array([max(1, syllables(w)) + 0.1 * sum(ch.isalnum() for ch in w) for w in texts], dtype=float)
     edges = turn["start_s"] + np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum() * (turn["end_s"] - turn["start_s"])
     out = []
     for w, a, b in zip(texts, edges[:-1], edges[1:]):

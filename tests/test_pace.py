@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from calmcall.config import Config
-from calmcall.events import Baseline, BaselineReady, Prompt, Status, Word
+from calmcall.events import Baseline, BaselineReady, Prompt, Word
 from calmcall.pace import PLAUSIBLE_WPM, WordPace, plausible_wpm, stretches, syllables, text_syllables, words_over_elapsed
 from calmcall.pipeline import MIN_CALIBRATION_WORDS, _SpeakerState
 
@@ -164,14 +164,15 @@ def test_calm_pace_is_words_over_elapsed_time() -> None:
 @pytest.mark.parametrize("gap_s, expect_wpm", [(1.9, 29.9), (0.0, 342.9)])
 def test_implausible_calm_pace_is_refused_and_said(gap_s: float, expect_wpm: float) -> None:
     """The VAD's 'first 10 s of speech' mostly silence (1.9 s pauses between words) or a
-    runaway transcript (0.175 s per word): the calm pace is not used, a status says so."""
+    runaway transcript (0.175 s per word): the calm pace is not used, and the state says why."""
     st = _state_with_baseline(t_b=40.0)
     dur = 0.2 if gap_s else 0.175
     times = [((dur + gap_s) * i, (dur + gap_s) * i + dur) for i in range(MIN_CALIBRATION_WORDS + 12)]
     st.calib_words += _words(times)  # type: ignore[operator]
-    ev = st.calibrate_wpm(55.0)
-    assert isinstance(ev, Status) and ev.info["baseline"] == "calm pace not used"
-    assert ev.info["wpm"] == pytest.approx(expect_wpm, abs=0.5) and "outside the plausible 90-260" in ev.info["reason"]
+    assert st.calibrate_wpm(55.0) is None
+    note = st.calm_pace_refused
+    assert note is not None and note["wpm"] == pytest.approx(expect_wpm, abs=0.5)
+    assert "outside the plausible 90-260" in note["reason"] and "not used" in note["reason"]
     assert st.baseline is not None and st.baseline.wpm is None and st.calm_wpm() is None
 
 

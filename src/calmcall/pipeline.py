@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Iterable, Mapping
 
+import logging
 import math
 
 import numpy as np
@@ -20,9 +21,11 @@ import numpy as np
 from .baseline import BaselineLearner, SpeechStats
 from .coach import Coach, HoldTimer
 from .config import Config
-from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Speaker, Status, Word
+from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Speaker, Word
 from .pace import PLAUSIBLE_WPM, SHORT_MIN_WORDS, SHORT_WINDOW_S, PaceReading, WordPace, plausible_wpm, stretches, words_over_elapsed
 from .prosody import HOP_S, FrameMeasure, SpeakerTracker
+
+log = logging.getLogger(__name__)
 
 EVAL_FRAMES = 10  #: conditions are evaluated every 10 frames (0.1 s of audio)
 MIN_CALIBRATION_WORDS = 8  #: transcribed words needed to give a learned baseline its wpm
@@ -46,6 +49,7 @@ class _SpeakerState:
         self.baseline = baseline
         self.words = WordPace()  # pace from committed words (calmcall.pace)
         self.calm_pace: tuple[float, float] | None = None  # calm (wpm, syllables/s of the words' text)
+        self.calm_pace_refused: dict[str, Any] | None = None  # why a learned calm pace was not used
         self.stats = SpeechStats()  # whole call
         self.in_band_frames = 0
         self.rated_frames = 0
@@ -71,13 +75,14 @@ class _SpeakerState:
         b = self.baseline
         return b.wpm if b is not None and plausible_wpm(b.wpm) else None
 
-    def calibrate_wpm(self, now_s: float) -> BaselineReady | Status | None:
+    def calibrate_wpm(self, now_s: float) -> BaselineReady | None:
         """Give a learned baseline its calm pace, from the transcribed words spoken
         while it was learned, once they are all in (a later word arrived, or 10 s
         passed): words (and their syllables) over the elapsed time of their stretches
         (pauses up to 2 s included; :mod:`calmcall.pace`). Accepted only within
-        90-260 wpm; outside, the calm pace stays unknown and a ``Status`` event says
-        so. Returns the updated baseline event, that status, or None."""
+        90-260 wpm; outside, the calm pace stays unknown and :attr:`calm_pace_refused`
+        says why (in the analyze JSON's ``measures``, the log and every pace cue's
+        evidence). Returns the updated baseline event, or None."""
         b, t_b, words = self.baseline, self.baseline_t_s, self.calib_words
         if b is None or t_b is None or words is None or b.wpm is not None:
             return None
@@ -95,12 +100,14 @@ class _SpeakerState:
             return None
         wpm = 60.0 * n_words / elapsed_s
         if not plausible_wpm(wpm):
-            return Status(t_s=now_s, info={
-                "speaker": self.speaker, "baseline": "calm pace not used",
-                "wpm": round(wpm, 1), "words": n_words, "elapsed_s": round(elapsed_s, 2),
+            self.calm_pace_refused = {
+                "t_s": round(now_s, 3), "wpm": round(float(wpm), 1), "words": n_words,
+                "elapsed_s": round(elapsed_s, 2),
                 "reason": f"{wpm:.0f} wpm is outside the plausible {PLAUSIBLE_WPM[0]:.0f}-{PLAUSIBLE_WPM[1]:.0f} wpm "
-                          "for a calm pace (voice activity or transcript wrong); pace is judged against "
-                          "the absolute ceiling instead"})
+                          "for a calm pace (voice activity or transcript wrong): not used; the word pace is "
+                          "judged against the absolute ceiling instead"}
+            log.warning("%s calm pace not used: %s", self.speaker, self.calm_pace_refused["reason"])
+            return None
         self.calm_pace = (wpm, n_syl / elapsed_s)
         self.baseline = Baseline(b.f0_hz, b.level_db, b.rate_syl_s, round(float(wpm), 1), b.speech_s, b.source)
         return BaselineReady(t_s=now_s, speaker=self.speaker, baseline=self.baseline)  # type: ignore[arg-type]
@@ -408,7 +415,8 @@ class Pipeline:
             cands.append(self._prosody_prompt(
                 t, "pace", "Slow down", detail, pace["excess"],
                 {"since_s": since, "wpm_source": pace["source"], "basis": pace.get("basis"), **ev,
-                 "calm_wpm": calm_wpm, "rate_syl_s": rel["rate_syl_s"],
+                 "calm_wpm": calm_wpm, "calm_pace_refused_wpm": (st.calm_pace_refused or {}).get("wpm"),
+                 "rate_syl_s": rel["rate_syl_s"],
                  "baseline_rate_syl_s": b.rate_syl_s if b else None, "rate_rel": rel["rate_rel"],
                  "margin": pace["margin"], "ceiling_wpm": tg.pace_ceiling_wpm, "short": short},
             ))
@@ -545,6 +553,8 @@ class Pipeline:
                 "rate_syl_s": _opt(st.stats.rate_syl_s),
                 "baseline": _r(_baseline_dict(st.baseline)),
             }
+            if st.calm_pace_refused is not None:
+                res[role]["calm_pace_refused"] = st.calm_pace_refused
             if role == "agent":
                 res[role]["in_band_share"] = _opt(st.in_band_frames / st.rated_frames if st.rated_frames else None)
             else:

@@ -125,7 +125,9 @@ def test_sample_call_gives_the_expected_prompts() -> None:
     assert not missed and not false, (missed, false, doc["prompts"])
     assert sorted(p["kind"] for p in doc["prompts"]) == sorted(v["kind"] for v in truth["violations"])
     pace = [p for p in doc["prompts"] if p["kind"] == "pace"][0]
-    assert pace["evidence"]["wpm_source"] == "words" and "your calm pace is 14" in pace["detail"]
+    assert pace["evidence"]["wpm_source"] == "words"
+    calm = int(pace["detail"].split("your calm pace is ")[1])
+    assert 140 <= calm <= 160  # the script's calm agent turns: 145-155 wpm
 
 
 def test_sample_call_without_words_has_no_false_prompts() -> None:

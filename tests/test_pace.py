@@ -103,8 +103,9 @@ def test_words_over_elapsed_includes_short_pauses_and_splits_at_long_ones() -> N
     parts = stretches(_words(times))
     assert [len(p) for p in parts] == [10, 6]
     wpm, syl_s, n, n_syl, elapsed = words_over_elapsed(parts[0])  # type: ignore[misc]
-    assert n == 10 and elapsed == pytest.approx(5.1) and wpm == pytest.approx(600 / 5.1)
-    assert syl_s == pytest.approx(10 / 5.1) and n_syl == 10
+    # elapsed: the span of the word middles (0.15 .. 4.95 s) extended by one word slot
+    assert n == 10 and elapsed == pytest.approx(4.8 * 10 / 9) and wpm == pytest.approx(112.5)
+    assert syl_s == pytest.approx(10 / elapsed) and n_syl == 10
 
 
 def test_word_pace_uses_committed_words_of_the_current_stretch() -> None:
@@ -113,10 +114,11 @@ def test_word_pace_uses_committed_words_of_the_current_stretch() -> None:
         wp.add(w)
     assert wp.reading(2.0) is None  # only 3 committed by 2.0 s (t_s = end + 1 s)
     r = wp.reading(10.0)
-    assert r is not None and r.words == 12 and r.wpm == pytest.approx(60 * 12 / 4.7) and not r.settled
+    assert r is not None and r.words == 12 and r.wpm == pytest.approx(150.0) and not r.settled  # a word every 0.4 s
     # the trailing window: words starting at most window_s before the last end
     short = wp.reading(10.0, 2.0)
     assert short is not None and short.words == 5 and short.start_s == pytest.approx(2.8)
+    assert not short.settled  # a short window cut from a longer stretch is not settled
     # voice activity after a 3 s silence: a new stretch, with no committed word yet
     for k in range(50):
         wp.observe(4.7 + 0.1 * k, active=k == 0)
@@ -133,7 +135,9 @@ def test_reading_settles_after_9_s_or_40_syllables() -> None:
     for w in _words([(0.5 * i, 0.5 * i + 0.4) for i in range(20)], text="thank"):  # 1 syllable each
         wp.add(w)
     r = wp.reading(30.0)
-    assert r is not None and r.elapsed_s == pytest.approx(9.9 - 1.0) and r.settled  # the stretch outgrew the 9 s window
+    assert r is not None and r.elapsed_s == pytest.approx(9.0) and r.wpm == pytest.approx(120.0) and r.settled  # outgrew the 9 s window
+    short = wp.reading(30.0, 2.5)
+    assert short is not None and short.words == 5 and not short.settled
     wp2 = WordPace()
     for w in _words([(0.5 * i, 0.5 * i + 0.4) for i in range(10)], text="responsibility"):  # 6 each
         wp2.add(w)
@@ -153,15 +157,15 @@ def _state_with_baseline(t_b: float = 10.0) -> _SpeakerState:
 def test_calm_pace_is_words_over_elapsed_time() -> None:
     st = _state_with_baseline()
     assert st.calib_words is not None
-    # 20 words, 0.35 s each, 0.05 s gaps: 8 s elapsed -> 150 wpm; then a later word
+    # 20 words, one every 0.4 s: 150 wpm; then a later word
     st.calib_words += _words([(0.4 * i, 0.4 * i + 0.35) for i in range(20)], text="thank")
     st.calib_words += _words([(11.0, 11.3)])
     ev = st.calibrate_wpm(12.0)
-    assert isinstance(ev, BaselineReady) and ev.baseline.wpm == pytest.approx(60 * 20 / 7.95, abs=0.1)
-    assert st.calm_wpm() == pytest.approx(150.9, abs=0.1) and st.calm_pace is not None
+    assert isinstance(ev, BaselineReady) and ev.baseline.wpm == pytest.approx(150.0, abs=0.05)
+    assert st.calm_wpm() == pytest.approx(150.0, abs=0.05) and st.calm_pace == pytest.approx((150.0, 2.5))
 
 
-@pytest.mark.parametrize("gap_s, expect_wpm", [(1.9, 29.9), (0.0, 342.9)])
+@pytest.mark.parametrize("gap_s, expect_wpm", [(1.9, 28.6), (0.0, 342.9)])
 def test_implausible_calm_pace_is_refused_and_said(gap_s: float, expect_wpm: float) -> None:
     """The VAD's 'first 10 s of speech' mostly silence (1.9 s pauses between words) or a
     runaway transcript (0.175 s per word): the calm pace is not used, and the state says why."""

@@ -8,11 +8,18 @@ from the words' spelling (:func:`syllables`), so a line of long words does not r
 "faster" than one of short words when the rate is compared with the speaker's own.
 
 For one stretch with committed words ``w_1 .. w_n`` (in time order) in the trailing
-window (the words that start at most ``window_s`` before the last word's end)::
+window (the words that start at most ``window_s`` before the last word's end), with
+``m_i`` the middle of word ``i``::
 
-    elapsed_s = w_n.end_s - w_1.start_s
+    elapsed_s = (m_n - m_1) * n / (n - 1)      # the span of n word slots
     wpm       = 60 * n / elapsed_s
     syl_s     = (syllables of w_1 .. w_n) / elapsed_s
+
+The span of the word middles, extended by one average word slot, equals the turn's
+elapsed time when words are evenly spread, and does not depend on where the
+recogniser puts the first word's start and the last word's end (faster-whisper's edge
+timestamps run long: first start minus last end made every set read 7-10 % slow in
+``benchmarks/bench_pace.py``).
 
 A reading needs ``min_words`` words and ``min_elapsed_s`` of elapsed time; it is
 *settled* once the stretch is longer than the window (or spans ``settle_s``) or has
@@ -50,6 +57,7 @@ __all__ = [
     "plausible_wpm",
     "stretches",
     "words_over_elapsed",
+    "elapsed_of",
 ]
 
 MAX_PAUSE_S = 2.0  #: a pause longer than this ends a stretch of speech (s)
@@ -197,7 +205,8 @@ class PaceReading:
     ``wpm``: words per minute over elapsed time; ``syl_s``: syllables (from the
     words' text) per second over the same time; ``words``/``syllables``: counts in the
     window; ``start_s``/``end_s``: first word's start and last word's end (s);
-    ``settled``: the window spans ``settle_s`` or ``settle_syllables``."""
+    ``elapsed_s``: the elapsed time the rates use (:func:`elapsed_of`);
+    ``settled``: the window is full or has ``settle_syllables``."""
 
     wpm: float
     syl_s: float
@@ -206,18 +215,23 @@ class PaceReading:
     start_s: float
     end_s: float
     settled: bool
+    elapsed_s: float
 
-    @property
-    def elapsed_s(self) -> float:
-        return self.end_s - self.start_s
+
+def elapsed_of(words: list[Word]) -> float:
+    """Elapsed time of ``n >= 2`` time-ordered words as one stretch: the span of their
+    middles times ``n / (n - 1)`` (see the module doc); 0 for fewer words."""
+    n = len(words)
+    if n < 2:
+        return 0.0
+    mid = [(w.start_s + w.end_s) / 2 for w in words]
+    return (max(mid) - mid[0]) * n / (n - 1)
 
 
 def words_over_elapsed(words: list[Word]) -> tuple[float, float, int, int, float] | None:
     """``(wpm, syl_s, words, syllables, elapsed_s)`` of time-ordered ``words`` taken
-    as one stretch; ``None`` when their elapsed time is not positive."""
-    if not words:
-        return None
-    elapsed = max(w.end_s for w in words) - words[0].start_s
+    as one stretch; ``None`` when their elapsed time is not positive (under 2 words)."""
+    elapsed = elapsed_of(words)
     if elapsed <= 0:
         return None
     n_syl = sum(syllables(w.text) for w in words)
@@ -326,13 +340,18 @@ class WordPace:
         if len(sel) < min_words:
             return None
         start = sel[0][0].start_s
-        elapsed = end - start
-        if elapsed < self.min_elapsed_s:
+        if end - start < self.min_elapsed_s:
+            return None
+        elapsed = elapsed_of([w for w, _ in sel])
+        if elapsed <= 0:
             return None
         n_syl = sum(s for _, s in sel)
-        settled = cut or elapsed >= self.settle_s - 1e-9 or n_syl >= self.settle_syllables
+        span = end - start
+        # a full window is settled only if the window itself is settle_s long (a short
+        # window cut from a longer stretch is not)
+        settled = (cut and window_s >= self.settle_s) or span >= self.settle_s - 1e-9 or n_syl >= self.settle_syllables
         return PaceReading(wpm=60.0 * len(sel) / elapsed, syl_s=n_syl / elapsed, words=len(sel),
-                           syllables=n_syl, start_s=start, end_s=end, settled=settled)
+                           syllables=n_syl, start_s=start, end_s=end, settled=settled, elapsed_s=elapsed)
 
     def wpm(self, now_s: float) -> float | None:
         r = self.reading(now_s)

@@ -342,29 +342,33 @@ class Pipeline:
         windows, the larger excess counts: the pace's 9 s window, and the last 2.5 s
         with at least 6 words (a fast stretch shows there first). A reading that is not settled (under
         9 s and 40 syllables) needs about one standard error more:
-        ``PACE_UNSETTLED_CV / sqrt(syllables)``. Without words: the acoustic
-        syllable rate against the calm rate, with the wider ``acoustic_pace`` margin."""
+        ``PACE_UNSETTLED_CV / sqrt(syllables)``. ``excess`` (the band and the
+        condition) is net of that allowance; ``magnitude`` (the cue's severity and
+        strength) is the plain excess over the margin: the allowance decides whether,
+        not how much. Without words: the acoustic syllable rate against the calm
+        rate, with the wider ``acoustic_pace`` margin."""
         tg = self.cfg.targets
         long_r: PaceReading | None = st.words.reading(t)
         if long_r is None:
             m = margins["acoustic_pace"]
-            return {"source": "syllables", "excess": (rate_rel - 1.0) / m if rate_rel is not None else 0.0,
-                    "margin": m, "reading": None, "rel": rate_rel}
+            ex = (rate_rel - 1.0) / m if rate_rel is not None else 0.0
+            return {"source": "syllables", "excess": ex, "magnitude": ex, "margin": m, "reading": None, "rel": rate_rel}
         best: dict[str, Any] | None = None
         for r in (long_r, st.words.reading(t, SHORT_WINDOW_S, SHORT_MIN_WORDS)):
             if r is None:
                 continue
             extra = 0.0 if r.settled else PACE_UNSETTLED_CV / math.sqrt(max(r.syllables, 1))
-            m = margins["pace"] + extra
+            m = margins["pace"]
             calm = st.calm_pace
             if calm is not None:
                 rel = r.syl_s / calm[1] if calm[1] > 0 else r.wpm / calm[0]
-                res = {"source": "words", "basis": "calm", "excess": (rel - 1.0) / m, "margin": m,
-                       "reading": r, "rel": rel}
+                res = {"source": "words", "basis": "calm", "excess": (rel - 1.0 - extra) / m,
+                       "magnitude": (rel - 1.0) / m, "margin": m, "allowance": extra, "reading": r, "rel": rel}
             else:
-                ceiling = tg.pace_ceiling_wpm * (1.0 + extra)
-                res = {"source": "words", "basis": "ceiling", "margin": m, "reading": r, "rel": None,
-                       "excess": 1.0 + (r.wpm / ceiling - 1.0) / margins["pace"]}
+                ceiling = tg.pace_ceiling_wpm
+                res = {"source": "words", "basis": "ceiling", "margin": m, "allowance": extra, "reading": r, "rel": None,
+                       "excess": 1.0 + (r.wpm / (ceiling * (1.0 + extra)) - 1.0) / m,
+                       "magnitude": 1.0 + (r.wpm / ceiling - 1.0) / m}
             if best is None or res["excess"] > best["excess"]:
                 best = res
         assert best is not None
@@ -413,12 +417,13 @@ class Pipeline:
                 ev = {"wpm_estimate": rel["rate_syl_s"] * 60.0 / spw if rel["rate_syl_s"] else None,
                       "pace_rel": pace["rel"]}
             cands.append(self._prosody_prompt(
-                t, "pace", "Slow down", detail, pace["excess"],
+                t, "pace", "Slow down", detail, max(pace["magnitude"], 1.0),
                 {"since_s": since, "wpm_source": pace["source"], "basis": pace.get("basis"), **ev,
                  "calm_wpm": calm_wpm, "calm_pace_refused_wpm": (st.calm_pace_refused or {}).get("wpm"),
                  "rate_syl_s": rel["rate_syl_s"],
                  "baseline_rate_syl_s": b.rate_syl_s if b else None, "rate_rel": rel["rate_rel"],
-                 "margin": pace["margin"], "ceiling_wpm": tg.pace_ceiling_wpm, "short": short},
+                 "margin": pace["margin"], "allowance": pace.get("allowance"), "ceiling_wpm": tg.pace_ceiling_wpm,
+                 "short": short},
             ))
         # pitch and volume: relative only
         if b is not None:

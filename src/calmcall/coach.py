@@ -163,17 +163,21 @@ class Coach:
         if event:
             if not candidates:
                 return []
+            # an event's own time; the grid's clock (and expiry) moves only on evaluations,
+            # so a word stamped ahead of the audio fed so far changes nothing else
             now_s = max(p.t_s for p in candidates)
-        now_s = max(now_s, self._now_s)
-        self._now_s = now_s
+        else:
+            now_s = max(now_s, self._now_s)
+            self._now_s = now_s
         for p in candidates:
             key = prompt_key(p)
             cur = self._pending.get(key)
             if cur is None:
-                self._pending[key] = _Pending(p, p.t_s, now_s)
+                self._pending[key] = _Pending(p, p.t_s, max(p.t_s, self._now_s))
             else:
-                cur.prompt, cur.last_s = p, now_s
-        self._expire(now_s)
+                cur.prompt, cur.last_s = p, max(p.t_s, self._now_s)
+        if not event:
+            self._expire(now_s)
         ready = [c for c in self._pending.values() if c.first_s <= now_s + _EPS and self._allowed(c.prompt, now_s)]
         if not ready:
             return []

@@ -68,7 +68,7 @@ def test_replay_gives_the_offline_prompts_on_time():
 
 def test_aligned_block_grid_sends_prompts_when_their_last_sample_arrives():
     call = load_call(SAMPLE)
-    cfg = load_config(None)
+    cfg = config_from_dict({"targets": {"acoustic_pace_margin": 0.3, "acoustic_pace_hold_s": 0.75}})  # pace without words too
     first = aligned_first_block_n()
     assert first == 480  # frames of 40 ms every 10 ms, evaluated every 10th frame
     src = FileSource(call, speed=20.0, first_block_n=first)

@@ -52,7 +52,8 @@ from typing import Iterable, Sequence
 from ..events import Word
 from .normalize import NUMBER_WORDS, TENS_WORDS, fold
 
-__all__ = ["CardMasker", "KeywordTracker", "MaskContext", "mask_text", "mask_partial", "luhn_ok", "words_to_digits"]
+__all__ = ["CardMasker", "KeywordTracker", "MaskContext", "mask_text", "mask_partial", "luhn_ok", "words_to_digits",
+           "spoken_digit_count", "card_request"]
 
 MASK = "*"
 
@@ -208,6 +209,62 @@ def words_to_digits(text: str) -> str:
     are skipped."""
     items = [_classify(w) for w in text.split()]
     return "".join(c for c, _ in _digits([i for i in items if i]))
+
+
+def spoken_digit_count(text: str) -> int | None:
+    """How many digits one word says, for a recorder that looks for digit runs the
+    masker did not mask: ``None`` for a word that is not part of a number (it ends a
+    run), 0 for a filler, connector or homophone ("uh", "and", "for": inside a run
+    but no digit of its own), else the digits ("four" 1, "fourteen" 2, "4111" 4,
+    "hundred" 2, "double" 1, "forty-one" 2)."""
+    items = _classify(text)
+    if items is None:
+        return None
+    n = 0
+    for it in items:
+        if it.kind == "digits":
+            n += len(str(it.value))
+        elif it.kind in ("unit", "tens"):
+            n += 1
+        elif it.kind in ("teen", "hundred"):
+            n += 2
+        elif it.kind == "mult":
+            n += int(it.value) - 1  # type: ignore[call-overload]
+    return n
+
+
+#: Words that, next to "card" (within :data:`_CARD_REQUEST_SPAN` words), ask for or give
+#: the card's data: "card number", "the number on the card", "card details".
+_CARD_DATA_WORDS = {"number", "numbers", "digits", "details", "no"}
+_CARD_REQUEST_SPAN = 4
+#: Said alone, these are about a payment card and its data.
+_CARD_ALONE = {"visa", "mastercard", "amex", "maestro", "expiry", "expiration", "cardholder", "pan"}
+_CARD_REQUEST_PAIRS = {("credit", "card"), ("debit", "card"), ("long", "number"), ("sixteen", "digit"),
+                       ("sixteen", "digits"), ("16", "digit"), ("16", "digits"), ("valid", "thru"),
+                       ("valid", "through"), ("valid", "until"), ("expiry", "date"), ("expires", "end")}
+
+
+def card_request(tokens: Sequence[str]) -> bool:
+    """True if the last word of ``tokens`` (folded, lower case words in the order said)
+    completes a phrase that asks for or announces card data: "card number", "the long
+    number on the card", "credit/debit card", "expiry", "visa", "sixteen digits", a
+    security-code keyword ("security code", "CVV", ...). A bare "card" ("block the card")
+    is not enough. Used by the recorder to open a window on the card reader's speech."""
+    toks = [re.sub(r"[^a-z0-9]", "", fold(t)) for t in tokens[-_CARD_REQUEST_SPAN - 1:]]
+    toks = [t for t in toks if t]
+    if not toks:
+        return False
+    last = toks[-1]
+    if last in _CARD_ALONE or last in _CVV_SINGLE:
+        return True
+    if len(toks) >= 2 and ((toks[-2], last) in _CARD_REQUEST_PAIRS or (toks[-2], last) in _CVV_PAIRS):
+        return True
+    near = toks[-_CARD_REQUEST_SPAN - 1:-1]
+    if last in ("card", "cards") and any(t in _CARD_DATA_WORDS for t in near):
+        return True
+    if last in _CARD_DATA_WORDS and last != "no" and any(t in ("card", "cards") for t in near):
+        return True
+    return last == "no" and len(toks) >= 2 and toks[-2] == "card"
 
 
 def luhn_ok(digits: str) -> bool:

@@ -29,10 +29,11 @@ Scores (samples of 16 kHz audio; a sample is *speech* where its 20 ms frame in t
 source is more than 15 dB above the call's line noise):
 
 * ``card_audible_share``: card-digit speech samples (the number and the security code,
-  on the reader's channel) that are not zero in the FLAC / all card-digit speech samples;
+  on the reader's channel) that are not silenced in the FLAC (silenced = in a 5 ms block
+  of zeros) / all card-digit speech samples;
   also the number of calls with any audible card-digit sample (goal: 0);
 * ``noncard_silenced_share``: speech samples outside the card-digit spans (both
-  speakers, on their own channels) that are zero in the FLAC, split into the digits of
+  speakers, on their own channels) that are silenced in the FLAC, split into the digits of
   phone/order numbers and all other speech.
 
 The split is fixed: ``design`` calls (voices en-gb-x-rp+f3, en-us, en-gb-scotland;
@@ -320,6 +321,15 @@ def speech_mask(x: np.ndarray, noise_db: float) -> np.ndarray:
     return np.concatenate([m, np.zeros(len(x) - n, dtype=bool)])
 
 
+def zeroed(y: np.ndarray, block_n: int = 80) -> np.ndarray:
+    """Per sample: it lies in a 5 ms block (80 samples) that is all zeros in the FLAC,
+    i.e. silenced (a lone zero sample of speech is not; a block that is only partly
+    silenced counts as audible)."""
+    n = len(y) // block_n * block_n
+    blk = np.repeat(~np.any(y[:n].reshape(-1, block_n) != 0, axis=1), block_n)
+    return np.concatenate([blk, np.zeros(len(y) - n, dtype=bool)])
+
+
 def score(wav: Path, truth: dict[str, Any], rec: dict[str, np.ndarray], noise_db: float) -> dict[str, Any]:
     """Sample counts (see the module docstring) for one call."""
     src, _ = sf.read(wav, dtype="int16")
@@ -341,12 +351,12 @@ def score(wav: Path, truth: dict[str, Any], rec: dict[str, np.ndarray], noise_db
             k = t.get("digits_kind")
             if k in ("card", "cvv"):
                 kinds[i:j] = 1
-                aud = sp[i:j] & (y[i:j] != 0)
+                aud = sp[i:j] & ~zeroed(y)[i:j]
                 out["card_audible_s_max_turn"] = max(out["card_audible_s_max_turn"], float(aud.sum()) / SR)
             elif k == "digits":
                 kinds[i:j] = 2
         s = sp & own
-        z = y == 0
+        z = zeroed(y)
         out["card_speech_n"] += int((s & (kinds == 1)).sum())
         out["card_audible_n"] += int((s & (kinds == 1) & ~z).sum())
         out["digit_speech_n"] += int((s & (kinds == 2)).sum())

@@ -319,8 +319,10 @@ def test_full_queue_drops_rather_than_blocks(data_dir: Path, tmp_path: Path) -> 
         return sinks[p.name]
 
     warnings: list[str] = []
+    # no transcriber feeds words here: the untranscribed-speech rule (which would silence
+    # all of this speech) is off
     rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, delay_s=1.0,
-                        queue_s=2.0, sink_factory=factory, on_warning=warnings.append)
+                        queue_s=2.0, sink_factory=factory, on_warning=warnings.append, uncovered_s=0.0)
     rec.start()
     worst_s = 0.0
     for a, c in zip(_blocks(agent), _blocks(customer)):
@@ -388,7 +390,9 @@ def test_write_error_stops_recording_with_one_warning_and_the_session_goes_on(tm
 def test_audio_waits_for_words_the_card_masker_holds(data_dir: Path, tmp_path: Path) -> None:
     x = load_call(data_dir / "jfk" / "jfk.wav").agent  # 11 s of real speech
     # the masked word's padded span alone (no growing over speech, no CVV window after it)
-    rec = AudioRecorder({"agent": tmp_path / "a.flac"}, delay_s=2.0, pad_s=0.3, extend_s=0.0, cvv_window_s=0.0)
+    # (and no rule for speech without words: this test feeds one word only)
+    rec = AudioRecorder({"agent": tmp_path / "a.flac"}, delay_s=2.0, pad_s=0.3, extend_s=0.0, cvv_window_s=0.0,
+                        uncovered_s=0.0)
     rec.start()
     raw = Word(t_s=4.0, start_s=3.0, end_s=3.4, text="four", speaker="agent", confidence=0.9)
     for k, b in enumerate(_blocks(x)):
@@ -426,8 +430,10 @@ def test_a_masked_word_silences_its_whole_stretch_of_speech(data_dir: Path, tmp_
     customer = customer + noise
     agent = noise[::-1].copy()
     starts = [SR, SR + len(clips[0]) + len(gap), SR + len(clips[0]) + len(clips[1]) + 2 * len(gap)]
-    # without the CVV window, which would also silence the third sentence (tested below)
-    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, cvv_window_s=0.0)
+    # without the CVV window, which would also silence the third sentence (tested below),
+    # and without the rule for speech no word covers (only one word is fed)
+    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, cvv_window_s=0.0,
+                        uncovered_s=0.0)
     rec.start()
     w0 = (starts[1] + SR) / SR  # a word 1.0-1.4 s into the middle sentence
     raw = Word(t_s=w0 + 2.0, start_s=w0, end_s=w0 + 0.4, text="four", speaker="customer", confidence=0.8)
@@ -482,7 +488,8 @@ def test_cvv_window_silences_the_readers_speech_after_a_card_number_or_a_cvv_que
         (36.0, Word(t_s=34.0, start_s=33.0, end_s=33.4, text="security", speaker="agent", confidence=0.9), None),
         (36.0, Word(t_s=34.0, start_s=33.4, end_s=33.8, text="code?", speaker="agent", confidence=0.9), None),
     ]
-    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"})
+    # only the CVV words are fed: the rule for speech no word covers is off
+    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, uncovered_s=0.0)
     assert rec.cvv_window_s == 20.0
     rec.start()
     for k, (a, c) in enumerate(zip(_blocks(chans["agent"]), _blocks(chans["customer"]))):
@@ -525,7 +532,7 @@ _KILL_CHILD = textwrap.dedent(
     from calmcall.audio_io import load_call
     from calmcall.qa.recorder import AudioRecorder
     x = load_call({wav!r}).agent
-    rec = AudioRecorder({{"agent": {out!r}}}, delay_s=1.0)
+    rec = AudioRecorder({{"agent": {out!r}}}, delay_s=1.0, uncovered_s=0.0)  # no words fed
     rec.start()
     n = 0
     while True:  # real speech on the real clock, 0.1 s blocks, looped

@@ -388,6 +388,7 @@ class AudioRecorder:
         self._cov = {r: bytearray() for r in self.roles}
         self._ucov_f = {r: 0 for r in self.roles}
         self._urun: dict[str, list[int] | None] = {r: None for r in self.roles}  # [first, last, active, gap]
+        self._uspan: dict[str, _Span | None] = {}  # the last span of each speaker's uncovered speech
         self.silenced_n = {w: 0 for w in _WHY}
         self._raw: collections.Counter[tuple[str, float, float]] = collections.Counter()
         self._cutoff_n: int | None = None  # transcript lost: nothing after this is written
@@ -557,17 +558,40 @@ class AudioRecorder:
         recent = list(self._recent.get(p.speaker, []))
         for i in range(len(toks)):
             if card_request(recent[-3:] + toks[:i + 1]):
-                self._card_request(p.speaker, back_n)
+                # said in the utterance still open: from the start of its stretch of speech
+                start = self._stretch_start(role, t_n) if role is not None else back_n
+                self._card_request(p.speaker, max(back_n, start))
                 break
         if _is_masked(text):
             why, what = "masked", "a masked partial"
         elif self.digit_run_min and _longest_digit_run(toks) >= self.digit_run_min:
+            # a partial belongs to the utterance still open: its stretch of speech
             why, what = "digits", "a partial with digits"
+            if role is not None:
+                back_n = max(back_n, self._stretch_start(role, t_n))
         else:
             return
         self._add_span(role, back_n, t_n, what=f"{what} at {float(p.t_s):.1f} s", why=why)
         if role is not None:
             self._open_window(role, t_n)
+
+    def _stretch_start(self, role: str, n: int) -> int:
+        """First sample (- pad) of ``role``'s stretch of speech at sample ``n`` (or the one
+        that ended at most ``join_gap_s`` before it): voice activity joined across pauses
+        shorter than ``join_gap_s``, at most ``_PARTIAL_BACK_S`` back."""
+        act = self._act[role]
+        f = min(len(act), n // _VAD_FRAME_N + 1) - 1
+        lo = max(0, f - int(_PARTIAL_BACK_S * self.sr / _VAD_FRAME_N))
+        first, run = f + 1, 0
+        while f >= lo:
+            if act[f]:
+                first, run = f, 0
+            else:
+                run += 1
+                if run >= self._gap_f:
+                    break
+            f -= 1
+        return max(0, first * _VAD_FRAME_N - self._pad_n)
 
     def _digit_word(self, w: Any, role: str | None) -> None:
         """Committed words of one run of digits (number words, digits; fillers, "and",
@@ -705,31 +729,36 @@ class AudioRecorder:
                     if run is None:
                         run = [f, f, 0, 0]
                     run[1], run[2], run[3] = f, run[2] + 1, 0
-                elif run is not None:
-                    if act[f]:  # covered speech ends the run
+                    if run[2] >= self._uncov_f:  # long enough: silence it, and what follows
                         self._uncovered_run(role, run)
+                        run[0] = f + 1
+                elif run is not None:
+                    run[3] += 1
+                    if act[f] or run[3] >= self._gap_f:  # covered speech or a pause ends it
                         run = None
-                    else:
-                        run[3] += 1
-                        if run[3] >= self._gap_f:
-                            self._uncovered_run(role, run)
-                            run = None
                 f += 1
             self._ucov_f[role] = f
             if run is not None and final:
-                self._uncovered_run(role, run)
                 run = None
             self._urun[role] = run
-            pending.append(run[0] if run is not None else f)
+            # a run too short so far may still grow to uncovered_s: hold its audio
+            pending.append(run[0] if run is not None and run[2] < self._uncov_f else f)
         return pending
 
     def _uncovered_run(self, role: str, run: list[int]) -> None:
-        if run[2] < self._uncov_f:
-            return
+        """Silence the uncovered speech ``run`` = [first frame not yet silenced, last
+        frame, active frames, pause frames]: the first time grown over the speaker's
+        stretch of speech like a masked word (and a CVV window after it), later frames of
+        the same run extend that span."""
         s0 = max(0, run[0] * _VAD_FRAME_N - self._pad_n)
         s1 = (run[1] + 1) * _VAD_FRAME_N + self._pad_n
+        span = self._uspan.get(role)
+        if span is not None and span.s0 <= s0 <= span.s1 and any(sp is span for sp in self._spans):
+            span.s1 = max(span.s1, s1)
+            return
         self._add_span(role, s0, s1, what=f"untranscribed speech at {run[0] * _VAD_FRAME_N / self.sr:.1f} s",
                        why="untranscribed")
+        self._uspan[role] = self._spans[-1] if self._spans and self._spans[-1].why == "untranscribed" else None
         self._open_window(role, s1)
 
     def _extend_back(self, span: _Span) -> None:

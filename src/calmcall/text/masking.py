@@ -237,6 +237,8 @@ def spoken_digit_count(text: str) -> int | None:
 #: the card's data: "card number", "the number on the card", "card details".
 _CARD_DATA_WORDS = {"number", "numbers", "digits", "details", "no"}
 _CARD_REQUEST_SPAN = 4
+#: ... and so do these before "card": "read me the card", "can I have the card".
+_CARD_REQUEST_VERBS = {"read", "have", "give", "tell", "need", "take", "enter", "type", "use", "pay", "paying"}
 #: Said alone, these are about a payment card and its data.
 _CARD_ALONE = {"visa", "mastercard", "amex", "maestro", "expiry", "expiration", "cardholder", "pan"}
 _CARD_REQUEST_PAIRS = {("credit", "card"), ("debit", "card"), ("long", "number"), ("sixteen", "digit"),
@@ -247,7 +249,7 @@ _CARD_REQUEST_PAIRS = {("credit", "card"), ("debit", "card"), ("long", "number")
 def card_request(tokens: Sequence[str]) -> bool:
     """True if the last word of ``tokens`` (folded, lower case words in the order said)
     completes a phrase that asks for or announces card data: "card number", "the long
-    number on the card", "credit/debit card", "expiry", "visa", "sixteen digits", a
+    number on the card", "read me the card", "pay by card", "credit/debit card", "expiry", "visa", "sixteen digits", a
     security-code keyword ("security code", "CVV", ...). A bare "card" ("block the card")
     is not enough. Used by the recorder to open a window on the card reader's speech."""
     toks = [re.sub(r"[^a-z0-9]", "", fold(t)) for t in tokens[-_CARD_REQUEST_SPAN - 1:]]
@@ -255,12 +257,12 @@ def card_request(tokens: Sequence[str]) -> bool:
     if not toks:
         return False
     last = toks[-1]
-    if last in _CARD_ALONE or last in _CVV_SINGLE:
+    if last in _CARD_ALONE:
         return True
-    if len(toks) >= 2 and ((toks[-2], last) in _CARD_REQUEST_PAIRS or (toks[-2], last) in _CVV_PAIRS):
+    if len(toks) >= 2 and (toks[-2], last) in _CARD_REQUEST_PAIRS:
         return True
     near = toks[-_CARD_REQUEST_SPAN - 1:-1]
-    if last in ("card", "cards") and any(t in _CARD_DATA_WORDS for t in near):
+    if last in ("card", "cards") and any(t in _CARD_DATA_WORDS or t in _CARD_REQUEST_VERBS for t in near):
         return True
     if last in _CARD_DATA_WORDS and last != "no" and any(t in ("card", "cards") for t in near):
         return True

@@ -280,11 +280,28 @@ def calls(split: str) -> list[CallSpec]:
 # --------------------------------------------------------------------- running and scoring
 
 
-def render(spec: CallSpec, d: Path) -> tuple[Path, dict[str, Any]]:
+def render(spec: CallSpec, d: Path, condition: str = "clean") -> tuple[Path, dict[str, Any]]:
+    """Render the call to ``d/<call_id>.wav`` (+ ``.truth.json``). ``condition`` other than
+    "clean": each channel then goes through ``telephone.telephone_channel`` with that
+    preset (seeded); the rendered clean call stays as ``<call_id>.clean.wav`` (the speech
+    mask of the score comes from it)."""
     wav = d / f"{spec.call_id}.wav"
     truth = scripted.render_call(spec.turns, wav, noise_db=spec.noise_db, seed=spec.seed)
     for i, kind in spec.kinds.items():
         truth["turns"][i]["digits_kind"] = kind
+    truth["condition"] = condition
+    if condition != "clean":
+        from telephone import CONDITIONS, telephone_channel
+
+        clean = wav.with_suffix(".clean.wav")
+        wav.rename(clean)
+        x, sr = sf.read(clean, dtype="float64")
+        rng = np.random.default_rng(spec.seed)
+        kw = dict(CONDITIONS[condition])
+        y = np.stack([telephone_channel(x[:, ch], sr, rng=rng,
+                                        **({**kw, "echo_of": x[:, 1 - ch]} if "echo_db" in kw else kw))[:len(x)]
+                      for ch in range(2)], axis=1)
+        sf.write(wav, y, 16000, subtype="PCM_16")
     wav.with_suffix(".truth.json").write_text(json.dumps(truth, indent=1) + "\n")
     return wav, truth
 
@@ -332,7 +349,8 @@ def zeroed(y: np.ndarray, block_n: int = 80) -> np.ndarray:
 
 def score(wav: Path, truth: dict[str, Any], rec: dict[str, np.ndarray], noise_db: float) -> dict[str, Any]:
     """Sample counts (see the module docstring) for one call."""
-    src, _ = sf.read(wav, dtype="int16")
+    clean = wav.with_suffix(".clean.wav")
+    src, _ = sf.read(clean if clean.exists() else wav, dtype="int16")
     out = {"card_speech_n": 0, "card_audible_n": 0, "digit_speech_n": 0, "digit_silenced_n": 0,
            "other_speech_n": 0, "other_silenced_n": 0, "card_audible_s_max_turn": 0.0}
     for ch, role in enumerate(("agent", "customer")):
@@ -394,7 +412,7 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_split(split: str, *, src: Path, speed: float, limit: int | None, keep: Path | None,
-              only: str | None = None, log=print) -> dict[str, Any]:
+              only: str | None = None, condition: str = "clean", log=print) -> dict[str, Any]:
     from calmcall.qa.recorder import read_recording
 
     specs = calls(split)
@@ -410,7 +428,7 @@ def run_split(split: str, *, src: Path, speed: float, limit: int | None, keep: P
             if d.exists():
                 shutil.rmtree(d)
             d.mkdir(parents=True)
-            wav, truth = render(spec, d)
+            wav, truth = render(spec, d, condition)
             r = replay(wav, d / "sessions", src=src, speed=speed)
             rec = {role: (read_recording(p)[0] * 32768.0).round().astype(np.int32) for role, p in r["flac"].items()}
             sc = score(wav, truth, rec, spec.noise_db)
@@ -425,7 +443,7 @@ def run_split(split: str, *, src: Path, speed: float, limit: int | None, keep: P
     finally:
         if keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
-    return {"split": split, "speed": speed, "calls": results, "summary": summarise(results)}
+    return {"split": split, "speed": speed, "condition": condition, "calls": results, "summary": summarise(results)}
 
 
 def rows_of(rep: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -470,12 +488,15 @@ def main() -> None:
     ap.add_argument("--speed", type=float, default=2.0)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--only", default=None, help="substring of the call ids to run")
+    ap.add_argument("--condition", default="clean",
+                    help="clean, or a benchmarks/telephone.py preset (phone, phone_noisy, ...)")
     ap.add_argument("--keep", type=Path, default=None, help="keep calls, logs and FLACs here")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "cardaudio.json")
     args = ap.parse_args()
     splits = ("design", "heldout") if args.split == "all" else (args.split,)
-    rep = {s: run_split(s, src=args.src, speed=args.speed, limit=args.limit,
-                        keep=(args.keep / s) if args.keep else None, only=args.only) for s in splits}
+    rep = {s if args.condition == "clean" else f"{s}/{args.condition}":
+           run_split(s, src=args.src, speed=args.speed, limit=args.limit, condition=args.condition,
+                     keep=(args.keep / s) if args.keep else None, only=args.only) for s in splits}
     rows = rows_of(rep)
     w = max(len(r[0]) for r in rows)
     v = max(len(r[1]) for r in rows)

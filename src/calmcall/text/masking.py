@@ -216,10 +216,13 @@ def spoken_digit_count(text: str) -> int | None:
     masker did not mask: ``None`` for a word that is not part of a number (it ends a
     run), 0 for a filler, connector or homophone ("uh", "and", "for": inside a run
     but no digit of its own), else the digits ("four" 1, "fourteen" 2, "4111" 4,
-    "hundred" 2, "double" 1, "forty-one" 2)."""
+    "hundred" 2, "double" 1, "forty-one" 2, and a word with 2+ digits glued to letters,
+    "C17066", its digits)."""
     items = _classify(text)
     if items is None:
-        return None
+        # digits glued to letters, as the recogniser writes a garbled group ("C17066")
+        k = sum(ch.isdigit() for ch in text)
+        return k if k >= 2 else None
     n = 0
     for it in items:
         if it.kind == "digits":

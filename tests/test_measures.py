@@ -12,8 +12,9 @@ from calmcall.audio_io import SAMPLE_RATE_HZ, iter_blocks, load_call
 from calmcall.config import MeasureConfig
 from calmcall.pitch import yin_frames
 from calmcall.prosody import HOP_S, FrameMeasure, SpeakerTracker, db
+from conftest import shared_audio
+from speech_clips import EMODB_PAIRS, LJSPEECH_STEMS, emodb_pair, emodb_wavs
 
-DATA = Path(__file__).resolve().parent / "data"
 SR = SAMPLE_RATE_HZ
 
 
@@ -72,7 +73,7 @@ def test_yin_rejects_too_short_frames() -> None:
 
 
 def test_block_size_does_not_change_measures() -> None:
-    call = load_call(DATA / "ljspeech" / "LJ001-0004.wav")
+    call = load_call(shared_audio("ljspeech/LJ001-0004.wav"))
     _, a = track(call.agent, block_s=0.1)
     _, b = track(call.agent, block_s=0.023)
     assert len(a) == len(b)
@@ -86,26 +87,25 @@ def _median_f0(path: Path) -> float:
     return float(np.median([f.f0_hz for f in frames if f.voiced]))
 
 
-EMODB_PAIRS = sorted({p.name[:5]: p for p in (DATA / "emodb").glob("*.wav")})
-
-
 @pytest.mark.parametrize("speaker_sentence", EMODB_PAIRS)
 def test_emodb_angry_is_higher_than_neutral(speaker_sentence: str) -> None:
-    neutral = next((DATA / "emodb").glob(f"{speaker_sentence}N*.wav"))
-    angry = next((DATA / "emodb").glob(f"{speaker_sentence}W*.wav"))
+    shared_audio("emodb-anger-neutral")
+    neutral, angry = emodb_pair(speaker_sentence)
     up_st = 12 * np.log2(_median_f0(angry) / _median_f0(neutral))
     assert up_st > 3.0, f"{speaker_sentence}: angry only {up_st:+.1f} st above neutral"
 
 
 def test_emodb_has_ten_pairs() -> None:
+    d = shared_audio("emodb-anger-neutral")
     assert len(EMODB_PAIRS) == 10
+    assert {p.name[:5] for p in d.glob("*.wav")} == set(EMODB_PAIRS)
 
 
 def test_real_speech_pitch_in_speaker_range() -> None:
     # LJSpeech: one female reader; JFK: a male voice
-    assert 150 < _median_f0(DATA / "ljspeech" / "LJ001-0004.wav") < 260
+    assert 150 < _median_f0(shared_audio("ljspeech/LJ001-0004.wav")) < 260
     # JFK orates high: pYIN (librosa 0.11, 65-450 Hz) gives a median of 235.7 Hz
-    assert abs(12 * np.log2(_median_f0(DATA / "jfk" / "jfk.wav") / 235.7)) < 1.5
+    assert abs(12 * np.log2(_median_f0(shared_audio("jfk/jfk.wav")) / 235.7)) < 1.5
 
 
 def test_active_level_ignores_pauses() -> None:
@@ -125,7 +125,7 @@ def test_active_level_ignores_pauses() -> None:
 
 @pytest.mark.parametrize("gain_db", [-12.0, -6.0, 6.0])
 def test_level_follows_gain_on_real_speech(gain_db: float) -> None:
-    call = load_call(DATA / "ljspeech" / "LJ001-0006.wav")
+    call = load_call(shared_audio("ljspeech/LJ001-0006.wav"))
     base, _ = track(call.agent * 0.5)
     louder, _ = track(call.agent * 0.5 * 10 ** (gain_db / 20))
     assert abs((louder.level_db - base.level_db) - gain_db) < 1.0
@@ -141,14 +141,12 @@ def _dictionary_syllables(text: str) -> int:
     return count
 
 
-LJ = sorted((DATA / "ljspeech").glob("*.wav"))
-
-
-@pytest.mark.parametrize("wav", LJ, ids=lambda p: p.stem)
-def test_syllable_nuclei_on_ljspeech(wav: Path) -> None:
+@pytest.mark.parametrize("stem", LJSPEECH_STEMS)
+def test_syllable_nuclei_on_ljspeech(stem: str) -> None:
     """The nuclei detector finds 80-135 % of the text's dictionary syllables per
     clip (measured 86-132 %: it over-counts this expressive reader's long stressed
     vowels a little and merges some unstressed syllables)."""
+    wav = shared_audio(f"ljspeech/{stem}.wav")
     text = wav.with_suffix(".txt").read_text()
     syllables = _dictionary_syllables(text)
     _, frames = track(load_call(wav).agent)
@@ -159,8 +157,9 @@ def test_syllable_nuclei_on_ljspeech(wav: Path) -> None:
 def test_syllable_nuclei_total_on_ljspeech() -> None:
     """Over all five clips the count is within 90-120 % of the dictionary count
     (measured 112 %); the old full-band detector found 81 % (59 of 73)."""
-    syllables = sum(_dictionary_syllables(w.with_suffix(".txt").read_text()) for w in LJ)
-    nuclei = sum(sum(f.nucleus for f in track(load_call(w).agent)[1]) for w in LJ)
+    lj = [shared_audio(f"ljspeech/{stem}.wav") for stem in LJSPEECH_STEMS]
+    syllables = sum(_dictionary_syllables(w.with_suffix(".txt").read_text()) for w in lj)
+    nuclei = sum(sum(f.nucleus for f in track(load_call(w).agent)[1]) for w in lj)
     assert 0.90 * syllables <= nuclei <= 1.20 * syllables, (nuclei, syllables)
 
 
@@ -170,7 +169,8 @@ def test_syllable_nuclei_against_hand_marked_syllables() -> None:
     of them over all clips (measured 84 %; the old full-band detector with voicing
     required at the peak found about 45 %)."""
     marked = found = 0
-    for wav in sorted((DATA / "emodb").glob("*.wav")):
+    shared_audio("emodb-anger-neutral")
+    for wav in emodb_wavs():
         onsets = [ln for ln in wav.with_suffix(".silb").read_text().splitlines() if ln.strip()]
         if not onsets:
             continue

@@ -4,7 +4,8 @@ End to end (three replays with the real tiny.en model): calls from
 ``benchmarks/bench_cardaudio.py`` (design split), rendered with espeak-ng, played through
 ``calmcall replay --record-audio``, the FLACs read back and compared with the known
 spans of the spoken digits. Recorder-level tests (no model) check each rule on real
-speech (LJ Speech sentences) with the words a pipeline would hand over.
+speech (LJ Speech sentences from ../shared/audio; skipped when absent) with the words a
+pipeline would hand over.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from calmcall.events import Partial, Word
 from calmcall.qa import sessionlog as sl
 from calmcall.qa.recorder import AudioRecorder, to_pcm16
 from calmcall.text.masking import luhn_ok, words_to_digits
+from conftest import shared_audio
 
 SR = 16000
 
@@ -150,8 +152,9 @@ def test_a_phone_number_in_a_call_without_card_is_silenced_too_and_the_rest_kept
 # --------------------------------------------------------------------- recorder rules (no model)
 
 
-def _lj(data_dir: Path, *names: str) -> list[np.ndarray]:
-    return [load_call(data_dir / "ljspeech" / f"LJ001-{n}.wav").agent for n in names]
+def _lj(*names: str) -> list[np.ndarray]:
+    lj = shared_audio("ljspeech")
+    return [load_call(lj / f"LJ001-{n}.wav").agent for n in names]
 
 
 def _place(clips: list[tuple[str, np.ndarray, float]], total_s: float, seed: int = 0) -> tuple[dict[str, np.ndarray], list[tuple[str, int, int]]]:
@@ -204,11 +207,11 @@ def _out(tmp_path: Path) -> dict[str, np.ndarray]:
     return {r: sf.read(tmp_path / f"{r[0]}.flac", dtype="int16")[0] for r in ("agent", "customer")}
 
 
-def test_speech_the_transcript_has_no_words_for_is_silenced(data_dir: Path, tmp_path: Path) -> None:
+def test_speech_the_transcript_has_no_words_for_is_silenced(tmp_path: Path) -> None:
     """Two real sentences of the customer: words cover the first, none the second (the
     recogniser dropped it, as tiny.en drops "one one one one ..." as a repetition loop).
     The second is silenced on both channels, the first and the agent's kept."""
-    a, b, c = _lj(data_dir, "0002", "0006", "0008")
+    a, b, c = _lj("0002", "0006", "0008")
     chans, spans = _place([("customer", a, 1.0), ("customer", b, 8.0), ("agent", c, 16.0)], 26.0)
     feed = [(w.t_s, w) for w in _covering_words("customer", spans[0][1], spans[0][2])]
     feed += [(w.t_s, w) for w in _covering_words("agent", spans[2][1], spans[2][2])]
@@ -226,12 +229,12 @@ def test_speech_the_transcript_has_no_words_for_is_silenced(data_dir: Path, tmp_
 
 
 def test_digits_the_masker_lets_through_and_number_words_in_a_partial_are_silenced(
-        data_dir: Path, tmp_path: Path) -> None:
+        tmp_path: Path) -> None:
     """Committed "for the 0 2 5, normal 2" (how tiny.en heard "four zero two five, double
     two ...": 4 digits, no mask) silences the customer's stretch of speech; so does a
     partial "four one one" whose words never get committed; the agent's sentence between
     them is kept (the CVV window is off here)."""
-    a, b, c = _lj(data_dir, "0002", "0006", "0008")
+    a, b, c = _lj("0002", "0006", "0008")
     chans, spans = _place([("customer", a, 1.0), ("agent", c, 9.0), ("customer", b, 17.0)], 28.0)
     _, i0, j0 = spans[0]
     t0 = i0 / SR + 1.0
@@ -256,13 +259,13 @@ def test_digits_the_masker_lets_through_and_number_words_in_a_partial_are_silenc
 
 
 def test_a_request_for_the_card_number_opens_a_window_on_the_customers_speech(
-        data_dir: Path, tmp_path: Path) -> None:
+        tmp_path: Path) -> None:
     """The agent's "could you read me the card number" (committed) opens the 30 s card
     window: the customer's answer is silenced though its words are ordinary ones (a
     number the recogniser heard as "normal San Run"); the customer's speech after the
     window and the agent's own speech are kept. The same phrase in a partial only (its
     committed words lost it) opens the window too."""
-    a, b, c, d = _lj(data_dir, "0002", "0006", "0008", "0013")
+    a, b, c, d = _lj("0002", "0006", "0008", "0013")
     chans, spans = _place([("agent", c, 1.0), ("customer", a, 10.0), ("customer", b, 44.0),
                            ("agent", d, 52.0), ("customer", a, 62.0)], 74.0)
     ask_end = spans[0][2] / SR

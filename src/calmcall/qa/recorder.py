@@ -59,6 +59,38 @@ How audio flows
   this rule and by no masked word). A code read more than ``cvv_window_s`` after the
   card number and without a keyword the recogniser catches, or digits not transcribed
   in an utterance without any masked word, are not found (see docs/reports.md).
+* **Evidence beyond masked words.** A card number read aloud is often not masked at
+  all: the recogniser commits "for the 0 2 5, normal 2, ..." for "four zero two five,
+  double two, ...", or nothing (a repetition loop), and the masker sees no 13-digit run.
+  Three more rules silence the speaker's stretch of speech (grown like a masked word's
+  span, on every channel) or open a window like the CVV window:
+
+  - *digit runs* (``digit_run_min``, default 3): committed words, or a live partial, that
+    say at least 3 digits in one run of number words / digits (fillers, "and", "for"
+    inside; :func:`calmcall.text.masking.spoken_digit_count`) are silenced, and the CVV
+    window opens after them. A partial's span starts at its speaker's stretch of speech
+    (its utterance is still open), at most back to the last committed word;
+  - *untranscribed speech* (``uncovered_s``, default 0.8 s): voice activity of a speaker
+    that no raw committed word covers (each word covers its span +- ``cover_tol_s`` =
+    0.35 s) for 0.8 s of activity (pauses under ``join_gap_s`` inside) is silenced,
+    and the CVV window opens after it. It is judged only where the transcriber has
+    settled (``settled_s`` - ``cover_tol_s``), and audio of a run still too short to
+    judge is held;
+  - *card requests* (``card_window_s``, default 30 s): a phrase that asks for or announces
+    card data (:func:`calmcall.text.masking.card_request`: "card number", "the long
+    number on the card", "read me the card", "credit/debit card", "expiry", "visa",
+    "sixteen digits", ...; a bare "card" as in "block the card" is not one), in a
+    committed word or in a partial of either speaker, opens a window on the customer's
+    speech (the agent's on a call without a customer channel) from the phrase (a
+    partial's: from the start of its speaker's stretch) for 30 s.
+
+  Each silenced sample is counted once, for the first rule in the order masked word,
+  digit run, untranscribed speech, CVV window, card window (``masked_s``,
+  ``digits_s_silenced``, ``untranscribed_s_silenced``, ``cvv_window_s_silenced``,
+  ``card_window_s_silenced``); ``evidence_spans`` counts the spans and windows the new
+  rules started. The voice activity behind all of this is an energy detector whose
+  noise floor is the quietest 20 ms frame of the last 6 s (unclamped, so that steady
+  line noise is not taken for speech).
 * **Crash safety.** About once a second the writer flushes libsndfile, writes the
   number of samples in complete FLAC frames into the header's STREAMINFO
   (``total_samples``) and ``fsync``-s. After a ``kill -9`` the file therefore reads
@@ -579,19 +611,24 @@ class AudioRecorder:
         """First sample (- pad) of ``role``'s stretch of speech at sample ``n`` (or the one
         that ended at most ``join_gap_s`` before it): voice activity joined across pauses
         shorter than ``join_gap_s``, at most ``_PARTIAL_BACK_S`` back."""
+        f = min(len(self._act[role]), n // _VAD_FRAME_N + 1)
+        lo = max(0, f - 1 - int(_PARTIAL_BACK_S * self.sr / _VAD_FRAME_N))
+        return max(0, self._first_active_f(role, f, lo) * _VAD_FRAME_N - self._pad_n)
+
+    def _first_active_f(self, role: str, f0: int, lo: int) -> int:
+        """Walking back from frame ``f0`` (exclusive) to ``lo``: the first voice-activity
+        frame of the speech joined across pauses shorter than ``join_gap_s``; ``f0`` if
+        there is none before the first such pause."""
         act = self._act[role]
-        f = min(len(act), n // _VAD_FRAME_N + 1) - 1
-        lo = max(0, f - int(_PARTIAL_BACK_S * self.sr / _VAD_FRAME_N))
-        first, run = f + 1, 0
-        while f >= lo:
+        first, run = f0, 0
+        for f in range(min(f0, len(act)) - 1, lo - 1, -1):
             if act[f]:
                 first, run = f, 0
             else:
                 run += 1
                 if run >= self._gap_f:
                     break
-            f -= 1
-        return max(0, first * _VAD_FRAME_N - self._pad_n)
+        return first
 
     def _digit_word(self, w: Any, role: str | None) -> None:
         """Committed words of one run of digits (number words, digits; fillers, "and",
@@ -764,17 +801,9 @@ class AudioRecorder:
     def _extend_back(self, span: _Span) -> None:
         """Grow ``span`` back over its speaker's speech (pauses < join_gap_s), at most
         extend_s, never into audio already written."""
-        act = self._act[span.role]  # type: ignore[index]
         f0 = span.s0 // _VAD_FRAME_N
         lo = max(0, f0 - self._extend_f, self._released_n // _VAD_FRAME_N)
-        first_active, run = f0, 0
-        for f in range(min(f0, len(act)) - 1, lo - 1, -1):
-            if act[f]:
-                first_active, run = f, 0
-            else:
-                run += 1
-                if run >= self._gap_f:
-                    break
+        first_active = self._first_active_f(span.role, f0, lo)  # type: ignore[arg-type]
         if first_active < f0:
             span.s0 = max(self._released_n, first_active * _VAD_FRAME_N - self._pad_n)
 

@@ -147,8 +147,12 @@ def test_spoken_card_number_is_silent_in_the_recording(recorded_card) -> None:
         i, j = int(ask["start_s"] * SR), int(min(ask["end_s"] - 0.4, code["start_s"] - 0.3) * SR)
         assert np.array_equal(rec["agent"][i:j], original[i:j, 0])
     audio = session.end["summary"]["audio"]
-    assert audio["masked_spans"] >= max(1, len(masked)) and audio["late_masks"] == 0
-    assert turn["end_s"] - turn["start_s"] <= audio["masked_s"] <= turn["end_s"] - turn["start_s"] + 3.0
+    # silenced around masked words/partials, or (when the recogniser showed no masked
+    # text: it varies from run to run) around digits it committed or speech it dropped
+    spans = audio["masked_spans"] + audio["evidence_spans"]["digits"] + audio["evidence_spans"]["untranscribed"]
+    assert audio["masked_spans"] >= len(masked) and spans >= 1 and audio["late_masks"] == 0
+    silenced_s = audio["masked_s"] + audio["digits_s_silenced"] + audio["untranscribed_s_silenced"]
+    assert turn["end_s"] - turn["start_s"] <= silenced_s <= turn["end_s"] - turn["start_s"] + 3.0
 
 
 def test_security_code_read_after_the_card_number_is_silent_in_the_recording(recorded_card) -> None:
@@ -367,8 +371,10 @@ def test_write_error_stops_recording_with_one_warning_and_the_session_goes_on(tm
     call = load_call(SAMPLE)
     cfg = load_config(None)
     warnings: list[str] = []
+    # no transcriber in this session: the rule for speech without words is off (it would
+    # hold and silence all of the speech, and change the pieces written)
     rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, delay_s=1.0,
-                        sink_factory=lambda p: _FailingSink(p, 3), on_warning=warnings.append)
+                        sink_factory=lambda p: _FailingSink(p, 3), on_warning=warnings.append, uncovered_s=0.0)
     rec.start()
     statuses: list[dict[str, Any]] = []
 

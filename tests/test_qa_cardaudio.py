@@ -59,17 +59,18 @@ def _recorded(tmp_path_factory: pytest.TempPathFactory, k: int, variant: str, pr
 def asked_pauses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The agent asks for "the card number"; the customer reads it as four groups of
     number words with 1.3-2.6 s pauses between them, then the security code. Before the
-    recorder looked beyond masked words, about 85 % of the digits' audio stayed in the
-    customer's FLAC (tiny.en commits the groups as "425 9", "81 6 7", ...: no run is long
-    enough to mask, no partial shows six digits)."""
+    recorder looked beyond masked words, 1.8 and 6.5 s of the 7.7 s of digit speech
+    stayed in the customer's FLAC in two runs (it varies with the real-time transcriber:
+    the groups come back as short digit runs or other words, too short to mask)."""
     return _recorded(tmp_path_factory, 4, "pauses", "asked")
 
 
 @pytest.fixture(scope="module")
-def volunteered_oh(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The customer reads a card number unprompted, zeros as "oh"; no card word is said
-    in the whole call. Before: 99.9 % of the digits' audio audible."""
-    return _recorded(tmp_path_factory, 10, "oh", "volunteered")
+def volunteered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The customer reads a card number unprompted, in four groups with pauses between
+    them; no card word is said in the whole call. Before: all of the digits' audio
+    audible (the groups are too short for the masker, each on its own)."""
+    return _recorded(tmp_path_factory, 11, "pauses", "volunteered")
 
 
 @pytest.fixture(scope="module")
@@ -114,16 +115,16 @@ def test_card_number_read_in_groups_with_pauses_is_silent_though_the_model_drops
     assert spec.prompt == "asked"
 
 
-def test_card_number_read_unprompted_without_any_card_word_is_silent(volunteered_oh) -> None:
+def test_card_number_read_unprompted_without_any_card_word_is_silent(volunteered) -> None:
     import bench_cardaudio as bc
 
-    text = " ".join(t["text"] for t in volunteered_oh["truth"]["turns"]).lower()
+    text = " ".join(t["text"] for t in volunteered["truth"]["turns"]).lower()
     assert not re.search(r"\b(card|visa|mastercard|credit|debit|expiry|security)\b", text)
-    _assert_silent(volunteered_oh)
+    _assert_silent(volunteered)
     # the agent's first line, before the number, is kept
-    first = volunteered_oh["truth"]["turns"][0]
+    first = volunteered["truth"]["turns"][0]
     i, j = int(first["start_s"] * SR), int(first["end_s"] * SR)
-    assert np.array_equal(volunteered_oh["rec"]["agent"][i:j], volunteered_oh["src"][i:j, 0])
+    assert np.array_equal(volunteered["rec"]["agent"][i:j], volunteered["src"][i:j, 0])
     assert bc  # (the call comes from the benchmark's generator)
 
 

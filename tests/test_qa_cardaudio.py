@@ -294,3 +294,22 @@ def test_a_request_for_the_card_number_opens_a_window_on_the_customers_speech(
         _, i, j = spans[k]
         assert np.array_equal(out["agent"][i:j], want["agent"][i:j])
     assert summary["evidence_spans"]["card_window"] == 2 and summary["late_masks"] == 0
+
+
+def test_card_requests_and_spoken_digits_the_recorder_looks_for() -> None:
+    from calmcall.text.masking import card_request, spoken_digit_count
+
+    def said(text: str) -> bool:
+        w = text.split()
+        return any(card_request(w[:i + 1]) for i in range(len(w)))
+
+    for text in ("Can I have the long number on the card, please?", "Could you read me the card, Amber?",
+                 "what is the card number", "the number on the front of your debit card", "my visa",
+                 "I just need the sixteen digit card number", "and the expiry date"):
+        assert said(text), text
+    for text in ("block the card for online orders", "I need to change the phone number on my account",
+                 "Could you give me the order number?", "thanks for calling"):
+        assert not said(text), text
+    assert [spoken_digit_count(w) for w in ("four", "4111", "fourteen", "forty-one", "double", "hundred",
+                                            "for", "uh", "and", "C17066", "mp3", "hello", "****")] == \
+        [1, 4, 2, 2, 1, 2, 0, 0, 0, 5, None, None, None]

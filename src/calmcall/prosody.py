@@ -257,6 +257,11 @@ class SpeakerTracker:
                                     bool(echo[i]), tuple(pitched)))
         return out
 
+    @property
+    def pitch_calls(self) -> int:
+        """swift-f0 model runs so far (chunks that held speech)."""
+        return self._pitch.calls
+
     def flush(self) -> list[PitchFrame]:
         """At the end of a recording: the pitch of the frames not yet delivered,
         computed as if silence followed (for offline use, e.g. ``calmcall measure``;

@@ -27,8 +27,9 @@ follow whatever the implementation behind them is.
   ``trn*`` development, ``tst*`` held out, reported separately): frame precision and
   recall of ``speech`` against the side's RTTM speech, with the other side as
   ``far_16k``. False speech share on a channel that carries only gated comfort noise
-  (``voip_gated``), and on one that carries only the far side's echo (-25 dB and
-  -20 dB, 30 ms), during the far side's speech.
+  (``voip_gated`` at -62 dBFS, and at -60 dBFS), only line hiss (pink noise, -56 dBFS),
+  or only the far side's echo (-25 dB and -20 dB, 30 ms; counted during the far side's
+  speech); the far side's channel is given as ``far_16k``.
 * **baselines**: ``run_call`` (no transcription) on each AMI split call, JFK, the
   LJSpeech clips joined, the stereo fixture, per condition. A learned baseline is
   *plausible* when 60 <= F0 <= 400 Hz, 2 <= syllables/s <= 8 (about 90-260 wpm of
@@ -257,36 +258,28 @@ def bench_vad(material: list[tuple[str, ami.TwoChannelSplit]]) -> dict:
                 sets[part] = add_counts(sets[part], vad_counts(m["speech"], ami.frame_mask(turns, m["t_s"])))
         res["conditions"][cond] = {p: {"precision": _r(precision_recall(c)[0]), "recall": _r(precision_recall(c)[1]),
                                        **c} for p, c in sets.items()}
-    # channels with no speech of their own
-    n = len(material[0][1].channels[0])
-    silence = np.zeros(n, np.float32)
+    # channels with no speech of their own: (label, condition, overrides, echo of the far side)
+    quiet = [("gated comfort noise (voip_gated, -62 dBFS)", "voip_gated", {}, False),
+             ("gated comfort noise (-60 dBFS)", "phone", {"comfort_noise_dbfs": -60.0}, False),
+             ("line hiss (pink, -56 dBFS)", "phone", {"noise_snr_db": 30.0}, False)]
+    quiet += [(f"far side's echo ({echo_db:+.0f} dB, 30 ms)", "phone", {"echo_db": echo_db, "echo_delay_s": 0.03}, True)
+              for echo_db in ECHO_DBS]
     fs: dict = {}
-    for label, cond, extra in [("comfort_noise voip_gated", "voip_gated", {}),
-                               ("comfort_noise -60 dBFS", "phone", {"comfort_noise_dbfs": -60.0})]:
-        sets = {"dev": [0, 0], "held_out": [0, 0]}
-        for k, (fid, sp) in enumerate(material):
-            part = "held_out" if fid in ami.HELD_OUT_CLIPS else "dev"
-            far = degrade(sp.channels[0], cond, (3, k, 1))
-            rng = np.random.default_rng([SEED, 3, k, 0])
-            near = telephone_channel(silence, SR, rng=rng, **{**CONDITIONS[cond], **extra})
-            m, _ = _measure(near, far)
-            sets[part][0] += int(np.sum(m["speech"]))
-            sets[part][1] += len(m["speech"])
-        fs[label] = {p: _r(v[0] / v[1]) for p, v in sets.items()}
-    for echo_db in ECHO_DBS:
+    for qi, (label, cond, extra, echo) in enumerate(quiet):
         sets = {"dev": [0, 0], "held_out": [0, 0]}
         for k, (fid, sp) in enumerate(material):
             part = "held_out" if fid in ami.HELD_OUT_CLIPS else "dev"
             src = sp.channels[0]
-            far = degrade(src, "phone", (4, k, 1))
-            rng = np.random.default_rng([SEED, 4, k, 0])
-            near = telephone_channel(silence, SR, rng=rng, **{**CONDITIONS["phone"], "echo_of": src,
-                                                              "echo_db": echo_db, "echo_delay_s": 0.03})
+            far = degrade(src, cond, (3, qi, k, 1))
+            rng = np.random.default_rng([SEED, 3, qi, k, 0])
+            kw = {**CONDITIONS[cond], **extra, **({"echo_of": src} if echo else {})}
+            near = telephone_channel(np.zeros(len(src), np.float32), SR, rng=rng, **kw)
             m, _ = _measure(near, far)
-            talk = ami.frame_mask(sp.side_turns[0], m["t_s"])
-            sets[part][0] += int(np.sum(m["speech"] & talk))
-            sets[part][1] += int(np.sum(talk))
-        fs[f"echo {echo_db:+.0f} dB"] = {p: _r(v[0] / v[1]) for p, v in sets.items()}
+            # echo: counted while the far side talks; otherwise over the whole channel
+            scope = ami.frame_mask(sp.side_turns[0], m["t_s"]) if echo else np.ones(len(m["speech"]), bool)
+            sets[part][0] += int(np.sum(np.asarray(m["speech"], bool) & scope))
+            sets[part][1] += int(np.sum(scope))
+        fs[label] = {p: _r(v[0] / v[1]) for p, v in sets.items()}
     res["false_speech_share"] = fs
     return res
 

@@ -28,7 +28,7 @@ class MeasureConfig:
 
     pitch_min_hz: float = _f(50.0, "lowest F0 the pitch tracker (swift-f0) may report (Hz)", lo=47, hi=400)
     pitch_max_hz: float = _f(500.0, "highest F0 the pitch tracker (swift-f0) may report (Hz)", lo=100, hi=2000)
-    pitch_confidence: float = _f(0.5, "a speech frame is voiced when swift-f0's confidence is at least this (0-1)", lo=0.05, hi=0.99)
+    pitch_confidence: float = _f(0.3, "a speech frame is voiced when swift-f0's confidence is at least this (0-1)", lo=0.05, hi=0.99)
     pitch_chunk_s: float = _f(0.512, "swift-f0 runs on fixed chunks this long (rounded to 16 ms); a frame's pitch is known this plus 0.16 s after the chunk starts (s)", lo=0.25, hi=4)
     speech_prob_on: float = _f(0.5, "speech starts when the Silero VAD speech probability reaches this (0-1)", lo=0.01, hi=1)
     speech_prob_off: float = _f(0.1, "speech ends once the Silero probability stays below this for longer than speech_hangover_s (0-1)", lo=0, hi=1)

@@ -7,13 +7,14 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 from . import __version__
-from .audio_io import CallFileError, iter_blocks, load_call
+from .audio_io import CHANNEL, CallFileError, iter_blocks, load_call
 from .baseline import BaselineLearner, ProfileError, read_profile, write_profile
 from .config import ConfigError, default_config_text, load_config
 from .prosody import SpeakerTracker
+from .safeio import number_arg
 
 log = logging.getLogger("calmcall")
 
@@ -24,9 +25,19 @@ class UsageError(Exception):
     """Bad input named in one line; exit status 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit status 2), like every
+    other calmcall error; its subcommand parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"calmcall: error: {self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
+
+
 def _add_call_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--agent-channel", type=int, default=None, metavar="N", help="channel of the agent (default 0)")
-    p.add_argument("--customer-channel", type=int, default=None, metavar="M",
+    p.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N", help="channel of the agent (default 0)")
+    p.add_argument("--customer-channel", type=CHANNEL, default=None, metavar="M",
                    help="channel of the customer (default 1 on a stereo file; none on mono)")
     p.add_argument("--config", type=Path, default=None, help="TOML config (see `calmcall config --print-default`)")
 
@@ -43,7 +54,7 @@ def _add_asr_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="calmcall", description="Coach call-centre agents to speak slowly and low.")
+    parser = OneLineParser(prog="calmcall", description="Coach call-centre agents to speak slowly and low.")
     parser.add_argument("--version", action="version", version=f"calmcall {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -57,13 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--vtt", type=Path, default=None, metavar="FILE", help="write the transcript as WebVTT")
     a.add_argument("--srt", type=Path, default=None, metavar="FILE", help="write the transcript as SubRip")
     a.add_argument("--out", type=Path, default=None, metavar="DIR", help="batch mode: per-call JSON + reports + summary.csv")
-    a.add_argument("--jobs", type=int, default=None, help="batch mode: parallel workers (default: CPU count)")
+    a.add_argument("--jobs", type=number_arg(1, 256, integer=True), default=None, help="batch mode: parallel workers (default: CPU count)")
     a.set_defaults(func=cmd_analyze)
 
     c = sub.add_parser("calibrate", help="learn the agent's calm baseline from a calm recording")
     c.add_argument("recording")
     c.add_argument("--out", type=Path, required=True, metavar="PROFILE.toml")
-    c.add_argument("--agent-channel", type=int, default=None, metavar="N")
+    c.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N")
     c.add_argument("--config", type=Path, default=None)
     c.set_defaults(func=cmd_calibrate)
 
@@ -188,6 +199,11 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return tuple(errs)
 
 
+def _one_line(text: str) -> str:
+    """An error message on one line (a TOML parser's message may hold a newline)."""
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -200,7 +216,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except _expected_errors() as exc:
-        print(f"calmcall: error: {exc}", file=sys.stderr)
+        print(f"calmcall: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file-system problem no edge turned into words: still one line
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        from .safeio import explain
+
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"calmcall: error: {where}{explain(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -15,9 +15,13 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
+from ..audio_io import CHANNEL
+from ..safeio import number_arg
 from .server import DEFAULT_PORT
 
+
 log = logging.getLogger(__name__)
+
 
 
 def add_live_parsers(sub: Any) -> None:
@@ -37,7 +41,7 @@ def add_live_parsers(sub: Any) -> None:
                     help="agent microphone, by (part of) its name; default: the system default input")
     lv.add_argument("--customer-device", default=None, metavar="NAME",
                     help="second input carrying the customer's side of the call (loopback/monitor)")
-    lv.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    lv.add_argument("--duration", type=number_arg(0, 86400, above=True), default=None, metavar="S", help="stop after S seconds")
     _common(lv)
     lv.set_defaults(func=cmd_live)
 
@@ -50,13 +54,13 @@ def add_live_parsers(sub: Any) -> None:
         "played like a file; one without audio re-sends the prompts and measures it logged.",
     )
     rp.add_argument("call", metavar="CALL_OR_SESSION")
-    rp.add_argument("--speed", type=float, default=1.0, metavar="X", help="playback speed (default 1.0)")
-    rp.add_argument("--agent-channel", type=int, default=None, metavar="N")
-    rp.add_argument("--customer-channel", type=int, default=None, metavar="N")
-    rp.add_argument("--wait-client", type=float, default=None, metavar="S",
+    rp.add_argument("--speed", type=number_arg(0, 50, above=True), default=1.0, metavar="X", help="playback speed (default 1.0)")
+    rp.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N")
+    rp.add_argument("--customer-channel", type=CHANNEL, default=None, metavar="N")
+    rp.add_argument("--wait-client", type=number_arg(0, 3600), default=None, metavar="S",
                     help="wait up to S seconds for an overlay to connect before playing "
                     "(default 15 with --open, else 0)")
-    rp.add_argument("--linger", type=float, default=None, metavar="S",
+    rp.add_argument("--linger", type=number_arg(0, 86400), default=None, metavar="S",
                     help="keep serving the overlay S seconds after the call ends "
                     "(default: until Ctrl-C with --open, else 1)")
     _common(rp)
@@ -64,7 +68,7 @@ def add_live_parsers(sub: Any) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+    p.add_argument("--port", type=number_arg(0, 65535, integer=True), default=DEFAULT_PORT,
                    help=f"overlay port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--open", action="store_true", help="open the overlay in the web browser")
     p.add_argument("--no-transcribe", action="store_true",

@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from calmcall.qa import sessionlog as sl
+from calmcall.audio_io import CHANNEL
+from calmcall.safeio import number_arg
+
 
 
 def _err(msg: str) -> int:
     print(f"calmcall: error: {msg}", file=sys.stderr)
     return 2
+
 
 
 def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +52,7 @@ def add_qa_parsers(subparsers: Any) -> None:
     )
     s.add_argument("--sessions-dir", type=Path, default=None, metavar="DIR", help="the sessions folder")
     s.add_argument("--json", action="store_true", help="print the list as JSON")
-    s.add_argument("-n", "--limit", type=int, default=None, metavar="N", help="show only the newest N sessions")
+    s.add_argument("-n", "--limit", type=number_arg(0, 1_000_000, integer=True), default=None, metavar="N", help="show only the newest N sessions")
     s.set_defaults(func=cmd_sessions)
 
     r = subparsers.add_parser(
@@ -66,8 +70,8 @@ def add_qa_parsers(subparsers: Any) -> None:
     r.add_argument("--embed-audio", action="store_true",
                    help="embed the audio in the HTML (Ogg/Opus) instead of linking it; the file then plays anywhere "
                         "but carries the recording with it")
-    r.add_argument("--agent-channel", type=int, default=None, metavar="N", help="channel of the agent (audio input)")
-    r.add_argument("--customer-channel", type=int, default=None, metavar="M", help="channel of the customer (audio input)")
+    r.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N", help="channel of the agent (audio input)")
+    r.add_argument("--customer-channel", type=CHANNEL, default=None, metavar="M", help="channel of the customer (audio input)")
     r.add_argument("--config", type=Path, default=None, help="TOML config (audio input)")
     r.add_argument("--profile", type=Path, default=None, help="agent profile from `calmcall calibrate` (audio input)")
     r.add_argument("--no-transcribe", action="store_true", help="prosody only: no transcript (audio input)")

@@ -1,0 +1,246 @@
+"""The named bad inputs of issue 14, one test each: every one ends in exit 0, or exit 2
+with exactly one line on stderr naming the file, key or flag, no traceback, nothing
+written (the fuzzing suite, tests/test_fuzz_inputs.py, generates the rest)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from calmcall import cli
+
+# ------------------------------------------------------------------ helpers
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """``calmcall ARGV`` in-process: (exit status, stdout, stderr)."""
+    try:
+        rc = cli.main(list(argv))
+    except SystemExit as exc:  # argparse
+        rc = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def assert_one_line_error(rc: int, err: str, *needles: str) -> str:
+    """Exit 2, exactly one stderr line, no traceback, containing every needle."""
+    lines = err.strip().splitlines()
+    assert rc == 2, err
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    return lines[0]
+
+
+def tone(n: int = 32000, rate: int = 16000) -> np.ndarray:
+    return (0.1 * np.sin(2 * np.pi * 220 * np.arange(n) / rate)).astype(np.float32)
+
+
+def streamed_flac(path: Path, x: np.ndarray, rate: int = 16000) -> Path:
+    """A FLAC whose STREAMINFO says 0 total samples (length unknown: a streamed FLAC)."""
+    sf.write(path, x, rate, format="FLAC")
+    b = bytearray(path.read_bytes())
+    si = 8  # "fLaC" + metadata block header; bytes 10..17 of STREAMINFO end in the 36-bit total
+    v = int.from_bytes(b[si + 10: si + 18], "big") & ~((1 << 36) - 1)
+    b[si + 10: si + 18] = v.to_bytes(8, "big")
+    path.write_bytes(bytes(b))
+    return path
+
+
+def fail_os(monkeypatch: pytest.MonkeyPatch, target: Path, code: int, method: str = "stat") -> None:
+    """Make ``Path.<method>`` raise ``OSError(code)`` for ``target`` only (the tests
+    may run as root, where chmod does not take read access away)."""
+    real = getattr(Path, method)
+
+    def fake(self: Path, *a: Any, **k: Any) -> Any:
+        if Path(self) == target:
+            raise OSError(code, os.strerror(code), str(self))
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(Path, method, fake)
+
+
+# ------------------------------------------------------------------ audio
+
+
+def test_wav_claiming_2147483647_hz_is_refused_before_allocating(tmp_path: Path, capsys: Any) -> None:
+    p = tmp_path / "hugerate.wav"
+    sf.write(p, tone(), 16000, subtype="PCM_16")
+    b = bytearray(p.read_bytes())
+    b[24:28] = struct.pack("<I", 2_147_483_647)
+    p.write_bytes(bytes(b))
+    for cmd in (["analyze", str(p), "--no-transcribe"], ["calibrate", str(p), "--out", str(tmp_path / "prof.toml")],
+                ["report", str(p), "--no-transcribe", "-o", str(tmp_path / "r.html")]):
+        rc, out, err = run_cli(capsys, *cmd)
+        assert_one_line_error(rc, err, "hugerate.wav", "2147483647 Hz", "384000 Hz maximum")
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["hugerate.wav"]  # nothing written
+
+
+def test_wav_claiming_too_many_channels_is_refused(tmp_path: Path, capsys: Any) -> None:
+    p = tmp_path / "wide.wav"
+    sf.write(p, np.zeros((1000, 65), dtype=np.float32), 16000, subtype="PCM_16")
+    rc, _, err = run_cli(capsys, "analyze", str(p), "--no-transcribe")
+    assert_one_line_error(rc, err, "wide.wav", "65 channels", "1 to 64")
+
+
+def test_streamed_flac_with_zero_total_samples_is_decoded(tmp_path: Path, capsys: Any) -> None:
+    from calmcall.audio_io import load_call
+
+    x = tone(48000)
+    p = streamed_flac(tmp_path / "stream.flac", x)
+    assert sf.info(p).frames > 1 << 60  # libsndfile: length unknown
+    call = load_call(p)
+    ref = load_call(_plain_copy(tmp_path, x))
+    assert np.array_equal(call.agent, ref.agent)
+    rc, out, err = run_cli(capsys, "analyze", str(p), "--no-transcribe")
+    assert rc == 0, err
+    assert "Traceback" not in err
+
+
+def _plain_copy(tmp: Path, x: np.ndarray) -> Path:
+    q = tmp / "plain.flac"
+    sf.write(q, x, 16000, format="FLAC")
+    return q
+
+
+def test_call_longer_than_the_limit_is_refused_by_its_header(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    from calmcall import audio_io
+
+    monkeypatch.setattr(audio_io, "MAX_CALL_S", 1.0)
+    p = tmp_path / "long.wav"
+    sf.write(p, tone(48000), 16000)
+    rc, _, err = run_cli(capsys, "analyze", str(p), "--no-transcribe")
+    assert_one_line_error(rc, err, "long.wav", "calmcall reads calls up to")
+
+
+def test_streamed_call_longer_than_the_limit_is_cut_off_while_decoding(tmp_path: Path, monkeypatch: Any) -> None:
+    from calmcall import audio_io
+
+    p = streamed_flac(tmp_path / "stream.flac", tone(16000 * 10))
+    monkeypatch.setattr(audio_io, "MAX_CALL_S", 2.0)
+    with pytest.raises(audio_io.CallFileError, match="longer than"):
+        audio_io.load_call(p)
+
+
+@pytest.mark.parametrize("code,words", [(errno.EACCES, "permission denied"), (errno.ELOOP, "symbolic-link loop")])
+def test_unreadable_audio_file_is_one_line(tmp_path: Path, monkeypatch: Any, capsys: Any, code: int, words: str) -> None:
+    p = tmp_path / "locked" / "x.wav"
+    p.parent.mkdir()
+    sf.write(p, tone(), 16000)
+    fail_os(monkeypatch, p, code)
+    rc, _, err = run_cli(capsys, "analyze", str(p), "--no-transcribe")
+    assert_one_line_error(rc, err, "x.wav", words)
+
+
+def test_unreadable_batch_folder_is_one_line(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    d = tmp_path / "calls"
+    (d / "sub").mkdir(parents=True)
+    sf.write(d / "a.wav", tone(), 16000)
+    real = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if Path(path) == d / "sub":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    rc, _, err = run_cli(capsys, "analyze", str(d), "--out", str(tmp_path / "out"), "--no-transcribe")
+    assert_one_line_error(rc, err, "sub", "cannot list this folder", "permission denied")
+
+
+def test_symlink_loop_config_is_one_line(tmp_path: Path, capsys: Any) -> None:
+    loop = tmp_path / "loop.toml"
+    os.symlink(loop, loop)
+    rc, _, err = run_cli(capsys, "config", "--check", str(loop))
+    assert_one_line_error(rc, err, "loop.toml", "symbolic-link loop")
+
+
+def test_subprocess_contract_for_the_320_gib_header(tmp_path: Path) -> None:
+    """The real process: no traceback, one line, exit 2, quickly."""
+    p = tmp_path / "hugerate.wav"
+    sf.write(p, tone(), 16000, subtype="PCM_16")
+    b = bytearray(p.read_bytes())
+    b[24:28] = struct.pack("<I", 2_147_483_647)
+    p.write_bytes(bytes(b))
+    proc = subprocess.run([sys.executable, "-m", "calmcall.cli", "analyze", str(p), "--no-transcribe"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+# ------------------------------------------------------------------ config and profile
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "99999999999999999999999"])
+def test_config_non_finite_threshold_names_key_and_range(tmp_path: Path, capsys: Any, value: str) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text(f"[targets]\npace_margin = {value}\n")
+    rc, out, err = run_cli(capsys, "config", "--check", str(p))
+    assert_one_line_error(rc, err, "c.toml", "targets.pace_margin", "[0.02, 3]")
+    assert out == ""
+
+
+def test_config_deep_nesting_is_refused_without_recursion_error(tmp_path: Path, capsys: Any) -> None:
+    p = tmp_path / "deep.toml"
+    p.write_text("a = " + "[" * 5000 + "1" + "]" * 5000 + "\n")
+    rc, _, err = run_cli(capsys, "config", "--check", str(p))
+    assert_one_line_error(rc, err, "deep.toml", "nested more than 32 deep")
+
+
+def test_config_huge_file_is_refused(tmp_path: Path, capsys: Any) -> None:
+    p = tmp_path / "big.toml"
+    p.write_text("# x\n" * 300_000)
+    rc, _, err = run_cli(capsys, "config", "--check", str(p))
+    assert_one_line_error(rc, err, "big.toml", "bytes")
+
+
+@pytest.mark.parametrize("value", ['"abc"', "[1, 2]", "-5", "nan", "inf", "1e308"])
+def test_profile_speech_s_must_be_a_finite_number_in_range(tmp_path: Path, capsys: Any, value: str) -> None:
+    prof = tmp_path / "prof.toml"
+    prof.write_text(f"[baseline]\nf0_hz = 120.0\nlevel_db = -30.0\nrate_syl_s = 4.0\nspeech_s = {value}\n")
+    call = tmp_path / "c.wav"
+    sf.write(call, tone(), 16000)
+    rc, out, err = run_cli(capsys, "analyze", str(call), "--no-transcribe", "--profile", str(prof))
+    assert_one_line_error(rc, err, "prof.toml", "baseline.speech_s", "[0.0, 86400.0]")
+    assert out == ""
+
+
+def test_profile_deep_nesting_is_one_line(tmp_path: Path) -> None:
+    from calmcall.baseline import ProfileError, read_profile
+
+    prof = tmp_path / "prof.toml"
+    prof.write_text("[baseline]\nx = " + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(ProfileError, match="nested more than"):
+        read_profile(prof)
+
+
+# ------------------------------------------------------------------ numbers on the command line
+
+
+@pytest.mark.parametrize("argv,flag,rng", [
+    (["replay", "x.wav", "--speed", "nan"], "--speed", "(0, 50]"),
+    (["replay", "x.wav", "--speed", "0"], "--speed", "(0, 50]"),
+    (["replay", "x.wav", "--linger", "nan"], "--linger", "[0, 86400]"),
+    (["replay", "x.wav", "--linger", "-5"], "--linger", "[0, 86400]"),
+    (["replay", "x.wav", "--wait-client", "inf"], "--wait-client", "[0, 3600]"),
+    (["replay", "x.wav", "--port", "70000"], "--port", "[0, 65535]"),
+    (["replay", "x.wav", "--port", "-1"], "--port", "[0, 65535]"),
+    (["live", "--port", "1e3"], "--port", "[0, 65535]"),
+    (["live", "--duration", "-1"], "--duration", "(0, 86400]"),
+    (["analyze", "x.wav", "--agent-channel", "-1"], "--agent-channel", "[0, 63]"),
+    (["analyze", "x", "--out", "o", "--jobs", "0"], "--jobs", "[1, 256]"),
+    (["sessions", "-n", "abc"], "--limit", "[0, 1000000]"),
+])
+def test_out_of_range_cli_number_names_flag_and_range(capsys: Any, argv: list[str], flag: str, rng: str) -> None:
+    rc, out, err = run_cli(capsys, *argv)
+    assert_one_line_error(rc, err, flag, rng)
+    assert out == ""

@@ -244,3 +244,88 @@ def test_out_of_range_cli_number_names_flag_and_range(capsys: Any, argv: list[st
     rc, out, err = run_cli(capsys, *argv)
     assert_one_line_error(rc, err, flag, rng)
     assert out == ""
+
+
+# ------------------------------------------------------------------ playbooks
+
+PB_RULE = 'id = "my.rule"\nspeaker = "agent"\nheadline = "Slow down"\ndetail = "One line."\nseverity = "low"\n'
+
+
+def test_catastrophic_regex_costs_microseconds(tmp_path: Path) -> None:
+    """``/(\\w+)+\\d/`` took 5.2 s on a 26-letter word with Python's re (x4 per two
+    letters); with the linear-time engine a 200-letter word is instant."""
+    import time
+
+    from calmcall.events import Word
+    from calmcall.text.playbook import PhraseCoach, load_playbook
+
+    p = tmp_path / "pb.toml"
+    p.write_text("[[rule]]\n" + PB_RULE + 'patterns = ["/(\\\\w+)+\\\\d/"]\n')
+    pb = load_playbook([p], replace=True)
+    coach = PhraseCoach(pb)
+    t0 = time.perf_counter()
+    for i, n in enumerate((26, 40, 200)):
+        coach.on_word(Word(t_s=i + 0.5, start_s=float(i), end_s=i + 0.4, text="a" * n, speaker="agent", confidence=1.0))
+    coach.finish(10.0)
+    assert time.perf_counter() - t0 < 0.5
+    fired = coach.on_word(Word(t_s=20.5, start_s=20.0, end_s=20.4, text="abc1", speaker="agent", confidence=1.0))
+    fired += coach.finish(30.0)
+    assert [f.evidence["rule"] for f in fired] == ["my.rule"]  # the rule still matches what it should
+
+
+@pytest.mark.parametrize("pattern,words", [
+    ("/(a)\\\\1/", "backreferences and lookarounds are not supported"),
+    ("/a(?=b)/", "backreferences and lookarounds are not supported"),
+    ("(" * 12 + "calm" + ")" * 12, "nested more than 8 deep"),
+    ("[" * 100 + "x" + "]" * 100, "more than 64 elements"),
+    ("calm " * 120, "longer than 500 characters"),
+])
+def test_playbook_pattern_refused_with_reason(tmp_path: Path, capsys: Any, pattern: str, words: str) -> None:
+    p = tmp_path / "pb.toml"
+    p.write_text("[[rule]]\n" + PB_RULE + f'patterns = ["{pattern}"]\n')
+    call = tmp_path / "c.wav"
+    sf.write(call, tone(), 16000)
+    rc, out, err = run_cli(capsys, "analyze", str(call), "--no-transcribe", "--playbook", str(p))
+    assert_one_line_error(rc, err, "pb.toml", "my.rule", words)
+
+
+@pytest.mark.parametrize("key,value", [("refire_s", "nan"), ("within_s", "-1"), ("min_turns", "0"), ("window_s", "inf")])
+def test_playbook_numbers_finite_and_in_range(tmp_path: Path, key: str, value: str) -> None:
+    from calmcall.text.playbook import PlaybookError, load_playbook
+
+    p = tmp_path / "pb.toml"
+    p.write_text("[[rule]]\n" + PB_RULE + f'patterns = ["calm"]\n{key} = {value}\n')
+    with pytest.raises(PlaybookError, match=f"key '{key}' must be a number in \\["):
+        load_playbook([p])
+
+
+def test_playbook_settings_nan_is_refused(tmp_path: Path) -> None:
+    from calmcall.text.playbook import PlaybookError, load_playbook
+
+    p = tmp_path / "pb.toml"
+    p.write_text("[settings]\nsettle_s = nan\n")
+    with pytest.raises(PlaybookError, match="settings.settle_s"):
+        load_playbook([p])
+
+
+def test_malformed_playbook_is_an_error_under_no_transcribe(tmp_path: Path, capsys: Any) -> None:
+    p = tmp_path / "pb.toml"
+    p.write_text('[[rule]]\nid = "x"\nseverity = high\n')
+    call = tmp_path / "c.wav"
+    sf.write(call, tone(), 16000)
+    rc, out, err = run_cli(capsys, "analyze", str(call), "--no-transcribe", "--playbook", str(p))
+    assert_one_line_error(rc, err, "pb.toml", "TOML syntax error")
+    assert out == ""
+    rc, out, err = run_cli(capsys, "analyze", str(tmp_path), "--out", str(tmp_path / "out"), "--no-transcribe",
+                           "--playbook", str(p))
+    assert_one_line_error(rc, err, "pb.toml")
+    assert not (tmp_path / "out").exists()
+
+
+def test_playbook_deep_toml_is_one_line(tmp_path: Path) -> None:
+    from calmcall.text.playbook import PlaybookError, load_playbook
+
+    p = tmp_path / "pb.toml"
+    p.write_text("x = " + "{a = " * 2000 + "1" + "}" * 2000 + "\n")
+    with pytest.raises(PlaybookError, match="nested more than"):
+        load_playbook([p])

@@ -98,6 +98,14 @@ def _register(sub: Any, target: str) -> None:
     getattr(mod, attr)(sub)
 
 
+def _check_playbooks(args: argparse.Namespace) -> None:
+    """A malformed ``--playbook`` is an error even under ``--no-transcribe``."""
+    if getattr(args, "playbook", None) and getattr(args, "no_transcribe", False):
+        from .text.playbook import check_playbook_files
+
+        check_playbook_files(args.playbook, replace=bool(getattr(args, "replace_playbook", False)))
+
+
 def _load_profile(path: Path | None) -> Any:
     return read_profile(path) if path is not None else None
 
@@ -120,6 +128,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if is_batch_target(target):
         raise UsageError(f"{target}: a folder or glob of calls needs --out DIR for the per-call results")
     cfg = load_config(args.config)
+    _check_playbooks(args)
     doc = analyze_file(
         target, config=cfg, agent_channel=args.agent_channel, customer_channel=args.customer_channel,
         profile=_load_profile(args.profile), transcribe=not args.no_transcribe, customer_name=args.customer_name,

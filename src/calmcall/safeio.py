@@ -88,7 +88,8 @@ def toml_depth_error(text: str) -> str | None:
     return None
 
 
-def read_toml(path: str | Path, error: type[Exception], *, what: str, missing_hint: str = "") -> dict[str, Any]:
+def read_toml(path: str | Path, error: type[Exception], *, what: str, missing_hint: str = "",
+              syntax: str = "{source}: not valid TOML ({exc})") -> dict[str, Any]:
     """Read and parse the TOML file ``path``; every failure is ``error("PATH: ...")``,
     one line that says what to do. ``what`` names the file's role ("config file")."""
     p = Path(path)
@@ -101,18 +102,20 @@ def read_toml(path: str | Path, error: type[Exception], *, what: str, missing_hi
         raise error(f"{p}: {what} not found{missing_hint}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"{p}: cannot read {what}: {explain(exc)}") from None
-    return parse_toml(text, error, source=str(p))
+    return parse_toml(text, error, source=str(p), syntax=syntax)
 
 
-def parse_toml(text: str, error: type[Exception], *, source: str) -> dict[str, Any]:
-    """``tomllib.loads`` with the nesting bounded; errors are ``error("SOURCE: ...")``."""
+def parse_toml(text: str, error: type[Exception], *, source: str,
+               syntax: str = "{source}: not valid TOML ({exc})") -> dict[str, Any]:
+    """``tomllib.loads`` with the nesting bounded; errors are ``error("SOURCE: ...")``
+    (a syntax error formatted by ``syntax``)."""
     deep = toml_depth_error(text)
     if deep:
         raise error(f"{source}: {deep} (a calmcall file needs at most 3 levels)")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise error(f"{source}: not valid TOML ({exc})") from None
+        raise error(syntax.format(source=source, exc=exc)) from None
     except (RecursionError, MemoryError):
         raise error(f"{source}: nested too deeply to read (a calmcall file needs at most 3 levels)") from None
 

@@ -120,6 +120,10 @@ def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ..
     phrase_coach = None
     transcriber = None
     model_name = None
+    if args.no_transcribe and args.playbook:  # refused even when no phrase coach is built
+        from ..text.playbook import check_playbook_files
+
+        check_playbook_files(args.playbook)
     if not args.no_transcribe:
         from ..analysis import make_phrase_coach
         from ..asr.model import load_model

@@ -229,7 +229,10 @@ def run_batch(args: argparse.Namespace) -> int:
     try:
         from calmcall.config import load_config
 
+        from calmcall.text.playbook import check_playbook_files
+
         load_config(getattr(args, "config", None))  # fail once here, not once per call
+        check_playbook_files(getattr(args, "playbook", None), replace=bool(getattr(args, "replace_playbook", False)))
     except Exception as exc:
         return _err(str(exc))
     try:

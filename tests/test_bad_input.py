@@ -329,3 +329,72 @@ def test_playbook_deep_toml_is_one_line(tmp_path: Path) -> None:
     p.write_text("x = " + "{a = " * 2000 + "1" + "}" * 2000 + "\n")
     with pytest.raises(PlaybookError, match="nested more than"):
         load_playbook([p])
+
+
+# ------------------------------------------------------------------ damaged session logs
+
+
+def write_session(d: Path, sid: str, t_prompt: str | None, *, end_t: str = "2.0") -> Path:
+    """A small session log whose prompt record has ``"t_s": t_prompt`` written as raw
+    JSON text (``None``: the key is missing), as a damaged disk or editor leaves it."""
+    import json
+
+    d.mkdir(parents=True, exist_ok=True)
+    head = {"type": "session_start", "schema": 1, "session_id": sid, "started_at": "2026-01-01T10:00:00.000Z",
+            "meta": {"source": "replay", "roles": ["agent"]}}
+    meas = {"type": "measures", "t_s": 0.25, "speaker": "agent", "active": True, "f0_hz": 120.0, "pitch_st": 0.0,
+            "level_db": -30.0, "level_rel_db": 0.0, "rate_syl_s": 4.0, "rate_rel": 1.0, "wpm": None, "in_band": True}
+    prompt = '{"type":"prompt",' + ("" if t_prompt is None else f'"t_s":{t_prompt},') + \
+        '"kind":"pace","headline":"Slow down","detail":"x","severity":"low","evidence":{}}'
+    end = f'{{"type":"session_end","t_s":{end_t},"ended_at":"2026-01-01T10:00:02.000Z","summary":{{"records":2,"prompts":1}}}}'
+    p = d / f"{sid}.jsonl"
+    p.write_text("\n".join([json.dumps(head), json.dumps(meas), prompt, end]) + "\n")
+    return p
+
+
+@pytest.mark.parametrize("t", [None, '"abc"', "null", "1e308", "NaN", "-1", "[1]"])
+def test_damaged_prompt_time_is_skipped_and_counted_by_report(tmp_path: Path, capsys: Any, t: str | None) -> None:
+    log = write_session(tmp_path / "s", "damaged", t)
+    out_html = tmp_path / "r.html"
+    rc, out, err = run_cli(capsys, "report", str(log), "-o", str(out_html), "--no-audio")
+    assert rc == 0, err
+    assert err == ""
+    assert "1 damaged record(s) skipped" in out
+    assert "log damaged: 1 damaged record(s) skipped" in out_html.read_text()
+
+
+def test_replay_of_a_1e308_record_does_not_wait(tmp_path: Path) -> None:
+    """It hung forever; now the record is damage and the replay ends at once."""
+    log = write_session(tmp_path / "s", "huge", "1e308")
+    proc = subprocess.run([sys.executable, "-m", "calmcall.cli", "replay", str(log), "--port", "0", "--no-log",
+                           "--linger", "0", "--speed", "50"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 damaged record(s) skipped" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_replay_of_a_1e308_end_record_does_not_wait(tmp_path: Path) -> None:
+    from calmcall.qa.sessionlog import read_session
+
+    log = write_session(tmp_path / "s", "huge_end", "1.0", end_t="1e308")
+    s = read_session(log)
+    assert s.duration_s == 1.0 and s.bad_records == 1
+
+
+def test_sessions_lists_damage(tmp_path: Path, capsys: Any) -> None:
+    write_session(tmp_path / "s", "endbad", "1.0", end_t='"x"')
+    write_session(tmp_path / "s", "ok", "1.0")
+    rc, out, err = run_cli(capsys, "sessions", "--sessions-dir", str(tmp_path / "s"))
+    assert rc == 0, err
+    line = next(x for x in out.splitlines() if x.startswith("endbad"))
+    assert "1 damaged record(s) skipped" in line
+    assert "damaged" not in next(x for x in out.splitlines() if x.startswith("ok "))
+    rc, out, err = run_cli(capsys, "sessions", "--sessions-dir", str(tmp_path / "s"), "--json")
+    assert '"damage": "1 damaged record(s) skipped"' in out
+
+
+def test_event_after_the_end_of_the_session_is_damage(tmp_path: Path) -> None:
+    from calmcall.qa.sessionlog import read_session
+
+    s = read_session(write_session(tmp_path / "s", "late", "500000.0"))
+    assert s.bad_records == 1 and s.prompts == []

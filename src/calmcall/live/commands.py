@@ -290,6 +290,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return _error("--agent-channel/--customer-channel apply to audio files; a session's channels "
                       "come from its recordings")
     meta_extra = {"file": str(session.path), "replay_of": session.session_id}
+    if session.damage_note:
+        print(f"calmcall: note: {session.path.name} is damaged: {session.damage_note}", flush=True)
     audio = session.audio_paths()
     if "agent" in audio:
         refused = _check_record_flags(args)

@@ -96,6 +96,8 @@ def format_sessions(infos: list[sl.SessionInfo]) -> str:
     rows = []
     for i in infos:
         note = i.error or ("" if i.complete else "no end record (still running, or crashed)")
+        if i.damage:
+            note = (note + ", " if note else "") + i.damage
         if i.has_audio:
             note = (note + ", " if note else "") + "audio"
         rows.append((
@@ -186,6 +188,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _err(f"{out}: cannot write the report ({exc.strerror or exc})")
     print(f"wrote {path}")
+    damage = (doc.get("session") or {}).get("damage") if isinstance(doc.get("session"), dict) else None
+    if damage:
+        print(f"note: the session log is damaged: {damage}")
     return 0
 
 

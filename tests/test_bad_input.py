@@ -398,3 +398,101 @@ def test_event_after_the_end_of_the_session_is_damage(tmp_path: Path) -> None:
 
     s = read_session(write_session(tmp_path / "s", "late", "500000.0"))
     assert s.bad_records == 1 and s.prompts == []
+
+
+# ------------------------------------------------------------------ full or failing disk
+
+
+def _event_log(d: Path, n: int = 40) -> Path:
+    """A session log (no audio) with ``n`` measures records over 2 s, for an events replay."""
+    import json
+
+    d.mkdir(parents=True, exist_ok=True)
+    recs = [{"type": "session_start", "schema": 1, "session_id": "src", "started_at": "2026-01-01T10:00:00.000Z",
+             "meta": {"source": "replay", "roles": ["agent"]}}]
+    for i in range(n):
+        recs.append({"type": "measures", "t_s": round(0.05 * (i + 1), 3), "speaker": "agent", "active": True,
+                     "f0_hz": 120.0, "pitch_st": 0.0, "level_db": -30.0, "level_rel_db": 0.0, "rate_syl_s": 4.0,
+                     "rate_rel": 1.0, "wpm": None, "in_band": True})
+    recs.append({"type": "session_end", "t_s": round(0.05 * n, 3), "ended_at": "2026-01-01T10:00:02.000Z",
+                 "summary": {"records": n, "prompts": 0}})
+    p = d / "src.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    return p
+
+
+class _DiskFull:
+    """Fault injection (a fake disk): ``SessionWriter._write_bytes`` writes half of the
+    ``fail_at``-th record and then fails with ENOSPC, as a filling disk does."""
+
+    def __init__(self, fail_at: int) -> None:
+        self.fail_at = fail_at
+        self.calls = 0
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from calmcall.qa import sessionlog
+
+        real = sessionlog.SessionWriter._write_bytes
+        guard = self
+
+        def write_bytes(writer: Any, data: bytes) -> None:
+            guard.calls += 1
+            if guard.calls >= guard.fail_at:
+                if guard.calls == guard.fail_at:
+                    os.write(writer._fd, data[: len(data) // 2])  # a short write, then the error
+                raise OSError(errno.ENOSPC, "No space left on device")
+            real(writer, data)
+
+        monkeypatch.setattr(sessionlog.SessionWriter, "_write_bytes", write_bytes)
+
+
+def test_disk_full_mid_call_coaching_goes_on_and_the_loss_is_said(tmp_path: Path, monkeypatch: Any, capsys: Any) -> None:
+    from calmcall.live import server
+    from calmcall.qa.sessionlog import read_session
+
+    src = _event_log(tmp_path / "in")
+    out_dir = tmp_path / "sessions"
+    disk = _DiskFull(fail_at=6)  # header + 4 records land, the 6th write fails half-way
+    disk.install(monkeypatch)
+    published: list[tuple[str, dict]] = []
+    real_publish = server.OverlayServer.publish
+    monkeypatch.setattr(server.OverlayServer, "publish",
+                        lambda self, t, d: (published.append((t, d)), real_publish(self, t, d))[1])
+    rc, out, err = run_cli(capsys, "replay", str(src), "--port", "0", "--speed", "20", "--linger", "0",
+                           "--sessions-dir", str(out_dir))
+    assert rc == 1, (out, err)
+    assert "Traceback" not in err
+    # coaching went on: every measures record was still published to the overlay
+    assert sum(1 for t, _ in published if t == "measures") == 40
+    # the overlay was told
+    logs = [d["info"]["log"] for t, d in published if t == "status" and "log" in d.get("info", {})]
+    assert logs[0]["state"] == "ok" and logs[-1]["state"] == "stopped"
+    assert "disk is full" in logs[-1]["error"]
+    # the end line says what was lost
+    line = next(x for x in out.splitlines() if "session log stopped" in x)
+    assert "disk is full" in line and "record(s) after that were not logged" in line
+    # what was written before is intact: header + 4 records, the torn half line dropped
+    logs_on_disk = [p for p in out_dir.glob("*.jsonl")]
+    assert len(logs_on_disk) == 1
+    s = read_session(logs_on_disk[0])
+    assert s.header["type"] == "session_start" and len(s.events) == 4 and s.torn_tail and not s.complete
+
+
+@pytest.mark.parametrize("how", ["full", "readonly", "notafolder"])
+def test_unusable_sessions_folder_at_start_is_one_line(tmp_path: Path, monkeypatch: Any, capsys: Any, how: str) -> None:
+    src = _event_log(tmp_path / "in")
+    out_dir = tmp_path / "sessions"
+    if how == "full":
+        _DiskFull(fail_at=1).install(monkeypatch)
+    elif how == "readonly":
+        fail_os(monkeypatch, out_dir, errno.EROFS, method="mkdir")
+    else:
+        out_dir.write_text("a file, not a folder")
+    rc, out, err = run_cli(capsys, "replay", str(src), "--port", "0", "--speed", "20", "--linger", "0",
+                           "--sessions-dir", str(out_dir))
+    line = assert_one_line_error(rc, err, "cannot start the session log", str(out_dir), "--no-log")
+    words = {"full": "disk is full", "readonly": "read-only", "notafolder": "a file, not a folder"}[how]
+    assert words in line
+    assert "overlay at" not in out
+    if how != "notafolder":
+        assert not out_dir.exists() or list(out_dir.iterdir()) == []  # no stub log left behind

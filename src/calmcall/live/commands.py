@@ -408,10 +408,11 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
         return 2
     srv = th.server
     writer = None
+    guard = None
     recorder = None
     try:
         if not args.no_log:
-            from ..qa.sessionlog import SessionWriter, resolve_sessions_dir
+            from ..qa.sessionlog import LogGuard, SessionLogError, SessionWriter, resolve_sessions_dir
 
             meta: dict[str, Any] = {"source": mode, "model": model_name, "config": cfg.to_dict(),
                                     "roles": list(roles)}
@@ -421,7 +422,19 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
                 meta["devices"] = {"agent": args.device or "default", "customer": args.customer_device}
             meta.update(meta_extra or {})
             meta["record_audio"] = bool(getattr(args, "record_audio", False))
-            writer = SessionWriter(resolve_sessions_dir(args.sessions_dir), meta)
+            sessions_dir = resolve_sessions_dir(args.sessions_dir)
+            try:
+                writer = SessionWriter(sessions_dir, meta)
+            except (OSError, SessionLogError) as exc:  # read-only, not creatable, already full
+                from ..safeio import explain
+
+                cause = exc.__cause__ if isinstance(exc, SessionLogError) and exc.__cause__ else exc
+                why = "it is a file, not a folder" if sessions_dir.is_file() else explain(cause)
+                print(f"calmcall: error: cannot start the session log in {sessions_dir}: {why}; "
+                      "free some space, pass --sessions-dir DIR, or --no-log to coach without a log",
+                      file=sys.stderr)
+                return 2
+            guard = LogGuard(writer)
         if getattr(args, "record_audio", False) and writer is not None:
             from ..qa.recorder import AudioRecorder, RecordingError
 
@@ -433,11 +446,15 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
                 if writer is not None:  # the session never ran: leave no empty log behind
                     writer.close()
                     writer.path.unlink(missing_ok=True)
-                    writer = None
+                    writer = guard = None
                 print(f"calmcall: error: {exc}", file=sys.stderr)
                 return 2
-        session = build(srv.publish, writer.write if writer else None,
-                        lambda: {"clients": srv.client_count}, recorder)
+        log_guard = guard
+
+        def status_extra() -> dict[str, Any]:  # the overlay learns when logging stopped
+            return {"clients": srv.client_count, **(log_guard.status() if log_guard is not None else {})}
+
+        session = build(srv.publish, guard.write if guard else None, status_extra, recorder)
         _install_stop(session)
         _announce(srv, args, mode)
         if recorder is not None:
@@ -458,10 +475,12 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
             print(f"calmcall: error: {exc}", file=sys.stderr)
             return 2
         _summary(stats, session)
-        if writer is not None:
+        rc = 0
+        if guard is not None:
             extra = {"audio": session.recording} if session.recording is not None else None
-            writer.close(extra=extra)
-            print(f"calmcall: session log {writer.path}", flush=True)
+            guard.close(extra=extra)
+            print(guard.summary_line(), flush=True)
+            rc = 1 if guard.failed else 0  # coached, but the log is incomplete
         if mode == "replay" and session.finished:
             linger = args.linger if args.linger is not None else (None if args.open else 1.0)
             if linger is None:
@@ -473,7 +492,7 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
                     pass
             else:
                 time.sleep(linger)
-        return 0
+        return rc
     finally:
         if recorder is not None:
             recorder.close()  # no-op after a normal end; after an error, keeps only checked audio

@@ -217,6 +217,10 @@ class SessionWriter:
             _fsync_dir(self.directory)
         except BaseException:
             os.close(self._fd)
+            try:  # a header that did not reach the disk (e.g. it is full): leave no stub log
+                self.path.unlink()
+            except OSError:
+                pass
             raise
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -388,6 +392,68 @@ class SessionWriter:
                 self._sync()
             except SessionLogError:
                 return  # stored in self._error; the next write() raises it
+
+
+class LogGuard:
+    """A :class:`SessionWriter` for a live call, where coaching must go on when the
+    disk fails: the first failed ``write`` (disk full, fsync error, ...) stops logging,
+    is remembered, and every later event is counted as lost instead of raised.
+    :meth:`status` is what the overlay's status message carries under ``"log"``.
+    What was written before the failure stays as it is on disk (a torn last line at
+    most, which :func:`read_session` drops)."""
+
+    def __init__(self, writer: SessionWriter) -> None:
+        self.writer = writer
+        self.error: BaseException | None = None
+        self.stopped_at_s: float | None = None
+        self.lost = 0
+
+    def write(self, event: Any) -> None:
+        if self.error is not None:
+            self.lost += 1
+            return
+        try:
+            self.writer.write(event)
+        except (SessionLogError, OSError) as exc:
+            self.error = exc.__cause__ if isinstance(exc, SessionLogError) and exc.__cause__ else exc
+            t = getattr(event, "t_s", None) if not isinstance(event, Mapping) else event.get("t_s")
+            self.stopped_at_s = float(t) if _is_time(t) else self.writer.last_t_s
+            self.lost += 1
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def reason(self) -> str:
+        from calmcall.safeio import explain
+
+        return explain(self.error) if self.error is not None else ""
+
+    def status(self) -> dict[str, Any]:
+        """``{"log": {"state": "ok"|"stopped", "path", "error", "stopped_at_s", "lost_records"}}``."""
+        info: dict[str, Any] = {"state": "stopped" if self.failed else "ok", "path": str(self.writer.path)}
+        if self.failed:
+            info.update({"error": self.reason(), "stopped_at_s": round(self.stopped_at_s or 0.0, 2),
+                         "lost_records": self.lost})
+        return {"log": info}
+
+    def close(self, extra: Mapping[str, Any] | None = None) -> None:
+        """Finish the log; a failure here (the end record did not fit) is remembered too."""
+        try:
+            self.writer.close(extra=extra)
+        except (SessionLogError, OSError) as exc:
+            if self.error is None:
+                self.error = exc.__cause__ if isinstance(exc, SessionLogError) and exc.__cause__ else exc
+                self.stopped_at_s = self.writer.last_t_s
+                self.lost += 1  # the session_end record
+
+    def summary_line(self) -> str:
+        """The end-of-session line about the log."""
+        if not self.failed:
+            return f"calmcall: session log {self.writer.path}"
+        return (f"calmcall: session log stopped at {self.stopped_at_s or 0.0:.1f} s of audio: {self.reason()}; "
+                f"{self.lost} record(s) after that were not logged (coaching went on); what was logged before "
+                f"is in {self.writer.path}")
 
 
 # --------------------------------------------------------------------------- reader

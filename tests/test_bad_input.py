@@ -496,3 +496,56 @@ def test_unusable_sessions_folder_at_start_is_one_line(tmp_path: Path, monkeypat
     assert "overlay at" not in out
     if how != "notafolder":
         assert not out_dir.exists() or list(out_dir.iterdir()) == []  # no stub log left behind
+
+
+# ------------------------------------------------------------------ the overlay's HTTP side
+
+
+@pytest.fixture()
+def overlay() -> Any:
+    from calmcall.live.server import OverlayServer, ServerThread
+
+    srv = OverlayServer(port=0)
+    th = ServerThread(srv)
+    th.start()
+    yield srv
+    th.stop()
+
+
+def http_raw(port: int, raw: str) -> tuple[int, dict[str, str], bytes]:
+    """Send ``raw`` (one request) and read the answer to the end (the server closes)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(raw.encode("latin-1"))
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    hdrs = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    return int(lines[0].split()[1]), hdrs, body
+
+
+@pytest.mark.parametrize("method", ["DELETE", "TRACE", "PROPFIND", "OPTIONS", "PUT", "PATCH", "BREW"])
+def test_other_methods_get_405_without_the_page(overlay: Any, method: str) -> None:
+    status, hdrs, body = http_raw(overlay.port, f"{method} / HTTP/1.1\r\nHost: 127.0.0.1:{overlay.port}\r\n\r\n")
+    assert status == 405 and hdrs.get("Allow") == "GET, HEAD"
+    assert b"overlay" not in body
+
+
+def test_head_has_the_headers_and_no_body(overlay: Any) -> None:
+    status, hdrs, body = http_raw(overlay.port, f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{overlay.port}\r\n\r\n")
+    assert status == 200 and b"overlay.js" in body
+    status, hhdrs, hbody = http_raw(overlay.port, f"HEAD / HTTP/1.1\r\nHost: 127.0.0.1:{overlay.port}\r\n\r\n")
+    assert status == 200 and hbody == b"" and hhdrs["Content-Length"] == str(len(body))
+    assert hhdrs["Content-Security-Policy"] == hdrs["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("hosts", [["127.0.0.1:{port}", "127.0.0.1:{port}"], ["127.0.0.1:{port}", "evil.example"],
+                                   ["127.0.0.1:{port} x"], ["127.0.0.1:{port}/"], ["@evil"]])
+def test_duplicated_or_malformed_host_is_400_not_500(overlay: Any, hosts: list[str], caplog: Any) -> None:
+    lines = "".join(f"Host: {h.format(port=overlay.port)}\r\n" for h in hosts)
+    status, _, body = http_raw(overlay.port, f"GET / HTTP/1.1\r\n{lines}\r\n")
+    assert status == 400 and b"overlay" not in body
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no "process_request failed" traceback

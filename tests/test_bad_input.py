@@ -549,3 +549,27 @@ def test_duplicated_or_malformed_host_is_400_not_500(overlay: Any, hosts: list[s
     status, _, body = http_raw(overlay.port, f"GET / HTTP/1.1\r\n{lines}\r\n")
     assert status == 400 and b"overlay" not in body
     assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no "process_request failed" traceback
+
+
+# ------------------------------------------------------------------ analyze outputs
+
+
+def test_analyze_outputs_are_written_0600(tmp_path: Path, capsys: Any) -> None:
+    call = tmp_path / "c.wav"
+    sf.write(call, tone(), 16000)
+    outs = {flag: tmp_path / f"out{flag.replace('-', '.')}" for flag in ("--json", "--vtt", "--srt")}
+    outs["--vtt"].write_text("old\n")
+    os.chmod(outs["--vtt"], 0o644)  # an existing file is replaced by a private one
+    argv = ["analyze", str(call), "--no-transcribe"] + [a for f, p in outs.items() for a in (f, str(p))]
+    rc, out, err = run_cli(capsys, *argv)
+    assert rc == 0, err
+    for p in outs.values():
+        assert p.stat().st_mode & 0o777 == 0o600, p
+
+
+def test_analyze_output_into_a_missing_folder_fails_before_analysing(tmp_path: Path, capsys: Any) -> None:
+    call = tmp_path / "c.wav"
+    sf.write(call, tone(), 16000)
+    rc, out, err = run_cli(capsys, "analyze", str(call), "--no-transcribe", "--json", str(tmp_path / "no" / "x.json"))
+    assert_one_line_error(rc, err, "x.json", "does not exist")
+    assert out == ""

@@ -129,6 +129,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"{target}: a folder or glob of calls needs --out DIR for the per-call results")
     cfg = load_config(args.config)
     _check_playbooks(args)
+    _check_outputs(args.json, args.vtt, args.srt)
     doc = analyze_file(
         target, config=cfg, agent_channel=args.agent_channel, customer_channel=args.customer_channel,
         profile=_load_profile(args.profile), transcribe=not args.no_transcribe, customer_name=args.customer_name,
@@ -156,10 +157,31 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _write(path: Path, text: str) -> None:
+    """Write an output (transcript, analysis) atomically and ``0600``, like session
+    logs and batch outputs: it holds what was said on the call."""
+    from .qa.report import atomic_write_text
+    from .safeio import explain
+
     try:
-        path.write_text(text, encoding="utf-8")
+        atomic_write_text(path, text)
     except OSError as exc:
-        raise UsageError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise UsageError(f"{path}: cannot write: {explain(exc)}") from None
+
+
+def _check_outputs(*paths: Path | None) -> None:
+    """Refuse an output path that cannot be written before the (long) analysis runs."""
+    import os
+
+    for path in paths:
+        if path is None:
+            continue
+        if path.is_dir():
+            raise UsageError(f"{path}: is a folder; name the output file")
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise UsageError(f"{path}: the folder {parent} does not exist (create it first)")
+        if not os.access(parent, os.W_OK):
+            raise UsageError(f"{path}: the folder {parent} is not writable (choose another)")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_asr.py        # prints a table, writes benchmarks/results/asr.json
 
-Material (tests/data, real recordings with exact transcripts):
+Material (../shared/audio, real recordings with exact transcripts; see benchmarks/speech_clips.py):
 * a mono "agent" stream: 1.5 s silence, JFK (11 s), then the five LJSpeech clips,
   each followed by 1.5 s of silence (about 45 s);
 * the stereo two-speaker clip (5 s), both channels sharing one decoder;
@@ -41,19 +41,19 @@ from calmcall.asr.stream import (  # noqa: E402
 )
 from calmcall.events import Word  # noqa: E402
 # the recordings and their transcripts: benchmarks/speech_clips.py, shared with the tests
-from speech_clips import JFK_TEXT, JFK_WAV, SR, STEREO_TEXT, STEREO_WAV, ljspeech_wavs, read_16k  # noqa: E402
+from speech_clips import JFK_TEXT, SR, STEREO_TEXT, ljspeech_wavs, read_16k, require  # noqa: E402
 
 
 def clips() -> list[tuple[str, np.ndarray, str]]:
     """(name, mono 16 kHz audio, reference text) for JFK and the LJSpeech clips."""
-    out = [("jfk", read_16k(JFK_WAV)[:, 0], JFK_TEXT)]
+    out = [("jfk", read_16k(require("jfk/jfk.wav"))[:, 0], JFK_TEXT)]
     for wav in ljspeech_wavs():
         out.append((wav.stem, read_16k(wav)[:, 0], wav.with_suffix(".txt").read_text().strip()))
     return out
 
 
 def stereo() -> tuple[np.ndarray, np.ndarray]:
-    x = read_16k(STEREO_WAV)
+    x = read_16k(require("stereo-two-speaker/stereo_diarization.wav"))
     return x[:, 0].copy(), x[:, 1].copy()
 
 

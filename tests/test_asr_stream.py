@@ -18,15 +18,17 @@ from calmcall.asr.stream import (
 )
 from calmcall.events import Partial, Word
 
+from conftest import shared_audio
 from speech_clips import (  # benchmarks/speech_clips.py (on sys.path via conftest.py)
     JFK_TEXT,
-    JFK_WAV,
     SR,
     STEREO_TEXT,
-    STEREO_WAV,
     ljspeech_wavs,
     read_16k,
 )
+
+JFK = "jfk/jfk.wav"  # in ../shared/audio; shared_audio() skips the test when it is absent
+STEREO = "stereo-two-speaker/stereo_diarization.wav"
 
 
 def pad(x: np.ndarray, before_s: float = 1.0, after_s: float = 1.0) -> np.ndarray:
@@ -41,7 +43,7 @@ def model():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def jfk_events(model):  # type: ignore[no-untyped-def]
-    audio = pad(read_16k(JFK_WAV)[:, 0])
+    audio = pad(read_16k(shared_audio(JFK))[:, 0])
     return audio, transcribe_stream(model, audio, "agent")
 
 
@@ -83,7 +85,7 @@ def test_jfk_latency_and_partials(jfk_events) -> None:  # type: ignore[no-untype
 
 
 def test_simulated_clock_with_fixed_cost_is_deterministic(model) -> None:  # type: ignore[no-untyped-def]
-    audio = pad(read_16k(JFK_WAV)[:, 0])
+    audio = pad(read_16k(shared_audio(JFK))[:, 0])
     runs = [transcribe_stream(model, audio, "agent", fixed_cost_s=0.4) for _ in range(2)]
     assert runs[0] == runs[1]
     # the decoder is never in two places at once: passes are >= 0.4 s apart
@@ -94,6 +96,7 @@ def test_simulated_clock_with_fixed_cost_is_deterministic(model) -> None:  # typ
 
 def test_ljspeech_streaming_vs_whole_file(model) -> None:  # type: ignore[no-untyped-def]
     e_s = e_w = n = 0
+    shared_audio("ljspeech")
     for wav in ljspeech_wavs():
         ref = wav.with_suffix(".txt").read_text()
         audio = pad(read_16k(wav)[:, 0], 0.5, 0.8)
@@ -109,7 +112,7 @@ def test_ljspeech_streaming_vs_whole_file(model) -> None:  # type: ignore[no-unt
 
 
 def test_stereo_channels_share_one_decoder(model) -> None:  # type: ignore[no-untyped-def]
-    x = read_16k(STEREO_WAV)
+    x = read_16k(shared_audio(STEREO))
     clock = SimulatedClock()
     trs = [StreamingTranscriber(model, sp, clock=clock) for sp in ("agent", "customer")]
     events: list = []
@@ -135,7 +138,7 @@ def test_no_words_on_silence_or_noise(model, kind: str) -> None:  # type: ignore
 
 
 def test_realtime_worker_feed_never_blocks(model) -> None:  # type: ignore[no-untyped-def]
-    x = read_16k(STEREO_WAV)
+    x = read_16k(shared_audio(STEREO))
     x = np.concatenate([x, np.zeros((SR, 2), np.float32)])
     with DecodeWorker() as worker:
         trs = [StreamingTranscriber(model, sp, worker=worker) for sp in ("agent", "customer")]
@@ -158,7 +161,7 @@ def test_realtime_worker_feed_never_blocks(model) -> None:  # type: ignore[no-un
 
 
 def test_whole_file_matches_jfk(model) -> None:  # type: ignore[no-untyped-def]
-    words = transcribe_whole_file(model, read_16k(JFK_WAV)[:, 0])
+    words = transcribe_whole_file(model, read_16k(shared_audio(JFK))[:, 0])
     assert normalize_text(" ".join(w.text for w in words)) == normalize_text(JFK_TEXT)
 
 

@@ -12,14 +12,16 @@ import pytest
 import soundfile as sf
 
 from calmcall.audio_io import SAMPLE_RATE_HZ, CallFileError, iter_blocks, load_call
+from conftest import shared_audio
 
-DATA = Path(__file__).resolve().parent / "data"
-JFK = DATA / "jfk" / "jfk.wav"
-STEREO = DATA / "stereo" / "stereo_diarization.wav"
+
+def _stereo() -> Path:
+    """The two-talker stereo fixture in ../shared/audio (skips when absent)."""
+    return shared_audio("stereo-two-speaker/stereo_diarization.wav")
 
 
 def _jfk() -> np.ndarray:
-    x, sr = sf.read(JFK, dtype="float32")
+    x, sr = sf.read(shared_audio("jfk/jfk.wav"), dtype="float32")
     assert sr == 16000
     return x
 
@@ -59,23 +61,23 @@ def test_telephone_wav_made_by_sox(tmp_path: Path) -> None:
     if shutil.which("sox") is None:
         pytest.skip("sox not installed (the README test command installs it)")
     out = tmp_path / "tel.wav"
-    subprocess.run(["sox", str(STEREO), "-r", "8000", "-e", "mu-law", "-b", "8", str(out)], check=True)
+    subprocess.run(["sox", str(_stereo()), "-r", "8000", "-e", "mu-law", "-b", "8", str(out)], check=True)
     call = load_call(out)
     assert call.source_rate_hz == 8000 and call.customer is not None
     assert abs(call.duration_s - 5.0) < 0.05
 
 
 def test_stereo_roles_and_override() -> None:
-    call = load_call(STEREO)
+    call = load_call(_stereo())
     assert call.channels == {"agent": 0, "customer": 1}
-    swapped = load_call(STEREO, agent_channel=1, customer_channel=0)
+    swapped = load_call(_stereo(), agent_channel=1, customer_channel=0)
     np.testing.assert_array_equal(swapped.agent, call.customer)
-    only_agent_1 = load_call(STEREO, agent_channel=1)
+    only_agent_1 = load_call(_stereo(), agent_channel=1)
     assert only_agent_1.channels == {"agent": 1, "customer": 0}
 
 
 def test_iter_blocks_covers_the_call_in_order() -> None:
-    call = load_call(STEREO)
+    call = load_call(_stereo())
     starts, total = [], 0
     for t_s, blocks in iter_blocks(call, block_s=0.1):
         starts.append(t_s)
@@ -89,7 +91,7 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
     good = tmp / "good.wav"
     sf.write(good, _jfk()[:16000], 16000)
     stereo = tmp / "stereo.wav"
-    shutil.copy(STEREO, stereo)
+    shutil.copy(_stereo(), stereo)
     (tmp / "empty.wav").write_bytes(b"")
     (tmp / "text.wav").write_text("this is not audio\n" * 50)
     blob = good.read_bytes()
@@ -129,4 +131,4 @@ def test_load_call_raises_call_file_error(tmp_path: Path) -> None:
     with pytest.raises(CallFileError, match="no such file"):
         load_call(tmp_path / "nope.wav")
     with pytest.raises(ValueError, match="block_s"):
-        next(iter_blocks(load_call(STEREO), block_s=0))
+        next(iter_blocks(load_call(_stereo()), block_s=0))

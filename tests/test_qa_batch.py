@@ -17,14 +17,14 @@ from calmcall.qa import scorecard as sc
 
 
 @pytest.fixture()
-def calls(tmp_path: Path, sample_call: Path, data_dir: Path) -> Path:
+def calls(tmp_path: Path, sample_call: Path) -> Path:
     """Three good calls (stereo, stereo in a subfolder, mono) and one corrupt file."""
     d = tmp_path / "calls"
     (d / "team b").mkdir(parents=True)
     x, rate = sf.read(sample_call, always_2d=True)
     sf.write(d / "call_a.wav", x[: 14 * rate], rate, subtype="PCM_16")
     sf.write(d / "team b" / "call_b.flac", x[20 * rate : 32 * rate], rate)
-    (d / "mono.wav").write_bytes((data_dir / "jfk" / "jfk.wav").read_bytes())
+    sf.write(d / "mono.wav", x[40 * rate : 51 * rate, 0], rate, subtype="PCM_16")  # 11 s, one channel
     (d / "broken.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + os.urandom(300))
     (d / "notes.txt").write_text("not audio, not picked up")
     return d

@@ -4,8 +4,8 @@ Real components throughout: the CLI in a subprocess, the real pipeline and Whisp
 model, real FLAC files through libsndfile, the real overlay server and a websocket
 client. Real speech: the bundled sample call (espeak-ng, samples/README.md), a call
 with a spoken card number rendered with espeak-ng (benchmarks/scripted.py) and the
-JFK / stereo recordings of tests/data (LICENSES.md). Fakes only inject faults: a slow
-disk and a failing disk.
+JFK / stereo / LJSpeech recordings of ../shared/audio (its README.md; those tests skip
+when it is absent). Fakes only inject faults: a slow disk and a failing disk.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from calmcall.live.session import BLOCK_N, FIRST_BLOCK_N, FileSource, Session
 from calmcall.pipeline import Pipeline
 from calmcall.qa import sessionlog as sl
 from calmcall.qa.recorder import AudioRecorder, FlacSink, read_recording, to_pcm16
+from conftest import shared_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC_DIR = str(ROOT / "src")
@@ -308,8 +309,8 @@ class _SlowSink:
         return np.concatenate(self.parts) if self.parts else np.zeros(0, np.int16)
 
 
-def test_full_queue_drops_rather_than_blocks(data_dir: Path, tmp_path: Path) -> None:
-    call = load_call(data_dir / "stereo" / "stereo_diarization.wav")
+def test_full_queue_drops_rather_than_blocks(tmp_path: Path) -> None:
+    call = load_call(shared_audio("stereo-two-speaker/stereo_diarization.wav"))
     agent = np.tile(call.agent, 8)  # 40 s of real speech, fed as fast as possible
     customer = np.tile(call.customer, 8)
     sinks: dict[str, _SlowSink] = {}
@@ -385,8 +386,8 @@ def test_write_error_stops_recording_with_one_warning_and_the_session_goes_on(tm
     assert statuses[-1]["recording"]["error"] and not statuses[-1]["recording"]["recording"]
 
 
-def test_audio_waits_for_words_the_card_masker_holds(data_dir: Path, tmp_path: Path) -> None:
-    x = load_call(data_dir / "jfk" / "jfk.wav").agent  # 11 s of real speech
+def test_audio_waits_for_words_the_card_masker_holds(tmp_path: Path) -> None:
+    x = load_call(shared_audio("jfk/jfk.wav")).agent  # 11 s of real speech
     # the masked word's padded span alone (no growing over speech, no CVV window after it)
     rec = AudioRecorder({"agent": tmp_path / "a.flac"}, delay_s=2.0, pad_s=0.3, extend_s=0.0, cvv_window_s=0.0)
     rec.start()
@@ -414,11 +415,11 @@ def test_audio_waits_for_words_the_card_masker_holds(data_dir: Path, tmp_path: P
     assert np.array_equal(y[:i], want[:i]) and np.array_equal(y[j:], want[j:])
 
 
-def test_a_masked_word_silences_its_whole_stretch_of_speech(data_dir: Path, tmp_path: Path) -> None:
+def test_a_masked_word_silences_its_whole_stretch_of_speech(tmp_path: Path) -> None:
     """Three real sentences 3 s apart on the customer's channel; a masked word inside the
     middle one silences all of it (the recogniser may have missed digits around the word)
     and nothing of the other two (CVV window off)."""
-    lj = data_dir / "ljspeech"
+    lj = shared_audio("ljspeech")
     clips = [load_call(lj / f"LJ001-{n}.wav").agent for n in ("0002", "0006", "0008")]
     gap = np.zeros(3 * SR, dtype=np.float32)
     customer = np.concatenate([gap[:SR], clips[0], gap, clips[1], gap, clips[2], gap[: 2 * SR]])
@@ -456,13 +457,13 @@ def test_a_masked_word_silences_its_whole_stretch_of_speech(data_dir: Path, tmp_
 
 
 def test_cvv_window_silences_the_readers_speech_after_a_card_number_or_a_cvv_question(
-        data_dir: Path, tmp_path: Path) -> None:
+        tmp_path: Path) -> None:
     """Real sentences on both channels, masked and keyword words fed as the pipeline
     would. After a masked word (a card number) the customer's next stretch of speech in
     the 20 s CVV window is silenced though no word points at it; so is the customer's
     speech after the agent asks for the "security code". The agent's speech, the pauses
     and the customer's speech after each window are kept sample for sample."""
-    lj = data_dir / "ljspeech"
+    lj = shared_audio("ljspeech")
     clip = {n: load_call(lj / f"LJ001-{n}.wav").agent for n in ("0002", "0004", "0006", "0008", "0013")}
     total = 60 * SR
     rng = np.random.default_rng(1)
@@ -539,10 +540,10 @@ _KILL_CHILD = textwrap.dedent(
 )
 
 
-def test_kill_9_leaves_a_flac_that_reads_up_to_the_last_flush(data_dir: Path, tmp_path: Path) -> None:
+def test_kill_9_leaves_a_flac_that_reads_up_to_the_last_flush(tmp_path: Path) -> None:
     out = tmp_path / "killed.agent.flac"
     child = subprocess.Popen(
-        [sys.executable, "-c", _KILL_CHILD.format(src=SRC_DIR, wav=str(data_dir / "jfk" / "jfk.wav"), out=str(out))],
+        [sys.executable, "-c", _KILL_CHILD.format(src=SRC_DIR, wav=str(shared_audio("jfk/jfk.wav")), out=str(out))],
         stdout=subprocess.PIPE, text=True,
     )
     reported: list[tuple[int, float]] = []
@@ -568,7 +569,7 @@ def test_kill_9_leaves_a_flac_that_reads_up_to_the_last_flush(data_dir: Path, tm
     assert len(y) == info.frames and sr == SR
     # lost: the 1 s delay, up to 1 s since the last flush, up to one 4096-sample FLAC block
     assert fed_s - 1.0 - 1.0 - 4096 / SR - 0.5 <= len(y) / SR <= fed_s
-    x = load_call(data_dir / "jfk" / "jfk.wav").agent
+    x = load_call(shared_audio("jfk/jfk.wav")).agent
     want = np.concatenate([x[(k * 1600) % (len(x) - 1600):][:1600] for k in range(len(y) // 1600 + 1)])
     assert np.array_equal(np.round(y * 32768), np.round(want[: len(y)] * 32768).clip(-32768, 32767))
     z, _ = read_recording(out)

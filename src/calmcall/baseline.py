@@ -15,27 +15,32 @@ class ProfileError(ValueError):
 
 
 class SpeechStats:
-    """Running totals over a speaker's active frames: voiced F0 values, power of
-    the loud frames, syllable nuclei. Used for the baseline and the whole-call summary."""
+    """Running totals over a speaker's speech frames: voiced F0 values, power of
+    the loud frames, syllable nuclei. Used for the baseline and the whole-call summary.
+    Pitch and nuclei count as they are delivered (:attr:`FrameMeasure.pitched`)."""
 
     def __init__(self) -> None:
         self.f0_hz: list[float] = []
         self.active_frames = 0
+        self.pitched_active_frames = 0  # speech frames whose pitch/nuclei are in
         self.loud_frames = 0
         self.power_sum = 0.0
         self.nuclei = 0
 
     def add(self, frame: FrameMeasure) -> None:
-        """Count ``frame`` if it is active speech."""
+        """Count ``frame`` if it is speech, and the pitch values it delivers."""
+        for p in frame.pitched:
+            if p.active:
+                self.pitched_active_frames += 1
+                self.nuclei += p.nucleus
+                if p.voiced:
+                    self.f0_hz.append(p.f0_hz)
         if not frame.active:
             return
         self.active_frames += 1
         if frame.loud:
             self.power_sum += frame.power
             self.loud_frames += 1
-        self.nuclei += frame.nucleus
-        if frame.voiced:
-            self.f0_hz.append(frame.f0_hz)
 
     @property
     def speech_s(self) -> float:
@@ -53,8 +58,8 @@ class SpeechStats:
 
     @property
     def rate_syl_s(self) -> float | None:
-        """Syllable nuclei per second of active speech."""
-        return self.nuclei / self.speech_s if self.active_frames else None
+        """Syllable nuclei per second of speech (over the speech whose nuclei are known)."""
+        return self.nuclei / (self.pitched_active_frames * HOP_S) if self.pitched_active_frames else None
 
 
 class BaselineLearner:
@@ -67,10 +72,10 @@ class BaselineLearner:
         self.done = False
 
     def update(self, frame: FrameMeasure) -> Baseline | None:
-        if self.done or not frame.active:
+        if self.done:
             return None
         self._stats.add(frame)
-        if self._stats.speech_s + 1e-9 < self.speech_s:
+        if not frame.active or self._stats.speech_s + 1e-9 < self.speech_s:
             return None
         return self.finish()
 
@@ -84,7 +89,7 @@ class BaselineLearner:
         return Baseline(
             f0_hz=float(np.median(st.f0_hz)),
             level_db=db(st.power_sum / max(1, st.loud_frames)),
-            rate_syl_s=st.nuclei / st.speech_s,
+            rate_syl_s=st.rate_syl_s or 0.0,
             speech_s=st.speech_s,
             source="learned",
         )

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, NoReturn, Sequence
 
+import numpy as np
+
 from . import __version__
 from .audio_io import CHANNEL, CallFileError, iter_blocks, load_call
 from .baseline import BaselineLearner, ProfileError, read_profile, write_profile
@@ -77,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N")
     c.add_argument("--config", type=Path, default=None)
     c.set_defaults(func=cmd_calibrate)
+
+    m = sub.add_parser("measure", help="per-frame measures (speech, voicing, F0, level) of a call, every 10 ms per speaker")
+    m.add_argument("call", help="audio file (WAV/FLAC/OGG/MP3)")
+    m.add_argument("--csv", type=Path, default=None, metavar="OUT.csv", help="write one row per frame per speaker "
+                   "(default, with no --csv/--json: the CSV on standard output)")
+    m.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="write the frames as a JSON document")
+    _add_call_args(m)
+    m.set_defaults(func=cmd_measure)
 
     g = sub.add_parser("config", help="configuration helpers")
     g.add_argument("--print-default", action="store_true", help="print the default configuration TOML")
@@ -203,6 +213,34 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"calm baseline from {baseline.speech_s:.1f} s of speech: median pitch {baseline.f0_hz:.0f} Hz, "
           f"level {baseline.level_db:.1f} dBFS, pace {baseline.rate_syl_s:.2f} syllables/s")
     print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_measure(args: argparse.Namespace) -> int:
+    from .measure import measure_call, measure_document, write_csv, write_json
+
+    cfg = load_config(args.config)
+    call = load_call(args.call, agent_channel=args.agent_channel, customer_channel=args.customer_channel)
+    measures = measure_call(call, cfg.measure)
+    if args.csv is None and args.json is None:
+        write_csv(sys.stdout, measures)
+        return 0
+    for path, write in ((args.csv, lambda p: write_csv(p, measures)),
+                        (args.json, lambda p: write_json(p, measure_document(call, measures)))):
+        if path is None:
+            continue
+        try:
+            write(path)
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        print(f"wrote {path}")
+    for speaker, mm in measures.items():
+        n = len(mm["t_s"])
+        speech_s = float(np.count_nonzero(mm["speech"])) * 0.01
+        voiced = mm["f0_hz"][mm["voiced"]]
+        med = f"{np.median(voiced):.0f} Hz" if len(voiced) else "-"
+        print(f"{speaker}: {n} frames, {speech_s:.1f} s speech, {int(np.count_nonzero(mm['voiced']))} voiced frames, "
+              f"median F0 {med}")
     return 0
 
 

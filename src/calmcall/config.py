@@ -27,12 +27,18 @@ def _f(default: Any, doc: str, *, lo: float | None = None, hi: float | None = No
 class MeasureConfig:
     """How voices are measured."""
 
-    pitch_min_hz: float = _f(65.0, "lowest F0 searched by the YIN tracker (Hz)", lo=40, hi=400)
-    pitch_max_hz: float = _f(450.0, "highest F0 searched by the YIN tracker (Hz)", lo=100, hi=1000)
-    yin_threshold: float = _f(0.2, "YIN aperiodicity threshold: frames above it are unvoiced (0-1)", lo=0.01, hi=0.99)
-    vad_margin_db: float = _f(12.0, "a frame is speech when its energy is this far above the tracked noise floor (dB)", lo=3, hi=40)
-    vad_floor_db: float = _f(-60.0, "frames quieter than this are never speech (dBFS)", lo=-100, hi=-10)
-    vad_hangover_s: float = _f(0.25, "speech stays active this long after the last loud frame (s)", lo=0, hi=2)
+    pitch_min_hz: float = _f(50.0, "lowest F0 the pitch tracker (swift-f0) may report (Hz)", lo=47, hi=400)
+    pitch_max_hz: float = _f(500.0, "highest F0 the pitch tracker (swift-f0) may report (Hz)", lo=100, hi=2000)
+    pitch_confidence: float = _f(0.3, "a speech frame is voiced when swift-f0's confidence is at least this (0-1)", lo=0.05, hi=0.99)
+    pitch_chunk_s: float = _f(0.512, "swift-f0 runs on fixed chunks this long (rounded to 16 ms); a frame's pitch is known this plus 0.16 s after the chunk starts (s)", lo=0.25, hi=4)
+    speech_prob_on: float = _f(0.5, "speech starts when the Silero VAD speech probability reaches this (0-1)", lo=0.01, hi=1)
+    speech_prob_off: float = _f(0.1, "speech ends once the Silero probability stays below this for longer than speech_hangover_s (0-1)", lo=0, hi=1)
+    speech_hangover_s: float = _f(0.3, "speech continues this long after the Silero probability falls below speech_prob_off (s)", lo=0, hi=2)
+    vad_margin_db: float = _f(12.0, "energy gate: speech needs a frame this far above the tracked noise floor (dB)", lo=3, hi=40)
+    vad_floor_db: float = _f(-60.0, "energy gate: frames quieter than this are never speech (dBFS)", lo=-100, hi=-10)
+    vad_hangover_s: float = _f(0.25, "energy gate: stays open this long after the last loud frame (s)", lo=0, hi=2)
+    echo_min_r: float = _f(0.75, "with both channels fed: speech whose band-energy pattern over 0.5 s correlates this well with the far side's (delay up to 0.25 s) is its echo/bleed, not speech (Pearson r)", lo=0.3, hi=1)
+    echo_margin_db: float = _f(6.0, "... and only if it is at least this much quieter than the far side (dB)", lo=0, hi=60)
     pitch_window_s: float = _f(1.0, "pitch = median F0 over this much of the latest voiced speech (s)", lo=0.2, hi=10)
     level_window_s: float = _f(1.0, "level = active speech level over this much of the latest speech (s)", lo=0.2, hi=10)
     rate_window_s: float = _f(3.0, "pace = syllable nuclei per second over this much of the latest speech (s)", lo=0.5, hi=20)
@@ -170,8 +176,10 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Confi
             kwargs[key] = expected(raw)
         sections[name] = cls(**kwargs)
     cfg = Config(**sections)
-    if cfg.measure.pitch_min_hz >= cfg.measure.pitch_max_hz:
+    if cfg.measure.pitch_min_hz * 1.05 >= cfg.measure.pitch_max_hz:
         raise ConfigError(f"{source}: measure.pitch_min_hz must be below measure.pitch_max_hz")
+    if cfg.measure.speech_prob_off > cfg.measure.speech_prob_on:
+        raise ConfigError(f"{source}: measure.speech_prob_off must not exceed measure.speech_prob_on")
     return cfg
 
 

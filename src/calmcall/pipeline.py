@@ -182,7 +182,11 @@ class Pipeline:
             raise ValueError(f"agent and customer blocks differ in length ({n} vs {len(blocks['customer'])} samples)")
         # per-frame values first; the windowed statistics advance frame by frame below,
         # so a decision at a frame never sees later audio of the same block
-        frames = {role: st.tracker.measure(blocks[role]) for role, st in self._spk.items()}
+        # both channels' front ends first, so each channel's echo check sees the other's
+        fronts = {role: st.tracker.front.feed(blocks[role]) for role, st in self._spk.items()}
+        frames = {role: st.tracker.measure_front(blocks[role], fronts[role],
+                                                 far=fronts.get("customer" if role == "agent" else "agent"))
+                  for role, st in self._spk.items()}
         out: list[Event] = self._pending
         self._pending = []
         agent_frames = frames["agent"]

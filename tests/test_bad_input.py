@@ -573,3 +573,22 @@ def test_analyze_output_into_a_missing_folder_fails_before_analysing(tmp_path: P
     rc, out, err = run_cli(capsys, "analyze", str(call), "--no-transcribe", "--json", str(tmp_path / "no" / "x.json"))
     assert_one_line_error(rc, err, "x.json", "does not exist")
     assert out == ""
+
+
+def test_logged_config_of_another_version_is_not_damage_but_a_nan_target_is(tmp_path: Path, capsys: Any) -> None:
+    import json
+
+    from calmcall.qa.sessionlog import read_session
+
+    log = write_session(tmp_path / "s", "cfg", "1.0")
+    lines = log.read_text().splitlines()
+    head = json.loads(lines[0])
+    head["meta"]["config"] = {"measure": {"yin_threshold": 0.2}, "future": {"x": 1}, "targets": {"pace_margin": 0.3}}
+    log.write_text("\n".join([json.dumps(head), *lines[1:]]) + "\n")
+    assert read_session(log).bad_records == 0
+    head["meta"]["config"]["targets"]["pace_margin"] = 1e308
+    log.write_text("\n".join([json.dumps(head), *lines[1:]]) + "\n")
+    s = read_session(log)
+    assert s.bad_records == 1 and "config" not in s.meta
+    rc, out, err = run_cli(capsys, "report", str(log), "-o", str(tmp_path / "r.html"), "--no-audio")
+    assert rc == 0 and "1 damaged record(s) skipped" in out, err

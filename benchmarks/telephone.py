@@ -12,7 +12,8 @@ API (stable; other modules import it)::
 
 ``telephone_channel(audio, sr_hz, *, rng, codec="ulaw", band_hz=(300.0, 3400.0),
 comfort_noise_dbfs=-60.0, echo_of=None, echo_db=None, echo_delay_s=0.03, loss_rate=0.0,
-noise=None, noise_snr_db=None, loss_fill="zero", gate_dbfs=-45.0, line_sr_hz=8000)``
+noise=None, noise_snr_db=None, loss_fill="zero", gate_dbfs=-45.0, line_sr_hz=8000,
+comfort_noise_jitter_db=2.0)``
 returns float32 mono audio at 16 kHz (:data:`OUT_SR_HZ`, what calmcall consumes), the
 same duration as the input. ``audio`` is 1-D float (``(samples,)``, full scale ±1.0) at
 ``sr_hz``. The steps, in the order a real call meets them:
@@ -32,7 +33,10 @@ same duration as the input. ``audio`` is 1-D float (``(samples,)``, full scale �
 6. **gated comfort noise** (a VoIP gateway's DTX/CNG): 20 ms frames whose level stays
    below ``gate_dbfs`` (with a 60 ms hangover after louder frames) are replaced by
    band-limited noise whose RMS is ``comfort_noise_dbfs``; louder frames pass untouched.
-   ``None`` disables it.
+   As a gateway's noise estimate does, its level wanders: a new level every 100 ms (a
+   SID update), Gaussian in dB with standard deviation ``comfort_noise_jitter_db``,
+   interpolated in between and scaled so that the mean power is exactly the nominal
+   level. ``None`` disables comfort noise.
 7. **packet loss**: each 20 ms frame is dropped independently with probability
    ``loss_rate`` and replaced by zeros (``loss_fill="zero"``) or by the previous frame
    (``"repeat"``, the simplest concealment),
@@ -42,7 +46,9 @@ Levels are dBFS = 10·log10(mean square), full scale = 1.0 for a ±1 square wave
 convention of ``calmcall.prosody``). The output is a pure function of the arguments and
 the state of ``rng``: the same seed gives the same samples.
 
-:data:`CONDITIONS` holds the named presets the benchmarks report per condition ("clean",
+:func:`active_level_dbfs` / :func:`set_active_level` measure and set a signal's active
+speech level (the benchmarks put every clip at -26 dBFS, the nominal telephone level,
+before the channel). :data:`CONDITIONS` holds the named presets the benchmarks report per condition ("clean",
 "phone", "phone_noisy", "phone_echo", "phone_loss", "voip_gated"); each is a dict of
 keyword arguments. ``"phone_echo"`` needs ``echo_of`` from the caller (the far side).
 """
@@ -85,7 +91,7 @@ def telephone_channel(audio: np.ndarray, sr_hz: int, *, rng: np.random.Generator
                       echo_delay_s: float = 0.03, loss_rate: float = 0.0,
                       noise: np.ndarray | None = None, noise_snr_db: float | None = None,
                       loss_fill: str = "zero", gate_dbfs: float = -45.0,
-                      line_sr_hz: int = 8000) -> np.ndarray:
+                      line_sr_hz: int = 8000, comfort_noise_jitter_db: float = 2.0) -> np.ndarray:
     """Pass ``audio`` (1-D float, ±1 full scale, at ``sr_hz``) through a simulated
     telephone channel; returns float32 ``(samples,)`` at 16 kHz. See the module docstring
     for the steps and the meaning of each argument."""
@@ -147,7 +153,7 @@ def telephone_channel(audio: np.ndarray, sr_hz: int, *, rng: np.random.Generator
     n_frames = int(np.ceil(len(y) / flen)) if len(y) else 0
     if comfort_noise_dbfs is not None and n_frames:
         y = _gate_comfort_noise(y, flen, n_frames, line_sr_hz, band_hz, comfort_noise_dbfs,
-                                gate_dbfs, rng)
+                                gate_dbfs, comfort_noise_jitter_db, rng)
     if loss_rate > 0 and n_frames:
         lost = rng.random(n_frames) < loss_rate
         for i in np.flatnonzero(lost):
@@ -164,6 +170,26 @@ def telephone_channel(audio: np.ndarray, sr_hz: int, *, rng: np.random.Generator
     if len(out) < n_out:
         out = np.pad(out, (0, n_out - len(out)))
     return np.clip(out, -1.0, 1.0).astype(np.float32)
+
+
+def active_level_dbfs(x: np.ndarray, sr_hz: int) -> float:
+    """Active speech level of ``x`` (1-D, at ``sr_hz``) in dBFS: the mean power of the
+    20 ms frames within 30 dB of the 95th-percentile frame (a simple stand-in for ITU-T
+    P.56); -26 dBFS (the nominal telephone speech level) for a silent signal."""
+    return 10 * float(np.log10(_active_power(_mono(x, "x").astype(np.float64), int(sr_hz))))
+
+
+def set_active_level(x: np.ndarray, sr_hz: int, dbfs_target: float = NOMINAL_SPEECH_DBFS,
+                     *, peak_dbfs: float | None = -1.0) -> np.ndarray:
+    """``x`` scaled so that :func:`active_level_dbfs` is ``dbfs_target`` (float32), the
+    gain limited so that the peak sample stays at or below ``peak_dbfs`` (20·log10 of
+    the absolute peak; ``None``: no limit). A signal with a large crest factor thus ends
+    up below the target rather than clipped."""
+    gain_db = dbfs_target - active_level_dbfs(x, sr_hz)
+    peak = float(np.max(np.abs(x))) if len(x) else 0.0
+    if peak_dbfs is not None and peak > 0:
+        gain_db = min(gain_db, peak_dbfs - 20 * np.log10(peak))
+    return (np.asarray(x, dtype=np.float64) * 10 ** (gain_db / 20)).astype(np.float32)
 
 
 def dbfs(x: np.ndarray) -> float:
@@ -284,7 +310,7 @@ def _pink(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def _gate_comfort_noise(y: np.ndarray, flen: int, n_frames: int, sr: int,
                         band_hz: tuple[float, float] | None, cn_dbfs: float, gate_dbfs: float,
-                        rng: np.random.Generator) -> np.ndarray:
+                        jitter_db: float, rng: np.random.Generator) -> np.ndarray:
     p = _frame_power(y, flen)
     loud = p >= 10 ** (gate_dbfs / 10)
     keep = loud.copy()
@@ -293,7 +319,14 @@ def _gate_comfort_noise(y: np.ndarray, flen: int, n_frames: int, sr: int,
     cn = rng.standard_normal(n_frames * flen)
     if band_hz is not None:
         cn = _bandpass(cn, sr, float(band_hz[0]), float(band_hz[1]))
-    cn *= np.sqrt(10 ** (cn_dbfs / 10) / max(np.mean(cn ** 2), 1e-30))
+    cn /= np.sqrt(max(np.mean(cn ** 2), 1e-30))
+    if jitter_db > 0:  # SID updates every 100 ms, level interpolated between them
+        seg = int(round(0.1 * sr))
+        n_seg = len(cn) // seg + 2
+        lev_db = rng.normal(0.0, jitter_db, n_seg)
+        g = 10 ** (np.interp(np.arange(len(cn)) / seg, np.arange(n_seg), lev_db) / 20)
+        cn *= g / np.sqrt(np.mean(g ** 2))
+    cn *= 10 ** (cn_dbfs / 20)
     out = np.pad(y, (0, n_frames * flen - len(y))).reshape(n_frames, flen)
     out[~keep] = cn.reshape(n_frames, flen)[~keep]
     return out.reshape(-1)[:len(y)]

@@ -122,9 +122,14 @@ def test_gated_comfort_noise_level_and_speech_untouched():
     # during speech: the gate is open, the signal passes unchanged
     np.testing.assert_allclose(y[int(1.05 * SR):int(1.95 * SR)], ref[int(1.05 * SR):int(1.95 * SR)],
                                atol=1e-6)
-    # silence input: all comfort noise
-    z = telephone_channel(np.zeros(2 * SR, dtype=np.float32), SR, rng=_rng(), comfort_noise_dbfs=-62.0)
+    # silence input: all comfort noise, its level wandering around the nominal one
+    z = telephone_channel(np.zeros(10 * SR, dtype=np.float32), SR, rng=_rng(), comfort_noise_dbfs=-62.0)
     assert abs(tel.dbfs(z) - (-62.0)) < 1.0
+    seg_db = [tel.dbfs(z[i:i + 1600]) for i in range(0, len(z), 1600)]  # 100 ms
+    assert 1.0 < np.std(seg_db) < 3.0
+    steady = telephone_channel(np.zeros(10 * SR, dtype=np.float32), SR, rng=_rng(), comfort_noise_dbfs=-62.0,
+                               comfort_noise_jitter_db=0.0)
+    assert np.std([tel.dbfs(steady[i:i + 1600]) for i in range(0, len(z), 1600)]) < 0.5
 
 
 def test_packet_loss_zero_and_repeat():
@@ -149,6 +154,19 @@ def test_background_noise_snr():
         y = telephone_channel(x, SR, rng=_rng(), noise=noise, noise_snr_db=12.0, **wide)
         n = y.astype(np.float64) - x
         assert abs((tel.dbfs(x) - tel.dbfs(n)) - 12.0) < 0.2
+
+
+def test_active_level_ignores_pauses_and_set_level_respects_the_peak():
+    v = _voice(1.0, dbfs=-31.0)
+    x = np.concatenate([np.zeros(SR, np.float32), v, np.zeros(2 * SR, np.float32)])
+    assert abs(tel.active_level_dbfs(x, SR) - (-31.0)) < 0.5  # plain RMS would read -37
+    y = tel.set_active_level(x, SR, -26.0)
+    assert abs(tel.active_level_dbfs(y, SR) - (-26.0)) < 0.01
+    spiky = x.copy()
+    spiky[100] = 0.5  # one click: a +14 dB gain would put it at 2.5
+    z = tel.set_active_level(spiky, SR, -12.0, peak_dbfs=-1.0)
+    assert abs(20 * np.log10(np.max(np.abs(z))) - (-1.0)) < 0.01
+    assert tel.active_level_dbfs(z, SR) < -12.0
 
 
 def test_bad_calls_say_how_to_fix():

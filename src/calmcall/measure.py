@@ -18,7 +18,7 @@ import numpy as np
 
 from .audio_io import SAMPLE_RATE_HZ, Call
 from .config import MeasureConfig
-from .prosody import FRAME, HOP, SpeakerTracker, db
+from .prosody import FRAME, HOP, ChannelFront, FrameMeasure, SpeakerTracker, db
 
 #: Column order of the ``calmcall measure`` CSV (stable; new columns are only appended).
 CSV_COLUMNS: tuple[str, ...] = ("t_s", "speaker", "speech", "voiced", "f0_hz", "level_db")
@@ -63,17 +63,23 @@ def measure_channel(
         far = np.asarray(far_16k, dtype=np.float32)
         if far.shape != x.shape:
             raise ValueError(f"far_16k must have the shape of audio_16k {x.shape}, got {far.shape}")
-    tracker = SpeakerTracker(cfg or MeasureConfig())
-    frames = []
+    cfg = cfg or MeasureConfig()
+    tracker = SpeakerTracker(cfg)
+    far_front = ChannelFront(cfg) if far_16k is not None else None
+    frames: list[FrameMeasure] = []
     for i in range(0, len(x), _BLOCK):
-        frames += tracker.update(x[i : i + _BLOCK])
+        block = x[i : i + _BLOCK]
+        far_ff = far_front.feed(far[i : i + _BLOCK]) if far_front is not None else None
+        frames += tracker.measure_front(block, tracker.front.feed(block), far=far_ff)
+    pitched = [p for f in frames for p in f.pitched] + tracker.flush()
     n = len(frames)
+    assert len(pitched) == n, (len(pitched), n)
     t_s = (np.arange(n) * HOP + FRAME / 2) / SAMPLE_RATE_HZ
     return {
         "t_s": t_s,
         "speech": np.array([f.active for f in frames], dtype=bool),
-        "voiced": np.array([f.voiced for f in frames], dtype=bool),
-        "f0_hz": np.array([f.f0_hz if f.voiced else np.nan for f in frames], dtype=np.float64),
+        "voiced": np.array([p.voiced for p in pitched], dtype=bool),
+        "f0_hz": np.array([p.f0_hz if p.voiced else np.nan for p in pitched], dtype=np.float64),
         "level_db": np.array([db(f.power) for f in frames], dtype=np.float64),
     }
 

@@ -1,9 +1,12 @@
 """Per-speaker streaming voice measures: activity, F0, level, syllable rate.
 
 Audio arrives in blocks of any length; it is cut into 40 ms frames every 10 ms.
-Each frame is known at the audio time of its last sample (no look-ahead).
-Windowed statistics cover the *latest stretch of active speech* (pauses are
-skipped), so a measure is never diluted by silence.
+Each frame is known at the audio time of its last sample (no look-ahead). The
+speech decision and the level are known at that time; the pitch (swift-f0, run on
+fixed chunks of ``pitch_chunk_s``) and the syllable nuclei that need it become known
+when the frame's chunk and the model's look-ahead have been heard, and enter the
+windowed statistics only then. Windowed statistics cover the *latest stretch of
+active speech* (pauses are skipped), so a measure is never diluted by silence.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ import numpy as np
 
 from .audio_io import SAMPLE_RATE_HZ
 from .config import MeasureConfig
-from .pitch import yin_frames
+from .pitch import SWIFT_HOP, SwiftPitch
 from .rate import VOWEL_BAND_HZ, SyllableCounter
-from .vad import NoiseFloorVad
+from .vad import EchoCheck, NoiseFloorVad, ProbabilityGate
 
 HOP = 160  #: samples between frames (10 ms)
 FRAME = 640  #: samples per frame (40 ms: two periods of 50 Hz)
@@ -26,14 +29,36 @@ HOP_S = HOP / SAMPLE_RATE_HZ
 _WINDOW = np.hanning(FRAME)
 _FREQS_HZ = np.fft.rfftfreq(FRAME, 1.0 / SAMPLE_RATE_HZ)
 _VOWEL_BINS = (_FREQS_HZ >= VOWEL_BAND_HZ[0]) & (_FREQS_HZ < VOWEL_BAND_HZ[1])
+#: Bands of the echo check's spectral pattern: 8 log-spaced bands over the phone band.
+ECHO_BAND_EDGES_HZ = np.geomspace(300.0, 3400.0, 9)
+_ECHO_BAND = np.digitize(_FREQS_HZ, ECHO_BAND_EDGES_HZ) - 1  # bin -> band (-1 / 8: outside)
 
 
-def vowel_band_db(frames: np.ndarray) -> np.ndarray:
-    """Intensity (dB, arbitrary reference) of each frame's 300-2500 Hz band, from a
-    Hann-windowed spectrum: frames of shape (n, FRAME) → shape (n,)."""
+_ECHO_ONEHOT = np.stack([_ECHO_BAND == b for b in range(len(ECHO_BAND_EDGES_HZ) - 1)], axis=1).astype(np.float64)
+
+
+def power_spectrum(frames: np.ndarray) -> np.ndarray:
+    """Hann-windowed power spectrum of each frame: (n, FRAME) -> (n, FRAME // 2 + 1)."""
     spec = np.fft.rfft(frames.astype(np.float64) * _WINDOW, axis=1)
-    power = np.sum(spec.real[:, _VOWEL_BINS] ** 2 + spec.imag[:, _VOWEL_BINS] ** 2, axis=1)
-    return 10.0 * np.log10(np.maximum(power, 1e-12))
+    return spec.real**2 + spec.imag**2
+
+
+def band_db(power_spec: np.ndarray) -> np.ndarray:
+    """Log energy (dB) in the :data:`ECHO_BAND_EDGES_HZ` bands of each frame's power
+    spectrum (:func:`power_spectrum`): shape (n, bins) -> (n, 8)."""
+    return 10.0 * np.log10(np.maximum(power_spec @ _ECHO_ONEHOT, 1e-12))
+
+
+def vowel_band_db(power_spec: np.ndarray) -> np.ndarray:
+    """Intensity (dB, arbitrary reference) of the 300-2500 Hz band of each frame's power
+    spectrum (:func:`power_spectrum`): shape (n, bins) → shape (n,)."""
+    return 10.0 * np.log10(np.maximum(np.sum(power_spec[:, _VOWEL_BINS], axis=1), 1e-12))
+
+
+def _swift_frame(k: int) -> int:
+    """The swift-f0 frame (16 ms hop, frame j centred on sample 256 j) nearest to the
+    centre of our frame ``k`` (sample 160 k + 320)."""
+    return (2 * (HOP * k + FRAME // 2) + SWIFT_HOP) // (2 * SWIFT_HOP)
 
 
 def db(power: float) -> float:
@@ -42,20 +67,115 @@ def db(power: float) -> float:
 
 
 @dataclass(frozen=True, slots=True)
-class FrameMeasure:
-    """One 10 ms frame: ``t_s`` (audio time the frame is known), ``active``,
-    ``voiced``, ``f0_hz`` (nan when unvoiced), ``power`` (mean square),
-    ``nucleus`` (a syllable nucleus was confirmed at this frame), ``loud`` (above
-    the VAD threshold itself, not only inside its hangover: the frames that count
-    for the active speech level)."""
+class PitchFrame:
+    """The pitch of an earlier frame, delivered once it is known (see
+    :class:`FrameMeasure`): ``t_s`` is *that* frame's own time (its last sample),
+    ``active`` its speech decision, ``voiced``, ``f0_hz`` (nan when unvoiced) and
+    ``nucleus`` (a syllable nucleus was confirmed at that frame)."""
 
     t_s: float
     active: bool
     voiced: bool
     f0_hz: float
-    power: float
     nucleus: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FrameMeasure:
+    """One 10 ms frame, known at ``t_s`` (the audio time of its last sample).
+
+    ``active``: the channel's speech decision (Silero VAD, gated by energy, echo of
+    the far side removed); ``power``: mean square; ``loud``: above the energy gate's
+    threshold itself, not only inside its hangover (the frames that count for the
+    active speech level); ``echo``: the frame would be speech but is the far side's
+    voice heard back. ``pitched``: the :class:`PitchFrame` values of earlier frames
+    that became known at this frame (pitch needs ~0.3-0.7 s of audio after a frame;
+    the windowed F0 and syllable rate take them in only now, so nothing looks ahead).
+    """
+
+    t_s: float
+    active: bool
+    power: float
     loud: bool = False
+    echo: bool = False
+    pitched: tuple[PitchFrame, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FrontFrames:
+    """A channel's per-frame front-end values for one block (arrays of shape (n,)):
+    the frames' vowel-band intensity (dB, for the syllable nuclei), their mean-square
+    power and dBFS level, the speech decision before the echo check, and the energy
+    gate's raw above-threshold flag."""
+
+    vowel_db: np.ndarray
+    power: np.ndarray
+    level_db: np.ndarray
+    speech: np.ndarray
+    loud: np.ndarray
+    bands_db: np.ndarray  #: shape (n, 8): log energy in the echo check's bands
+
+
+class ChannelFront:
+    """The speech decision of one channel, before the cross-channel echo check.
+
+    Silero VAD v6 (:class:`calmcall.asr.vad.SileroStream`, on its fixed grid of 32 ms
+    frames with its state carried, so its output does not depend on the block size) gives a speech
+    probability; :class:`~calmcall.vad.ProbabilityGate` turns it into a decision with
+    hysteresis and a hangover; the energy detector
+    (:class:`~calmcall.vad.NoiseFloorVad`) must agree. At a 10 ms frame the latest
+    Silero frame that has ended is used.
+    """
+
+    def __init__(self, cfg: MeasureConfig) -> None:
+        from .asr.vad import FRAME as SILERO_FRAME, SileroStream
+
+        self._silero = SileroStream()
+        self._silero_frame = SILERO_FRAME
+        self._probs: list[float] = []  # Silero probabilities from Silero frame self._p0 on
+        self._p0 = 0
+        self._gate = ProbabilityGate(hop_s=HOP_S, on=cfg.speech_prob_on, off=cfg.speech_prob_off,
+                                     hangover_s=cfg.speech_hangover_s)
+        self._vad = NoiseFloorVad(
+            hop_s=HOP_S, margin_db=cfg.vad_margin_db, abs_floor_db=cfg.vad_floor_db, hangover_s=cfg.vad_hangover_s,
+        )
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._n_frames = 0
+
+    def feed(self, block: np.ndarray) -> FrontFrames:
+        """Feed the next block (16 kHz float32, shape (n,)); values of the frames it completes."""
+        block = np.asarray(block, dtype=np.float32).ravel()
+        # Silero on the block's complete 32 ms frames, state carried: batched output is
+        # bit-identical to frame-by-frame calls (checked on 8 clips x random block sizes;
+        # tests/test_pipeline_grid.py checks it stays so)
+        self._probs.extend(float(p) for p in self._silero.feed(block))
+        buf = np.concatenate([self._buf, block])
+        n_new = (len(buf) - FRAME) // HOP + 1 if len(buf) >= FRAME else 0
+        if n_new <= 0:
+            self._buf = buf
+            return FrontFrames(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, bool),
+                               np.zeros(0, bool), np.zeros((0, len(ECHO_BAND_EDGES_HZ) - 1)))
+        frames = np.lib.stride_tricks.sliding_window_view(buf, FRAME)[: n_new * HOP : HOP]
+        power = np.mean(frames.astype(np.float64) ** 2, axis=1)
+        level_db = 10.0 * np.log10(np.maximum(power, 1e-12))
+        speech = np.zeros(n_new, dtype=bool)
+        loud = np.zeros(n_new, dtype=bool)
+        for i in range(n_new):
+            end = (self._n_frames + i) * HOP + FRAME  # stream sample after the frame's last one
+            k = end // self._silero_frame - 1  # the latest Silero frame that has ended
+            prob = self._probs[k - self._p0] if k >= 0 else 0.0
+            on = self._gate.update(prob)
+            active, loud[i] = self._vad.update(float(level_db[i]))
+            speech[i] = on and active
+        self._n_frames += n_new
+        # keep only the probabilities later frames can still look up
+        first_needed = max(0, (self._n_frames * HOP + FRAME) // self._silero_frame - 1)
+        if first_needed > self._p0:
+            del self._probs[: first_needed - self._p0]
+            self._p0 = first_needed
+        self._buf = buf[n_new * HOP :]
+        spec = power_spectrum(frames)
+        return FrontFrames(vowel_band_db(spec), power, level_db, speech, loud, band_db(spec))
 
 
 class SpeakerTracker:
@@ -68,11 +188,14 @@ class SpeakerTracker:
 
     def __init__(self, cfg: MeasureConfig) -> None:
         self.cfg = cfg
-        self._buf = np.zeros(0, dtype=np.float32)
+        self.front = ChannelFront(cfg)
+        self._echo = EchoCheck(hop_s=HOP_S, n_bands=len(ECHO_BAND_EDGES_HZ) - 1, min_r=cfg.echo_min_r,
+                               margin_db=cfg.echo_margin_db)
+        chunk = max(1, int(round(cfg.pitch_chunk_s * SAMPLE_RATE_HZ / SWIFT_HOP)))
+        self._pitch = SwiftPitch(chunk_frames=chunk, fmin_hz=cfg.pitch_min_hz, fmax_hz=cfg.pitch_max_hz)
+        self._pending: deque[tuple[int, float, bool, float]] = deque()  # (frame, t_s, active, vowel-band dB)
         self._n_frames = 0
-        self._vad = NoiseFloorVad(
-            hop_s=HOP_S, margin_db=cfg.vad_margin_db, abs_floor_db=cfg.vad_floor_db, hangover_s=cfg.vad_hangover_s,
-        )
+        self._n_samples = 0
         self._syl = SyllableCounter(dip_db=cfg.syllable_dip_db)
         self._f0 = deque(maxlen=max(1, int(cfg.pitch_window_s / HOP_S)))
         self._pow = deque(maxlen=max(1, int(cfg.level_window_s / HOP_S)))
@@ -91,44 +214,84 @@ class SpeakerTracker:
             self.push(f)
         return frames
 
-    def measure(self, block: np.ndarray) -> list[FrameMeasure]:
+    def measure(self, block: np.ndarray, *, far: FrontFrames | None = None) -> list[FrameMeasure]:
         """Per-frame values of the frames the next block completes (float32, shape
         (n,)), without advancing the windowed statistics: call :meth:`push` with each
         returned frame, in order, before reading a property at that frame's time. A
         caller that decides frame by frame (the pipeline) thus never sees audio later
-        than the frame it decides at, whatever the block size."""
-        buf = np.concatenate([self._buf, np.asarray(block, dtype=np.float32)])
-        n_new = (len(buf) - FRAME) // HOP + 1 if len(buf) >= FRAME else 0
-        if n_new <= 0:
-            self._buf = buf
-            return []
-        frames = np.lib.stride_tricks.sliding_window_view(buf, FRAME)[: n_new * HOP : HOP]
-        power = np.mean(frames.astype(np.float64) ** 2, axis=1)
-        energy_db = 10.0 * np.log10(np.maximum(power, 1e-12))
-        vad = [self._vad.update(float(e)) for e in energy_db]
-        # pitch and syllable intensity only where there is speech: silence is half of a call per channel
-        f0 = np.full(n_new, np.nan)
-        syl_db = np.full(n_new, -120.0)
-        idx = np.flatnonzero([a for a, _ in vad])
-        if len(idx):
-            syl_db[idx] = vowel_band_db(frames[idx])
-            f0[idx], _ = yin_frames(
-                frames[idx], sr_hz=SAMPLE_RATE_HZ, fmin_hz=self.cfg.pitch_min_hz, fmax_hz=self.cfg.pitch_max_hz,
-                threshold=self.cfg.yin_threshold,
-            )
-        self._buf = buf[n_new * HOP :]
+        than the frame it decides at, whatever the block size.
+
+        ``far``: the other party's :class:`FrontFrames` for the same samples (from its
+        own tracker's ``front.feed``), for the echo check; ``None`` when there is no
+        other channel."""
+        return self.measure_front(block, self.front.feed(block), far=far)
+
+    def measure_front(self, block: np.ndarray, ff: FrontFrames, *, far: FrontFrames | None = None) -> list[FrameMeasure]:
+        """:meth:`measure` with this channel's front-end values already computed by
+        ``self.front.feed(block)`` (the pipeline feeds both fronts first, so each
+        channel's echo check can see the other's)."""
+        n_new = len(ff.power)
+        if far is not None and len(far.power) != n_new:
+            raise ValueError(f"far has {len(far.power)} frames for this block's {n_new}: feed both channels equal blocks")
+        self._pitch.feed(block)
+        self._n_samples += len(block)
+        speech = ff.speech.copy()
+        echo = np.zeros(n_new, dtype=bool)
+        if far is not None:
+            for i in range(n_new):
+                echo[i] = self._echo.update(ff.bands_db[i], float(ff.level_db[i]), far.bands_db[i], float(far.level_db[i]),
+                                            bool(speech[i]))
+            speech &= ~echo
+        syl_db = np.where(speech, ff.vowel_db, -120.0)
         out: list[FrameMeasure] = []
         for i in range(n_new):
             self._n_frames += 1
-            t_s = ((self._n_frames - 1) * HOP + FRAME) / SAMPLE_RATE_HZ
-            active, loud = vad[i]
-            voiced = bool(active and not np.isnan(f0[i]))
-            nucleus = self._syl.update(float(syl_db[i]), voiced)
-            out.append(FrameMeasure(t_s, active, voiced, float(f0[i]) if voiced else float("nan"), float(power[i]), nucleus, loud))
+            end = (self._n_frames - 1) * HOP + FRAME
+            t_s = end / SAMPLE_RATE_HZ
+            self._pending.append((self._n_frames - 1, t_s, bool(speech[i]), float(syl_db[i])))
+            pitched: list[PitchFrame] = []
+            while self._pitch.release_sample(self._pitch.next_chunk) <= end:
+                pitched += self._release_chunk()
+            out.append(FrameMeasure(t_s, bool(speech[i]), float(ff.power[i]), bool(ff.loud[i] and speech[i]),
+                                    bool(echo[i]), tuple(pitched)))
+        return out
+
+    @property
+    def pitch_calls(self) -> int:
+        """swift-f0 model runs so far (chunks that held speech)."""
+        return self._pitch.calls
+
+    def flush(self) -> list[PitchFrame]:
+        """At the end of a recording: the pitch of the frames not yet delivered,
+        computed as if silence followed (for offline use, e.g. ``calmcall measure``;
+        a live decision never waits for these)."""
+        out: list[PitchFrame] = []
+        while self._pending:
+            out += self._release_chunk()
+        return out
+
+    def _release_chunk(self) -> list[PitchFrame]:
+        """Run the next pitch chunk and turn the pending frames whose pitch it holds
+        into :class:`PitchFrame` values (in order), advancing the syllable counter."""
+        s = self._pitch.chunk_frames
+        c = self._pitch.next_chunk
+        lim = (c + 1) * s  # swift frames of this chunk: [c s, (c+1) s)
+        mine = []
+        while self._pending and _swift_frame(self._pending[0][0]) < lim:
+            mine.append(self._pending.popleft())
+        f0, conf = self._pitch.run_chunk(skip=not any(active for _, _, active, _ in mine))
+        thr = self.cfg.pitch_confidence
+        out = []
+        for k, t_s, active, syl in mine:
+            j = _swift_frame(k) - c * s
+            voiced = bool(active and conf[j] >= thr and self.cfg.pitch_min_hz <= f0[j] <= self.cfg.pitch_max_hz)
+            nucleus = self._syl.update(syl, voiced)
+            out.append(PitchFrame(t_s, active, voiced, float(f0[j]) if voiced else float("nan"), nucleus))
         return out
 
     def push(self, f: FrameMeasure) -> None:
-        """Advance the windowed statistics by one frame from :meth:`measure`."""
+        """Advance the windowed statistics by one frame from :meth:`measure`: its
+        speech and level now, the pitch and nuclei it delivers for earlier frames."""
         if f.active:
             if not self.active:
                 self.active_since_s = f.t_s
@@ -136,9 +299,11 @@ class SpeakerTracker:
             self.last_active_t_s = f.t_s
             if f.loud:
                 self._pow.append(f.power)
-            self._nuc.append(f.nucleus)
-            if f.voiced:
-                self._f0.append(f.f0_hz)
+        for p in f.pitched:
+            if p.active:
+                self._nuc.append(p.nucleus)
+                if p.voiced:
+                    self._f0.append(p.f0_hz)
         self.active = f.active
 
     @property

@@ -1,0 +1,472 @@
+"""Real-speech benchmark: pitch, voice activity and baselines on recordings nobody on
+this project made, clean and through the telephone channel simulator.
+
+    .venv/bin/python benchmarks/run.py --only realspeech
+    .venv/bin/python benchmarks/bench_realspeech.py          # the same, this section alone
+    .venv/bin/python benchmarks/bench_realspeech.py --table benchmarks/results/latest.json
+
+Jobs (one per condition and part) run in ``CALMCALL_BENCH_WORKERS`` processes (default
+2); every job has its own fixed seeds, so the figures do not depend on the number.
+
+Material: ``../shared/audio`` (``benchmarks/speech_clips.py``; absent → the section fails
+with the reason). Every clip is scored clean and in every condition of
+``telephone.CONDITIONS`` (fixed seeds: the same audio every run). Each party's channel
+is first set to the nominal telephone line level (active speech at -26 dBFS, the gain
+limited to keep peaks at or below -1 dBFS): the AMI far-field mixes arrive at -34 to
+-50 dBFS, where the comfort-noise gate and floor would dominate every figure. calmcall is called
+only through ``calmcall.measure.measure_channel`` (per-10-ms-frame ``t_s``, ``speech``,
+``voiced``, ``f0_hz``) and ``calmcall.analysis.run_call`` (its baselines), so the figures
+follow whatever the implementation behind them is.
+
+* **pitch** (JFK, the 5 LJSpeech clips, the 20 EmoDB clips; 71 s): reference = pYIN
+  (``librosa.pyin``, fmin 60, fmax 400 Hz, 64 ms frames, 10 ms hop) on the *clean
+  wideband* copy. On each condition's copy: GPE = share of the frames voiced in both
+  whose F0 is more than 20 % off the reference; VDE = share of all frames whose voicing
+  decision differs from the reference's. Also pYIN and plain YIN (no voicing decision:
+  GPE over the reference's voiced frames) on the same degraded copy. Octave jumps =
+  episodes in which the trailing 1 s median of voiced F0 (the cue's median; at least
+  10 voiced frames) is more than 6 semitones from the reference's trailing 1 s median.
+  CPU = process time of ``measure_channel`` per second of audio.
+* **VAD** (the AMI clips, split into two channels by their RTTM, ``benchmarks/ami.py``;
+  ``trn*`` development, ``tst*`` held out, reported separately): frame precision and
+  recall of ``speech`` against the side's RTTM speech, with the other side as
+  ``far_16k``. False speech share on a channel that carries only gated comfort noise
+  (``voip_gated`` at -62 dBFS, and at -60 dBFS), only line hiss (pink noise, -56 dBFS),
+  or only the far side's echo (-25 dB and -20 dB, 30 ms; counted during the far side's
+  speech); the far side's channel is given as ``far_16k``.
+* **baselines**: ``run_call`` (no transcription) on each AMI split call, JFK, the
+  LJSpeech clips joined, the stereo fixture, per condition. A learned baseline is
+  *plausible* when 60 <= F0 <= 400 Hz, 2 <= syllables/s <= 8 (about 90-260 wpm of
+  articulation) and -60 <= level <= -3 dBFS; the F0 of JFK and LJSpeech is also compared
+  with the reference (median pYIN F0 of the clean clip).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+for p in (ROOT / "src", ROOT / "benchmarks"):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
+
+import ami  # noqa: E402
+import speech_clips as sc  # noqa: E402
+from telephone import CONDITIONS, set_active_level, telephone_channel  # noqa: E402
+
+SR = 16000
+HOP_S = 0.010
+SEED = 20261201
+LINE_LEVEL_DBFS = -26.0
+PYIN_FMIN_HZ, PYIN_FMAX_HZ = 60.0, 400.0
+GROSS_REL = 0.20
+JUMP_ST = 6.0
+MEDIAN_WINDOW_S = 1.0
+MIN_MEDIAN_FRAMES = 10
+PLAUSIBLE = {"f0_hz": (60.0, 400.0), "rate_syl_s": (2.0, 8.0), "level_db": (-60.0, -3.0)}
+ECHO_DBS = (-25.0, -20.0)
+
+
+# ----------------------------------------------------------------- scoring (pure)
+
+def pitch_counts(ref_f0: np.ndarray, ref_voiced: np.ndarray, f0: np.ndarray, voiced: np.ndarray) -> dict[str, int]:
+    """Frame counts for GPE/VDE: ``frames``, ``both`` (voiced in both), ``gross`` (of
+    ``both``, F0 more than 20 % off), ``gross_up`` (of those, too high), ``vd_err``
+    (voicing decisions differ), ``vd_miss`` (of those, voiced in the reference only). Arrays of one length, F0 in Hz."""
+    rv, v = np.asarray(ref_voiced, bool), np.asarray(voiced, bool)
+    both = rv & v
+    ratio = np.full(len(rv), 1.0)
+    ratio[both] = np.asarray(f0, float)[both] / np.asarray(ref_f0, float)[both]
+    gross = both & (np.abs(ratio - 1.0) > GROSS_REL)
+    return {"frames": int(len(rv)), "both": int(both.sum()), "gross": int(gross.sum()),
+            "gross_up": int((gross & (ratio > 1)).sum()), "vd_err": int((rv != v).sum()),
+            "vd_miss": int((rv & ~v).sum())}
+
+
+def add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in set(a) | set(b)}
+
+
+def running_median_hz(f0: np.ndarray, voiced: np.ndarray, window_s: float = MEDIAN_WINDOW_S,
+                      min_frames: int = MIN_MEDIAN_FRAMES) -> np.ndarray:
+    """Trailing ``window_s`` median of the voiced F0 at each 10 ms frame (nan where
+    fewer than ``min_frames`` voiced frames are in the window)."""
+    w = int(round(window_s / HOP_S))
+    f = np.where(np.asarray(voiced, bool), np.asarray(f0, float), np.nan)
+    out = np.full(len(f), np.nan)
+    for i in range(len(f)):
+        seg = f[max(0, i - w + 1):i + 1]
+        seg = seg[~np.isnan(seg)]
+        if len(seg) >= min_frames:
+            out[i] = np.median(seg)
+    return out
+
+
+def octave_jumps(med_hz: np.ndarray, ref_med_hz: np.ndarray, st: float = JUMP_ST) -> int:
+    """Episodes (maximal runs of frames) in which ``med_hz`` is more than ``st``
+    semitones from ``ref_med_hz`` (frames where either is nan end a run)."""
+    ok = ~np.isnan(med_hz) & ~np.isnan(ref_med_hz)
+    off = np.zeros(len(med_hz), bool)
+    off[ok] = np.abs(12 * np.log2(med_hz[ok] / ref_med_hz[ok])) > st
+    return int(np.sum(off[1:] & ~off[:-1]) + (1 if len(off) and off[0] else 0))
+
+
+def vad_counts(pred: np.ndarray, ref: np.ndarray) -> dict[str, int]:
+    """``tp``, ``fp``, ``fn``, ``frames`` of a frame speech decision against a reference."""
+    p, r = np.asarray(pred, bool), np.asarray(ref, bool)
+    return {"tp": int((p & r).sum()), "fp": int((p & ~r).sum()), "fn": int((~p & r).sum()), "frames": int(len(p))}
+
+
+def precision_recall(c: dict[str, int]) -> tuple[float, float]:
+    tp, fp, fn = c["tp"], c["fp"], c["fn"]
+    return (tp / (tp + fp) if tp + fp else float("nan"), tp / (tp + fn) if tp + fn else float("nan"))
+
+
+def plausible(b: dict) -> bool:
+    """A learned baseline (``f0_hz``, ``rate_syl_s``, ``level_db``) inside :data:`PLAUSIBLE`."""
+    return all(b.get(k) is not None and lo <= b[k] <= hi for k, (lo, hi) in PLAUSIBLE.items())
+
+
+# ----------------------------------------------------------------- material
+
+@dataclass
+class Clip:
+    name: str
+    audio: np.ndarray  # 16 kHz float32 mono, clean
+
+
+def _line(x: np.ndarray) -> np.ndarray:
+    """One party's line level: active speech at -26 dBFS, peak at most -1 dBFS."""
+    return set_active_level(x, SR, LINE_LEVEL_DBFS, peak_dbfs=-1.0)
+
+
+def pitch_clips() -> list[Clip]:
+    out = [Clip("jfk", _line(sc.read_16k(sc.require("jfk/jfk.wav"))[:, 0]))]
+    out += [Clip(w.stem, _line(sc.read_16k(w)[:, 0])) for w in sc.ljspeech_wavs()]
+    out += [Clip(w.stem, _line(sc.read_16k(w)[:, 0])) for w in sc.emodb_wavs()]
+    return out
+
+
+def _fit(x: np.ndarray, n: int) -> np.ndarray:
+    return np.resize(x, n).astype(np.float32) if len(x) else np.zeros(n, np.float32)
+
+
+def degrade(x: np.ndarray, cond: str, seed: tuple[int, ...], far: np.ndarray | None = None) -> np.ndarray:
+    """``x`` (16 kHz) through condition ``cond`` with a fixed seed; ``far`` is the echo
+    source for conditions with echo (required there)."""
+    kw = dict(CONDITIONS[cond])
+    if "echo_db" in kw:
+        if far is None:
+            raise ValueError(f"condition {cond} needs the far side's audio")
+        kw["echo_of"] = _fit(far, len(x))
+    rng = np.random.default_rng([SEED, *seed])
+    return telephone_channel(x, SR, rng=rng, **kw)
+
+
+def _measure(x: np.ndarray, far: np.ndarray | None = None) -> tuple[dict, float]:
+    from calmcall.measure import measure_channel
+
+    t0 = time.process_time()
+    m = measure_channel(np.asarray(x, np.float32), None, far_16k=None if far is None else np.asarray(far, np.float32))
+    return m, time.process_time() - t0
+
+
+def _pyin(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    import librosa
+
+    f0, vflag, _ = librosa.pyin(x, fmin=PYIN_FMIN_HZ, fmax=PYIN_FMAX_HZ, sr=SR, frame_length=1024, hop_length=160)
+    return np.nan_to_num(f0, nan=0.0), np.asarray(vflag, bool)
+
+
+def _yin(x: np.ndarray) -> np.ndarray:
+    import librosa
+
+    return librosa.yin(x, fmin=PYIN_FMIN_HZ, fmax=PYIN_FMAX_HZ, sr=SR, frame_length=1024, hop_length=160)
+
+
+def _at(t_s: np.ndarray, arr: np.ndarray) -> np.ndarray:
+    """Values of a 10 ms-hop, centred librosa track at frame centres ``t_s``."""
+    idx = np.clip(np.round(np.asarray(t_s) / HOP_S).astype(int), 0, len(arr) - 1)
+    return arr[idx]
+
+
+# ----------------------------------------------------------------- sections
+# Each job scores one condition (or one quiet channel kind) and reads its material
+# through the per-process caches below, so the jobs can run in worker processes.
+
+@functools.lru_cache(maxsize=None)
+def _clips() -> tuple[Clip, ...]:
+    return tuple(pitch_clips())
+
+
+@functools.lru_cache(maxsize=None)
+def _pitch_material() -> tuple[tuple[Clip, ...], tuple[tuple[np.ndarray, np.ndarray], ...]]:
+    clips = _clips()
+    return clips, tuple(_pyin(c.audio) for c in clips)
+
+
+@functools.lru_cache(maxsize=None)
+def _ami_material() -> tuple[tuple[str, ami.TwoChannelSplit], ...]:
+    out = []
+    for fid in ami.DEV_CLIPS + ami.HELD_OUT_CLIPS:
+        x, turns = ami.load_clip(fid)
+        sp = ami.split_two_channels(x, turns)
+        out.append((fid, ami.TwoChannelSplit((_line(sp.channels[0]), _line(sp.channels[1])), sp.sides,
+                                             sp.speaker_turns, sp.side_turns, sp.sr_hz)))
+    return tuple(out)
+
+
+def pitch_job(ci: int) -> dict:
+    """Pitch figures of condition number ``ci`` of :data:`CONDITIONS`."""
+    cond = list(CONDITIONS)[ci]
+    clips, refs = _pitch_material()
+    cc: dict[str, int] = {}
+    cp: dict[str, int] = {}
+    cy: dict[str, int] = {}
+    jumps = 0
+    cpu_s = 0.0
+    for k, (clip, (rf0, rvo)) in enumerate(zip(clips, refs)):
+        far = clips[k - 1].audio  # another speaker as the echo
+        y = degrade(clip.audio, cond, (1, ci, k), far)
+        m, dt = _measure(y)
+        cpu_s += dt
+        t = m["t_s"]
+        ref_f0, ref_v = _at(t, rf0), _at(t, rvo)
+        f0 = np.nan_to_num(np.asarray(m["f0_hz"], float), nan=0.0)
+        vo = np.asarray(m["voiced"], bool)
+        cc = add_counts(cc, pitch_counts(ref_f0, ref_v, f0, vo))
+        jumps += octave_jumps(running_median_hz(f0, vo), running_median_hz(ref_f0, ref_v))
+        pf0, pvo = _pyin(y)
+        cp = add_counts(cp, pitch_counts(ref_f0, ref_v, _at(t, pf0), _at(t, pvo)))
+        yf0 = _at(t, _yin(y))
+        cy = add_counts(cy, pitch_counts(ref_f0, ref_v, yf0, ref_v))
+    audio_s = sum(len(c.audio) for c in clips) / SR
+    return {"calmcall": _pitch_figs(cc), "calmcall_octave_jumps": jumps,
+            "pyin_degraded": _pitch_figs(cp), "yin_degraded_gpe": _pitch_figs(cy)["gpe"],
+            "calmcall_cpu_ms_per_s": round(1000 * cpu_s / audio_s, 2), "counts": cc}
+
+
+def _pitch_figs(c: dict[str, int]) -> dict[str, float | None]:
+    return {"gpe": round(c["gross"] / c["both"], 4) if c["both"] else None,
+            "gpe_up": round(c["gross_up"] / c["both"], 4) if c["both"] else None,
+            "vde": round(c["vd_err"] / c["frames"], 4) if c["frames"] else None,
+            "vde_missed": round(c["vd_miss"] / c["frames"], 4) if c["frames"] else None,
+            "voiced_both": c["both"]}
+
+
+def vad_job(ci: int) -> dict:
+    """VAD precision/recall against the RTTM for condition number ``ci``."""
+    cond = list(CONDITIONS)[ci]
+    sets: dict[str, dict[str, int]] = {"dev": {}, "held_out": {}}
+    for k, (fid, sp) in enumerate(_ami_material()):
+        part = "held_out" if fid in ami.HELD_OUT_CLIPS else "dev"
+        a, b = sp.channels
+        ya = degrade(a, cond, (2, ci, k, 0), far=b)
+        yb = degrade(b, cond, (2, ci, k, 1), far=a)
+        for near, far, turns in ((ya, yb, sp.side_turns[0]), (yb, ya, sp.side_turns[1])):
+            m, _ = _measure(near, far)
+            sets[part] = add_counts(sets[part], vad_counts(m["speech"], ami.frame_mask(turns, m["t_s"])))
+    return {p: {"precision": _r(precision_recall(c)[0]), "recall": _r(precision_recall(c)[1]), **c}
+            for p, c in sets.items()}
+
+
+#: channels with no speech of their own: (label, condition, overrides, carries the far side's echo)
+QUIET = [("gated comfort noise (voip_gated, -62 dBFS)", "voip_gated", {}, False),
+         ("gated comfort noise (-60 dBFS)", "phone", {"comfort_noise_dbfs": -60.0}, False),
+         ("line hiss (pink, -56 dBFS)", "phone", {"noise_snr_db": 30.0}, False)]
+QUIET += [(f"far side's echo ({echo_db:+.0f} dB, 30 ms)", "phone", {"echo_db": echo_db, "echo_delay_s": 0.03}, True)
+          for echo_db in ECHO_DBS]
+
+
+def quiet_job(qi: int) -> dict:
+    """False speech share on quiet channel kind number ``qi`` of :data:`QUIET`."""
+    _label, cond, extra, echo = QUIET[qi]
+    sets = {"dev": [0, 0], "held_out": [0, 0]}
+    for k, (fid, sp) in enumerate(_ami_material()):
+        part = "held_out" if fid in ami.HELD_OUT_CLIPS else "dev"
+        src = sp.channels[0]
+        far = degrade(src, cond, (3, qi, k, 1))
+        rng = np.random.default_rng([SEED, 3, qi, k, 0])
+        kw = {**CONDITIONS[cond], **extra, **({"echo_of": src} if echo else {})}
+        near = telephone_channel(np.zeros(len(src), np.float32), SR, rng=rng, **kw)
+        m, _ = _measure(near, far)
+        # echo: counted while the far side talks; otherwise over the whole channel
+        scope = ami.frame_mask(sp.side_turns[0], m["t_s"]) if echo else np.ones(len(m["speech"]), bool)
+        sets[part][0] += int(np.sum(np.asarray(m["speech"], bool) & scope))
+        sets[part][1] += int(np.sum(scope))
+    return {p: _r(v[0] / v[1]) for p, v in sets.items()}
+
+
+def _r(v: float) -> float | None:
+    return None if v != v else round(float(v), 4)
+
+
+def _baselines_of(agent: np.ndarray, customer: np.ndarray | None) -> dict[str, dict | None]:
+    from calmcall.analysis import run_call
+    from calmcall.audio_io import Call
+    from calmcall.config import Config
+    from calmcall.events import BaselineReady
+
+    call = Call("realspeech", np.asarray(agent, np.float32), None if customer is None else np.asarray(customer, np.float32),
+                {"agent": 0, "customer": None if customer is None else 1}, SR, 1 if customer is None else 2, "bench")
+    events, _ = run_call(call, config=Config(), transcribe=False)
+    out: dict[str, dict | None] = {"agent": None, "customer": None}
+    for e in events:
+        if isinstance(e, BaselineReady):
+            b = e.baseline
+            out[e.speaker] = {"f0_hz": b.f0_hz, "level_db": b.level_db, "rate_syl_s": b.rate_syl_s,
+                              "speech_s": b.speech_s, "source": b.source}
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _baseline_material() -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
+    clips = _clips()
+    lj = np.concatenate([c.audio for c in clips if c.name.startswith("LJ")])
+    jfk = next(c.audio for c in clips if c.name == "jfk")
+    stereo = sc.read_16k(sc.require("stereo-two-speaker/stereo_diarization.wav"))
+    stereo = np.stack([_line(stereo[:, 0]), _line(stereo[:, 1])], axis=1)
+    ref_hz = {"jfk": float(np.median(_pyin_voiced(jfk))), "ljspeech": float(np.median(_pyin_voiced(lj)))}
+    return jfk, lj, stereo, ref_hz
+
+
+def baseline_job(ci: int) -> dict:
+    """The pipeline's learned baselines on every channel, condition number ``ci``."""
+    cond = list(CONDITIONS)[ci]
+    jfk, lj, stereo, ref_hz = _baseline_material()
+    rows: list[dict] = []
+    for k, (fid, sp) in enumerate(_ami_material()):
+        a, b = sp.channels
+        got = _baselines_of(degrade(a, cond, (5, ci, k, 0), far=b), degrade(b, cond, (5, ci, k, 1), far=a))
+        rows += [{"clip": f"{fid}/{side}", "baseline": got[role]} for side, role in (("A", "agent"), ("B", "customer"))]
+    for name, x, far in (("jfk", jfk, lj), ("ljspeech", lj, jfk)):
+        got = _baselines_of(degrade(x, cond, (6, ci, len(rows)), far=_fit(far, len(x))), None)
+        row = {"clip": name, "baseline": got["agent"]}
+        if got["agent"]:
+            row["f0_err_st"] = round(12 * np.log2(got["agent"]["f0_hz"] / ref_hz[name]), 2)
+        rows.append(row)
+    s0, s1 = stereo[:, 0].copy(), stereo[:, 1].copy()
+    got = _baselines_of(degrade(s0, cond, (7, ci, 0), far=s1), degrade(s1, cond, (7, ci, 1), far=s0))
+    rows += [{"clip": f"stereo/{i}", "baseline": got[r]} for i, r in enumerate(("agent", "customer"))]
+    learned = [r for r in rows if r["baseline"]]
+    ok = [r for r in learned if plausible(r["baseline"])]
+    return {
+        "channels": len(rows), "learned": len(learned), "plausible": len(ok),
+        "implausible": [f"{r['clip']}: {_fmt_b(r['baseline'])}" for r in learned if not plausible(r["baseline"])],
+        "f0_hz_range": _range([r["baseline"]["f0_hz"] for r in learned]),
+        "rate_syl_s_range": _range([r["baseline"]["rate_syl_s"] for r in learned]),
+        "level_db_range": _range([r["baseline"]["level_db"] for r in learned]),
+        "f0_err_st": {r["clip"]: r.get("f0_err_st") for r in rows if r["clip"] in ref_hz},
+        "reference_f0_hz": {k: round(v, 1) for k, v in ref_hz.items()},
+        "rows": rows,
+    }
+
+
+def _job(spec: tuple[str, int]) -> tuple[tuple[str, int], dict]:
+    kind, i = spec
+    return spec, {"pitch": pitch_job, "vad": vad_job, "quiet": quiet_job, "baseline": baseline_job}[kind](i)
+
+
+def _pyin_voiced(x: np.ndarray) -> np.ndarray:
+    f0, v = _pyin(x)
+    return f0[v]
+
+
+def _range(v: list[float]) -> list[float] | None:
+    return [round(min(v), 2), round(max(v), 2)] if v else None
+
+
+def _fmt_b(b: dict) -> str:
+    return f"{b['f0_hz']:.0f} Hz, {b['rate_syl_s']:.2f} syl/s, {b['level_db']:.1f} dBFS"
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the pool's workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f} %"
+
+
+# ----------------------------------------------------------------- entry point
+
+def run(report: dict) -> list[tuple[str, str, str]]:
+    t0, c0 = time.perf_counter(), _cpu_s()
+    sc.require("")  # fail at once, with the remedy, when ../shared/audio is absent
+    n_cond = len(CONDITIONS)
+    specs = ([("baseline", i) for i in range(n_cond)] + [("vad", i) for i in range(n_cond)]
+             + [("pitch", i) for i in range(n_cond)] + [("quiet", i) for i in range(len(QUIET))])
+    workers = max(1, int(os.environ.get("CALMCALL_BENCH_WORKERS", min(2, os.cpu_count() or 1))))
+    if workers == 1:
+        got = dict(_job(s) for s in specs)
+    else:  # results do not depend on the order: every job has its own seeds
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            got = dict(pool.map(_job, specs))
+    names = list(CONDITIONS)
+    pitch = {"conditions": {names[i]: got[("pitch", i)] for i in range(n_cond)},
+             "clips": [c.name for c in _clips()]}
+    vad = {"conditions": {names[i]: got[("vad", i)] for i in range(n_cond)},
+           "false_speech_share": {QUIET[i][0]: got[("quiet", i)] for i in range(len(QUIET))}}
+    base = {"conditions": {names[i]: got[("baseline", i)] for i in range(n_cond)}}
+    report["realspeech"] = {"pitch": pitch, "vad": vad, "baselines": base, "workers": workers,
+                            "wall_s": round(time.perf_counter() - t0, 1), "cpu_s": round(_cpu_s() - c0, 1)}
+    return table(report["realspeech"])
+
+
+def table(res: dict) -> list[tuple[str, str, str]]:
+    """The section's rows (metric, value, goal) from its results (``report["realspeech"]``)."""
+    pitch, vad, base = res["pitch"], res["vad"], res["baselines"]
+    rows: list[tuple[str, str, str]] = []
+    for cond, r in pitch["conditions"].items():
+        c, p = r["calmcall"], r["pyin_degraded"]
+        rows.append((f"realspeech: pitch vs clean pYIN [{cond}] calmcall GPE / VDE",
+                     f"{_pct(c['gpe'])} (up {_pct(c['gpe_up'])}) / {_pct(c['vde'])} (missed {_pct(c.get('vde_missed'))}); "
+                     f"octave jumps {r['calmcall_octave_jumps']}; pYIN {_pct(p['gpe'])} / {_pct(p['vde'])}; "
+                     f"YIN GPE {_pct(r['yin_degraded_gpe'])}",
+                     "GPE <= 2 %, VDE <= 6 %, 0 jumps" if cond != "clean" else "-"))
+    cpu = [r["calmcall_cpu_ms_per_s"] for r in pitch["conditions"].values()]
+    rows.append(("realspeech: calmcall measure_channel CPU per s of audio (pitch clips)",
+                 f"{min(cpu):.1f}-{max(cpu):.1f} ms", "<= 15 ms"))
+    for cond, r in vad["conditions"].items():
+        d, h = r["dev"], r["held_out"]
+        rows.append((f"realspeech: VAD vs RTTM [{cond}] precision / recall, dev | held out",
+                     f"{_pct(d['precision'])} / {_pct(d['recall'])} | {_pct(h['precision'])} / {_pct(h['recall'])}", "-"))
+    for label, v in vad["false_speech_share"].items():
+        rows.append((f"realspeech: false speech share, channel of {label} only, dev | held out",
+                     f"{_pct(v['dev'])} | {_pct(v['held_out'])}", "0 %"))
+    for cond, r in base["conditions"].items():
+        rows.append((f"realspeech: baselines [{cond}] of {r['channels']} channels: learned, of them plausible",
+                     f"{r['learned']}, {r['plausible']}; F0 {r['f0_hz_range']} Hz, rate {r['rate_syl_s_range']} syl/s; "
+                     f"F0 vs pYIN jfk {r['f0_err_st'].get('jfk')} st, LJ {r['f0_err_st'].get('ljspeech')} st",
+                     "every learned one plausible"))
+    if "cpu_s" in res:
+        rows.append(("realspeech: section cost (workers; wall; CPU)", f"{res['workers']}; {res['wall_s']} s; {res['cpu_s']} s", "-"))
+    return rows
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--table":  # reprint the rows of a saved run
+        saved = json.loads(Path(sys.argv[2]).read_text())
+        for r in table(saved.get("realspeech", saved)):
+            print(" | ".join(r))
+        sys.exit(0)
+    rep: dict = {}
+    for r in run(rep):
+        print(" | ".join(r))
+    out = ROOT / "benchmarks" / "results" / "realspeech.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rep["realspeech"], indent=1, default=float) + "\n")
+    print(f"wrote {out}")

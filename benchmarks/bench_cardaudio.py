@@ -73,7 +73,8 @@ UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
 
 
 def luhn_complete(body: str) -> str:
-    """``body`` + the Luhn check digit."""
+    """``body`` + the Luhn check digit (written here, not taken from
+    ``calmcall.text.masking.luhn_ok``: the ground truth does not lean on the product)."""
     total = 0
     for i, ch in enumerate(reversed(body)):
         d = int(ch)

@@ -198,14 +198,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     call = load_call(args.recording, agent_channel=args.agent_channel)
     tracker = SpeakerTracker(cfg.measure)
-    learner = BaselineLearner(speech_s=1e9)
+    learner = BaselineLearner(1e9, cfg.baseline, gate_floor_db=cfg.measure.vad_floor_db)
     for _t, blocks in iter_blocks(call, block_s=1.0):
         for f in tracker.update(blocks["agent"]):
             learner.update(f)
+    learner.add_pitched(tracker.flush())
     baseline = learner.finish(min_speech_s=cfg.baseline.agent_speech_s / 2)
     if baseline is None:
-        raise UsageError(f"{args.recording}: too little agent speech to calibrate "
-                         f"(need at least {cfg.baseline.agent_speech_s / 2:.0f} s of voiced speech)")
+        raise UsageError(f"{args.recording}: no usable calm baseline ({learner.reason}; "
+                         f"need at least {cfg.baseline.agent_speech_s / 2:.0f} s of plausible speech)")
     try:
         write_profile(args.out, baseline, recording=str(args.recording))
     except OSError as exc:

@@ -53,6 +53,13 @@ class BaselineConfig:
 
     agent_speech_s: float = _f(10.0, "the agent's baseline is learned from their first this-many seconds of active speech (s)", lo=2, hi=300)
     customer_speech_s: float = _f(4.0, "the customer's baseline is learned from their first this-many seconds of active speech (s)", lo=2, hi=300)
+    f0_min_hz: float = _f(60.0, "a learned baseline with a median pitch below this is refused and learning goes on (Hz)", lo=30, hi=300)
+    f0_max_hz: float = _f(400.0, "... or above this (Hz)", lo=100, hi=1000)
+    rate_min_syl_s: float = _f(2.0, "a learned baseline slower than this many syllable nuclei per second of speech is refused (conversational articulation is ~3-7 syllables/s; the detector finds 0.84-1.12 nuclei per syllable) (1/s)", lo=0.1, hi=10)
+    rate_max_syl_s: float = _f(8.0, "... or faster than this (1/s)", lo=1, hi=20)
+    min_level_above_gate_db: float = _f(10.0, "a learned baseline's active level must be this far above measure.vad_floor_db, the energy gate (dB)", lo=0, hi=60)
+    min_voiced_s: float = _f(1.0, "a baseline needs at least this much voiced speech in its window, else it is unsettled (s)", lo=0.1, hi=60)
+    min_nuclei: int = _f(10, "... and at least this many syllable nuclei", lo=1, hi=1000)
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,8 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Confi
     cfg = Config(**sections)
     if cfg.measure.pitch_min_hz * 1.05 >= cfg.measure.pitch_max_hz:
         raise ConfigError(f"{source}: measure.pitch_min_hz must be below measure.pitch_max_hz")
+    if cfg.baseline.f0_min_hz >= cfg.baseline.f0_max_hz or cfg.baseline.rate_min_syl_s >= cfg.baseline.rate_max_syl_s:
+        raise ConfigError(f"{source}: baseline plausibility bounds must have min below max")
     if cfg.measure.speech_prob_off > cfg.measure.speech_prob_on:
         raise ConfigError(f"{source}: measure.speech_prob_off must not exceed measure.speech_prob_on")
     return cfg

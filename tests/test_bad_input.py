@@ -200,7 +200,7 @@ def test_config_huge_file_is_refused(tmp_path: Path, capsys: Any) -> None:
     p = tmp_path / "big.toml"
     p.write_text("# x\n" * 300_000)
     rc, _, err = run_cli(capsys, "config", "--check", str(p))
-    assert_one_line_error(rc, err, "big.toml", "bytes")
+    assert_one_line_error(rc, err, "big.toml", "over 1048576 bytes")
 
 
 @pytest.mark.parametrize("value", ['"abc"', "[1, 2]", "-5", "nan", "inf", "1e308"])
@@ -592,3 +592,11 @@ def test_logged_config_of_another_version_is_not_damage_but_a_nan_target_is(tmp_
     assert s.bad_records == 1 and "config" not in s.meta
     rc, out, err = run_cli(capsys, "report", str(log), "-o", str(tmp_path / "r.html"), "--no-audio")
     assert rc == 0 and "1 damaged record(s) skipped" in out, err
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_device_files_are_bounded_not_read_forever(tmp_path: Path, capsys: Any) -> None:
+    rc, _, err = run_cli(capsys, "config", "--check", "/dev/zero")
+    assert_one_line_error(rc, err, "/dev/zero", "over 1048576 bytes")
+    rc, _, err = run_cli(capsys, "analyze", "/dev/zero", "--no-transcribe")
+    assert_one_line_error(rc, err, "/dev/zero", "not a regular file")

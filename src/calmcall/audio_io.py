@@ -99,6 +99,8 @@ def load_call(
         raise _fail(p, f"cannot read: {explain(exc)}") from None
     if stat.S_ISDIR(st.st_mode):
         raise _fail(p, "is a directory, not an audio file")
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or a device would block or never end
+        raise _fail(p, "not a regular file (give an audio file)")
     if st.st_size == 0:
         raise _fail(p, "is empty (0 bytes)")
     try:

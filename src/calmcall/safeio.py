@@ -94,10 +94,13 @@ def read_toml(path: str | Path, error: type[Exception], *, what: str, missing_hi
     one line that says what to do. ``what`` names the file's role ("config file")."""
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_TOML_BYTES:
-            raise error(f"{p}: {what} is {size} bytes; the most read is {MAX_TOML_BYTES} (is it the right file?)")
-        text = p.read_text(encoding="utf-8")
+        if p.is_dir():
+            raise error(f"{p}: is a folder, not a {what}")
+        with p.open("rb") as fh:  # bounded: /dev/zero or a runaway file cannot fill the memory
+            data = fh.read(MAX_TOML_BYTES + 1)
+        if len(data) > MAX_TOML_BYTES:
+            raise error(f"{p}: {what} is over {MAX_TOML_BYTES} bytes, the most read (is it the right file?)")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise error(f"{p}: {what} not found{missing_hint}") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -600,3 +600,25 @@ def test_flac_sink_refuses_to_overwrite_and_reads_back_exactly(tmp_path: Path) -
     assert np.array_equal(y, np.arange(-5000, 5000, dtype=np.int16))
     with pytest.raises(FileExistsError):
         FlacSink(p)
+
+
+def test_read_recording_reads_a_flac_of_unknown_length_to_its_end(tmp_path: Path) -> None:
+    """A FLAC whose STREAMINFO says 0 samples (length unknown, as a crashed or streamed
+    writer leaves it) is read to its last frame, not cut at the second 10 s chunk."""
+    import soundfile as sf
+
+    from calmcall.qa.recorder import read_recording
+
+    x = (np.random.default_rng(0).standard_normal(16000 * 25) * 0.1).astype(np.float32)
+    full = tmp_path / "full.flac"
+    sf.write(str(full), x, 16000, subtype="PCM_16")
+    raw = bytearray(full.read_bytes())
+    raw[21] &= 0xF0  # STREAMINFO total samples: 36 bits from the low nibble of byte 21
+    raw[22:26] = b"\0\0\0\0"
+    unknown = tmp_path / "unknown.flac"
+    unknown.write_bytes(bytes(raw))
+    with sf.SoundFile(str(unknown)) as f:
+        assert not 0 < f.frames < (1 << 40)  # libsndfile reports the length as unknown
+    y, rate = read_recording(unknown)
+    ref, _ = read_recording(full)
+    assert rate == 16000 and len(y) == len(x) and np.array_equal(y, ref)

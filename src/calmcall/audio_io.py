@@ -173,7 +173,7 @@ def _decode(p: Path, info: Any, picked: list[int]) -> list[np.ndarray]:
         with sf.SoundFile(str(p)) as f:
             buf = np.empty((_CHUNK_FRAMES, f.channels), dtype=np.float32)
             while True:
-                n = _read_into(f, buf, known)
+                n = read_into(f, buf, known)
                 if n <= 0:
                     break
                 for k, ch in enumerate(picked):
@@ -193,7 +193,7 @@ def _decode(p: Path, info: Any, picked: list[int]) -> list[np.ndarray]:
         raise _fail(p, "is too long to fit in memory (cut it into parts)") from None
 
 
-def _read_into(f: sf.SoundFile, buf: np.ndarray, known: bool) -> int:
+def read_into(f: sf.SoundFile, buf: np.ndarray, known: bool) -> int:
     """Frames read into ``buf`` (0 at the end). A file of unknown length is read with
     libsndfile's ``sf_readf_float`` directly: soundfile's ``read`` seeks past what it
     read, which fails when the length is unknown."""

@@ -258,19 +258,22 @@ def read_recording(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     more than the file holds gives the samples up to the first unreadable frame."""
     import soundfile as sf
 
+    from ..audio_io import read_into
+
     out: list[np.ndarray] = []
     with sf.SoundFile(str(path)) as f:
         rate = int(f.samplerate)
         known = 0 < f.frames < (1 << 40)
         chunk = max(1, min(int(f.frames), 1 << 22)) if known else rate * 10
+        buf = np.empty((chunk, f.channels), dtype=np.float32)
         while True:
             try:
-                x = f.read(chunk, dtype="float32", always_2d=True)
+                n = read_into(f, buf, known)  # unknown length: soundfile's read would stop early
             except (sf.LibsndfileError, RuntimeError):
                 break  # a torn last frame
-            if len(x):
-                out.append(x[:, 0])
-            if len(x) < chunk:
+            if n:
+                out.append(buf[:n, 0].copy())
+            if n < chunk:
                 break
     return (np.concatenate(out) if out else np.zeros(0, dtype=np.float32)), rate
 

@@ -72,6 +72,8 @@ _CVV_SINGLE = {"cvv", "cvv2", "cvc", "cvc2", "cv2", "csc", "cid", "cvn", "cv", "
 _CVV_PAIRS = {("security", "code"), ("security", "number"), ("card", "verification"),
               ("verification", "code"), ("verification", "value"), ("security", "digits")}
 _DIGITS_RE = re.compile(r"^[\d][\d ,.\-/]*$")
+#: digits the recogniser glued to a letter or two ("C17066", "4111x"): still digits of a run
+_GARBLED_DIGITS_RE = re.compile(r"^[a-z]{1,2}\d{2}[\d,.\-/]*$|^\d{2}[\d,.\-/]*[a-z]{1,2}$")
 _EDGE_PUNCT = " \t\n\"'()[]{}<>,.;:!?\u2019\u2018\u201c\u201d"
 
 
@@ -88,7 +90,7 @@ def _classify(text: str) -> list[_Item] | None:
     core = fold(text).strip(_EDGE_PUNCT)
     if not core:
         return [_Item("filler")]
-    if _DIGITS_RE.match(core):
+    if _DIGITS_RE.match(core) or _GARBLED_DIGITS_RE.match(core):
         digits = re.sub(r"\D", "", core)
         return [_Item("digits", digits)] if digits else None
     parts = [p for p in re.split(r"[-\u2010-\u2015]", core) if p]

@@ -45,7 +45,7 @@ class _SpeakerState:
     def __init__(self, speaker: Speaker, cfg: Config, learn_s: float, baseline: Baseline | None) -> None:
         self.speaker = speaker
         self.tracker = SpeakerTracker(cfg.measure)
-        self.learner = BaselineLearner(learn_s)
+        self.learner = BaselineLearner(learn_s, cfg.baseline, gate_floor_db=cfg.measure.vad_floor_db)
         self.baseline = baseline
         self.words = WordPace()  # pace from committed words (calmcall.pace)
         self.calm_pace: tuple[float, float] | None = None  # calm (wpm, syllables/s of the words' text)
@@ -56,6 +56,13 @@ class _SpeakerState:
         self.baseline_t_s: float | None = None
         # words kept until the learned baseline's wpm is known (None: not collecting)
         self.calib_words: list[Word] | None = [] if baseline is None else None
+
+    @property
+    def baseline_status(self) -> str:
+        """``"profile"``, ``"learned"`` or ``"still learning (reason)"``."""
+        if self.baseline is not None:
+            return "profile" if self.baseline.source == "profile" else "learned"
+        return self.learner.status
 
     def nuclei_per_word(self, default: float) -> float:
         """Syllable nuclei per word of this speaker: from the calm baseline's syllable
@@ -489,6 +496,7 @@ class Pipeline:
                 f0_hz=_opt(rel["f0_hz"]), pitch_st=_opt(rel["pitch_st"]), level_db=_opt(rel["level_db"]),
                 level_rel_db=_opt(rel["level_rel_db"]), rate_syl_s=_opt(rel["rate_syl_s"]),
                 rate_rel=_opt(rel["rate_rel"]), wpm=_opt(st.words.wpm(t)), in_band=in_band,
+                baseline_status=st.baseline_status,
                 excess=None if in_band is None else {k: round(float(v), 3) for k, v in excess.items()},
             ))
         return out
@@ -561,6 +569,7 @@ class Pipeline:
                 "active_level_db": _opt(st.stats.level_db),
                 "rate_syl_s": _opt(st.stats.rate_syl_s),
                 "baseline": _r(_baseline_dict(st.baseline)),
+                "baseline_status": st.baseline_status,
             }
             if st.calm_pace_refused is not None:
                 res[role]["calm_pace_refused"] = st.calm_pace_refused

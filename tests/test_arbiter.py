@@ -217,3 +217,16 @@ def test_a_phrase_cue_in_a_loud_high_turn_gives_way_to_the_voice_cue(tmp_path: A
     in_turn = [e for e in events if isinstance(e, Prompt) and turn["start_s"] <= e.t_s <= turn["end_s"] + 1.0]
     assert in_turn and in_turn[0].kind in ("pitch", "volume"), [(p.t_s, p.kind, p.detail) for p in in_turn]
     assert not [p for p in in_turn if p.kind == "phrase"]
+
+
+def test_playbook_rank_is_validated_and_defaults_to_0(tmp_path: Any) -> None:
+    from calmcall.text.playbook import PlaybookError, load_playbook
+
+    ok = tmp_path / "ok.toml"
+    ok.write_text('[[rule]]\nid = "team.x"\npatterns = ["unfortunately"]\nheadline = "Positive framing"\n'
+                  'detail = "Say what you can do"\nseverity = "low"\nspeaker = "agent"\n')
+    assert load_playbook([ok]).rule("team.x").rank == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text(ok.read_text() + "rank = 150\n")
+    with pytest.raises(PlaybookError, match="rank"):
+        load_playbook([bad])

@@ -8,10 +8,11 @@ code. An unknown key or a bad value raises :class:`ConfigError` naming the key.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .safeio import finite_in, short_repr
 
 
 class ConfigError(ValueError):
@@ -52,6 +53,13 @@ class BaselineConfig:
 
     agent_speech_s: float = _f(10.0, "the agent's baseline is learned from their first this-many seconds of active speech (s)", lo=2, hi=300)
     customer_speech_s: float = _f(4.0, "the customer's baseline is learned from their first this-many seconds of active speech (s)", lo=2, hi=300)
+    f0_min_hz: float = _f(60.0, "a learned baseline with a median pitch below this is refused and learning goes on (Hz)", lo=30, hi=300)
+    f0_max_hz: float = _f(400.0, "... or above this (Hz)", lo=100, hi=1000)
+    rate_min_syl_s: float = _f(2.0, "a learned baseline slower than this many syllable nuclei per second of speech is refused (conversational articulation is ~3-7 syllables/s; the detector finds 0.84-1.12 nuclei per syllable) (1/s)", lo=0.1, hi=10)
+    rate_max_syl_s: float = _f(8.0, "... or faster than this (1/s)", lo=1, hi=20)
+    min_level_above_gate_db: float = _f(10.0, "a learned baseline's active level must be this far above measure.vad_floor_db, the energy gate (dB)", lo=0, hi=60)
+    min_voiced_s: float = _f(1.0, "a baseline needs at least this much voiced speech in its window, else it is unsettled (s)", lo=0.1, hi=60)
+    min_nuclei: int = _f(10, "... and at least this many syllable nuclei", lo=1, hi=1000)
 
 
 @dataclass(frozen=True)
@@ -165,36 +173,50 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Confi
                 raise ConfigError(f"{source}: unknown key {name}.{key} (known: {', '.join(known)})")
             f = known[key]
             expected = type(f.default)
+            lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-                raise ConfigError(f"{source}: {name}.{key} must be a number, got {raw!r}")
+                raise ConfigError(f"{source}: {name}.{key} must be a number in [{lo}, {hi}], got {short_repr(raw)}")
             if expected is int and not isinstance(raw, int):
-                raise ConfigError(f"{source}: {name}.{key} must be a whole number, got {raw!r}")
-            lo, hi = f.metadata["lo"], f.metadata["hi"]
-            if (lo is not None and raw < lo) or (hi is not None and raw > hi):
-                raise ConfigError(f"{source}: {name}.{key} = {raw!r} is out of range [{lo}, {hi}] ({f.metadata['doc']})")
+                raise ConfigError(f"{source}: {name}.{key} must be a whole number in [{lo}, {hi}], got {short_repr(raw)}")
+            if not finite_in(raw, lo, hi):
+                raise ConfigError(f"{source}: {name}.{key} = {short_repr(raw)} is out of range [{lo}, {hi}] ({f.metadata['doc']})")
             kwargs[key] = expected(raw)
         sections[name] = cls(**kwargs)
     cfg = Config(**sections)
     if cfg.measure.pitch_min_hz * 1.05 >= cfg.measure.pitch_max_hz:
         raise ConfigError(f"{source}: measure.pitch_min_hz must be below measure.pitch_max_hz")
+    if cfg.baseline.f0_min_hz >= cfg.baseline.f0_max_hz or cfg.baseline.rate_min_syl_s >= cfg.baseline.rate_max_syl_s:
+        raise ConfigError(f"{source}: baseline plausibility bounds must have min below max")
     if cfg.measure.speech_prob_off > cfg.measure.speech_prob_on:
         raise ConfigError(f"{source}: measure.speech_prob_off must not exceed measure.speech_prob_on")
     return cfg
+
+
+def logged_config_problem(data: Any) -> str | None:
+    """Why a config stored in a session log cannot be trusted (None if it can): a
+    known key whose value is not a finite number in its range. Unknown sections and
+    keys are ignored (a log written by another calmcall version), unlike
+    :func:`config_from_dict`."""
+    if not isinstance(data, dict):
+        return "not a table"
+    for name, section in data.items():
+        cls = _SECTIONS.get(name)
+        if cls is None:
+            continue
+        if not isinstance(section, dict):
+            return f"[{name}] is not a table"
+        for f in dataclasses.fields(cls):
+            if f.name in section and not finite_in(section[f.name], f.metadata.get("lo"), f.metadata.get("hi")):
+                return f"{name}.{f.name} = {short_repr(section[f.name])}"
+    return None
 
 
 def load_config(path: str | Path | None) -> Config:
     """Load a TOML config file (``None`` → defaults). Raises :class:`ConfigError`."""
     if path is None:
         return Config()
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read config file ({type(exc).__name__})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
-    return config_from_dict(data, source=str(p))
+    from .safeio import read_toml
+
+    data = read_toml(path, ConfigError, what="config file",
+                     missing_hint=" (write one with `calmcall config --print-default > FILE`)")
+    return config_from_dict(data, source=str(path))

@@ -55,7 +55,8 @@ class Measures:
     Values are ``None`` when not measurable yet (no speech in the window).
     ``pitch_st`` is the median F0 of the window in semitones above the speaker's
     baseline median F0; ``level_rel_db`` / ``rate_rel`` likewise against the baseline
-    (``rate_rel`` is a ratio, 1.0 = calm pace).
+    (``rate_rel`` is a ratio, 1.0 = calm pace). ``baseline_status``: ``"learned"``,
+    ``"profile"`` or ``"still learning (reason)"`` (why no baseline is used yet).
     """
 
     t_s: float
@@ -69,6 +70,7 @@ class Measures:
     rate_rel: float | None
     wpm: float | None
     in_band: bool | None
+    baseline_status: str = ""
     type: ClassVar[str] = "measures"
 
 

@@ -59,7 +59,7 @@ class _SpeakerState:
     def __init__(self, speaker: Speaker, cfg: Config, learn_s: float, baseline: Baseline | None) -> None:
         self.speaker = speaker
         self.tracker = SpeakerTracker(cfg.measure)
-        self.learner = BaselineLearner(learn_s)
+        self.learner = BaselineLearner(learn_s, cfg.baseline, gate_floor_db=cfg.measure.vad_floor_db)
         self.baseline = baseline
         self.words = WordRate()
         self.stats = SpeechStats()  # whole call
@@ -68,6 +68,13 @@ class _SpeakerState:
         self.baseline_t_s: float | None = None
         # words kept until the learned baseline's wpm is known (None: not collecting)
         self.calib_words: list[Word] | None = [] if baseline is None else None
+
+    @property
+    def baseline_status(self) -> str:
+        """``"profile"``, ``"learned"`` or ``"still learning (reason)"``."""
+        if self.baseline is not None:
+            return "profile" if self.baseline.source == "profile" else "learned"
+        return self.learner.status
 
     def nuclei_per_word(self, default: float) -> float:
         """Syllable nuclei per word of this speaker: from the calm baseline's syllable
@@ -408,6 +415,7 @@ class Pipeline:
                 f0_hz=_opt(rel["f0_hz"]), pitch_st=_opt(rel["pitch_st"]), level_db=_opt(rel["level_db"]),
                 level_rel_db=_opt(rel["level_rel_db"]), rate_syl_s=_opt(rel["rate_syl_s"]),
                 rate_rel=_opt(rel["rate_rel"]), wpm=_opt(st.words.wpm(t)), in_band=in_band,
+                baseline_status=st.baseline_status,
             ))
         return out
 
@@ -479,6 +487,7 @@ class Pipeline:
                 "active_level_db": _opt(st.stats.level_db),
                 "rate_syl_s": _opt(st.stats.rate_syl_s),
                 "baseline": _r(_baseline_dict(st.baseline)),
+                "baseline_status": st.baseline_status,
             }
             if role == "agent":
                 res[role]["in_band_share"] = _opt(st.in_band_frames / st.rated_frames if st.rated_frames else None)

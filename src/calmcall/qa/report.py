@@ -290,9 +290,9 @@ def _row(key: str, label: str, value: Any, shown: str) -> str:
     return f'<tr data-key="{_e(key)}" data-value="{_e(raw)}"><th>{_e(label)}</th><td class="num">{_e(shown)}</td></tr>'
 
 
-def _baseline_text(b: Mapping[str, Any] | None) -> str:
+def _baseline_text(b: Mapping[str, Any] | None, status: str | None = None) -> str:
     if not b:
-        return "not learned (too little speech)"
+        return status or "not learned (too little speech)"
     parts = []
     if isinstance(b.get("rate_syl_s"), (int, float)):
         parts.append(f"pace {b['rate_syl_s']:.2f} syllables/s")
@@ -352,12 +352,14 @@ def render_report(
             meta_bits.append(f"agent {session['agent']}")
         if not session.get("complete"):
             meta_bits.append("log incomplete (session did not close cleanly)")
+        if session.get("damage"):
+            meta_bits.append(f"log damaged: {session['damage']}")
     meta_bits.append(f"channels: agent {ch.get('agent')}, customer {ch.get('customer') if ch.get('customer') is not None else 'none'}")
     meta_bits.append(f"generated {generated}")
     h.append(f'<p class="meta">{_e(" · ".join(b for b in meta_bits if b))}</p>')
     h.append(f'<p class="meta">File: <code>{_e(doc.get("file", ""))}</code></p>')
     bl = doc.get("baselines") or {}
-    h.append(f'<p class="meta">Agent calm baseline: {_e(_baseline_text(bl.get("agent")))}. '
+    h.append(f'<p class="meta">Agent calm baseline: {_e(_baseline_text(bl.get("agent"), ((doc.get("measures") or {}).get("agent") or {}).get("baseline_status")))}. '
              f'Target band: pace up to +{tg["pace_margin"] * 100:.0f} %, pitch up to +{tg["pitch_margin_st"]:g} st, '
              f'level up to +{tg["volume_margin_db"]:g} dB above that baseline '
              f'(x{tg["escalated_factor"]:g} while the customer is escalated).</p>')

@@ -3,6 +3,10 @@ this project made, clean and through the telephone channel simulator.
 
     .venv/bin/python benchmarks/run.py --only realspeech
     .venv/bin/python benchmarks/bench_realspeech.py          # the same, this section alone
+    .venv/bin/python benchmarks/bench_realspeech.py --table benchmarks/results/latest.json
+
+Jobs (one per condition and part) run in ``CALMCALL_BENCH_WORKERS`` processes (default
+2); every job has its own fixed seeds, so the figures do not depend on the number.
 
 Material: ``../shared/audio`` (``benchmarks/speech_clips.py``; absent → the section fails
 with the reason). Every clip is scored clean and in every condition of
@@ -27,8 +31,9 @@ follow whatever the implementation behind them is.
   ``trn*`` development, ``tst*`` held out, reported separately): frame precision and
   recall of ``speech`` against the side's RTTM speech, with the other side as
   ``far_16k``. False speech share on a channel that carries only gated comfort noise
-  (``voip_gated``), and on one that carries only the far side's echo (-25 dB and
-  -20 dB, 30 ms), during the far side's speech.
+  (``voip_gated`` at -62 dBFS, and at -60 dBFS), only line hiss (pink noise, -56 dBFS),
+  or only the far side's echo (-25 dB and -20 dB, 30 ms; counted during the far side's
+  speech); the far side's channel is given as ``far_16k``.
 * **baselines**: ``run_call`` (no transcription) on each AMI split call, JFK, the
   LJSpeech clips joined, the stereo fixture, per condition. A learned baseline is
   *plausible* when 60 <= F0 <= 400 Hz, 2 <= syllables/s <= 8 (about 90-260 wpm of
@@ -38,9 +43,14 @@ follow whatever the implementation behind them is.
 
 from __future__ import annotations
 
+import functools
 import json
+import multiprocessing as mp
+import os
+import resource
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,14 +83,15 @@ ECHO_DBS = (-25.0, -20.0)
 def pitch_counts(ref_f0: np.ndarray, ref_voiced: np.ndarray, f0: np.ndarray, voiced: np.ndarray) -> dict[str, int]:
     """Frame counts for GPE/VDE: ``frames``, ``both`` (voiced in both), ``gross`` (of
     ``both``, F0 more than 20 % off), ``gross_up`` (of those, too high), ``vd_err``
-    (voicing decisions differ). Arrays of one length, F0 in Hz."""
+    (voicing decisions differ), ``vd_miss`` (of those, voiced in the reference only). Arrays of one length, F0 in Hz."""
     rv, v = np.asarray(ref_voiced, bool), np.asarray(voiced, bool)
     both = rv & v
     ratio = np.full(len(rv), 1.0)
     ratio[both] = np.asarray(f0, float)[both] / np.asarray(ref_f0, float)[both]
     gross = both & (np.abs(ratio - 1.0) > GROSS_REL)
     return {"frames": int(len(rv)), "both": int(both.sum()), "gross": int(gross.sum()),
-            "gross_up": int((gross & (ratio > 1)).sum()), "vd_err": int((rv != v).sum())}
+            "gross_up": int((gross & (ratio > 1)).sum()), "vd_err": int((rv != v).sum()),
+            "vd_miss": int((rv & ~v).sum())}
 
 
 def add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
@@ -191,104 +202,110 @@ def _at(t_s: np.ndarray, arr: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- sections
+# Each job scores one condition (or one quiet channel kind) and reads its material
+# through the per-process caches below, so the jobs can run in worker processes.
 
-def bench_pitch(clips: list[Clip]) -> dict:
-    res: dict = {"conditions": {}, "clips": [c.name for c in clips],
-                 "audio_s": round(sum(len(c.audio) for c in clips) / SR, 1)}
-    refs = [_pyin(c.audio) for c in clips]
-    for ci, cond in enumerate(CONDITIONS):
-        cc: dict[str, int] = {}
-        cp: dict[str, int] = {}
-        cy: dict[str, int] = {}
-        jumps = 0
-        cpu_s = 0.0
-        for k, (clip, (rf0, rvo)) in enumerate(zip(clips, refs)):
-            far = clips[k - 1].audio  # another speaker as the echo
-            y = degrade(clip.audio, cond, (1, ci, k), far)
-            m, dt = _measure(y)
-            cpu_s += dt
-            t = m["t_s"]
-            ref_f0, ref_v = _at(t, rf0), _at(t, rvo)
-            f0 = np.nan_to_num(np.asarray(m["f0_hz"], float), nan=0.0)
-            vo = np.asarray(m["voiced"], bool)
-            cc = add_counts(cc, pitch_counts(ref_f0, ref_v, f0, vo))
-            jumps += octave_jumps(running_median_hz(f0, vo), running_median_hz(ref_f0, ref_v))
-            pf0, pvo = _pyin(y)
-            cp = add_counts(cp, pitch_counts(ref_f0, ref_v, _at(t, pf0), _at(t, pvo)))
-            yf0 = _at(t, _yin(y))
-            cy = add_counts(cy, pitch_counts(ref_f0, ref_v, yf0, ref_v))
-        audio_s = sum(len(c.audio) for c in clips) / SR
-        res["conditions"][cond] = {
-            "calmcall": _pitch_figs(cc), "calmcall_octave_jumps": jumps,
-            "pyin_degraded": _pitch_figs(cp), "yin_degraded_gpe": _pitch_figs(cy)["gpe"],
-            "calmcall_cpu_ms_per_s": round(1000 * cpu_s / audio_s, 2), "counts": cc,
-        }
-    return res
+@functools.lru_cache(maxsize=None)
+def _clips() -> tuple[Clip, ...]:
+    return tuple(pitch_clips())
 
 
-def _pitch_figs(c: dict[str, int]) -> dict[str, float | None]:
-    return {"gpe": round(c["gross"] / c["both"], 4) if c["both"] else None,
-            "gpe_up": round(c["gross_up"] / c["both"], 4) if c["both"] else None,
-            "vde": round(c["vd_err"] / c["frames"], 4) if c["frames"] else None,
-            "voiced_both": c["both"]}
+@functools.lru_cache(maxsize=None)
+def _pitch_material() -> tuple[tuple[Clip, ...], tuple[tuple[np.ndarray, np.ndarray], ...]]:
+    clips = _clips()
+    return clips, tuple(_pyin(c.audio) for c in clips)
 
 
-def _ami_material() -> list[tuple[str, ami.TwoChannelSplit]]:
+@functools.lru_cache(maxsize=None)
+def _ami_material() -> tuple[tuple[str, ami.TwoChannelSplit], ...]:
     out = []
     for fid in ami.DEV_CLIPS + ami.HELD_OUT_CLIPS:
         x, turns = ami.load_clip(fid)
         sp = ami.split_two_channels(x, turns)
         out.append((fid, ami.TwoChannelSplit((_line(sp.channels[0]), _line(sp.channels[1])), sp.sides,
                                              sp.speaker_turns, sp.side_turns, sp.sr_hz)))
-    return out
+    return tuple(out)
 
 
-def bench_vad(material: list[tuple[str, ami.TwoChannelSplit]]) -> dict:
-    res: dict = {"conditions": {}}
-    for ci, cond in enumerate(CONDITIONS):
-        sets: dict[str, dict[str, int]] = {"dev": {}, "held_out": {}}
-        for k, (fid, sp) in enumerate(material):
-            part = "held_out" if fid in ami.HELD_OUT_CLIPS else "dev"
-            a, b = sp.channels
-            ya = degrade(a, cond, (2, ci, k, 0), far=b)
-            yb = degrade(b, cond, (2, ci, k, 1), far=a)
-            for near, far, turns in ((ya, yb, sp.side_turns[0]), (yb, ya, sp.side_turns[1])):
-                m, _ = _measure(near, far)
-                sets[part] = add_counts(sets[part], vad_counts(m["speech"], ami.frame_mask(turns, m["t_s"])))
-        res["conditions"][cond] = {p: {"precision": _r(precision_recall(c)[0]), "recall": _r(precision_recall(c)[1]),
-                                       **c} for p, c in sets.items()}
-    # channels with no speech of their own
-    n = len(material[0][1].channels[0])
-    silence = np.zeros(n, np.float32)
-    fs: dict = {}
-    for label, cond, extra in [("comfort_noise voip_gated", "voip_gated", {}),
-                               ("comfort_noise -60 dBFS", "phone", {"comfort_noise_dbfs": -60.0})]:
-        sets = {"dev": [0, 0], "held_out": [0, 0]}
-        for k, (fid, sp) in enumerate(material):
-            part = "held_out" if fid in ami.HELD_OUT_CLIPS else "dev"
-            far = degrade(sp.channels[0], cond, (3, k, 1))
-            rng = np.random.default_rng([SEED, 3, k, 0])
-            near = telephone_channel(silence, SR, rng=rng, **{**CONDITIONS[cond], **extra})
+def pitch_job(ci: int) -> dict:
+    """Pitch figures of condition number ``ci`` of :data:`CONDITIONS`."""
+    cond = list(CONDITIONS)[ci]
+    clips, refs = _pitch_material()
+    cc: dict[str, int] = {}
+    cp: dict[str, int] = {}
+    cy: dict[str, int] = {}
+    jumps = 0
+    cpu_s = 0.0
+    for k, (clip, (rf0, rvo)) in enumerate(zip(clips, refs)):
+        far = clips[k - 1].audio  # another speaker as the echo
+        y = degrade(clip.audio, cond, (1, ci, k), far)
+        m, dt = _measure(y)
+        cpu_s += dt
+        t = m["t_s"]
+        ref_f0, ref_v = _at(t, rf0), _at(t, rvo)
+        f0 = np.nan_to_num(np.asarray(m["f0_hz"], float), nan=0.0)
+        vo = np.asarray(m["voiced"], bool)
+        cc = add_counts(cc, pitch_counts(ref_f0, ref_v, f0, vo))
+        jumps += octave_jumps(running_median_hz(f0, vo), running_median_hz(ref_f0, ref_v))
+        pf0, pvo = _pyin(y)
+        cp = add_counts(cp, pitch_counts(ref_f0, ref_v, _at(t, pf0), _at(t, pvo)))
+        yf0 = _at(t, _yin(y))
+        cy = add_counts(cy, pitch_counts(ref_f0, ref_v, yf0, ref_v))
+    audio_s = sum(len(c.audio) for c in clips) / SR
+    return {"calmcall": _pitch_figs(cc), "calmcall_octave_jumps": jumps,
+            "pyin_degraded": _pitch_figs(cp), "yin_degraded_gpe": _pitch_figs(cy)["gpe"],
+            "calmcall_cpu_ms_per_s": round(1000 * cpu_s / audio_s, 2), "counts": cc}
+
+
+def _pitch_figs(c: dict[str, int]) -> dict[str, float | None]:
+    return {"gpe": round(c["gross"] / c["both"], 4) if c["both"] else None,
+            "gpe_up": round(c["gross_up"] / c["both"], 4) if c["both"] else None,
+            "vde": round(c["vd_err"] / c["frames"], 4) if c["frames"] else None,
+            "vde_missed": round(c["vd_miss"] / c["frames"], 4) if c["frames"] else None,
+            "voiced_both": c["both"]}
+
+
+def vad_job(ci: int) -> dict:
+    """VAD precision/recall against the RTTM for condition number ``ci``."""
+    cond = list(CONDITIONS)[ci]
+    sets: dict[str, dict[str, int]] = {"dev": {}, "held_out": {}}
+    for k, (fid, sp) in enumerate(_ami_material()):
+        part = "held_out" if fid in ami.HELD_OUT_CLIPS else "dev"
+        a, b = sp.channels
+        ya = degrade(a, cond, (2, ci, k, 0), far=b)
+        yb = degrade(b, cond, (2, ci, k, 1), far=a)
+        for near, far, turns in ((ya, yb, sp.side_turns[0]), (yb, ya, sp.side_turns[1])):
             m, _ = _measure(near, far)
-            sets[part][0] += int(np.sum(m["speech"]))
-            sets[part][1] += len(m["speech"])
-        fs[label] = {p: _r(v[0] / v[1]) for p, v in sets.items()}
-    for echo_db in ECHO_DBS:
-        sets = {"dev": [0, 0], "held_out": [0, 0]}
-        for k, (fid, sp) in enumerate(material):
-            part = "held_out" if fid in ami.HELD_OUT_CLIPS else "dev"
-            src = sp.channels[0]
-            far = degrade(src, "phone", (4, k, 1))
-            rng = np.random.default_rng([SEED, 4, k, 0])
-            near = telephone_channel(silence, SR, rng=rng, **{**CONDITIONS["phone"], "echo_of": src,
-                                                              "echo_db": echo_db, "echo_delay_s": 0.03})
-            m, _ = _measure(near, far)
-            talk = ami.frame_mask(sp.side_turns[0], m["t_s"])
-            sets[part][0] += int(np.sum(m["speech"] & talk))
-            sets[part][1] += int(np.sum(talk))
-        fs[f"echo {echo_db:+.0f} dB"] = {p: _r(v[0] / v[1]) for p, v in sets.items()}
-    res["false_speech_share"] = fs
-    return res
+            sets[part] = add_counts(sets[part], vad_counts(m["speech"], ami.frame_mask(turns, m["t_s"])))
+    return {p: {"precision": _r(precision_recall(c)[0]), "recall": _r(precision_recall(c)[1]), **c}
+            for p, c in sets.items()}
+
+
+#: channels with no speech of their own: (label, condition, overrides, carries the far side's echo)
+QUIET = [("gated comfort noise (voip_gated, -62 dBFS)", "voip_gated", {}, False),
+         ("gated comfort noise (-60 dBFS)", "phone", {"comfort_noise_dbfs": -60.0}, False),
+         ("line hiss (pink, -56 dBFS)", "phone", {"noise_snr_db": 30.0}, False)]
+QUIET += [(f"far side's echo ({echo_db:+.0f} dB, 30 ms)", "phone", {"echo_db": echo_db, "echo_delay_s": 0.03}, True)
+          for echo_db in ECHO_DBS]
+
+
+def quiet_job(qi: int) -> dict:
+    """False speech share on quiet channel kind number ``qi`` of :data:`QUIET`."""
+    _label, cond, extra, echo = QUIET[qi]
+    sets = {"dev": [0, 0], "held_out": [0, 0]}
+    for k, (fid, sp) in enumerate(_ami_material()):
+        part = "held_out" if fid in ami.HELD_OUT_CLIPS else "dev"
+        src = sp.channels[0]
+        far = degrade(src, cond, (3, qi, k, 1))
+        rng = np.random.default_rng([SEED, 3, qi, k, 0])
+        kw = {**CONDITIONS[cond], **extra, **({"echo_of": src} if echo else {})}
+        near = telephone_channel(np.zeros(len(src), np.float32), SR, rng=rng, **kw)
+        m, _ = _measure(near, far)
+        # echo: counted while the far side talks; otherwise over the whole channel
+        scope = ami.frame_mask(sp.side_turns[0], m["t_s"]) if echo else np.ones(len(m["speech"]), bool)
+        sets[part][0] += int(np.sum(np.asarray(m["speech"], bool) & scope))
+        sets[part][1] += int(np.sum(scope))
+    return {p: _r(v[0] / v[1]) for p, v in sets.items()}
 
 
 def _r(v: float) -> float | None:
@@ -313,40 +330,52 @@ def _baselines_of(agent: np.ndarray, customer: np.ndarray | None) -> dict[str, d
     return out
 
 
-def bench_baselines(material: list[tuple[str, ami.TwoChannelSplit]], pclips: list[Clip]) -> dict:
-    lj = np.concatenate([c.audio for c in pclips if c.name.startswith("LJ")])
-    jfk = next(c.audio for c in pclips if c.name == "jfk")
+@functools.lru_cache(maxsize=None)
+def _baseline_material() -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
+    clips = _clips()
+    lj = np.concatenate([c.audio for c in clips if c.name.startswith("LJ")])
+    jfk = next(c.audio for c in clips if c.name == "jfk")
     stereo = sc.read_16k(sc.require("stereo-two-speaker/stereo_diarization.wav"))
     stereo = np.stack([_line(stereo[:, 0]), _line(stereo[:, 1])], axis=1)
     ref_hz = {"jfk": float(np.median(_pyin_voiced(jfk))), "ljspeech": float(np.median(_pyin_voiced(lj)))}
-    res: dict = {"conditions": {}, "reference_f0_hz": {k: round(v, 1) for k, v in ref_hz.items()}}
-    for ci, cond in enumerate(CONDITIONS):
-        rows: list[dict] = []
-        for k, (fid, sp) in enumerate(material):
-            a, b = sp.channels
-            got = _baselines_of(degrade(a, cond, (5, ci, k, 0), far=b), degrade(b, cond, (5, ci, k, 1), far=a))
-            rows += [{"clip": f"{fid}/{side}", "baseline": got[role]} for side, role in (("A", "agent"), ("B", "customer"))]
-        for name, x, far in (("jfk", jfk, lj), ("ljspeech", lj, jfk)):
-            got = _baselines_of(degrade(x, cond, (6, ci, len(rows)), far=_fit(far, len(x))), None)
-            row = {"clip": name, "baseline": got["agent"]}
-            if got["agent"]:
-                row["f0_err_st"] = round(12 * np.log2(got["agent"]["f0_hz"] / ref_hz[name]), 2)
-            rows.append(row)
-        s0, s1 = stereo[:, 0].copy(), stereo[:, 1].copy()
-        got = _baselines_of(degrade(s0, cond, (7, ci, 0), far=s1), degrade(s1, cond, (7, ci, 1), far=s0))
-        rows += [{"clip": f"stereo/{i}", "baseline": got[r]} for i, r in enumerate(("agent", "customer"))]
-        learned = [r for r in rows if r["baseline"]]
-        ok = [r for r in learned if plausible(r["baseline"])]
-        res["conditions"][cond] = {
-            "channels": len(rows), "learned": len(learned), "plausible": len(ok),
-            "implausible": [f"{r['clip']}: {_fmt_b(r['baseline'])}" for r in learned if not plausible(r["baseline"])],
-            "f0_hz_range": _range([r["baseline"]["f0_hz"] for r in learned]),
-            "rate_syl_s_range": _range([r["baseline"]["rate_syl_s"] for r in learned]),
-            "level_db_range": _range([r["baseline"]["level_db"] for r in learned]),
-            "f0_err_st": {r["clip"]: r.get("f0_err_st") for r in rows if r["clip"] in ref_hz},
-            "rows": rows,
-        }
-    return res
+    return jfk, lj, stereo, ref_hz
+
+
+def baseline_job(ci: int) -> dict:
+    """The pipeline's learned baselines on every channel, condition number ``ci``."""
+    cond = list(CONDITIONS)[ci]
+    jfk, lj, stereo, ref_hz = _baseline_material()
+    rows: list[dict] = []
+    for k, (fid, sp) in enumerate(_ami_material()):
+        a, b = sp.channels
+        got = _baselines_of(degrade(a, cond, (5, ci, k, 0), far=b), degrade(b, cond, (5, ci, k, 1), far=a))
+        rows += [{"clip": f"{fid}/{side}", "baseline": got[role]} for side, role in (("A", "agent"), ("B", "customer"))]
+    for name, x, far in (("jfk", jfk, lj), ("ljspeech", lj, jfk)):
+        got = _baselines_of(degrade(x, cond, (6, ci, len(rows)), far=_fit(far, len(x))), None)
+        row = {"clip": name, "baseline": got["agent"]}
+        if got["agent"]:
+            row["f0_err_st"] = round(12 * np.log2(got["agent"]["f0_hz"] / ref_hz[name]), 2)
+        rows.append(row)
+    s0, s1 = stereo[:, 0].copy(), stereo[:, 1].copy()
+    got = _baselines_of(degrade(s0, cond, (7, ci, 0), far=s1), degrade(s1, cond, (7, ci, 1), far=s0))
+    rows += [{"clip": f"stereo/{i}", "baseline": got[r]} for i, r in enumerate(("agent", "customer"))]
+    learned = [r for r in rows if r["baseline"]]
+    ok = [r for r in learned if plausible(r["baseline"])]
+    return {
+        "channels": len(rows), "learned": len(learned), "plausible": len(ok),
+        "implausible": [f"{r['clip']}: {_fmt_b(r['baseline'])}" for r in learned if not plausible(r["baseline"])],
+        "f0_hz_range": _range([r["baseline"]["f0_hz"] for r in learned]),
+        "rate_syl_s_range": _range([r["baseline"]["rate_syl_s"] for r in learned]),
+        "level_db_range": _range([r["baseline"]["level_db"] for r in learned]),
+        "f0_err_st": {r["clip"]: r.get("f0_err_st") for r in rows if r["clip"] in ref_hz},
+        "reference_f0_hz": {k: round(v, 1) for k, v in ref_hz.items()},
+        "rows": rows,
+    }
+
+
+def _job(spec: tuple[str, int]) -> tuple[tuple[str, int], dict]:
+    kind, i = spec
+    return spec, {"pitch": pitch_job, "vad": vad_job, "quiet": quiet_job, "baseline": baseline_job}[kind](i)
 
 
 def _pyin_voiced(x: np.ndarray) -> np.ndarray:
@@ -362,6 +391,12 @@ def _fmt_b(b: dict) -> str:
     return f"{b['f0_hz']:.0f} Hz, {b['rate_syl_s']:.2f} syl/s, {b['level_db']:.1f} dBFS"
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the pool's workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{100 * v:.1f} %"
 
@@ -369,19 +404,36 @@ def _pct(v: float | None) -> str:
 # ----------------------------------------------------------------- entry point
 
 def run(report: dict) -> list[tuple[str, str, str]]:
-    t0 = time.perf_counter()
-    pclips = pitch_clips()
-    material = _ami_material()
-    pitch = bench_pitch(pclips)
-    vad = bench_vad(material)
-    base = bench_baselines(material, pclips)
-    report["realspeech"] = {"pitch": pitch, "vad": vad, "baselines": base,
-                            "wall_s": round(time.perf_counter() - t0, 1)}
+    t0, c0 = time.perf_counter(), _cpu_s()
+    sc.require("")  # fail at once, with the remedy, when ../shared/audio is absent
+    n_cond = len(CONDITIONS)
+    specs = ([("baseline", i) for i in range(n_cond)] + [("vad", i) for i in range(n_cond)]
+             + [("pitch", i) for i in range(n_cond)] + [("quiet", i) for i in range(len(QUIET))])
+    workers = max(1, int(os.environ.get("CALMCALL_BENCH_WORKERS", min(2, os.cpu_count() or 1))))
+    if workers == 1:
+        got = dict(_job(s) for s in specs)
+    else:  # results do not depend on the order: every job has its own seeds
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            got = dict(pool.map(_job, specs))
+    names = list(CONDITIONS)
+    pitch = {"conditions": {names[i]: got[("pitch", i)] for i in range(n_cond)},
+             "clips": [c.name for c in _clips()]}
+    vad = {"conditions": {names[i]: got[("vad", i)] for i in range(n_cond)},
+           "false_speech_share": {QUIET[i][0]: got[("quiet", i)] for i in range(len(QUIET))}}
+    base = {"conditions": {names[i]: got[("baseline", i)] for i in range(n_cond)}}
+    report["realspeech"] = {"pitch": pitch, "vad": vad, "baselines": base, "workers": workers,
+                            "wall_s": round(time.perf_counter() - t0, 1), "cpu_s": round(_cpu_s() - c0, 1)}
+    return table(report["realspeech"])
+
+
+def table(res: dict) -> list[tuple[str, str, str]]:
+    """The section's rows (metric, value, goal) from its results (``report["realspeech"]``)."""
+    pitch, vad, base = res["pitch"], res["vad"], res["baselines"]
     rows: list[tuple[str, str, str]] = []
     for cond, r in pitch["conditions"].items():
         c, p = r["calmcall"], r["pyin_degraded"]
         rows.append((f"realspeech: pitch vs clean pYIN [{cond}] calmcall GPE / VDE",
-                     f"{_pct(c['gpe'])} (up {_pct(c['gpe_up'])}) / {_pct(c['vde'])}; "
+                     f"{_pct(c['gpe'])} (up {_pct(c['gpe_up'])}) / {_pct(c['vde'])} (missed {_pct(c.get('vde_missed'))}); "
                      f"octave jumps {r['calmcall_octave_jumps']}; pYIN {_pct(p['gpe'])} / {_pct(p['vde'])}; "
                      f"YIN GPE {_pct(r['yin_degraded_gpe'])}",
                      "GPE <= 2 %, VDE <= 6 %, 0 jumps" if cond != "clean" else "-"))
@@ -396,14 +448,21 @@ def run(report: dict) -> list[tuple[str, str, str]]:
         rows.append((f"realspeech: false speech share, channel of {label} only, dev | held out",
                      f"{_pct(v['dev'])} | {_pct(v['held_out'])}", "0 %"))
     for cond, r in base["conditions"].items():
-        rows.append((f"realspeech: baselines [{cond}] learned / plausible of {r['channels']}",
-                     f"{r['learned']} / {r['plausible']}; F0 {r['f0_hz_range']} Hz, rate {r['rate_syl_s_range']} syl/s; "
+        rows.append((f"realspeech: baselines [{cond}] of {r['channels']} channels: learned, of them plausible",
+                     f"{r['learned']}, {r['plausible']}; F0 {r['f0_hz_range']} Hz, rate {r['rate_syl_s_range']} syl/s; "
                      f"F0 vs pYIN jfk {r['f0_err_st'].get('jfk')} st, LJ {r['f0_err_st'].get('ljspeech')} st",
-                     f"{r['channels']} / {r['channels']}"))
+                     "every learned one plausible"))
+    if "cpu_s" in res:
+        rows.append(("realspeech: section cost (workers; wall; CPU)", f"{res['workers']}; {res['wall_s']} s; {res['cpu_s']} s", "-"))
     return rows
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--table":  # reprint the rows of a saved run
+        saved = json.loads(Path(sys.argv[2]).read_text())
+        for r in table(saved.get("realspeech", saved)):
+            print(" | ".join(r))
+        sys.exit(0)
     rep: dict = {}
     for r in run(rep):
         print(" | ".join(r))

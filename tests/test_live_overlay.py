@@ -154,3 +154,23 @@ def test_a_page_on_another_origin_cannot_connect_even_with_the_token(page):
     finally:
         evil.shutdown()
         th.stop()
+
+
+def test_overlay_says_when_the_session_log_stopped(page):
+    """A full disk mid-call: the status carries log.state = stopped and the overlay shows it."""
+    th = start()
+    srv = th.server
+    try:
+        page.goto(srv.url)
+        page.wait_for_function("window.calmcall && window.calmcall.conn === 'open'", timeout=10000)
+        ok = {"mode": "live", "devices": [], "model": "tiny.en", "log": {"state": "ok", "path": "/x.jsonl"}}
+        srv.publish("status", {"t_s": 1.0, "info": ok})
+        playwright_api.expect(page.locator("#stats")).to_contain_text("model tiny.en")
+        assert "stopped" not in page.locator("#stats").inner_text()
+        stopped = {**ok, "log": {"state": "stopped", "path": "/x.jsonl", "error": "the disk is full",
+                                 "stopped_at_s": 12.5, "lost_records": 3}}
+        srv.publish("status", {"t_s": 2.0, "info": stopped})
+        playwright_api.expect(page.locator("#stats")).to_contain_text("session log stopped at 12.5 s: the disk is full")
+        assert "conn-refused" in page.locator("#stats").get_attribute("class")
+    finally:
+        th.stop()

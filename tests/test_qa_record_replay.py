@@ -147,8 +147,12 @@ def test_spoken_card_number_is_silent_in_the_recording(recorded_card) -> None:
         i, j = int(ask["start_s"] * SR), int(min(ask["end_s"] - 0.4, code["start_s"] - 0.3) * SR)
         assert np.array_equal(rec["agent"][i:j], original[i:j, 0])
     audio = session.end["summary"]["audio"]
-    assert audio["masked_spans"] >= max(1, len(masked)) and audio["late_masks"] == 0
-    assert turn["end_s"] - turn["start_s"] <= audio["masked_s"] <= turn["end_s"] - turn["start_s"] + 3.0
+    # silenced around masked words/partials, or (when the recogniser showed no masked
+    # text: it varies from run to run) around digits it committed or speech it dropped
+    spans = audio["masked_spans"] + audio["evidence_spans"]["digits"] + audio["evidence_spans"]["untranscribed"]
+    assert audio["masked_spans"] >= len(masked) and spans >= 1 and audio["late_masks"] == 0
+    silenced_s = audio["masked_s"] + audio["digits_s_silenced"] + audio["untranscribed_s_silenced"]
+    assert turn["end_s"] - turn["start_s"] <= silenced_s <= turn["end_s"] - turn["start_s"] + 3.0
 
 
 def test_security_code_read_after_the_card_number_is_silent_in_the_recording(recorded_card) -> None:
@@ -191,9 +195,12 @@ def test_replay_of_a_recorded_session_gives_its_prosody_prompts(recorded_sample,
     new = _only_session(d, exclude=before)
     assert new.meta["source"] == "replay" and new.meta["replay_of"] == original.session_id
     assert new.meta["replay_input"] == "audio" and new.audio_paths() == {}
-    want = _prompts(original.prompts)
-    assert {k for _, k in want} >= {"pace", "pitch", "volume", "customer_escalation"}
-    assert _prompts(new.prompts) == want
+    # pace is judged from the transcript's words when there is one (calmcall.pace) and
+    # this replay has none, so the prompts that do not depend on words must match
+    no_words = PROSODY - {"pace"}
+    want = _prompts(original.prompts, no_words)
+    assert {k for _, k in want} >= {"pitch", "volume", "customer_escalation"}
+    assert _prompts(new.prompts, no_words) == want
     assert new.duration_s == pytest.approx(original.duration_s)
 
 
@@ -320,8 +327,10 @@ def test_full_queue_drops_rather_than_blocks(tmp_path: Path) -> None:
         return sinks[p.name]
 
     warnings: list[str] = []
+    # no transcriber feeds words here: the untranscribed-speech rule (which would silence
+    # all of this speech) is off
     rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, delay_s=1.0,
-                        queue_s=2.0, sink_factory=factory, on_warning=warnings.append)
+                        queue_s=2.0, sink_factory=factory, on_warning=warnings.append, uncovered_s=0.0)
     rec.start()
     worst_s = 0.0
     for a, c in zip(_blocks(agent), _blocks(customer)):
@@ -365,8 +374,10 @@ def test_write_error_stops_recording_with_one_warning_and_the_session_goes_on(tm
     call = load_call(SAMPLE)
     cfg = load_config(None)
     warnings: list[str] = []
+    # no transcriber in this session: the rule for speech without words is off (it would
+    # hold and silence all of the speech, and change the pieces written)
     rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, delay_s=1.0,
-                        sink_factory=lambda p: _FailingSink(p, 3), on_warning=warnings.append)
+                        sink_factory=lambda p: _FailingSink(p, 3), on_warning=warnings.append, uncovered_s=0.0)
     rec.start()
     statuses: list[dict[str, Any]] = []
 
@@ -378,7 +389,8 @@ def test_write_error_stops_recording_with_one_warning_and_the_session_goes_on(tm
                    publish=publish, recorder=rec)
     stats = sess.run()
     assert sess.t_s == pytest.approx(call.duration_s)  # the whole call was coached
-    assert {p["kind"] for p in stats.prompts} >= {"pace", "pitch", "volume", "customer_escalation"}
+    # no transcript: pace would need the wider acoustic band, so only these are certain
+    assert {p["kind"] for p in stats.prompts} >= {"pitch", "volume", "customer_escalation"}
     assert len(warnings) == 1 and "No space left on device" in warnings[0] and "goes on" in warnings[0]
     assert sess.recording is not None and "No space left" in sess.recording["error"]
     three_blocks_s = (FIRST_BLOCK_N + 2 * BLOCK_N) / 16000  # the three pieces written before the disk "filled"
@@ -389,7 +401,9 @@ def test_write_error_stops_recording_with_one_warning_and_the_session_goes_on(tm
 def test_audio_waits_for_words_the_card_masker_holds(tmp_path: Path) -> None:
     x = load_call(shared_audio("jfk/jfk.wav")).agent  # 11 s of real speech
     # the masked word's padded span alone (no growing over speech, no CVV window after it)
-    rec = AudioRecorder({"agent": tmp_path / "a.flac"}, delay_s=2.0, pad_s=0.3, extend_s=0.0, cvv_window_s=0.0)
+    # (and no rule for speech without words: this test feeds one word only)
+    rec = AudioRecorder({"agent": tmp_path / "a.flac"}, delay_s=2.0, pad_s=0.3, extend_s=0.0, cvv_window_s=0.0,
+                        uncovered_s=0.0)
     rec.start()
     raw = Word(t_s=4.0, start_s=3.0, end_s=3.4, text="four", speaker="agent", confidence=0.9)
     for k, b in enumerate(_blocks(x)):
@@ -427,8 +441,10 @@ def test_a_masked_word_silences_its_whole_stretch_of_speech(tmp_path: Path) -> N
     customer = customer + noise
     agent = noise[::-1].copy()
     starts = [SR, SR + len(clips[0]) + len(gap), SR + len(clips[0]) + len(clips[1]) + 2 * len(gap)]
-    # without the CVV window, which would also silence the third sentence (tested below)
-    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, cvv_window_s=0.0)
+    # without the CVV window, which would also silence the third sentence (tested below),
+    # and without the rule for speech no word covers (only one word is fed)
+    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, cvv_window_s=0.0,
+                        uncovered_s=0.0)
     rec.start()
     w0 = (starts[1] + SR) / SR  # a word 1.0-1.4 s into the middle sentence
     raw = Word(t_s=w0 + 2.0, start_s=w0, end_s=w0 + 0.4, text="four", speaker="customer", confidence=0.8)
@@ -483,7 +499,8 @@ def test_cvv_window_silences_the_readers_speech_after_a_card_number_or_a_cvv_que
         (36.0, Word(t_s=34.0, start_s=33.0, end_s=33.4, text="security", speaker="agent", confidence=0.9), None),
         (36.0, Word(t_s=34.0, start_s=33.4, end_s=33.8, text="code?", speaker="agent", confidence=0.9), None),
     ]
-    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"})
+    # only the CVV words are fed: the rule for speech no word covers is off
+    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, uncovered_s=0.0)
     assert rec.cvv_window_s == 20.0
     rec.start()
     for k, (a, c) in enumerate(zip(_blocks(chans["agent"]), _blocks(chans["customer"]))):
@@ -526,7 +543,7 @@ _KILL_CHILD = textwrap.dedent(
     from calmcall.audio_io import load_call
     from calmcall.qa.recorder import AudioRecorder
     x = load_call({wav!r}).agent
-    rec = AudioRecorder({{"agent": {out!r}}}, delay_s=1.0)
+    rec = AudioRecorder({{"agent": {out!r}}}, delay_s=1.0, uncovered_s=0.0)  # no words fed
     rec.start()
     n = 0
     while True:  # real speech on the real clock, 0.1 s blocks, looped
@@ -587,3 +604,25 @@ def test_flac_sink_refuses_to_overwrite_and_reads_back_exactly(tmp_path: Path) -
     assert np.array_equal(y, np.arange(-5000, 5000, dtype=np.int16))
     with pytest.raises(FileExistsError):
         FlacSink(p)
+
+
+def test_read_recording_reads_a_flac_of_unknown_length_to_its_end(tmp_path: Path) -> None:
+    """A FLAC whose STREAMINFO says 0 samples (length unknown, as a crashed or streamed
+    writer leaves it) is read to its last frame, not cut at the second 10 s chunk."""
+    import soundfile as sf
+
+    from calmcall.qa.recorder import read_recording
+
+    x = (np.random.default_rng(0).standard_normal(16000 * 25) * 0.1).astype(np.float32)
+    full = tmp_path / "full.flac"
+    sf.write(str(full), x, 16000, subtype="PCM_16")
+    raw = bytearray(full.read_bytes())
+    raw[21] &= 0xF0  # STREAMINFO total samples: 36 bits from the low nibble of byte 21
+    raw[22:26] = b"\0\0\0\0"
+    unknown = tmp_path / "unknown.flac"
+    unknown.write_bytes(bytes(raw))
+    with sf.SoundFile(str(unknown)) as f:
+        assert not 0 < f.frames < (1 << 40)  # libsndfile reports the length as unknown
+    y, rate = read_recording(unknown)
+    ref, _ = read_recording(full)
+    assert rate == 16000 and len(y) == len(x) and np.array_equal(y, ref)

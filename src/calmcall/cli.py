@@ -7,15 +7,16 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 
 import numpy as np
 
 from . import __version__
-from .audio_io import CallFileError, iter_blocks, load_call
+from .audio_io import CHANNEL, CallFileError, iter_blocks, load_call
 from .baseline import BaselineLearner, ProfileError, read_profile, write_profile
 from .config import ConfigError, default_config_text, load_config
 from .prosody import SpeakerTracker
+from .safeio import number_arg
 
 log = logging.getLogger("calmcall")
 
@@ -26,9 +27,19 @@ class UsageError(Exception):
     """Bad input named in one line; exit status 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (exit status 2), like every
+    other calmcall error; its subcommand parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"calmcall: error: {self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
+
+
 def _add_call_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--agent-channel", type=int, default=None, metavar="N", help="channel of the agent (default 0)")
-    p.add_argument("--customer-channel", type=int, default=None, metavar="M",
+    p.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N", help="channel of the agent (default 0)")
+    p.add_argument("--customer-channel", type=CHANNEL, default=None, metavar="M",
                    help="channel of the customer (default 1 on a stereo file; none on mono)")
     p.add_argument("--config", type=Path, default=None, help="TOML config (see `calmcall config --print-default`)")
 
@@ -45,7 +56,7 @@ def _add_asr_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="calmcall", description="Coach call-centre agents to speak slowly and low.")
+    parser = OneLineParser(prog="calmcall", description="Coach call-centre agents to speak slowly and low.")
     parser.add_argument("--version", action="version", version=f"calmcall {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -59,13 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--vtt", type=Path, default=None, metavar="FILE", help="write the transcript as WebVTT")
     a.add_argument("--srt", type=Path, default=None, metavar="FILE", help="write the transcript as SubRip")
     a.add_argument("--out", type=Path, default=None, metavar="DIR", help="batch mode: per-call JSON + reports + summary.csv")
-    a.add_argument("--jobs", type=int, default=None, help="batch mode: parallel workers (default: CPU count)")
+    a.add_argument("--jobs", type=number_arg(1, 256, integer=True), default=None, help="batch mode: parallel workers (default: CPU count)")
     a.set_defaults(func=cmd_analyze)
 
     c = sub.add_parser("calibrate", help="learn the agent's calm baseline from a calm recording")
     c.add_argument("recording")
     c.add_argument("--out", type=Path, required=True, metavar="PROFILE.toml")
-    c.add_argument("--agent-channel", type=int, default=None, metavar="N")
+    c.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N")
     c.add_argument("--config", type=Path, default=None)
     c.set_defaults(func=cmd_calibrate)
 
@@ -97,6 +108,14 @@ def _register(sub: Any, target: str) -> None:
     getattr(mod, attr)(sub)
 
 
+def _check_playbooks(args: argparse.Namespace) -> None:
+    """A malformed ``--playbook`` is an error even under ``--no-transcribe``."""
+    if getattr(args, "playbook", None) and getattr(args, "no_transcribe", False):
+        from .text.playbook import check_playbook_files
+
+        check_playbook_files(args.playbook, replace=bool(getattr(args, "replace_playbook", False)))
+
+
 def _load_profile(path: Path | None) -> Any:
     return read_profile(path) if path is not None else None
 
@@ -119,6 +138,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if is_batch_target(target):
         raise UsageError(f"{target}: a folder or glob of calls needs --out DIR for the per-call results")
     cfg = load_config(args.config)
+    _check_playbooks(args)
+    _check_outputs(args.json, args.vtt, args.srt)
     doc = analyze_file(
         target, config=cfg, agent_channel=args.agent_channel, customer_channel=args.customer_channel,
         profile=_load_profile(args.profile), transcribe=not args.no_transcribe, customer_name=args.customer_name,
@@ -146,24 +167,46 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _write(path: Path, text: str) -> None:
+    """Write an output (transcript, analysis) atomically and ``0600``, like session
+    logs and batch outputs: it holds what was said on the call."""
+    from .qa.report import atomic_write_text
+    from .safeio import explain
+
     try:
-        path.write_text(text, encoding="utf-8")
+        atomic_write_text(path, text)
     except OSError as exc:
-        raise UsageError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise UsageError(f"{path}: cannot write: {explain(exc)}") from None
+
+
+def _check_outputs(*paths: Path | None) -> None:
+    """Refuse an output path that cannot be written before the (long) analysis runs."""
+    import os
+
+    for path in paths:
+        if path is None:
+            continue
+        if path.is_dir():
+            raise UsageError(f"{path}: is a folder; name the output file")
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise UsageError(f"{path}: the folder {parent} does not exist (create it first)")
+        if not os.access(parent, os.W_OK):
+            raise UsageError(f"{path}: the folder {parent} is not writable (choose another)")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     call = load_call(args.recording, agent_channel=args.agent_channel)
     tracker = SpeakerTracker(cfg.measure)
-    learner = BaselineLearner(speech_s=1e9)
+    learner = BaselineLearner(1e9, cfg.baseline, gate_floor_db=cfg.measure.vad_floor_db)
     for _t, blocks in iter_blocks(call, block_s=1.0):
         for f in tracker.update(blocks["agent"]):
             learner.update(f)
+    learner.add_pitched(tracker.flush())
     baseline = learner.finish(min_speech_s=cfg.baseline.agent_speech_s / 2)
     if baseline is None:
-        raise UsageError(f"{args.recording}: too little agent speech to calibrate "
-                         f"(need at least {cfg.baseline.agent_speech_s / 2:.0f} s of voiced speech)")
+        raise UsageError(f"{args.recording}: no usable calm baseline ({learner.reason}; "
+                         f"need at least {cfg.baseline.agent_speech_s / 2:.0f} s of plausible speech)")
     try:
         write_profile(args.out, baseline, recording=str(args.recording))
     except OSError as exc:
@@ -226,6 +269,11 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     return tuple(errs)
 
 
+def _one_line(text: str) -> str:
+    """An error message on one line (a TOML parser's message may hold a newline)."""
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -238,7 +286,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except _expected_errors() as exc:
-        print(f"calmcall: error: {exc}", file=sys.stderr)
+        print(f"calmcall: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file-system problem no edge turned into words: still one line
+        if isinstance(exc, BrokenPipeError):
+            return 0
+        from .safeio import explain
+
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"calmcall: error: {where}{explain(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

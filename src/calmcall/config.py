@@ -8,10 +8,11 @@ code. An unknown key or a bad value raises :class:`ConfigError` naming the key.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .safeio import finite_in, short_repr
 
 
 class ConfigError(ValueError):
@@ -52,28 +53,40 @@ class BaselineConfig:
 
     agent_speech_s: float = _f(10.0, "the agent's baseline is learned from their first this-many seconds of active speech (s)", lo=2, hi=300)
     customer_speech_s: float = _f(4.0, "the customer's baseline is learned from their first this-many seconds of active speech (s)", lo=2, hi=300)
+    f0_min_hz: float = _f(60.0, "a learned baseline with a median pitch below this is refused and learning goes on (Hz)", lo=30, hi=300)
+    f0_max_hz: float = _f(400.0, "... or above this (Hz)", lo=100, hi=1000)
+    rate_min_syl_s: float = _f(2.0, "a learned baseline slower than this many syllable nuclei per second of speech is refused (conversational articulation is ~3-7 syllables/s; the detector finds 0.84-1.12 nuclei per syllable) (1/s)", lo=0.1, hi=10)
+    rate_max_syl_s: float = _f(8.0, "... or faster than this (1/s)", lo=1, hi=20)
+    min_level_above_gate_db: float = _f(10.0, "a learned baseline's active level must be this far above measure.vad_floor_db, the energy gate (dB)", lo=0, hi=60)
+    min_voiced_s: float = _f(1.0, "a baseline needs at least this much voiced speech in its window, else it is unsettled (s)", lo=0.1, hi=60)
+    min_nuclei: int = _f(10, "... and at least this many syllable nuclei", lo=1, hi=1000)
 
 
 @dataclass(frozen=True)
 class TargetConfig:
     """The agent's target band, relative to their own calm baseline."""
 
-    pace_margin: float = _f(0.3, "pace prompt when syllable rate exceeds the calm rate by this fraction (0.3 = 30 % faster)", lo=0.02, hi=3)
-    pace_ceiling_wpm: float = _f(185.0, "pace prompt above this many words per minute of transcribed words (wpm; without transcription only the relative test applies)", lo=60, hi=400)
+    pace_margin: float = _f(0.3, "pace prompt when the pace from transcribed words (syllables of the words over elapsed time, pauses up to 2 s included) exceeds the calm pace by this fraction (0.3 = 30 % faster)", lo=0.02, hi=3)
+    pace_ceiling_wpm: float = _f(185.0, "while no plausible calm word pace is known (not learned yet, or refused), pace prompt above this many words per minute over elapsed turn time (conversational English ~150, under pressure 173-188)", lo=60, hi=400)
     pitch_margin_st: float = _f(3.0, "pitch prompt when median F0 is this many semitones above the calm median (st)", lo=0.5, hi=24)
     volume_margin_db: float = _f(6.0, "volume prompt when active level is this many dB above the calm level (dB)", lo=0.5, hi=40)
     escalated_factor: float = _f(0.6, "while the customer is escalated, the pitch and volume margins are multiplied by this (tighter band)", lo=0.1, hi=1)
-    escalated_pace_factor: float = _f(1.0, "while the customer is escalated, the pace margin is multiplied by this (1 = unchanged: the acoustic rate varies +-15 % over 3 s of calm speech, so a tighter pace margin prompts calm speech)", lo=0.1, hi=1)
+    escalated_pace_factor: float = _f(1.0, "while the customer is escalated, the pace margins are multiplied by this (1 = unchanged: a tighter pace margin prompts calm speech)", lo=0.1, hi=1)
     hold_s: float = _f(1.5, "pitch and volume conditions must hold this long, on top of their 1 s window, before a prompt (s)", lo=0, hi=10)
-    pace_hold_s: float = _f(0.75, "the pace condition must hold this long, on top of its 3 s window, before a prompt (s)", lo=0, hi=10)
+    pace_hold_s: float = _f(0.3, "the word-pace condition must hold this long before a prompt (s; its readings change only as words are committed, and a short or unsettled reading already needs a larger excess)", lo=0, hi=10)
+    acoustic_pace_margin: float = _f(0.6, "without transcribed words (--no-transcribe, or before the first words of a stretch are committed) pace prompts only when the acoustic syllable rate exceeds the calm rate by this fraction: wider, because it follows words over elapsed time only loosely (r ~0.44, 23 % median error on real phone turns)", lo=0.02, hi=3)
+    acoustic_pace_hold_s: float = _f(1.5, "the acoustic pace condition must hold this long, on top of its 3 s window, before a prompt (s)", lo=0, hi=10)
     release_gap_s: float = _f(0.8, "a pause in the agent's speech longer than this resets a holding condition (s)", lo=0.1, hi=10)
 
     def margins(self, *, escalated: bool = False) -> dict[str, float]:
-        """The band's upper margins now: ``pace`` (fraction above the calm rate),
-        ``pitch`` (semitones), ``volume`` (dB); tighter while the customer is escalated."""
+        """The band's upper margins now: ``pace`` (fraction above the calm word pace),
+        ``acoustic_pace`` (fraction above the calm syllable rate, used without words),
+        ``pitch`` (semitones), ``volume`` (dB); tighter while the customer is escalated.
+        The pipeline, the scorecard and the report all use this one rule."""
         f = self.escalated_factor if escalated else 1.0
         fp = self.escalated_pace_factor if escalated else 1.0
-        return {"pace": self.pace_margin * fp, "pitch": self.pitch_margin_st * f, "volume": self.volume_margin_db * f}
+        return {"pace": self.pace_margin * fp, "acoustic_pace": self.acoustic_pace_margin * fp,
+                "pitch": self.pitch_margin_st * f, "volume": self.volume_margin_db * f}
 
 
 @dataclass(frozen=True)
@@ -102,12 +115,15 @@ class OvertalkConfig:
 
 @dataclass(frozen=True)
 class CoachConfig:
-    """How often prompts may appear (FIELD-NOTES §2: sparse beats continuous)."""
+    """How often prompts may appear, and which one (FIELD-NOTES §2: sparse beats continuous; README: When prompts appear)."""
 
-    min_interval_s: float = _f(20.0, "at most one prompt per this many seconds, all kinds together (s)", lo=0, hi=600)
-    cooldown_s: float = _f(45.0, "the same kind (or phrase rule) is not repeated within this time (s)", lo=0, hi=3600)
-    breakthrough_gap_s: float = _f(6.0, "a high-severity prompt may break the rate limit if at least this long after the previous prompt (s)", lo=0, hi=600)
+    min_interval_s: float = _f(20.0, "at most one prompt per this many seconds, all kinds together, unless a stronger one breaks through (s)", lo=0, hi=600)
+    cooldown_s: float = _f(45.0, "the same kind (or phrase rule) is not repeated within this time, unless it is now stronger (s)", lo=0, hi=3600)
+    breakthrough_gap_s: float = _f(6.0, "a high-severity prompt, or one stronger than the previous prompt, may break the rate limit if at least this long after the previous prompt (s)", lo=0, hi=600)
     high_severity_factor: float = _f(2.0, "a pace/pitch/volume excess of this many margins is high severity", lo=1, hi=10)
+    low_severity_factor: float = _f(1.2, "a pace/pitch/volume excess under this many margins is low severity (borderline)", lo=1, hi=10)
+    decision_weak_s: float = _f(2.0, "a ready weak cue (low severity, or a phrase cue below high) waits up to this long for a stronger one before it is shown (s)", lo=0, hi=10)
+    decision_medium_s: float = _f(0.3, "a ready medium-severity pace/pitch/volume/other cue waits this long for a stronger or coincident one (s)", lo=0, hi=10)
 
 
 @dataclass(frozen=True)
@@ -167,36 +183,50 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Confi
                 raise ConfigError(f"{source}: unknown key {name}.{key} (known: {', '.join(known)})")
             f = known[key]
             expected = type(f.default)
+            lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-                raise ConfigError(f"{source}: {name}.{key} must be a number, got {raw!r}")
+                raise ConfigError(f"{source}: {name}.{key} must be a number in [{lo}, {hi}], got {short_repr(raw)}")
             if expected is int and not isinstance(raw, int):
-                raise ConfigError(f"{source}: {name}.{key} must be a whole number, got {raw!r}")
-            lo, hi = f.metadata["lo"], f.metadata["hi"]
-            if (lo is not None and raw < lo) or (hi is not None and raw > hi):
-                raise ConfigError(f"{source}: {name}.{key} = {raw!r} is out of range [{lo}, {hi}] ({f.metadata['doc']})")
+                raise ConfigError(f"{source}: {name}.{key} must be a whole number in [{lo}, {hi}], got {short_repr(raw)}")
+            if not finite_in(raw, lo, hi):
+                raise ConfigError(f"{source}: {name}.{key} = {short_repr(raw)} is out of range [{lo}, {hi}] ({f.metadata['doc']})")
             kwargs[key] = expected(raw)
         sections[name] = cls(**kwargs)
     cfg = Config(**sections)
     if cfg.measure.pitch_min_hz * 1.05 >= cfg.measure.pitch_max_hz:
         raise ConfigError(f"{source}: measure.pitch_min_hz must be below measure.pitch_max_hz")
+    if cfg.baseline.f0_min_hz >= cfg.baseline.f0_max_hz or cfg.baseline.rate_min_syl_s >= cfg.baseline.rate_max_syl_s:
+        raise ConfigError(f"{source}: baseline plausibility bounds must have min below max")
     if cfg.measure.speech_prob_off > cfg.measure.speech_prob_on:
         raise ConfigError(f"{source}: measure.speech_prob_off must not exceed measure.speech_prob_on")
     return cfg
+
+
+def logged_config_problem(data: Any) -> str | None:
+    """Why a config stored in a session log cannot be trusted (None if it can): a
+    known key whose value is not a finite number in its range. Unknown sections and
+    keys are ignored (a log written by another calmcall version), unlike
+    :func:`config_from_dict`."""
+    if not isinstance(data, dict):
+        return "not a table"
+    for name, section in data.items():
+        cls = _SECTIONS.get(name)
+        if cls is None:
+            continue
+        if not isinstance(section, dict):
+            return f"[{name}] is not a table"
+        for f in dataclasses.fields(cls):
+            if f.name in section and not finite_in(section[f.name], f.metadata.get("lo"), f.metadata.get("hi")):
+                return f"{name}.{f.name} = {short_repr(section[f.name])}"
+    return None
 
 
 def load_config(path: str | Path | None) -> Config:
     """Load a TOML config file (``None`` → defaults). Raises :class:`ConfigError`."""
     if path is None:
         return Config()
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: config file not found") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read config file ({type(exc).__name__})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML ({exc})") from None
-    return config_from_dict(data, source=str(p))
+    from .safeio import read_toml
+
+    data = read_toml(path, ConfigError, what="config file",
+                     missing_hint=" (write one with `calmcall config --print-default > FILE`)")
+    return config_from_dict(data, source=str(path))

@@ -55,7 +55,10 @@ class Measures:
     Values are ``None`` when not measurable yet (no speech in the window).
     ``pitch_st`` is the median F0 of the window in semitones above the speaker's
     baseline median F0; ``level_rel_db`` / ``rate_rel`` likewise against the baseline
-    (``rate_rel`` is a ratio, 1.0 = calm pace).
+    (``rate_rel`` is a ratio, 1.0 = calm pace). ``baseline_status``: ``"learned"``,
+    ``"profile"`` or ``"still learning (reason)"`` (why no baseline is used yet).
+    ``wpm`` is words per minute over the elapsed time of the current stretch of
+    committed words (:mod:`calmcall.pace`).
     """
 
     t_s: float
@@ -69,6 +72,10 @@ class Measures:
     rate_rel: float | None
     wpm: float | None
     in_band: bool | None
+    baseline_status: str = ""
+    #: the agent's pace/pitch/volume excess in margins as the prompts judge it (>= 1:
+    #: outside the target band; pace from words when there are any), None when not rated
+    excess: dict[str, float] | None = None
     type: ClassVar[str] = "measures"
 
 

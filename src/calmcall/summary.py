@@ -44,7 +44,7 @@ def format_summary(doc: dict[str, Any]) -> str:
         if not m:
             continue
         b = m.get("baseline")
-        base = "not learned (too little speech)" if not b else (
+        base = f"baseline: {m.get('baseline_status') or 'not learned'}" if not b else (
             f"calm baseline {b['f0_hz']:.0f} Hz, {b['level_db']:.1f} dBFS, {b['rate_syl_s']:.2f} syl/s ({b['source']})")
         lines.append(f"  {role:8s} speech {m['speech_s']:.1f} s, median pitch {_fmt(m['median_f0_hz'], 'Hz')}, "
                      f"level {_fmt(m['active_level_db'], 'dBFS', '.1f')}, pace {_fmt(m['rate_syl_s'], 'syl/s', '.2f')}")

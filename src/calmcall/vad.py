@@ -124,8 +124,12 @@ class EchoCheck:
         self._margin_db = margin_db
         self._range_db = range_db
         n = self._w + self._d
-        self._near = np.full((n, n_bands), -100.0)
-        self._far = np.full((n, n_bands), -100.0)
+        self._n = n
+        # ring buffers written twice (at i and i + n), so the latest n rows are always
+        # the contiguous slice [pos + 1, pos + 1 + n)
+        self._near = np.full((2 * n, n_bands), -100.0)
+        self._far = np.full((2 * n, n_bands), -100.0)
+        self._pos = n - 1
         self._near_db: deque[float] = deque([-120.0] * self._w, maxlen=self._w)
         self._far_db: deque[float] = deque([-120.0] * n, maxlen=n)
         self.last_r = float("nan")  #: the best correlation at the last checked frame
@@ -137,10 +141,11 @@ class EchoCheck:
         this frame is speech that is only the far side's echo. (The far side's own
         speech decision is not needed: near speech that follows the far side's band
         pattern is its echo whatever the far side's detector said.)"""
-        self._near = np.roll(self._near, -1, axis=0)
-        self._near[-1] = np.maximum(near_bands_db, -100.0)
-        self._far = np.roll(self._far, -1, axis=0)
-        self._far[-1] = np.maximum(far_bands_db, -100.0)
+        n = self._n
+        self._pos = (self._pos + 1) % n
+        nb, fb = np.maximum(near_bands_db, -100.0), np.maximum(far_bands_db, -100.0)
+        self._near[self._pos] = self._near[self._pos + n] = nb
+        self._far[self._pos] = self._far[self._pos + n] = fb
         self._near_db.append(near_db)
         self._far_db.append(far_db)
         self.last_r = float("nan")
@@ -148,11 +153,12 @@ class EchoCheck:
             return False
         # each band's own mean removed: the correlation is of the bands' time courses, not
         # of the spectral tilt every voice shares (nor of an echo path's per-band gain)
-        near = _compress(self._near[-self._w :], self._range_db)
+        near_all = self._near[self._pos + 1 : self._pos + 1 + n]  # oldest .. latest
+        far_all = self._far[self._pos + 1 : self._pos + 1 + n]
+        near = _compress(near_all[-self._w :], self._range_db)
         a = (near - near.mean(axis=0)).ravel()
         # far patches at delays d = 0..max: rows [n - w - d, n - d)
-        n = self._w + self._d
-        patches = np.stack([_compress(self._far[n - self._w - d : n - d], self._range_db) for d in range(self._d + 1)])
+        patches = np.stack([_compress(far_all[n - self._w - d : n - d], self._range_db) for d in range(self._d + 1)])
         patches = (patches - patches.mean(axis=1, keepdims=True)).reshape(self._d + 1, -1)
         den = np.sqrt(np.sum(a * a) * np.sum(patches * patches, axis=1))
         r = np.where(den > 1e-9, patches @ a / np.maximum(den, 1e-9), 0.0)

@@ -15,9 +15,13 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
+from ..audio_io import CHANNEL
+from ..safeio import number_arg
 from .server import DEFAULT_PORT
 
+
 log = logging.getLogger(__name__)
+
 
 
 def add_live_parsers(sub: Any) -> None:
@@ -37,7 +41,7 @@ def add_live_parsers(sub: Any) -> None:
                     help="agent microphone, by (part of) its name; default: the system default input")
     lv.add_argument("--customer-device", default=None, metavar="NAME",
                     help="second input carrying the customer's side of the call (loopback/monitor)")
-    lv.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    lv.add_argument("--duration", type=number_arg(0, 86400, above=True), default=None, metavar="S", help="stop after S seconds")
     _common(lv)
     lv.set_defaults(func=cmd_live)
 
@@ -50,13 +54,13 @@ def add_live_parsers(sub: Any) -> None:
         "played like a file; one without audio re-sends the prompts and measures it logged.",
     )
     rp.add_argument("call", metavar="CALL_OR_SESSION")
-    rp.add_argument("--speed", type=float, default=1.0, metavar="X", help="playback speed (default 1.0)")
-    rp.add_argument("--agent-channel", type=int, default=None, metavar="N")
-    rp.add_argument("--customer-channel", type=int, default=None, metavar="N")
-    rp.add_argument("--wait-client", type=float, default=None, metavar="S",
+    rp.add_argument("--speed", type=number_arg(0, 50, above=True), default=1.0, metavar="X", help="playback speed (default 1.0)")
+    rp.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N")
+    rp.add_argument("--customer-channel", type=CHANNEL, default=None, metavar="N")
+    rp.add_argument("--wait-client", type=number_arg(0, 3600), default=None, metavar="S",
                     help="wait up to S seconds for an overlay to connect before playing "
                     "(default 15 with --open, else 0)")
-    rp.add_argument("--linger", type=float, default=None, metavar="S",
+    rp.add_argument("--linger", type=number_arg(0, 86400), default=None, metavar="S",
                     help="keep serving the overlay S seconds after the call ends "
                     "(default: until Ctrl-C with --open, else 1)")
     _common(rp)
@@ -64,7 +68,7 @@ def add_live_parsers(sub: Any) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+    p.add_argument("--port", type=number_arg(0, 65535, integer=True), default=DEFAULT_PORT,
                    help=f"overlay port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--open", action="store_true", help="open the overlay in the web browser")
     p.add_argument("--no-transcribe", action="store_true",
@@ -116,6 +120,10 @@ def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ..
     phrase_coach = None
     transcriber = None
     model_name = None
+    if args.no_transcribe and args.playbook:  # refused even when no phrase coach is built
+        from ..text.playbook import check_playbook_files
+
+        check_playbook_files(args.playbook)
     if not args.no_transcribe:
         from ..analysis import make_phrase_coach
         from ..asr.model import load_model
@@ -282,6 +290,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return _error("--agent-channel/--customer-channel apply to audio files; a session's channels "
                       "come from its recordings")
     meta_extra = {"file": str(session.path), "replay_of": session.session_id}
+    if session.damage_note:
+        print(f"calmcall: note: {session.path.name} is damaged: {session.damage_note}", flush=True)
     audio = session.audio_paths()
     if "agent" in audio:
         refused = _check_record_flags(args)
@@ -398,10 +408,11 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
         return 2
     srv = th.server
     writer = None
+    guard = None
     recorder = None
     try:
         if not args.no_log:
-            from ..qa.sessionlog import SessionWriter, resolve_sessions_dir
+            from ..qa.sessionlog import LogGuard, SessionLogError, SessionWriter, resolve_sessions_dir
 
             meta: dict[str, Any] = {"source": mode, "model": model_name, "config": cfg.to_dict(),
                                     "roles": list(roles)}
@@ -411,7 +422,19 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
                 meta["devices"] = {"agent": args.device or "default", "customer": args.customer_device}
             meta.update(meta_extra or {})
             meta["record_audio"] = bool(getattr(args, "record_audio", False))
-            writer = SessionWriter(resolve_sessions_dir(args.sessions_dir), meta)
+            sessions_dir = resolve_sessions_dir(args.sessions_dir)
+            try:
+                writer = SessionWriter(sessions_dir, meta)
+            except (OSError, SessionLogError) as exc:  # read-only, not creatable, already full
+                from ..safeio import explain
+
+                cause = exc.__cause__ if isinstance(exc, SessionLogError) and exc.__cause__ else exc
+                why = "it is a file, not a folder" if sessions_dir.is_file() else explain(cause)
+                print(f"calmcall: error: cannot start the session log in {sessions_dir}: {why}; "
+                      "free some space, pass --sessions-dir DIR, or --no-log to coach without a log",
+                      file=sys.stderr)
+                return 2
+            guard = LogGuard(writer)
         if getattr(args, "record_audio", False) and writer is not None:
             from ..qa.recorder import AudioRecorder, RecordingError
 
@@ -423,11 +446,15 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
                 if writer is not None:  # the session never ran: leave no empty log behind
                     writer.close()
                     writer.path.unlink(missing_ok=True)
-                    writer = None
+                    writer = guard = None
                 print(f"calmcall: error: {exc}", file=sys.stderr)
                 return 2
-        session = build(srv.publish, writer.write if writer else None,
-                        lambda: {"clients": srv.client_count}, recorder)
+        log_guard = guard
+
+        def status_extra() -> dict[str, Any]:  # the overlay learns when logging stopped
+            return {"clients": srv.client_count, **(log_guard.status() if log_guard is not None else {})}
+
+        session = build(srv.publish, guard.write if guard else None, status_extra, recorder)
         _install_stop(session)
         _announce(srv, args, mode)
         if recorder is not None:
@@ -448,10 +475,12 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
             print(f"calmcall: error: {exc}", file=sys.stderr)
             return 2
         _summary(stats, session)
-        if writer is not None:
+        rc = 0
+        if guard is not None:
             extra = {"audio": session.recording} if session.recording is not None else None
-            writer.close(extra=extra)
-            print(f"calmcall: session log {writer.path}", flush=True)
+            guard.close(extra=extra)
+            print(guard.summary_line(), flush=True)
+            rc = 1 if guard.failed else 0  # coached, but the log is incomplete
         if mode == "replay" and session.finished:
             linger = args.linger if args.linger is not None else (None if args.open else 1.0)
             if linger is None:
@@ -463,7 +492,7 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
                     pass
             else:
                 time.sleep(linger)
-        return 0
+        return rc
     finally:
         if recorder is not None:
             recorder.close()  # no-op after a normal end; after an error, keeps only checked audio

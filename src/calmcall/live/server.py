@@ -29,6 +29,7 @@ import hmac
 import http
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -55,6 +56,9 @@ MAX_CLIENT_MESSAGE_BYTES = 1024
 CLIENT_QUEUE_LEN = 256
 #: Close code for a missing or wrong token (RFC 6455 policy violation).
 CLOSE_POLICY = 1008
+
+#: A syntactically valid Host header value: a name or an IPv4/IPv6 address, and a port.
+_HOST_SYNTAX = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
 
 _CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -227,8 +231,10 @@ class OverlayServer:
 
     # ------------------------------------------------------------------ HTTP side
     def _response(
-        self, status: int, body: bytes, ctype: str = "text/plain; charset=utf-8"
+        self, status: int, body: bytes, ctype: str = "text/plain; charset=utf-8", *, head: bool = False
     ) -> Response:
+        """A response with the security headers; ``head``: the headers of ``body``
+        (its Content-Length) without the body itself."""
         st = http.HTTPStatus(status)
         headers = Headers(
             [
@@ -250,7 +256,7 @@ class OverlayServer:
                 ),
             ]
         )
-        return Response(st.value, st.phrase, headers, body)
+        return Response(st.value, st.phrase, headers, b"" if head else body)
 
     def _refuse(self, status: int, why: str) -> Response:
         self.stats["refused"] += 1
@@ -258,12 +264,29 @@ class OverlayServer:
         return self._response(status, (why + "\n").encode())
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
-        host = request.headers.get("Host", "")
-        if host != f"{HOST}:{self.port}":
+        """Answer only what is served: ``GET`` (and ``HEAD``, without the body) of the
+        overlay's files and the websocket upgrade; any other method is 405 without the
+        page; a missing, foreign, malformed or repeated ``Host`` is refused (400/403)."""
+        hosts = request.headers.get_all("Host")
+        if len(hosts) > 1:
+            return self._refuse(400, "more than one Host header")
+        if hosts and not _HOST_SYNTAX.fullmatch(hosts[0]):
+            return self._refuse(400, "malformed Host header")
+        if hosts != [f"{HOST}:{self.port}"]:  # absent or foreign (DNS rebinding)
             return self._refuse(403, "bad Host header")
+        method = request.method
+        if method not in ("GET", "HEAD"):
+            resp = self._refuse(405, "method not allowed")
+            resp.headers["Allow"] = "GET, HEAD"
+            return resp
         origin_values = request.headers.get_all("Origin")
-        path = urlsplit(request.path).path
+        try:
+            path = urlsplit(request.path).path
+        except ValueError:
+            return self._refuse(400, "malformed request path")
         if path == WS_PATH:
+            if method != "GET":
+                return self._refuse(405, "the websocket needs GET")
             if origin_values != [self.origin]:
                 return self._refuse(403, "bad Origin")
             return None  # the token is checked in _handler (close code 1008)
@@ -271,9 +294,9 @@ class OverlayServer:
             return self._refuse(403, "bad Origin")
         found = self._web_files.get(path)
         if found is None:
-            return self._response(404, b"not found\n")
+            return self._response(404, b"not found\n", head=method == "HEAD")
         ctype, body = found
-        return self._response(200, body, ctype)
+        return self._response(200, body, ctype, head=method == "HEAD")
 
     # ------------------------------------------------------------------ websocket
     def _token_ok(self, request: Request | None) -> bool:

@@ -91,7 +91,10 @@ class BatchResult:
 def is_batch_target(target: str) -> bool:
     """True for a folder or a glob pattern (rather than one existing file)."""
     p = Path(target).expanduser()
-    return p.is_dir() or (not p.exists() and any(c in target for c in _GLOB_CHARS))
+    try:
+        return p.is_dir() or (not p.exists() and any(c in target for c in _GLOB_CHARS))
+    except OSError:  # e.g. a folder above it cannot be searched: load_call says so for one file
+        return False
 
 
 def collect_inputs(target: str, *, exclude: Path | None = None) -> tuple[list[Path], Path]:
@@ -103,7 +106,13 @@ def collect_inputs(target: str, *, exclude: Path | None = None) -> tuple[list[Pa
     if p.is_dir():
         root = p
         files = []
-        for dirpath, dirnames, filenames in os.walk(p):
+
+        def unreadable(exc: OSError) -> None:  # os.walk would skip a folder it cannot list
+            from calmcall.safeio import explain
+
+            raise BatchError(f"{exc.filename or p}: cannot list this folder: {explain(exc)}")
+
+        for dirpath, dirnames, filenames in os.walk(p, onerror=unreadable):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
                                  and (excl is None or Path(dirpath, d).resolve() != excl))
             files += [Path(dirpath, f) for f in filenames

@@ -14,11 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from calmcall.qa import sessionlog as sl
+from calmcall.audio_io import CHANNEL
+from calmcall.safeio import number_arg
+
 
 
 def _err(msg: str) -> int:
     print(f"calmcall: error: {msg}", file=sys.stderr)
     return 2
+
 
 
 def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +52,7 @@ def add_qa_parsers(subparsers: Any) -> None:
     )
     s.add_argument("--sessions-dir", type=Path, default=None, metavar="DIR", help="the sessions folder")
     s.add_argument("--json", action="store_true", help="print the list as JSON")
-    s.add_argument("-n", "--limit", type=int, default=None, metavar="N", help="show only the newest N sessions")
+    s.add_argument("-n", "--limit", type=number_arg(0, 1_000_000, integer=True), default=None, metavar="N", help="show only the newest N sessions")
     s.set_defaults(func=cmd_sessions)
 
     r = subparsers.add_parser(
@@ -66,8 +70,8 @@ def add_qa_parsers(subparsers: Any) -> None:
     r.add_argument("--embed-audio", action="store_true",
                    help="embed the audio in the HTML (Ogg/Opus) instead of linking it; the file then plays anywhere "
                         "but carries the recording with it")
-    r.add_argument("--agent-channel", type=int, default=None, metavar="N", help="channel of the agent (audio input)")
-    r.add_argument("--customer-channel", type=int, default=None, metavar="M", help="channel of the customer (audio input)")
+    r.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N", help="channel of the agent (audio input)")
+    r.add_argument("--customer-channel", type=CHANNEL, default=None, metavar="M", help="channel of the customer (audio input)")
     r.add_argument("--config", type=Path, default=None, help="TOML config (audio input)")
     r.add_argument("--profile", type=Path, default=None, help="agent profile from `calmcall calibrate` (audio input)")
     r.add_argument("--no-transcribe", action="store_true", help="prosody only: no transcript (audio input)")
@@ -92,6 +96,8 @@ def format_sessions(infos: list[sl.SessionInfo]) -> str:
     rows = []
     for i in infos:
         note = i.error or ("" if i.complete else "no end record (still running, or crashed)")
+        if i.damage:
+            note = (note + ", " if note else "") + i.damage
         if i.has_audio:
             note = (note + ", " if note else "") + "audio"
         rows.append((
@@ -182,6 +188,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _err(f"{out}: cannot write the report ({exc.strerror or exc})")
     print(f"wrote {path}")
+    damage = (doc.get("session") or {}).get("damage") if isinstance(doc.get("session"), dict) else None
+    if damage:
+        print(f"note: the session log is damaged: {damage}")
     return 0
 
 
@@ -225,7 +234,10 @@ def run_batch(args: argparse.Namespace) -> int:
     try:
         from calmcall.config import load_config
 
+        from calmcall.text.playbook import check_playbook_files
+
         load_config(getattr(args, "config", None))  # fail once here, not once per call
+        check_playbook_files(getattr(args, "playbook", None), replace=bool(getattr(args, "replace_playbook", False)))
     except Exception as exc:
         return _err(str(exc))
     try:

@@ -59,6 +59,38 @@ How audio flows
   this rule and by no masked word). A code read more than ``cvv_window_s`` after the
   card number and without a keyword the recogniser catches, or digits not transcribed
   in an utterance without any masked word, are not found (see docs/reports.md).
+* **Evidence beyond masked words.** A card number read aloud is often not masked at
+  all: the recogniser commits "for the 0 2 5, normal 2, ..." for "four zero two five,
+  double two, ...", or nothing (a repetition loop), and the masker sees no 13-digit run.
+  Three more rules silence the speaker's stretch of speech (grown like a masked word's
+  span, on every channel) or open a window like the CVV window:
+
+  - *digit runs* (``digit_run_min``, default 3): committed words, or a live partial, that
+    say at least 3 digits in one run of number words / digits (fillers, "and", "for"
+    inside; :func:`calmcall.text.masking.spoken_digit_count`) are silenced, and the CVV
+    window opens after them. A partial's span starts at its speaker's stretch of speech
+    (its utterance is still open), at most back to the last committed word;
+  - *untranscribed speech* (``uncovered_s``, default 0.8 s): voice activity of a speaker
+    that no raw committed word covers (each word covers its span +- ``cover_tol_s`` =
+    0.35 s) for 0.8 s of activity (pauses under ``join_gap_s`` inside) is silenced,
+    and the CVV window opens after it. It is judged only where the transcriber has
+    settled (``settled_s`` - ``cover_tol_s``), and audio of a run still too short to
+    judge is held;
+  - *card requests* (``card_window_s``, default 30 s): a phrase that asks for or announces
+    card data (:func:`calmcall.text.masking.card_request`: "card number", "the long
+    number on the card", "read me the card", "credit/debit card", "expiry", "visa",
+    "sixteen digits", ...; a bare "card" as in "block the card" is not one), in a
+    committed word or in a partial of either speaker, opens a window on the customer's
+    speech (the agent's on a call without a customer channel) from the phrase (a
+    partial's: from the start of its speaker's stretch) for 30 s.
+
+  Each silenced sample is counted once, for the first rule in the order masked word,
+  digit run, untranscribed speech, CVV window, card window (``masked_s``,
+  ``digits_s_silenced``, ``untranscribed_s_silenced``, ``cvv_window_s_silenced``,
+  ``card_window_s_silenced``); ``evidence_spans`` counts the spans and windows the new
+  rules started. The voice activity behind all of this is an energy detector whose
+  noise floor is the quietest 20 ms frame of the last 6 s (unclamped, so that steady
+  line noise is not taken for speech).
 * **Crash safety.** About once a second the writer flushes libsndfile, writes the
   number of samples in complete FLAC frames into the header's STREAMINFO
   (``total_samples``) and ``fsync``-s. After a ``kill -9`` the file therefore reads
@@ -84,7 +116,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 
 import numpy as np
 
-from calmcall.text.masking import KeywordTracker, MaskContext
+from calmcall.text.masking import KeywordTracker, MaskContext, card_request, spoken_digit_count
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +135,8 @@ DEFAULT_JOIN_GAP_S = 1.0
 DEFAULT_EXTEND_S = 10.0
 #: Voice-activity frames of the recorder (samples at 16 kHz = 20 ms).
 _VAD_FRAME_N = 320
+#: The recorder's voice activity: noise floor = quietest frame of this many seconds.
+_VAD_FLOOR_WINDOW_S = 6.0
 #: The queue between the session thread and the writer holds at most this much audio
 #: (seconds per channel; 30 s of two channels is 1.9 MB).
 DEFAULT_QUEUE_S = 30.0
@@ -119,6 +153,24 @@ _PIECE_S = 1.0
 #: code's reader for this long (seconds of audio): the transcript masks a security code
 #: said within this window (:class:`calmcall.text.masking.MaskContext`).
 DEFAULT_CVV_WINDOW_S = MaskContext().cvv_window_s
+#: After a phrase that asks for or announces card data ("card number", "the long number on
+#: the card", "credit card", "expiry", "security code", ...; committed or in a partial,
+#: either speaker), silence the card reader's speech for this long (seconds of audio).
+DEFAULT_CARD_WINDOW_S = 30.0
+#: Committed words or a partial that say at least this many digits in one run (number
+#: words or digits, fillers and "and"/"for"/"to" inside the run allowed) silence their
+#: speaker's stretch of speech like a masked word (the masker lets short runs and
+#: non-card numbers through; the recogniser often drops the rest of a card number).
+DEFAULT_DIGIT_RUN_MIN = 3
+#: A speaker's speech that no committed word covers (within ``cover_tol_s``) for at least
+#: this long (seconds of voice activity, pauses shorter than ``join_gap_s`` inside) is
+#: silenced: the recogniser drops digits of a number read aloud ("one one one one ..."
+#: as a repetition loop, or a whole group) without a trace in the transcript.
+DEFAULT_UNCOVERED_S = 0.8
+#: A committed word covers its speaker's voice activity this far around its start/end (s).
+DEFAULT_COVER_TOL_S = 0.35
+#: Why a sample was silenced, strongest first (each sample is counted once, for the first).
+_WHY = ("masked", "digits", "untranscribed", "cvv_window", "card_window")
 
 
 class RecordingError(RuntimeError):
@@ -206,19 +258,22 @@ def read_recording(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
     more than the file holds gives the samples up to the first unreadable frame."""
     import soundfile as sf
 
+    from ..audio_io import read_into
+
     out: list[np.ndarray] = []
     with sf.SoundFile(str(path)) as f:
         rate = int(f.samplerate)
         known = 0 < f.frames < (1 << 40)
         chunk = max(1, min(int(f.frames), 1 << 22)) if known else rate * 10
+        buf = np.empty((chunk, f.channels), dtype=np.float32)
         while True:
             try:
-                x = f.read(chunk, dtype="float32", always_2d=True)
+                n = read_into(f, buf, known)  # unknown length: soundfile's read would stop early
             except (sf.LibsndfileError, RuntimeError):
                 break  # a torn last frame
-            if len(x):
-                out.append(x[:, 0])
-            if len(x) < chunk:
+            if n:
+                out.append(buf[:n, 0].copy())
+            if n < chunk:
                 break
     return (np.concatenate(out) if out else np.zeros(0, dtype=np.float32)), rate
 
@@ -236,7 +291,7 @@ class _Span:
     scan_f: int = 0         # next activity frame to look at (forward)
     last_active_f: int = -1
     run_f: int = 0          # inactive frames in a row so far
-    window: bool = False    # started by a CVV window (counted in cvv_window_s_silenced)
+    why: str = "masked"     # the rule that made it (one of _WHY), for the counters
 
 
 @dataclass
@@ -249,6 +304,7 @@ class _Window:
     n1: int
     scan_f: int             # next activity frame to look at
     span: _Span | None = None  # the last span this window started
+    why: str = "cvv_window"
 
 
 @dataclass
@@ -300,14 +356,20 @@ class AudioRecorder:
         max_hold_s: float = DEFAULT_MAX_HOLD_S,
         flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
         cvv_window_s: float = DEFAULT_CVV_WINDOW_S,
+        card_window_s: float = DEFAULT_CARD_WINDOW_S,
+        digit_run_min: int = DEFAULT_DIGIT_RUN_MIN,
+        uncovered_s: float = DEFAULT_UNCOVERED_S,
+        cover_tol_s: float = DEFAULT_COVER_TOL_S,
         sink_factory: Callable[[Path], Sink] = FlacSink,
         on_warning: Callable[[str], None] | None = None,
         sample_rate_hz: int = SAMPLE_RATE_HZ,
     ) -> None:
         if not paths:
             raise ValueError("AudioRecorder needs at least one role → path")
-        if min(delay_s, pad_s, extend_s, cvv_window_s) < 0 or min(queue_s, flush_interval_s, join_gap_s) <= 0:
-            raise ValueError("delay_s, pad_s, extend_s and cvv_window_s must be >= 0 s; queue_s, "
+        if (min(delay_s, pad_s, extend_s, cvv_window_s, card_window_s, uncovered_s, cover_tol_s) < 0
+                or min(queue_s, flush_interval_s, join_gap_s) <= 0 or digit_run_min < 0):
+            raise ValueError("delay_s, pad_s, extend_s, cvv_window_s, card_window_s, uncovered_s and "
+                             "cover_tol_s must be >= 0 s, digit_run_min >= 0; queue_s, "
                              "flush_interval_s and join_gap_s > 0 s")
         if max_hold_s < delay_s:
             raise ValueError(f"max_hold_s ({max_hold_s} s) must be >= delay_s ({delay_s} s)")
@@ -323,6 +385,13 @@ class AudioRecorder:
         self._extend_f = int(round(self.extend_s * self.sr / _VAD_FRAME_N))
         self.cvv_window_s = float(cvv_window_s)
         self._cvv_n = int(round(self.cvv_window_s * self.sr))
+        self.card_window_s = float(card_window_s)
+        self._card_n = int(round(self.card_window_s * self.sr))
+        self.digit_run_min = int(digit_run_min)
+        self.uncovered_s = float(uncovered_s)
+        self._uncov_f = int(round(self.uncovered_s * self.sr / _VAD_FRAME_N))
+        self.cover_tol_s = float(cover_tol_s)
+        self._tol_f = int(round(self.cover_tol_s * self.sr / _VAD_FRAME_N))
         self.queue_s = float(queue_s)
         self.max_hold_s = float(max_hold_s)
         self.flush_interval_s = float(flush_interval_s)
@@ -338,16 +407,31 @@ class AudioRecorder:
         self._kw = {r: KeywordTracker() for r in ("agent", "customer", *self.roles)}
         from calmcall.vad import NoiseFloorVad
 
-        self._vads = {r: NoiseFloorVad(hop_s=_VAD_FRAME_N / self.sr) for r in self.roles}
+        # the noise floor is the quietest frame of the last 6 s, unclamped: with the
+        # detector's default clamp (floor <= loudest - 25 dB) steady line noise above
+        # -60 dBFS counts as speech, and every span grows over the pauses
+        self._vads = {r: NoiseFloorVad(hop_s=_VAD_FRAME_N / self.sr, floor_window_s=_VAD_FLOOR_WINDOW_S,
+                                       min_range_db=0.0) for r in self.roles}
         self._act = {r: bytearray() for r in self.roles}  # 1 = voice, per 20 ms frame
         self._vad_carry = {r: np.zeros(0, dtype=np.float32) for r in self.roles}
         self._last_word_end_s: dict[str, float] = {}
+        # card-request phrases (last words of each speaker) and digit runs in committed words
+        self._recent: dict[str, list[str]] = {}
+        self._num_run: dict[str, list[tuple[float, float, int]]] = {}  # (start_s, end_s, digits)
+        # speech no committed word covers: frames covered by a raw word (+- cover_tol_s),
+        # next frame to judge, and the run of uncovered speech being judged
+        self._cov = {r: bytearray() for r in self.roles}
+        self._ucov_f = {r: 0 for r in self.roles}
+        self._urun: dict[str, list[int] | None] = {r: None for r in self.roles}  # [first, last, active, gap]
+        self._uspan: dict[str, _Span | None] = {}  # the last span of each speaker's uncovered speech
+        self.silenced_n = {w: 0 for w in _WHY}
         self._raw: collections.Counter[tuple[str, float, float]] = collections.Counter()
         self._cutoff_n: int | None = None  # transcript lost: nothing after this is written
         self._finished = False
         self.masked_spans = 0
         self.masked_n = 0
         self.cvv_window_n = 0             # silenced by a CVV window and by no masked word
+        self.evidence_spans = {w: 0 for w in ("digits", "untranscribed", "card_window")}
         self.unchecked_n = 0
         self.late_masks = 0
         self.dropped_blocks = 0
@@ -395,6 +479,7 @@ class AudioRecorder:
         :meth:`summary`."""
         if not self._finished:
             end = self._n if self._cutoff_n is None else self._cutoff_n
+            self._scan_uncovered(None, final=True)
             for span in self._spans:
                 self._extend_forward(span, final=True)
             self._scan_windows(final=True)
@@ -451,6 +536,13 @@ class AudioRecorder:
         for w in items:
             if getattr(w, "type", None) == "word":
                 self._raw[(w.speaker, float(w.start_s), float(w.end_s))] += 1
+                cov = self._cov.get(w.speaker)
+                if cov is not None:
+                    f0 = max(0, int(math.floor(float(w.start_s) * self.sr / _VAD_FRAME_N)) - self._tol_f)
+                    f1 = int(math.ceil(float(w.end_s) * self.sr / _VAD_FRAME_N)) + self._tol_f
+                    if len(cov) < f1:
+                        cov.extend(bytes(f1 - len(cov)))
+                    cov[f0:f1] = b"\x01" * (f1 - f0)
 
     def word(self, w: Any) -> None:
         """A masked word as the pipeline released it (a ``Word`` event)."""
@@ -460,14 +552,18 @@ class AudioRecorder:
             if not self._raw[key]:
                 del self._raw[key]
         self._last_word_end_s[w.speaker] = max(self._last_word_end_s.get(w.speaker, 0.0), float(w.end_s))
+        role = w.speaker if w.speaker in self._act else None
         if _is_masked(w.text):
             s0 = max(0, int(math.floor((w.start_s - self.pad_s) * self.sr)))
             s1 = int(math.ceil((w.end_s + self.pad_s) * self.sr))
-            role = w.speaker if w.speaker in self._act else None
             self._add_span(role, s0, s1, what=f"a masked word at {w.start_s:.1f} s")
             if role is not None:  # a security code may follow, in a turn the recogniser garbles
                 self._open_window(role, s1)
-        elif self._cvv_n > 0:
+            self._num_run.pop(w.speaker, None)
+        else:
+            self._digit_word(w, role)
+        self._card_words(w.speaker, w.text.split(), float(w.end_s))
+        if not _is_masked(w.text) and self._cvv_n > 0:
             # the transcript's CVV rule: "security code", "CVV", ... (either speaker)
             before = self._kw_ctx.cvv_word_t
             self._kw.setdefault(w.speaker, KeywordTracker()).feed(w.text, float(w.end_s), self._kw_ctx)
@@ -485,28 +581,122 @@ class AudioRecorder:
         the partial's ``t_s`` is silenced, grown over their speech like a masked word.
         This also covers numbers the recogniser shows in a partial but never commits
         (its repetition filter drops "one one one one, one one one one ...")."""
-        if not _is_masked(getattr(p, "text", "")):
+        text = getattr(p, "text", "") or ""
+        if not text:
             return
         role = p.speaker if p.speaker in self._act else None
         t_n = int(math.ceil(float(p.t_s) * self.sr))
         start_s = max(self._last_word_end_s.get(p.speaker, 0.0), float(p.t_s) - _PARTIAL_BACK_S)
-        s0 = max(0, int(math.floor(start_s * self.sr)) - self._pad_n)
-        self._add_span(role, s0, t_n, what=f"a masked partial at {float(p.t_s):.1f} s")
+        back_n = max(0, int(math.floor(start_s * self.sr)) - self._pad_n)
+        toks = text.split()
+        # a card-request phrase in the partial: the committed words may lose it
+        recent = list(self._recent.get(p.speaker, []))
+        for i in range(len(toks)):
+            if card_request(recent[-3:] + toks[:i + 1]):
+                # said in the utterance still open: from the start of its stretch of speech
+                start = self._stretch_start(role, t_n) if role is not None else back_n
+                self._card_request(p.speaker, max(back_n, start))
+                break
+        if _is_masked(text):
+            why, what = "masked", "a masked partial"
+        elif self.digit_run_min and _longest_digit_run(toks) >= self.digit_run_min:
+            # a partial belongs to the utterance still open: its stretch of speech
+            why, what = "digits", "a partial with digits"
+            if role is not None:
+                back_n = max(back_n, self._stretch_start(role, t_n))
+        else:
+            return
+        self._add_span(role, back_n, t_n, what=f"{what} at {float(p.t_s):.1f} s", why=why)
         if role is not None:
             self._open_window(role, t_n)
 
-    def _open_window(self, role: str, n0: int) -> None:
-        """Silence ``role``'s speech in ``[n0, n0 + cvv_window_s)`` (merged with an open
-        window of the same role that it overlaps)."""
-        if self._cvv_n <= 0:
+    def _stretch_start(self, role: str, n: int) -> int:
+        """First sample (- pad) of ``role``'s stretch of speech at sample ``n`` (or the one
+        that ended at most ``join_gap_s`` before it): voice activity joined across pauses
+        shorter than ``join_gap_s``, at most ``_PARTIAL_BACK_S`` back."""
+        f = min(len(self._act[role]), n // _VAD_FRAME_N + 1)
+        lo = max(0, f - 1 - int(_PARTIAL_BACK_S * self.sr / _VAD_FRAME_N))
+        return max(0, self._first_active_f(role, f, lo) * _VAD_FRAME_N - self._pad_n)
+
+    def _first_active_f(self, role: str, f0: int, lo: int) -> int:
+        """Walking back from frame ``f0`` (exclusive) to ``lo``: the first voice-activity
+        frame of the speech joined across pauses shorter than ``join_gap_s``; ``f0`` if
+        there is none before the first such pause."""
+        act = self._act[role]
+        first, run = f0, 0
+        for f in range(min(f0, len(act)) - 1, lo - 1, -1):
+            if act[f]:
+                first, run = f, 0
+            else:
+                run += 1
+                if run >= self._gap_f:
+                    break
+        return first
+
+    def _digit_word(self, w: Any, role: str | None) -> None:
+        """Committed words of one run of digits (number words, digits; fillers, "and",
+        "for" inside): once the run says ``digit_run_min`` digits, every word of it is
+        silenced like a masked word (the first ones late: their audio is still held, the
+        masker held them too)."""
+        if not self.digit_run_min:
+            return
+        n = spoken_digit_count(w.text)
+        run = self._num_run.get(w.speaker)
+        if n is None or (run and float(w.start_s) - run[-1][1] > 2.0):
+            self._num_run.pop(w.speaker, None)
+            run = None
+            if n is None:
+                return
+        if run is None:
+            if n == 0:
+                return  # a filler or "for" outside a run
+            run = self._num_run.setdefault(w.speaker, [])
+        run.append((float(w.start_s), float(w.end_s), n))
+        total = sum(k for _, _, k in run)
+        if total < self.digit_run_min:
+            return
+        first = 0 if total - n < self.digit_run_min else len(run) - 1  # the run's words so far, once
+        a_s, b_s = run[first][0], run[-1][1]
+        s0 = max(0, int(math.floor((a_s - self.pad_s) * self.sr)))
+        s1 = int(math.ceil((b_s + self.pad_s) * self.sr))
+        self._add_span(role, s0, s1, what=f"a number said at {a_s:.1f} s", why="digits")
+        if role is not None:
+            self._open_window(role, s1)
+
+    def _card_words(self, speaker: str, toks: list[str], t_s: float) -> None:
+        """Committed words of ``speaker``: a card-request phrase opens the card window."""
+        recent = self._recent.setdefault(speaker, [])
+        for tok in toks:
+            recent.append(tok)
+            del recent[:-6]
+            if card_request(recent):
+                self._card_request(speaker, int(math.floor(t_s * self.sr)))
+
+    def _card_request(self, speaker: str, n0: int) -> None:
+        """Someone asked for (or announced) card data at sample ``n0``: silence the card
+        reader's speech (the customer's; the agent's on a call without a customer
+        channel) for ``card_window_s``."""
+        if self._card_n <= 0:
+            return
+        role = "customer" if "customer" in self._act else speaker
+        if role in self._act:
+            self._open_window(role, n0, self._card_n, why="card_window")
+
+    def _open_window(self, role: str, n0: int, length_n: int | None = None, *, why: str = "cvv_window") -> None:
+        """Silence ``role``'s speech in ``[n0, n0 + length_n)`` (default ``cvv_window_s``;
+        merged with an open window of the same role and kind that it overlaps)."""
+        length_n = self._cvv_n if length_n is None else length_n
+        if length_n <= 0:
             return
         n0 = max(n0, self._released_n)
-        n1 = n0 + self._cvv_n
+        n1 = n0 + length_n
         for win in self._windows:
-            if win.role == role and win.n0 <= n0 <= win.n1:
+            if win.role == role and win.why == why and win.n0 <= n0 <= win.n1:
                 win.n1 = max(win.n1, n1)
                 return
-        self._windows.append(_Window(role, n0, n1, scan_f=n0 // _VAD_FRAME_N))
+        if why != "cvv_window":
+            self.evidence_spans[why] += 1
+        self._windows.append(_Window(role, n0, n1, scan_f=n0 // _VAD_FRAME_N, why=why))
 
     def _scan_windows(self, *, final: bool = False) -> None:
         """Start a span at each stretch of speech in a CVV window (activity known so far)."""
@@ -522,7 +712,7 @@ class AudioRecorder:
                     s0 = max(self._released_n, f * _VAD_FRAME_N - self._pad_n)
                     span = _Span(win.role, s0, (f + 1) * _VAD_FRAME_N + self._pad_n,
                                  max((f + 1) * _VAD_FRAME_N, win.n1), scan_f=f + 1, last_active_f=f,
-                                 window=True)
+                                 why=win.why)
                     if win.span is None:
                         self._extend_back(span)
                     self._extend_forward(span, final=final)
@@ -534,14 +724,17 @@ class AudioRecorder:
                 keep.append(win)
         self._windows = keep
 
-    def _add_span(self, role: str | None, s0: int, s1: int, *, what: str) -> None:
-        self.masked_spans += 1
+    def _add_span(self, role: str | None, s0: int, s1: int, *, what: str, why: str = "masked") -> None:
+        if why == "masked":
+            self.masked_spans += 1
+        else:
+            self.evidence_spans[why] = self.evidence_spans.get(why, 0) + 1
         if s0 < self._released_n:
             self.late_masks += 1
             self._warn("late", f"audio recording: {what} came back after its audio was written; "
                        "that stretch of the FLAC is not masked")
         span = _Span(role, max(s0, self._released_n), max(s1, self._released_n), s1,
-                     scan_f=-(-s1 // _VAD_FRAME_N))
+                     scan_f=-(-s1 // _VAD_FRAME_N), why=why)
         if role is None or self._extend_f == 0:
             span.open = False
         else:
@@ -550,20 +743,70 @@ class AudioRecorder:
         if span.open or span.s1 > self._released_n:
             self._spans.append(span)
 
+    def _scan_uncovered(self, settled_s: float | None, *, final: bool = False) -> list[int]:
+        """Find stretches of each speaker's voice activity that no committed word covers
+        (within ``cover_tol_s``) for ``uncovered_s`` of activity (pauses shorter than
+        ``join_gap_s`` inside), up to where the transcript is settled (``settled_s`` -
+        ``cover_tol_s``; unknown: ``delay_s`` / 2 behind the audio; ``final``: all), and
+        silence each like a masked word. Returns, per speaker, the first frame that
+        is not judged yet (audio from there on may still be silenced)."""
+        if self._uncov_f <= 0:
+            return []
+        if final:
+            judge_n = self._n
+        elif settled_s is not None:
+            judge_n = min(self._n, int(math.floor((settled_s - self.cover_tol_s) * self.sr)))
+        else:
+            judge_n = self._n - int(round(self.delay_s / 2 * self.sr))
+        pending: list[int] = []
+        for role in self.roles:
+            act, cov = self._act[role], self._cov[role]
+            end_f = min(len(act), max(0, judge_n) // _VAD_FRAME_N)
+            f = self._ucov_f[role]
+            run = self._urun[role]
+            while f < end_f:
+                if act[f] and not (f < len(cov) and cov[f]):
+                    if run is None:
+                        run = [f, f, 0, 0]
+                    run[1], run[2], run[3] = f, run[2] + 1, 0
+                    if run[2] >= self._uncov_f:  # long enough: silence it, and what follows
+                        self._uncovered_run(role, run)
+                        run[0] = f + 1
+                elif run is not None:
+                    run[3] += 1
+                    if act[f] or run[3] >= self._gap_f:  # covered speech or a pause ends it
+                        run = None
+                f += 1
+            self._ucov_f[role] = f
+            if run is not None and final:
+                run = None
+            self._urun[role] = run
+            # a run too short so far may still grow to uncovered_s: hold its audio
+            pending.append(run[0] if run is not None and run[2] < self._uncov_f else f)
+        return pending
+
+    def _uncovered_run(self, role: str, run: list[int]) -> None:
+        """Silence the uncovered speech ``run`` = [first frame not yet silenced, last
+        frame, active frames, pause frames]: the first time grown over the speaker's
+        stretch of speech like a masked word (and a CVV window after it), later frames of
+        the same run extend that span."""
+        s0 = max(0, run[0] * _VAD_FRAME_N - self._pad_n)
+        s1 = (run[1] + 1) * _VAD_FRAME_N + self._pad_n
+        span = self._uspan.get(role)
+        if span is not None and span.s0 <= s0 <= span.s1 and any(sp is span for sp in self._spans):
+            span.s1 = max(span.s1, s1)
+            return
+        self._add_span(role, s0, s1, what=f"untranscribed speech at {run[0] * _VAD_FRAME_N / self.sr:.1f} s",
+                       why="untranscribed")
+        self._uspan[role] = self._spans[-1] if self._spans and self._spans[-1].why == "untranscribed" else None
+        self._open_window(role, s1)
+
     def _extend_back(self, span: _Span) -> None:
         """Grow ``span`` back over its speaker's speech (pauses < join_gap_s), at most
         extend_s, never into audio already written."""
-        act = self._act[span.role]  # type: ignore[index]
         f0 = span.s0 // _VAD_FRAME_N
         lo = max(0, f0 - self._extend_f, self._released_n // _VAD_FRAME_N)
-        first_active, run = f0, 0
-        for f in range(min(f0, len(act)) - 1, lo - 1, -1):
-            if act[f]:
-                first_active, run = f, 0
-            else:
-                run += 1
-                if run >= self._gap_f:
-                    break
+        first_active = self._first_active_f(span.role, f0, lo)  # type: ignore[arg-type]
         if first_active < f0:
             span.s0 = max(self._released_n, first_active * _VAD_FRAME_N - self._pad_n)
 
@@ -624,6 +867,8 @@ class AudioRecorder:
             limit = min(limit, int(math.floor((first - self.pad_s - self.extend_s) * self.sr)))
         if self._cutoff_n is not None:
             limit = min(limit, self._cutoff_n)
+        for f in self._scan_uncovered(settled_s):  # speech not judged yet may still be silenced
+            limit = min(limit, f * _VAD_FRAME_N - self._pad_n)
         self._scan_windows()
         for win in self._windows:  # speech it has not seen yet may still start a span
             limit = min(limit, win.scan_f * _VAD_FRAME_N)
@@ -674,6 +919,10 @@ class AudioRecorder:
             "masked_spans": self.masked_spans,
             "masked_s": round(self.masked_n / sr, 2),
             "cvv_window_s_silenced": round(self.cvv_window_n / sr, 2),
+            "digits_s_silenced": round(self.silenced_n["digits"] / sr, 2),
+            "untranscribed_s_silenced": round(self.silenced_n["untranscribed"] / sr, 2),
+            "card_window_s_silenced": round(self.silenced_n["card_window"] / sr, 2),
+            "evidence_spans": dict(self.evidence_spans),
             "unchecked_s": round(self.unchecked_n / sr, 2),
             "late_masks": self.late_masks,
             "error": str(self.error) if self.error is not None else None,
@@ -727,15 +976,17 @@ class AudioRecorder:
                 arrays[r][:] = 0
             self.unchecked_n += got
         elif self._spans:
-            mask = np.zeros(got, dtype=bool)
-            win_mask = np.zeros(got, dtype=bool)
+            by_why = {w: np.zeros(got, dtype=bool) for w in _WHY}
             for span in self._spans:
                 lo, hi = max(span.s0, a), min(span.s1, to_n)
                 if hi > lo:
-                    (win_mask if span.window else mask)[lo - a:hi - a] = True
-            self.masked_n += int(mask.sum())
-            self.cvv_window_n += int((win_mask & ~mask).sum())
-            mask |= win_mask
+                    by_why[span.why][lo - a:hi - a] = True
+            mask = np.zeros(got, dtype=bool)
+            for w in _WHY:  # each silenced sample counted once, for the strongest rule
+                self.silenced_n[w] += int((by_why[w] & ~mask).sum())
+                mask |= by_why[w]
+            self.masked_n = self.silenced_n["masked"]
+            self.cvv_window_n = self.silenced_n["cvv_window"]
             if mask.any():
                 for r in self.roles:
                     arrays[r][mask] = 0
@@ -836,6 +1087,20 @@ class AudioRecorder:
                 first = first or exc
         if first is not None and raise_errors:
             raise first
+
+
+def _longest_digit_run(toks: Iterable[str]) -> int:
+    """Most digits said in one run of number words / digits in ``toks`` (see
+    :func:`calmcall.text.masking.spoken_digit_count`)."""
+    best = cur = 0
+    for t in toks:
+        n = spoken_digit_count(t)
+        if n is None:
+            cur = 0
+        else:
+            cur += n
+            best = max(best, cur)
+    return best
 
 
 def _is_masked(text: str) -> bool:

@@ -217,6 +217,10 @@ class SessionWriter:
             _fsync_dir(self.directory)
         except BaseException:
             os.close(self._fd)
+            try:  # a header that did not reach the disk (e.g. it is full): leave no stub log
+                self.path.unlink()
+            except OSError:
+                pass
             raise
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -390,6 +394,68 @@ class SessionWriter:
                 return  # stored in self._error; the next write() raises it
 
 
+class LogGuard:
+    """A :class:`SessionWriter` for a live call, where coaching must go on when the
+    disk fails: the first failed ``write`` (disk full, fsync error, ...) stops logging,
+    is remembered, and every later event is counted as lost instead of raised.
+    :meth:`status` is what the overlay's status message carries under ``"log"``.
+    What was written before the failure stays as it is on disk (a torn last line at
+    most, which :func:`read_session` drops)."""
+
+    def __init__(self, writer: SessionWriter) -> None:
+        self.writer = writer
+        self.error: BaseException | None = None
+        self.stopped_at_s: float | None = None
+        self.lost = 0
+
+    def write(self, event: Any) -> None:
+        if self.error is not None:
+            self.lost += 1
+            return
+        try:
+            self.writer.write(event)
+        except (SessionLogError, OSError) as exc:
+            self.error = exc.__cause__ if isinstance(exc, SessionLogError) and exc.__cause__ else exc
+            t = getattr(event, "t_s", None) if not isinstance(event, Mapping) else event.get("t_s")
+            self.stopped_at_s = float(t) if _is_time(t) else self.writer.last_t_s
+            self.lost += 1
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def reason(self) -> str:
+        from calmcall.safeio import explain
+
+        return explain(self.error) if self.error is not None else ""
+
+    def status(self) -> dict[str, Any]:
+        """``{"log": {"state": "ok"|"stopped", "path", "error", "stopped_at_s", "lost_records"}}``."""
+        info: dict[str, Any] = {"state": "stopped" if self.failed else "ok", "path": str(self.writer.path)}
+        if self.failed:
+            info.update({"error": self.reason(), "stopped_at_s": round(self.stopped_at_s or 0.0, 2),
+                         "lost_records": self.lost})
+        return {"log": info}
+
+    def close(self, extra: Mapping[str, Any] | None = None) -> None:
+        """Finish the log; a failure here (the end record did not fit) is remembered too."""
+        try:
+            self.writer.close(extra=extra)
+        except (SessionLogError, OSError) as exc:
+            if self.error is None:
+                self.error = exc.__cause__ if isinstance(exc, SessionLogError) and exc.__cause__ else exc
+                self.stopped_at_s = self.writer.last_t_s
+                self.lost += 1  # the session_end record
+
+    def summary_line(self) -> str:
+        """The end-of-session line about the log."""
+        if not self.failed:
+            return f"calmcall: session log {self.writer.path}"
+        return (f"calmcall: session log stopped at {self.stopped_at_s or 0.0:.1f} s of audio: {self.reason()}; "
+                f"{self.lost} record(s) after that were not logged (coaching went on); what was logged before "
+                f"is in {self.writer.path}")
+
+
 # --------------------------------------------------------------------------- reader
 
 
@@ -404,6 +470,12 @@ class Session:
     end: dict[str, Any] | None = None
     torn_tail: bool = False
     skipped_lines: int = 0
+    bad_records: int = 0
+
+    @property
+    def damage_note(self) -> str | None:
+        """One clause on what was skipped while reading (None for an intact log)."""
+        return damage_note(self.skipped_lines + self.bad_records, self.torn_tail)
 
     @property
     def session_id(self) -> str:
@@ -426,9 +498,9 @@ class Session:
 
     @property
     def duration_s(self) -> float:
-        if self.end is not None and isinstance(self.end.get("t_s"), (int, float)):
+        if self.end is not None and _is_time(self.end.get("t_s")):
             return float(self.end["t_s"])
-        return max((float(e["t_s"]) for e in self.events if isinstance(e.get("t_s"), (int, float))), default=0.0)
+        return max((float(e["t_s"]) for e in self.events if _is_time(e.get("t_s"))), default=0.0)
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e.get("type") == kind]
@@ -451,6 +523,64 @@ class Session:
         return out
 
 
+#: Latest audio time a record may carry (s): a week. Later (1e308, say) is damage,
+#: never waited for by a replay.
+MAX_T_S = 7 * 86400.0
+#: Keys whose values must be a finite number (or null) wherever they appear at the
+#: top of a record: times, and the measures the reports plot.
+_NUMERIC_KEYS = ("t_s", "start_s", "end_s", "duration_s", "f0_hz", "pitch_st", "level_db", "level_rel_db",
+                 "rate_syl_s", "rate_rel", "wpm", "confidence")
+_TIME_KEYS = ("t_s", "start_s", "end_s")
+#: What each record type must carry besides a valid ``t_s`` (string keys).
+_REQUIRED_STR = {"prompt": ("kind",), "word": ("text", "speaker"), "measures": ("speaker",),
+                 "customer_state": ("state",), "baseline": ("speaker",), "partial": ("speaker",)}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # the writer never writes NaN/Infinity
+
+
+def _is_time(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= MAX_T_S
+
+
+def record_problem(rec: dict[str, Any]) -> str | None:
+    """Why an event record cannot be used (None when it can): no string ``type``, a
+    ``t_s`` that is missing or not a time in [0, MAX_T_S], a number field that is not
+    a finite number, or a missing field its type needs."""
+    kind = rec.get("type")
+    if not isinstance(kind, str):
+        return "no type"
+    if not _is_time(rec.get("t_s")):
+        return "bad t_s"
+    for key in _NUMERIC_KEYS:
+        v = rec.get(key)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return f"bad {key}"
+        if key in _TIME_KEYS and not _is_time(v):
+            return f"bad {key}"
+    for key in _REQUIRED_STR.get(kind, ()):
+        if not isinstance(rec.get(key), str):
+            return f"no {key}"
+    if kind == "word" and not (_is_time(rec.get("start_s")) and _is_time(rec.get("end_s"))):
+        return "bad word times"
+    if kind == "baseline" and not isinstance(rec.get("baseline"), dict):
+        return "no baseline"
+    return None
+
+
+def damage_note(skipped: int, torn: bool) -> str | None:
+    """``"3 damaged record(s) skipped, torn last line"`` style note, or None."""
+    bits = []
+    if skipped:
+        bits.append(f"{skipped} damaged record(s) skipped")
+    if torn:
+        bits.append("torn last line dropped")
+    return ", ".join(bits) or None
+
+
 def _parse_lines(data: bytes) -> tuple[list[dict[str, Any]], bool, int]:
     """Return (records, torn_tail, skipped_lines)."""
     records: list[dict[str, Any]] = []
@@ -463,10 +593,10 @@ def _parse_lines(data: bytes) -> tuple[list[dict[str, Any]], bool, int]:
         if not raw:
             continue
         try:
-            rec = json.loads(raw)
+            rec = json.loads(raw, parse_constant=_reject_constant)
             if not isinstance(rec, dict):
                 raise ValueError("not an object")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             if i == last:
                 torn = True
             else:
@@ -495,13 +625,40 @@ def read_session(path: str | os.PathLike[str]) -> Session:
         end = records.pop()
     if not header and not records and end is None:
         raise ValueError(f"{p}: not a calmcall session log (no readable records)")
-    return Session(path=p, header=header, events=records, end=end, torn_tail=torn, skipped_lines=skipped)
+    bad = 0
+    if end is not None and not _is_time(end.get("t_s")):
+        end = {**end, "t_s": None}  # the end record's time is damaged: the events' times stand
+        bad += 1
+    # an event later than the end of the session (with a minute's slack) is damage too
+    last_t_s = float(end["t_s"]) + 60.0 if end is not None and end.get("t_s") is not None else MAX_T_S
+    events = []
+    for rec in records:
+        if record_problem(rec) is None and float(rec["t_s"]) <= last_t_s:
+            events.append(rec)
+        else:
+            bad += 1
+    if header and not _header_config_ok(header):
+        header = {**header, "meta": {k: v for k, v in header["meta"].items() if k != "config"}}
+        bad += 1
+    return Session(path=p, header=header, events=events, end=end, torn_tail=torn, skipped_lines=skipped,
+                   bad_records=bad)
+
+
+def _header_config_ok(header: dict[str, Any]) -> bool:
+    """False when the logged config is there but unusable (reports plot its targets);
+    keys of another calmcall version are fine."""
+    meta = header.get("meta")
+    if not isinstance(meta, dict) or "config" not in meta:
+        return True
+    from calmcall.config import logged_config_problem
+
+    return logged_config_problem(meta["config"]) is None
 
 
 def iter_replay(session: Session) -> Iterator[dict[str, Any]]:
     """The session's events in audio-time order (stable for equal ``t_s``), for a
     replay that re-emits what the live session showed."""
-    keyed = [(float(e.get("t_s", 0.0) or 0.0), i, e) for i, e in enumerate(session.events)]
+    keyed = [(float(e["t_s"]) if _is_time(e.get("t_s")) else 0.0, i, e) for i, e in enumerate(session.events)]
     for _, _, e in sorted(keyed, key=lambda k: (k[0], k[1])):
         yield e
 
@@ -523,6 +680,7 @@ class SessionInfo:
     has_audio: bool = False
     error: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    damage: str | None = None  # e.g. "2 damaged record(s) skipped" (logs read in full only)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -537,6 +695,7 @@ class SessionInfo:
             "complete": self.complete,
             "has_audio": self.has_audio,
             "error": self.error,
+            "damage": self.damage,
         }
 
 
@@ -549,8 +708,8 @@ def _tail_record(path: Path, size: int) -> dict[str, Any] | None:
     if not lines:
         return None
     try:
-        rec = json.loads(lines[-1])
-    except ValueError:
+        rec = json.loads(lines[-1], parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
         return None
     return rec if isinstance(rec, dict) else None
 
@@ -565,6 +724,24 @@ def agent_in_band_share(measures: list[dict[str, Any]]) -> float | None:
     return round(k / n, 4) if n else None
 
 
+def _str_or_none(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _summary_ok(tail: dict[str, Any]) -> bool:
+    """The ``session_end`` trailer can be listed without reading the log: a valid
+    time, a whole prompt count, an in-band share in [0, 1] or null."""
+    s = tail.get("summary")
+    if not isinstance(s, dict) or not _is_time(tail.get("t_s")):
+        return False
+    n = s.get("prompts")
+    share = s.get("agent_in_band_share")
+    return (
+        (n is None or (isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 10**9))
+        and (share is None or (isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1))
+    )
+
+
 def session_info(path: str | os.PathLike[str]) -> SessionInfo:
     """Summarise one log; uses the ``session_end`` summary when the log is complete,
     otherwise reads the whole (possibly torn) file."""
@@ -575,20 +752,23 @@ def session_info(path: str | os.PathLike[str]) -> SessionInfo:
         size = p.stat().st_size
         with p.open("rb") as f:
             first = f.readline(1 << 20)
-        header = json.loads(first) if first.endswith(b"\n") else {}
+        try:
+            header = json.loads(first, parse_constant=_reject_constant) if first.endswith(b"\n") else {}
+        except (ValueError, RecursionError):  # a damaged header: read the whole log below
+            header = {}
         if not isinstance(header, dict) or header.get("type") != "session_start":
             header = {}
         tail = _tail_record(p, size)
         meta = header.get("meta") if isinstance(header.get("meta"), dict) else {}
-        if header and tail and tail.get("type") == "session_end" and isinstance(tail.get("summary"), dict):
+        if header and tail and tail.get("type") == "session_end" and _summary_ok(tail):
             s = tail["summary"]
             return SessionInfo(
                 session_id=str(header.get("session_id") or sid),
                 path=p,
                 started_at=_parse_iso(header.get("started_at")),
-                duration_s=float(tail.get("t_s") or s.get("duration_s") or 0.0),
-                agent=meta.get("agent"),
-                source=meta.get("source"),
+                duration_s=float(tail["t_s"]),
+                agent=_str_or_none(meta.get("agent")),
+                source=_str_or_none(meta.get("source")),
                 prompts=int(s.get("prompts") or 0),
                 in_band_share=s.get("agent_in_band_share"),
                 complete=True,
@@ -600,14 +780,15 @@ def session_info(path: str | os.PathLike[str]) -> SessionInfo:
             path=p,
             started_at=session.started_at,
             duration_s=session.duration_s,
-            agent=session.meta.get("agent"),
-            source=session.meta.get("source"),
+            agent=_str_or_none(session.meta.get("agent")),
+            source=_str_or_none(session.meta.get("source")),
             prompts=len(session.prompts),
             in_band_share=agent_in_band_share(session.of_type("measures")),
             complete=session.complete,
             has_audio=has_audio,
+            damage=session.damage_note,
         )
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         return SessionInfo(
             session_id=sid, path=p, started_at=None, duration_s=0.0, agent=None, source=None,
             prompts=0, in_band_share=None, complete=False, has_audio=has_audio, error=str(exc),
@@ -694,6 +875,8 @@ def session_to_analysis(session: Session) -> dict[str, Any]:
             "complete": session.complete,
             "torn_tail": session.torn_tail,
             "skipped_lines": session.skipped_lines,
+            "bad_records": session.bad_records,
+            "damage": session.damage_note,
             "audio": audio,
         },
     }

@@ -52,7 +52,8 @@ from typing import Iterable, Sequence
 from ..events import Word
 from .normalize import NUMBER_WORDS, TENS_WORDS, fold
 
-__all__ = ["CardMasker", "KeywordTracker", "MaskContext", "mask_text", "mask_partial", "luhn_ok", "words_to_digits"]
+__all__ = ["CardMasker", "KeywordTracker", "MaskContext", "mask_text", "mask_partial", "luhn_ok", "words_to_digits",
+           "spoken_digit_count", "card_request"]
 
 MASK = "*"
 
@@ -71,6 +72,8 @@ _CVV_SINGLE = {"cvv", "cvv2", "cvc", "cvc2", "cv2", "csc", "cid", "cvn", "cv", "
 _CVV_PAIRS = {("security", "code"), ("security", "number"), ("card", "verification"),
               ("verification", "code"), ("verification", "value"), ("security", "digits")}
 _DIGITS_RE = re.compile(r"^[\d][\d ,.\-/]*$")
+#: digits the recogniser glued to a letter or two ("C17066", "4111x"): still digits of a run
+_GARBLED_DIGITS_RE = re.compile(r"^[a-z]{1,2}\d{2}[\d,.\-/]*$|^\d{2}[\d,.\-/]*[a-z]{1,2}$")
 _EDGE_PUNCT = " \t\n\"'()[]{}<>,.;:!?\u2019\u2018\u201c\u201d"
 
 
@@ -87,7 +90,7 @@ def _classify(text: str) -> list[_Item] | None:
     core = fold(text).strip(_EDGE_PUNCT)
     if not core:
         return [_Item("filler")]
-    if _DIGITS_RE.match(core):
+    if _DIGITS_RE.match(core) or _GARBLED_DIGITS_RE.match(core):
         digits = re.sub(r"\D", "", core)
         return [_Item("digits", digits)] if digits else None
     parts = [p for p in re.split(r"[-\u2010-\u2015]", core) if p]
@@ -208,6 +211,67 @@ def words_to_digits(text: str) -> str:
     are skipped."""
     items = [_classify(w) for w in text.split()]
     return "".join(c for c, _ in _digits([i for i in items if i]))
+
+
+def spoken_digit_count(text: str) -> int | None:
+    """How many digits one word says, for a recorder that looks for digit runs the
+    masker did not mask: ``None`` for a word that is not part of a number (it ends a
+    run), 0 for a filler, connector or homophone ("uh", "and", "for": inside a run
+    but no digit of its own), else the digits ("four" 1, "fourteen" 2, "4111" 4,
+    "hundred" 2, "double" 1, "forty-one" 2, and a word with 2+ digits glued to letters,
+    "C17066", its digits)."""
+    items = _classify(text)
+    if items is None:
+        # digits glued to letters, as the recogniser writes a garbled group ("C17066")
+        k = sum(ch.isdigit() for ch in text)
+        return k if k >= 2 else None
+    n = 0
+    for it in items:
+        if it.kind == "digits":
+            n += len(str(it.value))
+        elif it.kind in ("unit", "tens"):
+            n += 1
+        elif it.kind in ("teen", "hundred"):
+            n += 2
+        elif it.kind == "mult":
+            n += int(it.value) - 1  # type: ignore[call-overload]
+    return n
+
+
+#: Words that, next to "card" (within :data:`_CARD_REQUEST_SPAN` words), ask for or give
+#: the card's data: "card number", "the number on the card", "card details".
+_CARD_DATA_WORDS = {"number", "numbers", "digits", "details", "no"}
+_CARD_REQUEST_SPAN = 4
+#: ... and so do these before "card": "read me the card", "can I have the card".
+_CARD_REQUEST_VERBS = {"read", "have", "give", "tell", "need", "take", "enter", "type", "use", "pay", "paying"}
+#: Said alone, these are about a payment card and its data.
+_CARD_ALONE = {"visa", "mastercard", "amex", "maestro", "expiry", "expiration", "cardholder", "pan"}
+_CARD_REQUEST_PAIRS = {("credit", "card"), ("debit", "card"), ("long", "number"), ("sixteen", "digit"),
+                       ("sixteen", "digits"), ("16", "digit"), ("16", "digits"), ("valid", "thru"),
+                       ("valid", "through"), ("valid", "until"), ("expiry", "date"), ("expires", "end")}
+
+
+def card_request(tokens: Sequence[str]) -> bool:
+    """True if the last word of ``tokens`` (folded, lower case words in the order said)
+    completes a phrase that asks for or announces card data: "card number", "the long
+    number on the card", "read me the card", "pay by card", "credit/debit card", "expiry", "visa", "sixteen digits", a
+    security-code keyword ("security code", "CVV", ...). A bare "card" ("block the card")
+    is not enough. Used by the recorder to open a window on the card reader's speech."""
+    toks = [re.sub(r"[^a-z0-9]", "", fold(t)) for t in tokens[-_CARD_REQUEST_SPAN - 1:]]
+    toks = [t for t in toks if t]
+    if not toks:
+        return False
+    last = toks[-1]
+    if last in _CARD_ALONE:
+        return True
+    if len(toks) >= 2 and (toks[-2], last) in _CARD_REQUEST_PAIRS:
+        return True
+    near = toks[-_CARD_REQUEST_SPAN - 1:-1]
+    if last in ("card", "cards") and any(t in _CARD_DATA_WORDS or t in _CARD_REQUEST_VERBS for t in near):
+        return True
+    if last in _CARD_DATA_WORDS and last != "no" and any(t in ("card", "cards") for t in near):
+        return True
+    return last == "no" and len(toks) >= 2 and toks[-2] == "card"
 
 
 def luhn_ok(digits: str) -> bool:

@@ -17,7 +17,6 @@ fire again within ``refire_s`` seconds, and one match fires once.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -33,6 +32,7 @@ __all__ = [
     "Settings",
     "Playbook",
     "load_playbook",
+    "check_playbook_files",
     "PhraseCoach",
     "BUILTIN_PATH",
 ]
@@ -71,6 +71,7 @@ class Rule:
     detail: str
     severity: str
     description: str = ""
+    rank: int = 0                    # order among phrase cues of one severity: higher = worse, shown first
     only_escalated: bool = False
     after_other_s: float | None = None
     after_other_words: int = 1
@@ -119,7 +120,7 @@ _RULE_KEYS: dict[str, tuple[type | tuple[type, ...], ...]] = {
     "unless_earlier": (list,), "early_escalation_s": (int, float), "within_s": (int, float),
     "after_satisfied_s": (int, float),
     "window_s": (int, float), "min_turns": (int,), "min_each": (int,),
-    "refire_s": (int, float), "enabled": (bool,),
+    "refire_s": (int, float), "enabled": (bool,), "rank": (int,),
 }
 _SETTINGS_KEYS = {f.name: f.type for f in dataclasses.fields(Settings)}
 _TOP_KEYS = {"version", "settings", "name", "rule"}
@@ -130,19 +131,16 @@ def _err(src: str, where: str, what: str) -> PlaybookError:
     return PlaybookError(f"{src}: {where}: {what}")
 
 
+_SYNTAX = "{source}: TOML syntax error: {exc}"
+
+
 def _read_toml(path: Path | str, text: str | None = None) -> dict[str, Any]:
-    src = str(path)
-    try:
-        if text is None:
-            text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlaybookError(f"{src}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlaybookError(f"{src}: cannot read: {exc}") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PlaybookError(f"{src}: TOML syntax error: {exc}") from None
+    from ..safeio import parse_toml, read_toml
+
+    if text is None:
+        return read_toml(path, PlaybookError, what="playbook", missing_hint=" (check the --playbook path)",
+                         syntax=_SYNTAX)
+    return parse_toml(text, PlaybookError, source=str(path), syntax=_SYNTAX)
 
 
 def _compile_list(src: str, where: str, key: str, value: Any, *, allow_capture: bool = False) -> tuple[Pattern, ...]:
@@ -153,15 +151,28 @@ def _compile_list(src: str, where: str, key: str, value: Any, *, allow_capture: 
         try:
             out.append(compile_pattern(v, allow_capture=allow_capture))
         except PatternError as exc:
-            raise _err(src, where, f"{key}: pattern {v!r}: {exc}") from None
+            from ..safeio import short_repr
+
+            raise _err(src, where, f"{key}: pattern {short_repr(v, 60)}: {exc}") from None
     return tuple(out)
 
 
+#: Ranges of the numeric keys (seconds, counts); a value outside is an error naming it.
+_RANGES: dict[str, tuple[float, float]] = {
+    "after_other_s": (0, 600), "early_escalation_s": (0, 3600), "within_s": (0, 3600),
+    "after_satisfied_s": (0, 3600), "window_s": (0, 3600), "refire_s": (0, 3600),
+    "after_other_words": (1, 1000), "min_turns": (1, 1000), "min_each": (1, 1000),
+    "utterance_gap_s": (0.05, 60), "settle_s": (0.05, 60), "name_min_len": (1, 20),
+}
+
+
 def _num(src: str, where: str, key: str, value: Any, *, positive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _err(src, where, f"key '{key}' must be a number")
-    if positive and value < 0:
-        raise _err(src, where, f"key '{key}' must be >= 0")
+    from ..safeio import finite_in, short_repr
+
+    lo, hi = _RANGES.get(key, (0 if positive else None, None))
+    if not finite_in(value, lo, hi):
+        rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
+        raise _err(src, where, f"key '{key}' must be a number in {rng}, not {short_repr(value)}")
     return float(value)
 
 
@@ -213,16 +224,17 @@ def _parse_rule(src: str, index: int, raw: Any) -> Rule | str:
             kw[key] = _num(src, where, key, raw[key])
     for key in ("after_other_words", "min_turns", "min_each"):
         if key in raw:
-            if raw[key] < 1:
-                raise _err(src, where, f"key '{key}' must be >= 1")
-            kw[key] = raw[key]
+            kw[key] = int(_num(src, where, key, raw[key]))
     if rtype == "absence" and "within_s" not in kw:
         raise _err(src, where, "key 'within_s' is required for type 'absence'")
     only_esc = raw.get("only_escalated", rtype == "absence" and not any(p.uses_name for p in patterns))
+    rank = raw.get("rank", 0)
+    if not 0 <= rank <= 100:
+        raise _err(src, where, f"key 'rank' must be a whole number from 0 to 100, not {rank!r}")
     return Rule(
         id=rid, type=rtype, speaker=speaker, patterns=patterns, headline=headline,
         detail=detail, severity=severity, description=raw.get("description", "").strip(),
-        only_escalated=only_esc, unless_earlier=unless, source=src, **kw,
+        only_escalated=only_esc, unless_earlier=unless, source=src, rank=rank, **kw,
     )
 
 
@@ -246,6 +258,8 @@ def _apply_file(
             raise _err(src, f"settings.{key}", f"unknown key (known: {', '.join(_SETTINGS_KEYS)})")
         settings[key] = _num(src, f"settings.{key}", key, value)
         if key == "name_min_len":
+            if not isinstance(value, int):
+                raise _err(src, f"settings.{key}", f"key '{key}' must be a whole number")
             settings[key] = int(value)
     nm = doc.get("name", {})
     if not isinstance(nm, dict):
@@ -311,6 +325,13 @@ def load_playbook(extra: Iterable[Path | str] = (), replace: bool = False) -> Pl
         name_stopwords=frozenset(name["stopwords"]),
         sources=tuple(sources),
     )
+
+
+def check_playbook_files(files: Iterable[Path | str] | None, *, replace: bool = False) -> None:
+    """Load ``files`` only for their errors (:class:`PlaybookError`): a malformed
+    ``--playbook`` is refused even where no phrase coach is built (``--no-transcribe``)."""
+    if files:
+        load_playbook(extra=files, replace=replace)
 
 
 # ---------------------------------------------------------------- the coach
@@ -599,6 +620,7 @@ class PhraseCoach:
             detail = detail.replace("{name}", self._name_display)
         evidence: dict[str, Any] = {
             "rule": rule.id,
+            "rank": rule.rank,
             "words": [{"text": w.text.strip(), "start_s": w.start_s, "end_s": w.end_s} for w in words],
         }
         if words:

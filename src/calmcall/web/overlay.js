@@ -170,6 +170,8 @@
     if (d.speaker !== "agent") return;
     if (!redraw) state.measures += 1;
     state.lastMeasures = d;
+    if (d.baseline_status && d.baseline_status.startsWith("still learning") && !state.baselineShown)
+      $("baseline").textContent = "baseline: " + d.baseline_status;
     if (d.rate_rel !== null && d.rate_rel !== undefined) {
       const text = d.wpm ? Math.round(d.wpm) + " wpm" : sign((d.rate_rel - 1) * 100, 0) + " % pace";
       setGauge("pace", d.rate_rel, text);
@@ -212,6 +214,7 @@
     const parts = [];
     if (b.wpm) parts.push(Math.round(b.wpm) + " wpm");
     if (b.f0_hz) parts.push(Math.round(b.f0_hz) + " Hz");
+    state.baselineShown = true;
     $("baseline").textContent = "calm: " + parts.join(" · ");
   }
 
@@ -271,7 +274,10 @@
     if (info.overflows) s.push("overflows " + info.overflows);
     if (info.dropped_blocks) s.push("dropped " + info.dropped_blocks);
     s.push("model " + (info.model || "off"));
+    const logStopped = !!(info.log && info.log.state === "stopped");
+    if (logStopped) s.unshift("session log stopped at " + info.log.stopped_at_s + " s: " + info.log.error + " (coaching goes on)");
     $("stats").textContent = s.join(" · ");
+    $("stats").classList.toggle("conn-refused", logStopped);
   }
 
   // ---- keyboard

@@ -213,7 +213,7 @@ def build_call(split: str, k: int, variant: str, prompt: str) -> CallSpec:
     wpm = {"slow": 105, "fast": 185}.get(variant, rng.choice([125, 135, 145, 155]))
 
     def say(who: str, text: str, kind: str | None = None, gap_s: float | None = None, rate: int | None = None) -> None:
-        t = sc.say(who, text, gap_s=gap_s, voice=agent_v if who == "agent" else cust_v,  # type: ignore[arg-type]
+        sc.say(who, text, gap_s=gap_s, voice=agent_v if who == "agent" else cust_v,  # type: ignore[arg-type]
                    wpm=rate or (140 if who == "agent" else wpm))
         if kind:
             spec.kinds[len(sc.turns) - 1] = kind

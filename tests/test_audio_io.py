@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from calmcall.audio_io import SAMPLE_RATE_HZ, CallFileError, iter_blocks, load_call
+from calmcall.audio_io import CallFileError, iter_blocks, load_call
 from conftest import shared_audio
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import threading
 import time
 
 import pytest
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from calmcall.live.server import MAX_CLIENT_MESSAGE_BYTES, OverlayServer, ServerThread

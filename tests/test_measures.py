@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from calmcall.audio_io import SAMPLE_RATE_HZ, iter_blocks, load_call
+from calmcall.audio_io import SAMPLE_RATE_HZ, load_call
 from calmcall.config import MeasureConfig
 from calmcall.measure import measure_channel
 from calmcall.pitch import SWIFT_HOP, SwiftPitch, yin_frames

@@ -10,7 +10,6 @@ block size the caller uses (live capture or file replay).
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any, Iterable, Mapping
 
 import logging

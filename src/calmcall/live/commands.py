@@ -208,7 +208,7 @@ def _summary(stats: Any, session: Any) -> None:
 def cmd_live(args: argparse.Namespace) -> int:
     from .capture import DeviceCapture
     from .devices import DeviceError, SoundDeviceBackend, find_device
-    from .session import CaptureSource, Session
+    from .session import CaptureSource
 
     refused = _check_record_flags(args)
     if refused:

@@ -48,21 +48,8 @@ class NoiseFloorVad:
     def update(self, energy_db: float) -> tuple[bool, bool]:
         """Feed one frame's energy (dBFS). Returns ``(active, loud)``: ``active``
         includes the hangover, ``loud`` is the raw above-threshold decision."""
-        e = max(energy_db, -120.0)
-        self._seg_min = min(self._seg_min, e)
-        self._seg_max = max(self._seg_max, e)
-        self._seg_n += 1
-        if self._seg_n >= self._seg_frames:
-            self._mins.append(self._seg_min)
-            self._maxs.append(self._seg_max)
-            self._seg_min, self._seg_max, self._seg_n = 1e9, -1e9, 0
-        if self._mins:
-            self.floor_db = min(min(min(self._mins), self._seg_min), max(self._maxs) - self._min_range_db)
-        else:
-            self.floor_db = min(self._seg_min, self._seg_max - self._min_range_db)
-        loud = e > max(self.floor_db + self._margin_db, self._abs_floor_db)
-        self._since_speech = 0 if loud else self._since_speech + 1
-        return self._since_speech <= self._hang_frames, loud
+        active, loud = self.update_many(np.array([energy_db], dtype=np.float64))
+        return bool(active[0]), bool(loud[0])
 
     def update_many(self, energy_db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`update` for consecutive frames (dBFS, shape (n,)), in one loop with
@@ -121,16 +108,7 @@ class ProbabilityGate:
 
     def update(self, prob: float) -> bool:
         """Feed one frame's speech probability (0-1); returns the decision."""
-        if prob >= self._on:
-            self.speech, self._below = True, 0
-        elif self.speech:
-            if prob < self._off:
-                self._below += 1
-                if self._below > self._hang:
-                    self.speech = False
-            else:
-                self._below = 0
-        return self.speech
+        return bool(self.update_many(np.array([prob], dtype=np.float64))[0])
 
     def update_many(self, probs: np.ndarray) -> np.ndarray:
         """:meth:`update` for consecutive frames (probabilities, shape (n,)): the

@@ -49,9 +49,9 @@ def test_analyze_with_transcription(sample_doc: tuple[dict, Path, str]) -> None:
 def test_transcript_gives_the_calm_baseline_its_wpm(sample_doc: tuple[dict, Path, str]) -> None:
     """The learned baseline gets words per minute from the words spoken while it was
     learned, and the pace prompt quotes it: the sample's first two agent turns are
-    151 and 145 wpm over the whole turn (truth JSON); word timestamps exclude pauses
-    over 0.5 s and read it lower (measured 135); the syllable estimate with the
-    default 1.3 nuclei per word said 125."""
+    151 and 145 wpm over the whole turn (truth JSON); the calm pace is their words over
+    elapsed time (calmcall.pace; measured 141 with a fixed decode cost); the syllable
+    estimate with the default 1.3 nuclei per word said 125."""
     doc, _, _ = sample_doc
     truth = json.loads((ROOT / "samples" / "sample_call.truth.json").read_text())
     calm = [t["speech_wpm"] for t in truth["turns"] if t["speaker"] == "agent"][:2]

@@ -19,7 +19,7 @@ import pytest
 from websockets.sync.client import connect
 
 from calmcall.audio_io import load_call
-from calmcall.config import load_config
+from calmcall.config import config_from_dict, load_config
 from calmcall.live.server import OverlayServer, ServerThread
 from calmcall.live.session import BLOCK_N, FIRST_BLOCK_N, FileSource, Session, aligned_first_block_n
 from calmcall.pipeline import Pipeline
@@ -49,7 +49,9 @@ def offline_prompts(call, cfg):
 
 def test_replay_gives_the_offline_prompts_on_time():
     call = load_call(SAMPLE)
-    cfg = load_config(None)
+    # no transcript here: narrow the acoustic pace band (default 1.6x, 1.5 s hold) so the
+    # sample call's fast turn gives its pace prompt on this path too
+    cfg = config_from_dict({"targets": {"acoustic_pace_margin": 0.3, "acoustic_pace_hold_s": 0.75}})
     published = []
     src = FileSource(call, name="sample", speed=SPEED)
     sess = Session(src, Pipeline(cfg, has_customer=True), config=cfg,
@@ -72,7 +74,7 @@ def test_replay_gives_the_offline_prompts_on_time():
 
 def test_aligned_block_grid_sends_prompts_when_their_last_sample_arrives():
     call = load_call(SAMPLE)
-    cfg = load_config(None)
+    cfg = config_from_dict({"targets": {"acoustic_pace_margin": 0.3, "acoustic_pace_hold_s": 0.75}})  # pace without words too
     first = aligned_first_block_n()
     assert first == 480  # frames of 40 ms every 10 ms, evaluated every 10th frame
     src = FileSource(call, speed=SPEED, first_block_n=first)

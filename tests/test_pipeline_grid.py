@@ -3,7 +3,9 @@
 Decisions happen every 0.1 s of audio and each decision sees only the frames up to
 its own time (the windowed statistics advance frame by frame), so a live capture
 delivering 23 ms blocks, a replay on a shifted grid and ``analyze`` agree to the
-sample. The sample call has every kind of prosody prompt, an escalation and overtalk.
+sample. The sample call has every kind of prosody prompt, an escalation and overtalk
+(here without transcribed words, so with the acoustic pace band narrowed to 1.3x and a
+0.75 s hold, so that the acoustic pace path gives its prompt too).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from calmcall.audio_io import load_call
-from calmcall.config import load_config
+from calmcall.config import config_from_dict
 from calmcall.events import to_dict
 from calmcall.pipeline import Pipeline
 
@@ -22,7 +24,8 @@ SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "sample_call.wav"
 
 def _events(first_n: int, n: int) -> list[dict]:
     call = load_call(SAMPLE)
-    pipe = Pipeline(load_config(None), has_customer=True)
+    cfg = config_from_dict({"targets": {"acoustic_pace_margin": 0.3, "acoustic_pace_hold_s": 0.75}})
+    pipe = Pipeline(cfg, has_customer=True)
     edges = [0, first_n, *range(first_n + n, len(call.agent), n), len(call.agent)]
     out = []
     for a, b in zip(edges[:-1], edges[1:]):

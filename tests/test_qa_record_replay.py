@@ -195,9 +195,12 @@ def test_replay_of_a_recorded_session_gives_its_prosody_prompts(recorded_sample,
     new = _only_session(d, exclude=before)
     assert new.meta["source"] == "replay" and new.meta["replay_of"] == original.session_id
     assert new.meta["replay_input"] == "audio" and new.audio_paths() == {}
-    want = _prompts(original.prompts)
-    assert {k for _, k in want} >= {"pace", "pitch", "volume", "customer_escalation"}
-    assert _prompts(new.prompts) == want
+    # pace is judged from the transcript's words when there is one (calmcall.pace) and
+    # this replay has none, so the prompts that do not depend on words must match
+    no_words = PROSODY - {"pace"}
+    want = _prompts(original.prompts, no_words)
+    assert {k for _, k in want} >= {"pitch", "volume", "customer_escalation"}
+    assert _prompts(new.prompts, no_words) == want
     assert new.duration_s == pytest.approx(original.duration_s)
 
 
@@ -386,7 +389,8 @@ def test_write_error_stops_recording_with_one_warning_and_the_session_goes_on(tm
                    publish=publish, recorder=rec)
     stats = sess.run()
     assert sess.t_s == pytest.approx(call.duration_s)  # the whole call was coached
-    assert {p["kind"] for p in stats.prompts} >= {"pace", "pitch", "volume", "customer_escalation"}
+    # no transcript: pace would need the wider acoustic band, so only these are certain
+    assert {p["kind"] for p in stats.prompts} >= {"pitch", "volume", "customer_escalation"}
     assert len(warnings) == 1 and "No space left on device" in warnings[0] and "goes on" in warnings[0]
     assert sess.recording is not None and "No space left" in sess.recording["error"]
     three_blocks_s = (FIRST_BLOCK_N + 2 * BLOCK_N) / 16000  # the three pieces written before the disk "filled"

@@ -1,24 +1,55 @@
-"""Prompt timing: hysteresis on conditions, and arbitration between prompts.
+"""Prompt timing: hysteresis on conditions, and the arbiter that picks the cue shown.
 
-Policy (documented in the README, "When prompts appear"):
+Policy (documented in the README, "When prompts appear"; reasons in FIELD-NOTES §2
+and §10: a wrong or weak cue that takes the slot hides the real one):
 
 * A condition must hold continuously for ``hold_s`` of the speaker's speech (pauses
-  up to ``release_gap_s`` do not break it) before it becomes a candidate.
-* At most one prompt per ``min_interval_s`` (default 20 s) across all kinds.
-* The same kind (a phrase prompt: the same rule) is not repeated within ``cooldown_s``.
-* A *high*-severity candidate may break through the global interval once at least
-  ``breakthrough_gap_s`` passed since the previous prompt (overtalk, customer
-  escalation, or a pace/pitch/volume excess of ``high_severity_factor`` margins).
-* When several candidates are ready at once the coach takes the highest severity,
-  then the kind order overtalk > customer_escalation > volume > pace > pitch > phrase.
-  Candidates that are not shown are dropped; a condition that still holds is offered
-  again later.
+  up to ``release_gap_s`` do not break it) before it becomes a candidate
+  (:class:`HoldTimer`, used by the pipeline).
+* Every candidate has a **tier**: 3 high severity; 2 medium (pace, pitch, volume,
+  overtalk, caller escalation); 1 a medium phrase cue; 0 low severity (a borderline
+  excess under ``low_severity_factor`` margins, a low-severity phrase rule). Within a
+  tier, the **strength** orders: the excess in margins for pace/pitch/volume, the
+  playbook rank for phrase cues.
+* **Decision window**: a ready candidate is not shown at once unless it is high: a
+  weak one (tier 0-1) waits up to ``decision_weak_s`` (2 s), a medium one
+  ``decision_medium_s`` (0.3 s), for a stronger one; the strongest ready candidate is
+  shown when its own wait is over. A pace/pitch/volume candidate stays ready only
+  while its condition holds; a phrase cue is an event and is dropped when it could
+  not be shown by the end of its wait.
+* **Coincident excesses**: when the cue shown is pace, pitch or volume, the other of
+  these that are ready at the same time are named in its detail ("also ...") and in
+  ``evidence["also"]``; the headline is the strongest's.
+* **Rate limit**: at most one prompt per ``min_interval_s`` (20 s), except that a
+  candidate may break through once ``breakthrough_gap_s`` (6 s) passed since the
+  previous prompt when it is high, or of a higher tier than the previous prompt (a
+  weak cue never blocks a stronger one for long).
+* **Cooldown**: the same key (the kind; for phrase cues the rule) is not shown again
+  within ``cooldown_s`` (45 s) unless it is now of a higher tier (and
+  ``breakthrough_gap_s`` passed). Only cues actually shown (or named in a shown cue's
+  "also") start a cooldown; a candidate that lost the decision starts nothing.
+* Ties are broken by kind order overtalk > customer_escalation > volume > pace >
+  pitch > phrase, then by key: the same inputs always give the same prompts.
+
+A shown prompt is stamped with the audio time it is shown (``t_s``);
+``evidence["ready_s"]`` says since when it was ready.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 from .config import CoachConfig
-from .events import PROMPT_KINDS, SEVERITY_RANK, Prompt
+from .events import PROMPT_KINDS, Prompt
+
+#: pace/pitch/volume: candidates offered again on every evaluation while they hold
+PROSODY_KINDS = ("volume", "pace", "pitch")
+#: kinds offered on every evaluation while their condition holds; other kinds
+#: (phrase, overtalk) are offered once, as events
+CONTINUOUS_KINDS = (*PROSODY_KINDS, "customer_escalation")
+_REFRESH_S = 0.15  #: a continuous candidate not offered again for this long has ended (> one 0.1 s evaluation)
+_EPS = 1e-9
 
 
 def prompt_key(prompt: Prompt) -> str:
@@ -26,6 +57,23 @@ def prompt_key(prompt: Prompt) -> str:
     if prompt.kind == "phrase":
         return f"phrase:{prompt.evidence.get('rule', '')}"
     return prompt.kind
+
+
+def tier(prompt: Prompt) -> int:
+    """3 high; 2 medium (not a phrase cue); 1 medium phrase cue; 0 low."""
+    if prompt.severity == "high":
+        return 3
+    if prompt.severity == "low":
+        return 0
+    return 1 if prompt.kind == "phrase" else 2
+
+
+def strength(prompt: Prompt) -> float:
+    """Order within a tier: the excess in margins (pace/pitch/volume), the playbook
+    rank (phrase cues), else 0."""
+    ev = prompt.evidence
+    v = ev.get("excess_margins") if prompt.kind in PROSODY_KINDS else ev.get("rank") if prompt.kind == "phrase" else None
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0.0
 
 
 class HoldTimer:
@@ -57,35 +105,128 @@ class HoldTimer:
         self.since_s = None
 
 
+@dataclass
+class _Pending:
+    prompt: Prompt
+    first_s: float  # ready since
+    last_s: float  # last offered
+
+
 class Coach:
-    """Chooses which candidate prompts are shown, and when."""
+    """Chooses which candidate prompts are shown, and when (see the module doc).
+
+    ``offer(candidates, now_s=t)`` on the pipeline's evaluation grid (every 0.1 s of
+    audio, candidates may be empty) decides; ``offer(candidates)`` without ``now_s``
+    (events between evaluations: overtalk, committed words) adds the candidates and
+    shows one at once only if it is high severity, else the next evaluation decides.
+    Returns the prompts shown now (zero or one).
+    """
 
     def __init__(self, cfg: CoachConfig) -> None:
         self.cfg = cfg
-        self._last_any_s: float | None = None
-        self._last_by_key: dict[str, float] = {}
-        self.suppressed = 0
+        self._last_any: tuple[float, int] | None = None  # (t_s, tier) of the last prompt shown
+        self._last_by_key: dict[str, tuple[float, int]] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._now_s = -1e9
+        self.suppressed = 0  #: candidates that were ready but never shown
 
-    def _allowed(self, p: Prompt) -> bool:
+    # ---------------------------------------------------------------- rules
+    def _wait_s(self, p: Prompt) -> float:
+        k = tier(p)
+        return 0.0 if k == 3 else self.cfg.decision_medium_s if k == 2 else self.cfg.decision_weak_s
+
+    def _allowed(self, p: Prompt, now_s: float) -> bool:
+        k = tier(p)
+        gap = self.cfg.breakthrough_gap_s
         last = self._last_by_key.get(prompt_key(p))
-        if last is not None and p.t_s - last < self.cfg.cooldown_s:
-            return False
-        if self._last_any_s is None or p.t_s - self._last_any_s >= self.cfg.min_interval_s:
+        if last is not None and now_s - last[0] < self.cfg.cooldown_s - _EPS:
+            if not (k > last[1] and now_s - last[0] >= gap - _EPS):
+                return False
+        if self._last_any is None:
             return True
-        return p.severity == "high" and p.t_s - self._last_any_s >= self.cfg.breakthrough_gap_s
+        t_any, k_any = self._last_any
+        if now_s - t_any >= self.cfg.min_interval_s - _EPS:
+            return True
+        return now_s - t_any >= gap - _EPS and (k == 3 or k > k_any)
 
-    def offer(self, candidates: list[Prompt]) -> list[Prompt]:
-        """Return the prompt to show now (a list of zero or one)."""
-        if not candidates:
+    @staticmethod
+    def _rank(item: _Pending) -> tuple:
+        p = item.prompt
+        kind_i = PROMPT_KINDS.index(p.kind) if p.kind in PROMPT_KINDS else len(PROMPT_KINDS)
+        return (tier(p), strength(p), -kind_i, -item.first_s, prompt_key(p))
+
+    # ---------------------------------------------------------------- offer
+    def offer(self, candidates: list[Prompt], now_s: float | None = None) -> list[Prompt]:
+        """Add ``candidates`` (ready now) and return the prompt to show now (a list
+        of zero or one); see the class doc for ``now_s``."""
+        event = now_s is None
+        if event:
+            if not candidates:
+                return []
+            # an event's own time; the grid's clock (and expiry) moves only on evaluations,
+            # so a word stamped ahead of the audio fed so far changes nothing else
+            now_s = max(p.t_s for p in candidates)
+        else:
+            now_s = max(now_s, self._now_s)
+            self._now_s = now_s
+        for p in candidates:
+            key = prompt_key(p)
+            cur = self._pending.get(key)
+            if cur is None:
+                self._pending[key] = _Pending(p, p.t_s, max(p.t_s, self._now_s))
+            else:
+                cur.prompt, cur.last_s = p, max(p.t_s, self._now_s)
+        if not event:
+            self._expire(now_s)
+        ready = [c for c in self._pending.values() if c.first_s <= now_s + _EPS and self._allowed(c.prompt, now_s)]
+        if not ready:
             return []
-        order = sorted(
-            candidates,
-            key=lambda p: (-SEVERITY_RANK[p.severity], PROMPT_KINDS.index(p.kind) if p.kind in PROMPT_KINDS else 99, p.t_s),
-        )
-        for p in order:
-            if self._allowed(p):
-                self._last_any_s = p.t_s
-                self._last_by_key[prompt_key(p)] = p.t_s
-                return [p]
-        self.suppressed += 1
-        return []
+        best = max(ready, key=self._rank)
+        if event and tier(best.prompt) < 3:
+            return []  # decided on the evaluation grid
+        if now_s - best.first_s < self._wait_s(best.prompt) - _EPS:
+            return []  # a stronger cue may still become ready
+        return [self._show(best, now_s)]
+
+    def _expire(self, now_s: float) -> None:
+        for key in sorted(self._pending):
+            c = self._pending[key]
+            if c.prompt.kind in CONTINUOUS_KINDS:
+                gone = now_s - c.last_s > _REFRESH_S
+            else:
+                gone = now_s - c.first_s > self._wait_s(c.prompt) + _REFRESH_S
+            if gone:
+                del self._pending[key]
+                self.suppressed += 1
+
+    def _show(self, best: _Pending, now_s: float) -> Prompt:
+        p = best.prompt
+        key = prompt_key(p)
+        del self._pending[key]
+        evidence = dict(p.evidence)
+        evidence["ready_s"] = round(best.first_s, 3)
+        severity = p.severity
+        detail = p.detail
+        marked = [(key, tier(p))]
+        if p.kind in PROSODY_KINDS:
+            others = sorted((c for k, c in self._pending.items()
+                             if c.prompt.kind in PROSODY_KINDS and now_s - c.last_s <= _REFRESH_S),
+                            key=self._rank, reverse=True)
+            if others:
+                evidence["also"] = [{"kind": c.prompt.kind, "severity": c.prompt.severity,
+                                     "excess_margins": c.prompt.evidence.get("excess_margins"),
+                                     "detail": c.prompt.detail} for c in others]
+                shorts = [str(c.prompt.evidence.get("short") or c.prompt.headline.lower()) for c in others]
+                detail = f"{detail} (also {', '.join(shorts)})"
+                if max(tier(c.prompt) for c in others) == 3:
+                    severity = "high"
+                for c in others:
+                    k = prompt_key(c.prompt)
+                    marked.append((k, tier(c.prompt)))
+                    del self._pending[k]
+        shown = dataclasses.replace(p, t_s=now_s, detail=detail, severity=severity, evidence=evidence)
+        k_shown = tier(shown)
+        self._last_any = (now_s, k_shown)
+        for k, t in marked:
+            self._last_by_key[k] = (now_s, t)
+        return shown

@@ -66,22 +66,27 @@ class BaselineConfig:
 class TargetConfig:
     """The agent's target band, relative to their own calm baseline."""
 
-    pace_margin: float = _f(0.3, "pace prompt when syllable rate exceeds the calm rate by this fraction (0.3 = 30 % faster)", lo=0.02, hi=3)
-    pace_ceiling_wpm: float = _f(185.0, "pace prompt above this many words per minute of transcribed words (wpm; without transcription only the relative test applies)", lo=60, hi=400)
+    pace_margin: float = _f(0.3, "pace prompt when the pace from transcribed words (syllables of the words over elapsed time, pauses up to 2 s included) exceeds the calm pace by this fraction (0.3 = 30 % faster)", lo=0.02, hi=3)
+    pace_ceiling_wpm: float = _f(185.0, "while no plausible calm word pace is known (not learned yet, or refused), pace prompt above this many words per minute over elapsed turn time (conversational English ~150, under pressure 173-188)", lo=60, hi=400)
     pitch_margin_st: float = _f(3.0, "pitch prompt when median F0 is this many semitones above the calm median (st)", lo=0.5, hi=24)
     volume_margin_db: float = _f(6.0, "volume prompt when active level is this many dB above the calm level (dB)", lo=0.5, hi=40)
     escalated_factor: float = _f(0.6, "while the customer is escalated, the pitch and volume margins are multiplied by this (tighter band)", lo=0.1, hi=1)
-    escalated_pace_factor: float = _f(1.0, "while the customer is escalated, the pace margin is multiplied by this (1 = unchanged: the acoustic rate varies +-15 % over 3 s of calm speech, so a tighter pace margin prompts calm speech)", lo=0.1, hi=1)
+    escalated_pace_factor: float = _f(1.0, "while the customer is escalated, the pace margins are multiplied by this (1 = unchanged: a tighter pace margin prompts calm speech)", lo=0.1, hi=1)
     hold_s: float = _f(1.5, "pitch and volume conditions must hold this long, on top of their 1 s window, before a prompt (s)", lo=0, hi=10)
-    pace_hold_s: float = _f(0.75, "the pace condition must hold this long, on top of its 3 s window, before a prompt (s)", lo=0, hi=10)
+    pace_hold_s: float = _f(0.3, "the word-pace condition must hold this long before a prompt (s; its readings change only as words are committed, and a short or unsettled reading already needs a larger excess)", lo=0, hi=10)
+    acoustic_pace_margin: float = _f(0.6, "without transcribed words (--no-transcribe, or before the first words of a stretch are committed) pace prompts only when the acoustic syllable rate exceeds the calm rate by this fraction: wider, because it follows words over elapsed time only loosely (r ~0.44, 23 % median error on real phone turns)", lo=0.02, hi=3)
+    acoustic_pace_hold_s: float = _f(1.5, "the acoustic pace condition must hold this long, on top of its 3 s window, before a prompt (s)", lo=0, hi=10)
     release_gap_s: float = _f(0.8, "a pause in the agent's speech longer than this resets a holding condition (s)", lo=0.1, hi=10)
 
     def margins(self, *, escalated: bool = False) -> dict[str, float]:
-        """The band's upper margins now: ``pace`` (fraction above the calm rate),
-        ``pitch`` (semitones), ``volume`` (dB); tighter while the customer is escalated."""
+        """The band's upper margins now: ``pace`` (fraction above the calm word pace),
+        ``acoustic_pace`` (fraction above the calm syllable rate, used without words),
+        ``pitch`` (semitones), ``volume`` (dB); tighter while the customer is escalated.
+        The pipeline, the scorecard and the report all use this one rule."""
         f = self.escalated_factor if escalated else 1.0
         fp = self.escalated_pace_factor if escalated else 1.0
-        return {"pace": self.pace_margin * fp, "pitch": self.pitch_margin_st * f, "volume": self.volume_margin_db * f}
+        return {"pace": self.pace_margin * fp, "acoustic_pace": self.acoustic_pace_margin * fp,
+                "pitch": self.pitch_margin_st * f, "volume": self.volume_margin_db * f}
 
 
 @dataclass(frozen=True)
@@ -108,12 +113,15 @@ class OvertalkConfig:
 
 @dataclass(frozen=True)
 class CoachConfig:
-    """How often prompts may appear (FIELD-NOTES §2: sparse beats continuous)."""
+    """How often prompts may appear, and which one (FIELD-NOTES §2: sparse beats continuous; README: When prompts appear)."""
 
-    min_interval_s: float = _f(20.0, "at most one prompt per this many seconds, all kinds together (s)", lo=0, hi=600)
-    cooldown_s: float = _f(45.0, "the same kind (or phrase rule) is not repeated within this time (s)", lo=0, hi=3600)
-    breakthrough_gap_s: float = _f(6.0, "a high-severity prompt may break the rate limit if at least this long after the previous prompt (s)", lo=0, hi=600)
+    min_interval_s: float = _f(20.0, "at most one prompt per this many seconds, all kinds together, unless a stronger one breaks through (s)", lo=0, hi=600)
+    cooldown_s: float = _f(45.0, "the same kind (or phrase rule) is not repeated within this time, unless it is now stronger (s)", lo=0, hi=3600)
+    breakthrough_gap_s: float = _f(6.0, "a high-severity prompt, or one stronger than the previous prompt, may break the rate limit if at least this long after the previous prompt (s)", lo=0, hi=600)
     high_severity_factor: float = _f(2.0, "a pace/pitch/volume excess of this many margins is high severity", lo=1, hi=10)
+    low_severity_factor: float = _f(1.2, "a pace/pitch/volume excess under this many margins is low severity (borderline)", lo=1, hi=10)
+    decision_weak_s: float = _f(2.0, "a ready weak cue (low severity, or a phrase cue below high) waits up to this long for a stronger one before it is shown (s)", lo=0, hi=10)
+    decision_medium_s: float = _f(0.3, "a ready medium-severity pace/pitch/volume/other cue waits this long for a stronger or coincident one (s)", lo=0, hi=10)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ class Measures:
     baseline median F0; ``level_rel_db`` / ``rate_rel`` likewise against the baseline
     (``rate_rel`` is a ratio, 1.0 = calm pace). ``baseline_status``: ``"learned"``,
     ``"profile"`` or ``"still learning (reason)"`` (why no baseline is used yet).
+    ``wpm`` is words per minute over the elapsed time of the current stretch of
+    committed words (:mod:`calmcall.pace`).
     """
 
     t_s: float
@@ -71,6 +73,9 @@ class Measures:
     wpm: float | None
     in_band: bool | None
     baseline_status: str = ""
+    #: the agent's pace/pitch/volume excess in margins as the prompts judge it (>= 1:
+    #: outside the target band; pace from words when there are any), None when not rated
+    excess: dict[str, float] | None = None
     type: ClassVar[str] = "measures"
 
 

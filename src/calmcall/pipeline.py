@@ -13,46 +13,32 @@ from __future__ import annotations
 from collections import deque
 from typing import Any, Iterable, Mapping
 
+import logging
+import math
+
 import numpy as np
 
-from .asr.wpm import speech_time_s
 from .baseline import BaselineLearner, SpeechStats
 from .coach import Coach, HoldTimer
 from .config import Config
 from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Speaker, Word
+from .pace import PLAUSIBLE_WPM, SHORT_MIN_WORDS, SHORT_WINDOW_S, PaceReading, WordPace, plausible_wpm, stretches, words_over_elapsed
 from .prosody import HOP_S, FrameMeasure, SpeakerTracker
+
+log = logging.getLogger(__name__)
 
 EVAL_FRAMES = 10  #: conditions are evaluated every 10 frames (0.1 s of audio)
 MIN_CALIBRATION_WORDS = 8  #: transcribed words needed to give a learned baseline its wpm
-WPM_WINDOW_S = 8.0
+MIN_CALIBRATION_ELAPSED_S = 3.0  #: elapsed speech time (stretches of words) needed for the calm wpm
+#: unsettled word-pace readings (under ~9 s / 40 syllables) need this much more excess,
+#: divided by sqrt(syllables): about one standard error of a rate over n syllables
+#: (syllable durations vary by ~50 % around their mean)
+PACE_UNSETTLED_CV = 0.5
 
 
 def semitones(f_hz: float, ref_hz: float) -> float:
     """Interval from ``ref_hz`` to ``f_hz`` in semitones (12 per octave)."""
     return 12.0 * float(np.log2(f_hz / ref_hz))
-
-
-class WordRate:
-    """Words per minute over a speaker's committed words in a trailing window:
-    the incremental form of :func:`calmcall.asr.wpm.wpm` (same speech time: word
-    durations plus gaps under 0.5 s). Counts the words whose end lies in the last
-    ``window_s`` seconds; ``None`` with fewer than 4 words or under 2 s of speech.
-    """
-
-    def __init__(self, window_s: float = WPM_WINDOW_S) -> None:
-        self.window_s = window_s
-        self._words: deque[Word] = deque()
-
-    def add(self, word: Word) -> None:
-        self._words.append(word)
-
-    def wpm(self, now_s: float) -> float | None:
-        while self._words and self._words[0].end_s < now_s - self.window_s:
-            self._words.popleft()
-        if len(self._words) < 4:
-            return None
-        span = speech_time_s(list(self._words))
-        return 60.0 * len(self._words) / span if span >= 2.0 else None
 
 
 class _SpeakerState:
@@ -61,7 +47,9 @@ class _SpeakerState:
         self.tracker = SpeakerTracker(cfg.measure)
         self.learner = BaselineLearner(learn_s, cfg.baseline, gate_floor_db=cfg.measure.vad_floor_db)
         self.baseline = baseline
-        self.words = WordRate()
+        self.words = WordPace()  # pace from committed words (calmcall.pace)
+        self.calm_pace: tuple[float, float] | None = None  # calm (wpm, syllables/s of the words' text)
+        self.calm_pace_refused: dict[str, Any] | None = None  # why a learned calm pace was not used
         self.stats = SpeechStats()  # whole call
         self.in_band_frames = 0
         self.rated_frames = 0
@@ -78,28 +66,57 @@ class _SpeakerState:
 
     def nuclei_per_word(self, default: float) -> float:
         """Syllable nuclei per word of this speaker: from the calm baseline's syllable
-        rate and its transcribed wpm when both are known, else ``default``."""
+        rate and its transcribed wpm when the wpm is a plausible calm pace, else
+        ``default``. (Only for the rough acoustic wpm in a prompt's evidence: the two
+        rates use different time bases, speech time and elapsed time.)"""
         b = self.baseline
-        if b is not None and b.wpm and b.rate_syl_s > 0:
-            return b.rate_syl_s * 60.0 / b.wpm
+        if b is not None and plausible_wpm(b.wpm) and b.rate_syl_s > 0:
+            return b.rate_syl_s * 60.0 / b.wpm  # type: ignore[operator]
         return default
 
+    def calm_wpm(self) -> float | None:
+        """The calm pace in words per minute over elapsed time, when it is plausible
+        (90-260 wpm); ``None`` otherwise. The only calm pace a cue may quote."""
+        if self.calm_pace is not None:
+            return self.calm_pace[0]
+        b = self.baseline
+        return b.wpm if b is not None and plausible_wpm(b.wpm) else None
+
     def calibrate_wpm(self, now_s: float) -> BaselineReady | None:
-        """Give a learned baseline its words per minute, from the transcribed words
-        spoken while it was learned, once they are all in (a later word arrived, or
-        10 s passed). Returns the updated baseline event, or None."""
+        """Give a learned baseline its calm pace, from the transcribed words spoken
+        while it was learned, once they are all in (a later word arrived, or 10 s
+        passed): words (and their syllables) over the elapsed time of their stretches
+        (pauses up to 2 s included; :mod:`calmcall.pace`). Accepted only within
+        90-260 wpm; outside, the calm pace stays unknown and :attr:`calm_pace_refused`
+        says why (in the analyze JSON's ``measures``, the log and every pace cue's
+        evidence). Returns the updated baseline event, or None."""
         b, t_b, words = self.baseline, self.baseline_t_s, self.calib_words
         if b is None or t_b is None or words is None or b.wpm is not None:
             return None
         if not (any(w.start_s >= t_b for w in words) or now_s >= t_b + 10.0):
             return None
         self.calib_words = None
-        sel = sorted((w for w in words if w.end_s <= t_b + 0.05), key=lambda w: w.start_s)
-        speech_s = speech_time_s(sel)
-        if len(sel) < MIN_CALIBRATION_WORDS or speech_s < 3.0:
+        sel = [w for w in words if w.end_s <= t_b + 0.05]
+        n_words = n_syl = 0
+        elapsed_s = 0.0
+        for part in stretches(sel):
+            r = words_over_elapsed(part)
+            if r is not None:
+                n_words, n_syl, elapsed_s = n_words + r[2], n_syl + r[3], elapsed_s + r[4]
+        if n_words < MIN_CALIBRATION_WORDS or elapsed_s < MIN_CALIBRATION_ELAPSED_S:
             return None
-        self.baseline = Baseline(b.f0_hz, b.level_db, b.rate_syl_s, round(60.0 * len(sel) / speech_s, 1),
-                                 b.speech_s, b.source)
+        wpm = 60.0 * n_words / elapsed_s
+        if not plausible_wpm(wpm):
+            self.calm_pace_refused = {
+                "t_s": round(now_s, 3), "wpm": round(float(wpm), 1), "words": n_words,
+                "elapsed_s": round(elapsed_s, 2),
+                "reason": f"{wpm:.0f} wpm is outside the plausible {PLAUSIBLE_WPM[0]:.0f}-{PLAUSIBLE_WPM[1]:.0f} wpm "
+                          "for a calm pace (voice activity or transcript wrong): not used; the word pace is "
+                          "judged against the absolute ceiling instead"}
+            log.warning("%s calm pace not used: %s", self.speaker, self.calm_pace_refused["reason"])
+            return None
+        self.calm_pace = (wpm, n_syl / elapsed_s)
+        self.baseline = Baseline(b.f0_hz, b.level_db, b.rate_syl_s, round(float(wpm), 1), b.speech_s, b.source)
         return BaselineReady(t_s=now_s, speaker=self.speaker, baseline=self.baseline)  # type: ignore[arg-type]
 
     def relative(self) -> dict[str, float | None]:
@@ -283,7 +300,7 @@ class Pipeline:
                 out += self._release_words(m.poll(t), cands)
         if self.phrase_coach is not None:
             cands += self.phrase_coach.tick(t, customer_escalated=self.customer_escalated)
-        out += self.coach.offer(cands)
+        out += self.coach.offer(cands, now_s=t)
         return out
 
     def _customer(self, t: float, cands: list[Prompt]) -> list[Event]:
@@ -326,6 +343,49 @@ class Pipeline:
             ))
         return out
 
+    def _pace(self, st: _SpeakerState, t: float, rate_rel: float | None,
+              margins: Mapping[str, float]) -> dict[str, Any]:
+        """The pace measure in use now and its excess in margins (>= 1: outside the band).
+
+        With committed words in the current stretch: syllables of the words over
+        elapsed time against the calm pace in the same unit, or, while no plausible
+        calm pace is known, words per minute against the absolute ceiling. Two
+        windows, the larger excess counts: the pace's 9 s window, and the last 2.5 s
+        with at least 6 words (a fast stretch shows there first). A reading that is not settled (under
+        9 s and 40 syllables) needs about one standard error more:
+        ``PACE_UNSETTLED_CV / sqrt(syllables)``. ``excess`` (the band and the
+        condition) is net of that allowance; ``magnitude`` (the cue's severity and
+        strength) is the plain excess over the margin: the allowance decides whether,
+        not how much. Without words: the acoustic syllable rate against the calm
+        rate, with the wider ``acoustic_pace`` margin."""
+        tg = self.cfg.targets
+        long_r: PaceReading | None = st.words.reading(t)
+        if long_r is None:
+            m = margins["acoustic_pace"]
+            ex = (rate_rel - 1.0) / m if rate_rel is not None else 0.0
+            return {"source": "syllables", "excess": ex, "magnitude": ex, "margin": m, "reading": None, "rel": rate_rel}
+        best: dict[str, Any] | None = None
+        for r in (long_r, st.words.reading(t, SHORT_WINDOW_S, SHORT_MIN_WORDS)):
+            if r is None:
+                continue
+            extra = 0.0 if r.settled else PACE_UNSETTLED_CV / math.sqrt(max(r.syllables, 1))
+            m = margins["pace"]
+            calm = st.calm_pace
+            if calm is not None:
+                rel = r.syl_s / calm[1] if calm[1] > 0 else r.wpm / calm[0]
+                res = {"source": "words", "basis": "calm", "excess": (rel - 1.0 - extra) / m,
+                       "magnitude": (rel - 1.0) / m, "margin": m, "allowance": extra, "reading": r, "rel": rel}
+            else:
+                ceiling = tg.pace_ceiling_wpm
+                res = {"source": "words", "basis": "ceiling", "margin": m, "allowance": extra, "reading": r, "rel": None,
+                       "excess": 1.0 + (r.wpm / (ceiling * (1.0 + extra)) - 1.0) / m,
+                       "magnitude": 1.0 + (r.wpm / ceiling - 1.0) / m}
+            if best is None or res["excess"] > best["excess"]:
+                best = res
+        assert best is not None
+        best["window_s"] = round(best["reading"].elapsed_s, 3)
+        return best
+
     def _agent_candidates(self, t: float) -> list[Prompt]:
         st = self._spk["agent"]
         tg = self.cfg.targets
@@ -334,33 +394,47 @@ class Pipeline:
         active = st.tracker.active
         b = st.baseline
         cands: list[Prompt] = []
-        spw = st.nuclei_per_word(self.cfg.measure.nuclei_per_word)
-        # pace: relative to the calm rate, and an absolute ceiling
-        rate = rel["rate_syl_s"]
-        words_wpm = st.words.wpm(t)
-        if words_wpm is not None and b is not None and (b.wpm is None or words_wpm <= b.wpm):
-            words_wpm = None  # the word rate lags the acoustics: quote it only when it shows the rise
-        est_wpm = words_wpm if words_wpm is not None else (rate * 60.0 / spw if rate is not None else None)
-        pace_margin = margins["pace"]
+        st.words.observe(t, active)
+        # pace: from words when the current stretch has committed words, else the
+        # acoustic estimate (wider margin, longer hold): two hold timers
+        pace = self._pace(st, t, rel["rate_rel"], margins)
         excess = _excess(rel, margins)
-        pace_excess = excess["pace"]
-        # the absolute ceiling needs transcribed words: syllables per word differ by
-        # +-20 % between speakers, so the syllable estimate in absolute wpm put ordinary
-        # real conversation (AMI meeting: 4.4-4.6 syl/s, "~212 wpm") over the ceiling
-        over_ceiling = words_wpm is not None and words_wpm >= tg.pace_ceiling_wpm
-        cond_pace = pace_excess >= 1.0 or over_ceiling
-        since = self._holds["pace"].update(t, active=active, condition=cond_pace)
-        if since is not None and est_wpm is not None:
-            if b is not None:
-                calm = b.wpm if b.wpm else b.rate_syl_s * 60.0 / spw  # the same with this agent's nuclei per word
-                detail = f"{_wpm_text(est_wpm, words_wpm)} - your calm pace is {calm:.0f}"
+        excess["pace"] = pace["excess"]
+        self._agent_excess = excess
+        hold_w = self._holds["pace"]
+        hold_a = self._holds.setdefault("pace_acoustic", HoldTimer(hold_s=tg.acoustic_pace_hold_s,
+                                                                  release_gap_s=tg.release_gap_s))
+        words_now = pace["source"] == "words"
+        since_w = hold_w.update(t, active=active, condition=words_now and pace["excess"] >= 1.0)
+        since_a = hold_a.update(t, active=active, condition=not words_now and pace["excess"] >= 1.0)
+        since = since_w if words_now else since_a
+        if since is not None and (words_now or b is not None):
+            r: PaceReading | None = pace["reading"]
+            calm_wpm = st.calm_wpm()
+            if r is not None:
+                if pace["basis"] == "calm" and calm_wpm is not None:
+                    detail = f"{r.wpm:.0f} wpm - your calm pace is {calm_wpm:.0f}"
+                else:
+                    detail = f"{r.wpm:.0f} wpm - above the {tg.pace_ceiling_wpm:.0f} wpm ceiling"
+                short = f"{r.wpm:.0f} wpm"
+                ev: dict[str, Any] = {"wpm": r.wpm, "syl_s": r.syl_s, "words": r.words, "syllables": r.syllables,
+                                      "elapsed_s": r.elapsed_s, "settled": r.settled, "pace_rel": pace["rel"],
+                                      "calm_syl_s": st.calm_pace[1] if st.calm_pace else None}
             else:
-                detail = f"{_wpm_text(est_wpm, words_wpm)} - above the {tg.pace_ceiling_wpm:.0f} wpm ceiling"
+                pct = (pace["rel"] - 1.0) * 100.0
+                detail = f"~{pct:.0f} % faster than your calm pace"
+                short = f"pace +{pct:.0f} %"
+                spw = st.nuclei_per_word(self.cfg.measure.nuclei_per_word)
+                ev = {"wpm_estimate": rel["rate_syl_s"] * 60.0 / spw if rel["rate_syl_s"] else None,
+                      "pace_rel": pace["rel"]}
             cands.append(self._prosody_prompt(
-                t, "pace", "Slow down", detail, pace_excess,
-                {"since_s": since, "wpm": est_wpm, "wpm_source": "words" if words_wpm is not None else "syllables",
-                 "rate_syl_s": rate, "baseline_rate_syl_s": b.rate_syl_s if b else None, "rate_rel": rel["rate_rel"],
-                 "margin": pace_margin, "ceiling_wpm": tg.pace_ceiling_wpm},
+                t, "pace", "Slow down", detail, max(pace["magnitude"], 1.0),
+                {"since_s": since, "wpm_source": pace["source"], "basis": pace.get("basis"), **ev,
+                 "calm_wpm": calm_wpm, "calm_pace_refused_wpm": (st.calm_pace_refused or {}).get("wpm"),
+                 "rate_syl_s": rel["rate_syl_s"],
+                 "baseline_rate_syl_s": b.rate_syl_s if b else None, "rate_rel": rel["rate_rel"],
+                 "margin": pace["margin"], "allowance": pace.get("allowance"), "ceiling_wpm": tg.pace_ceiling_wpm,
+                 "short": short},
             ))
         # pitch and volume: relative only
         if b is not None:
@@ -374,7 +448,7 @@ class Pipeline:
                     f"Your pitch is {st_up:+.1f} semitones above your calm level ({rel['f0_hz']:.0f} Hz vs {b.f0_hz:.0f} Hz)",
                     pitch_excess,
                     {"since_s": since, "pitch_st": st_up, "f0_hz": rel["f0_hz"], "baseline_f0_hz": b.f0_hz,
-                     "margin_st": pitch_margin},
+                     "margin_st": pitch_margin, "short": f"pitch {st_up:+.1f} st"},
                 ))
             vol_margin = margins["volume"]
             up_db = rel["level_rel_db"]
@@ -386,21 +460,21 @@ class Pipeline:
                     f"You are {up_db:.0f} dB louder than your calm level",
                     vol_excess,
                     {"since_s": since, "level_rel_db": up_db, "level_db": rel["level_db"],
-                     "baseline_level_db": b.level_db, "margin_db": vol_margin},
+                     "baseline_level_db": b.level_db, "margin_db": vol_margin, "short": f"{up_db:+.0f} dB louder"},
                 ))
-        if active and b is not None:
-            frames = EVAL_FRAMES
-            st.rated_frames += frames
-            if not cands:
-                st.in_band_frames += frames
         return cands
 
     def _prosody_prompt(self, t: float, kind: str, headline: str, detail: str, excess: float,
                         evidence: dict[str, Any]) -> Prompt:
-        high = excess >= self.cfg.coach.high_severity_factor
+        """A pace/pitch/volume candidate: high severity from ``high_severity_factor``
+        margins, low (borderline) under ``low_severity_factor``, else medium; the
+        excess goes into the evidence as ``excess_margins`` (the arbiter's strength)."""
+        c = self.cfg.coach
+        severity = "high" if excess >= c.high_severity_factor else "low" if excess < c.low_severity_factor else "medium"
         ev = _r({k: v for k, v in evidence.items()})
+        ev["excess_margins"] = round(float(excess), 3)
         ev["customer_escalated"] = self.customer_escalated
-        return Prompt(t_s=t, kind=kind, headline=headline, detail=detail, severity="high" if high else "medium", evidence=ev)
+        return Prompt(t_s=t, kind=kind, headline=headline, detail=detail, severity=severity, evidence=ev)  # type: ignore[arg-type]
 
     def _measures(self, t: float) -> list[Event]:
         out: list[Event] = []
@@ -408,14 +482,22 @@ class Pipeline:
         for role, st in self._spk.items():
             rel = st.relative()
             in_band = None
+            excess = None
             if role == "agent" and st.baseline is not None and st.tracker.active:
-                in_band = max(_excess(rel, margins).values()) < 1.0
+                # the band rule of the prompts (pace from words or acoustics: _pace),
+                # as of the last evaluation; the call's in-band share counts these
+                # same snapshots, so analyze, the scorecard and the report agree
+                excess = getattr(self, "_agent_excess", None) or _excess(rel, margins)
+                in_band = max(excess.values()) < 1.0
+                st.rated_frames += 1
+                st.in_band_frames += int(in_band)
             out.append(Measures(
                 t_s=t, speaker=role, active=st.tracker.active,  # type: ignore[arg-type]
                 f0_hz=_opt(rel["f0_hz"]), pitch_st=_opt(rel["pitch_st"]), level_db=_opt(rel["level_db"]),
                 level_rel_db=_opt(rel["level_rel_db"]), rate_syl_s=_opt(rel["rate_syl_s"]),
                 rate_rel=_opt(rel["rate_rel"]), wpm=_opt(st.words.wpm(t)), in_band=in_band,
                 baseline_status=st.baseline_status,
+                excess=None if in_band is None else {k: round(float(v), 3) for k, v in excess.items()},
             ))
         return out
 
@@ -489,6 +571,8 @@ class Pipeline:
                 "baseline": _r(_baseline_dict(st.baseline)),
                 "baseline_status": st.baseline_status,
             }
+            if st.calm_pace_refused is not None:
+                res[role]["calm_pace_refused"] = st.calm_pace_refused
             if role == "agent":
                 res[role]["in_band_share"] = _opt(st.in_band_frames / st.rated_frames if st.rated_frames else None)
             else:
@@ -498,10 +582,12 @@ class Pipeline:
 
 def _excess(rel: Mapping[str, float | None], margins: Mapping[str, float]) -> dict[str, float]:
     """How far each agent measure is above the calm baseline, in margins (>= 1:
-    outside the band); 0 when the measure is not known yet."""
+    outside the band); 0 when the measure is not known yet. ``pace`` here is the
+    acoustic rate against the ``acoustic_pace`` margin; the pipeline replaces it with
+    the pace measure in use (:meth:`Pipeline._pace`)."""
     rate_rel, pitch_st, level_rel_db = rel["rate_rel"], rel["pitch_st"], rel["level_rel_db"]
     return {
-        "pace": (rate_rel - 1.0) / margins["pace"] if rate_rel is not None else 0.0,
+        "pace": (rate_rel - 1.0) / margins.get("acoustic_pace", margins["pace"]) if rate_rel is not None else 0.0,
         "pitch": pitch_st / margins["pitch"] if pitch_st is not None else 0.0,
         "volume": level_rel_db / margins["volume"] if level_rel_db is not None else 0.0,
     }
@@ -512,10 +598,6 @@ def _baseline_dict(b: Baseline | None) -> dict[str, Any] | None:
         return None
     return {"f0_hz": b.f0_hz, "level_db": b.level_db, "rate_syl_s": b.rate_syl_s, "wpm": b.wpm,
             "speech_s": b.speech_s, "source": b.source}
-
-
-def _wpm_text(est: float, words_wpm: float | None) -> str:
-    return f"{est:.0f} wpm" if words_wpm is not None else f"~{est:.0f} wpm"
 
 
 def _opt(v: float | None) -> float | None:

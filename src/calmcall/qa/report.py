@@ -108,25 +108,34 @@ def timeline_png(doc: Mapping[str, Any], *, width_px: int = 1200, dpi: int = 100
     axes = [fig.add_subplot(gs[0])]
     axes += [fig.add_subplot(gs[i], sharex=axes[0]) for i in (1, 2, 3)]
 
-    # (key, y label, calm value, margin): the band's upper edge is calm + margin,
-    # calm + margin * escalated_factor while the customer is escalated
+    # (dimension, y label): the band's upper edge is calm + the pipeline's margin now
+    # (sc.band_margins: tighter while the customer is escalated); the red dots are the
+    # snapshots outside the band by the pipeline's own rule (sc.above_band), so the
+    # plot agrees with the in-band share. Pace is drawn as the acoustic rate against
+    # its band; with a transcript the pipeline judges pace from words, and the dots say so.
+    words_pace = any(isinstance(m.get("excess"), Mapping) for m in agent) and bool(doc.get("words"))
+    pace_margin_key = "pace" if not any(isinstance(m.get("excess"), Mapping) for m in agent) else "acoustic_pace"
     panels = [
-        ("rate_rel", "pace (x calm)", 1.0, tg["pace_margin"]),
-        ("pitch_st", "pitch (st vs calm)", 0.0, tg["pitch_margin_st"]),
-        ("level_rel_db", "level (dB vs calm)", 0.0, tg["volume_margin_db"]),
+        ("pace", "pace (x calm)" + (" - dots: word pace" if words_pace else "")),
+        ("pitch", "pitch (st vs calm)"),
+        ("level", "level (dB vs calm)"),
     ]
 
-    def upper(t: float, calm: float, margin: float) -> float:
-        return calm + margin * (tg["escalated_factor"] if sc.escalated_at(eps, t) else 1.0)
+    def upper(t: float, dim: str) -> float:
+        _key, calm, mkey, _ex = sc.BAND_DIMS[dim]
+        if dim == "pace":
+            mkey = pace_margin_key
+        return calm + sc.band_margins(tg, escalated=sc.escalated_at(eps, t))[mkey]
 
-    for ax, (key, label, calm, margin) in zip(axes, panels):
-        limit = calm + margin
+    for ax, (dim, label) in zip(axes, panels):
+        key, calm = sc.BAND_DIMS[dim][0], sc.BAND_DIMS[dim][1]
+        limit = upper(-1.0, dim)
         pts = [(float(m["t_s"]), m.get(key), bool(m.get("active"))) for m in agent]
         ts = [t for t, v, a in pts if a and isinstance(v, (int, float))]
         vs = [float(v) for t, v, a in pts if a and isinstance(v, (int, float))]
         # band: everything up to the upper limit (tighter while the customer is escalated)
         grid = [i * step for i in range(int(duration / step) + 2)]
-        lims = [upper(t, calm, margin) for t in grid]
+        lims = [upper(t, dim) for t in grid]
         lo = min([calm - (limit - calm) * 1.5] + vs) if vs else calm - (limit - calm) * 1.5
         hi = max([calm + (limit - calm) * 2.5] + vs) if vs else calm + (limit - calm) * 2.5
         pad = 0.05 * (hi - lo)
@@ -144,7 +153,9 @@ def timeline_png(doc: Mapping[str, Any], *, width_px: int = 1200, dpi: int = 100
                 xs.append(t)
                 ys.append(v)
             ax.plot(xs, ys, color=_COLORS["agent"], lw=1.2, label="agent")
-            ot = [(t, v) for t, v in zip(ts, vs) if v > upper(t, calm, margin)]
+            over = {float(m["t_s"]) for m in agent if m.get("active")
+                    and sc.above_band(m, dim, tg, escalated=sc.escalated_at(eps, float(m["t_s"])))}
+            ot = [(t, v) for t, v in zip(ts, vs) if t in over]
             if ot:
                 ax.scatter([t for t, _ in ot], [v for _, v in ot], s=9, color=_COLORS["over"], zorder=3, label="above band")
         ax.set_ylabel(label, fontsize=9)
@@ -360,9 +371,11 @@ def render_report(
     h.append(f'<p class="meta">File: <code>{_e(doc.get("file", ""))}</code></p>')
     bl = doc.get("baselines") or {}
     h.append(f'<p class="meta">Agent calm baseline: {_e(_baseline_text(bl.get("agent"), ((doc.get("measures") or {}).get("agent") or {}).get("baseline_status")))}. '
-             f'Target band: pace up to +{tg["pace_margin"] * 100:.0f} %, pitch up to +{tg["pitch_margin_st"]:g} st, '
-             f'level up to +{tg["volume_margin_db"]:g} dB above that baseline '
-             f'(x{tg["escalated_factor"]:g} while the customer is escalated).</p>')
+             f'Target band: pace up to +{tg["pace_margin"] * 100:.0f} % (transcribed words; '
+             f'+{tg["acoustic_pace_margin"] * 100:.0f} % for the acoustic estimate without words), '
+             f'pitch up to +{tg["pitch_margin_st"]:g} st, level up to +{tg["volume_margin_db"]:g} dB above that baseline '
+             f'(pitch and level x{tg["escalated_factor"]:g}, pace x{tg["escalated_pace_factor"]:g} while the customer '
+             'is escalated) - the rule the prompts use.</p>')
     h.append('<p class="note">This report states measurable facts about the call (pace, pitch, level, times and counts). '
              "It makes no judgement about anyone's emotions. It was produced on this machine and loads nothing from the network.</p>")
     h.append("</header>")

@@ -8,12 +8,15 @@ Definitions (all times in audio seconds; the timeline is the 0.25 s ``Measures``
 grid, a snapshot at ``t_s`` describing ``(t_s - step, t_s]``):
 
 * **in band**: share of the agent's active, measurable snapshots whose ``in_band``
-  is true (the pipeline's own verdict, so the tighter band while the customer is
-  escalated is included).
-* **over limit per dimension**: share of active agent snapshots with pace
-  (``rate_rel``), pitch (``pitch_st``) or level (``level_rel_db``) above the upper
-  edge of the target band (``1 + pace_margin``, ``pitch_margin_st``,
-  ``volume_margin_db``; times ``escalated_factor`` while the customer is escalated).
+  is true: the pipeline's own verdict (one band rule for the prompts, ``analyze``'s
+  ``in_band_share``, this scorecard and the report; the pipeline counts the same
+  snapshots, so the shares are equal).
+* **over limit per dimension**: share of active agent snapshots whose pace, pitch or
+  level is outside the band by the pipeline's rule: its ``excess`` (in margins, >= 1;
+  pace from transcribed words when there are any). Documents without ``excess``
+  (older ones) fall back to the raw values against
+  :meth:`calmcall.config.TargetConfig.margins` (``rate_rel`` against the ``pace``
+  margin, as the pipeline of those documents did), with no margin of its own.
 * **talk ratio**: agent speech time / (agent + customer speech time).
 * **overtalk**: stretches where both talk at once for at least ``overtalk.overlap_s``
   (0.5 s); an **agent interruption** is one where the customer had already been
@@ -32,10 +35,12 @@ grid, a snapshot at ``t_s`` describing ``(t_s - step, t_s]``):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from typing import Any, Iterable, Mapping
 
+from calmcall.config import TargetConfig
 from calmcall.events import PROMPT_KINDS
 
 SILENCE_MIN_S = 2.0
@@ -45,13 +50,8 @@ MONOLOGUE_BREAK_PAUSE_S = 2.0
 SETTLE_S = 1.0
 TURN_GAP_S = 3.0
 
-_TARGET_DEFAULTS = {
-    "pace_margin": 0.25,
-    "pace_ceiling_wpm": 185.0,
-    "pitch_margin_st": 3.0,
-    "volume_margin_db": 6.0,
-    "escalated_factor": 0.6,
-}
+#: the band's settings: the pipeline's own (calmcall.config.TargetConfig), no copy
+_TARGET_DEFAULTS = {f.name: float(f.default) for f in dataclasses.fields(TargetConfig)}
 _OVERTALK_DEFAULTS = {"overlap_s": 0.5, "customer_min_s": 0.5}
 
 
@@ -73,6 +73,33 @@ def targets(doc: Mapping[str, Any]) -> dict[str, float]:
                 out[key] = float(v)
                 break
     return out
+
+
+def band_margins(tg: Mapping[str, float], *, escalated: bool) -> dict[str, float]:
+    """The band's margins now, by the pipeline's rule (:meth:`TargetConfig.margins`)."""
+    return TargetConfig(**{k: tg[k] for k in _TARGET_DEFAULTS}).margins(escalated=escalated)
+
+
+#: dimension -> (timeline key, calm value, margin key, excess key)
+BAND_DIMS: dict[str, tuple[str, float, str, str]] = {
+    "pace": ("rate_rel", 1.0, "pace", "pace"),
+    "pitch": ("pitch_st", 0.0, "pitch", "pitch"),
+    "level": ("level_rel_db", 0.0, "volume", "volume"),
+}
+
+
+def above_band(m: Mapping[str, Any], dim: str, tg: Mapping[str, float], *, escalated: bool) -> bool | None:
+    """Whether snapshot ``m`` is outside the band in ``dim`` (pace | pitch | level) by
+    the pipeline's rule; ``None`` when not measurable."""
+    key, calm, margin_key, excess_key = BAND_DIMS[dim]
+    ex = m.get("excess")
+    if isinstance(ex, Mapping):
+        v = ex.get(excess_key)
+        return bool(v >= 1.0) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    value = m.get(key)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    return bool(value >= calm + band_margins(tg, escalated=escalated)[margin_key])
 
 
 def overtalk_settings(doc: Mapping[str, Any]) -> dict[str, float]:
@@ -163,23 +190,19 @@ def escalated_at(eps: list[dict[str, Any]], t: float) -> bool:
 
 
 def over_limit_shares(doc: Mapping[str, Any]) -> dict[str, float | None]:
-    """Share of active agent snapshots above the band's upper edge, per dimension."""
+    """Share of active agent snapshots outside the band, per dimension (:func:`above_band`)."""
     tg = targets(doc)
     eps = escalation_episodes(doc)
     counts = {"pace": [0, 0], "pitch": [0, 0], "level": [0, 0]}
     for m in _series(doc.get("timeline") or [], "agent"):
         if not m.get("active"):
             continue
-        f = tg["escalated_factor"] if escalated_at(eps, float(m["t_s"])) else 1.0
-        checks = {
-            "pace": (m.get("rate_rel"), 1.0 + tg["pace_margin"] * f),
-            "pitch": (m.get("pitch_st"), tg["pitch_margin_st"] * f),
-            "level": (m.get("level_rel_db"), tg["volume_margin_db"] * f),
-        }
-        for dim, (value, limit) in checks.items():
-            if isinstance(value, (int, float)):
+        esc = escalated_at(eps, float(m["t_s"]))
+        for dim in counts:
+            over = above_band(m, dim, tg, escalated=esc)
+            if over is not None:
                 counts[dim][0] += 1
-                counts[dim][1] += value > limit
+                counts[dim][1] += over
     return {f"{dim}_over_share": (_r(k / n, 4) if n else None) for dim, (n, k) in counts.items()}
 
 

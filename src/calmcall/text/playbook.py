@@ -71,6 +71,7 @@ class Rule:
     detail: str
     severity: str
     description: str = ""
+    rank: int = 0                    # order among phrase cues of one severity: higher = worse, shown first
     only_escalated: bool = False
     after_other_s: float | None = None
     after_other_words: int = 1
@@ -119,7 +120,7 @@ _RULE_KEYS: dict[str, tuple[type | tuple[type, ...], ...]] = {
     "unless_earlier": (list,), "early_escalation_s": (int, float), "within_s": (int, float),
     "after_satisfied_s": (int, float),
     "window_s": (int, float), "min_turns": (int,), "min_each": (int,),
-    "refire_s": (int, float), "enabled": (bool,),
+    "refire_s": (int, float), "enabled": (bool,), "rank": (int,),
 }
 _SETTINGS_KEYS = {f.name: f.type for f in dataclasses.fields(Settings)}
 _TOP_KEYS = {"version", "settings", "name", "rule"}
@@ -227,10 +228,13 @@ def _parse_rule(src: str, index: int, raw: Any) -> Rule | str:
     if rtype == "absence" and "within_s" not in kw:
         raise _err(src, where, "key 'within_s' is required for type 'absence'")
     only_esc = raw.get("only_escalated", rtype == "absence" and not any(p.uses_name for p in patterns))
+    rank = raw.get("rank", 0)
+    if not 0 <= rank <= 100:
+        raise _err(src, where, f"key 'rank' must be a whole number from 0 to 100, not {rank!r}")
     return Rule(
         id=rid, type=rtype, speaker=speaker, patterns=patterns, headline=headline,
         detail=detail, severity=severity, description=raw.get("description", "").strip(),
-        only_escalated=only_esc, unless_earlier=unless, source=src, **kw,
+        only_escalated=only_esc, unless_earlier=unless, source=src, rank=rank, **kw,
     )
 
 
@@ -616,6 +620,7 @@ class PhraseCoach:
             detail = detail.replace("{name}", self._name_display)
         evidence: dict[str, Any] = {
             "rule": rule.id,
+            "rank": rule.rank,
             "words": [{"text": w.text.strip(), "start_s": w.start_s, "end_s": w.end_s} for w in words],
         }
         if words:

@@ -29,6 +29,12 @@ SAMPLE = ROOT / "samples" / "sample_call.wav"
 
 pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason="samples/sample_call.wav missing")
 
+#: Replay speed of these tests (x real time). The pipeline costs ~15 ms of CPU per audio
+#: second and channel on one thread (Silero VAD + swift-f0 on both channels), so 20x
+#: needs ~0.6 of a core; 8x (~0.25) keeps pace on a loaded 2-core machine. The
+#: wall-clock bounds keep their absolute tolerances (tighter relative to a longer run).
+SPEED = 8.0
+
 
 def offline_prompts(call, cfg):
     """The prompts of the whole file fed at once on the live block grid."""
@@ -47,18 +53,18 @@ def test_replay_gives_the_offline_prompts_on_time():
     # sample call's fast turn gives its pace prompt on this path too
     cfg = config_from_dict({"targets": {"acoustic_pace_margin": 0.3, "acoustic_pace_hold_s": 0.75}})
     published = []
-    src = FileSource(call, name="sample", speed=20.0)
+    src = FileSource(call, name="sample", speed=SPEED)
     sess = Session(src, Pipeline(cfg, has_customer=True), config=cfg,
                    publish=lambda t, d: published.append((time.time(), t, d)), mode="replay")
     t0 = time.monotonic()
     stats = sess.run()
     wall = time.monotonic() - t0
-    assert call.duration_s / 20 - 0.2 < wall < call.duration_s / 20 + 1.5  # the real clock
+    assert call.duration_s / SPEED - 0.2 < wall < call.duration_s / SPEED + 1.5  # the real clock
     live = [(round(p["t_s"], 2), p["kind"]) for p in stats.prompts]
     assert live == offline_prompts(call, cfg)  # same prompts, same audio times
     assert {k for _, k in live} >= {"pace", "pitch", "volume", "customer_escalation"}
     for p in stats.prompts:  # prompts go out within one block of their audio time
-        assert 0.0 <= p["published_wall"] - p["audio_wall"] < 0.1 / 20 + 0.1
+        assert 0.0 <= p["published_wall"] - p["audio_wall"] < 0.1 / 20 + 0.1  # the bound of the 20x setup, kept
     types = {t for _, t, _ in published}
     assert {"status", "measures", "prompt", "customer_state", "baseline", "band"} <= types
     # measures are throttled to about 4-5 per second and speaker on the wall clock
@@ -71,7 +77,7 @@ def test_aligned_block_grid_sends_prompts_when_their_last_sample_arrives():
     cfg = config_from_dict({"targets": {"acoustic_pace_margin": 0.3, "acoustic_pace_hold_s": 0.75}})  # pace without words too
     first = aligned_first_block_n()
     assert first == 480  # frames of 40 ms every 10 ms, evaluated every 10th frame
-    src = FileSource(call, speed=20.0, first_block_n=first)
+    src = FileSource(call, speed=SPEED, first_block_n=first)
     sess = Session(src, Pipeline(cfg, has_customer=True), config=cfg, publish=lambda t, d: None)
     stats = sess.run()
     prosody = [p for p in stats.prompts if p["kind"] in ("pace", "pitch", "volume")]
@@ -94,7 +100,7 @@ def test_a_client_that_never_reads_does_not_hold_up_a_long_call():
     reps = 2
     call = SimpleNamespace(agent=np.tile(call0.agent, reps), customer=np.tile(call0.customer, reps))
     duration_s = len(call.agent) / 16000
-    speed = 15.0
+    speed = SPEED
     cfg = load_config(None)
     srv = OverlayServer(port=0)
     th = ServerThread(srv)

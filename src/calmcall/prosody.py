@@ -148,7 +148,7 @@ class ChannelFront:
         # Silero on the block's complete 32 ms frames, state carried: batched output is
         # bit-identical to frame-by-frame calls (checked on 8 clips x random block sizes;
         # tests/test_pipeline_grid.py checks it stays so)
-        self._probs.extend(float(p) for p in self._silero.feed(block))
+        self._probs.extend(self._silero.feed(block).tolist())
         buf = np.concatenate([self._buf, block])
         n_new = (len(buf) - FRAME) // HOP + 1 if len(buf) >= FRAME else 0
         if n_new <= 0:
@@ -158,15 +158,13 @@ class ChannelFront:
         frames = np.lib.stride_tricks.sliding_window_view(buf, FRAME)[: n_new * HOP : HOP]
         power = np.mean(frames.astype(np.float64) ** 2, axis=1)
         level_db = 10.0 * np.log10(np.maximum(power, 1e-12))
-        speech = np.zeros(n_new, dtype=bool)
-        loud = np.zeros(n_new, dtype=bool)
-        for i in range(n_new):
-            end = (self._n_frames + i) * HOP + FRAME  # stream sample after the frame's last one
-            k = end // self._silero_frame - 1  # the latest Silero frame that has ended
-            prob = self._probs[k - self._p0] if k >= 0 else 0.0
-            on = self._gate.update(prob)
-            active, loud[i] = self._vad.update(float(level_db[i]))
-            speech[i] = on and active
+        ends = (self._n_frames + np.arange(n_new)) * HOP + FRAME  # stream sample after each frame's last one
+        k = ends // self._silero_frame - 1  # the latest Silero frame that has ended
+        probs = np.asarray(self._probs, dtype=np.float64)
+        prob = np.where(k >= 0, probs[np.maximum(k - self._p0, 0)] if len(probs) else 0.0, 0.0)
+        on = self._gate.update_many(prob)
+        active, loud = self._vad.update_many(level_db)
+        speech = on & active
         self._n_frames += n_new
         # keep only the probabilities later frames can still look up
         first_needed = max(0, (self._n_frames * HOP + FRAME) // self._silero_frame - 1)
@@ -238,22 +236,25 @@ class SpeakerTracker:
         speech = ff.speech.copy()
         echo = np.zeros(n_new, dtype=bool)
         if far is not None:
-            for i in range(n_new):
-                echo[i] = self._echo.update(ff.bands_db[i], float(ff.level_db[i]), far.bands_db[i], float(far.level_db[i]),
-                                            bool(speech[i]))
+            echo = self._echo.update_many(ff.bands_db, ff.level_db, far.bands_db, far.level_db, speech)
             speech &= ~echo
         syl_db = np.where(speech, ff.vowel_db, -120.0)
         out: list[FrameMeasure] = []
-        for i in range(n_new):
+        release = self._pitch.release_sample(self._pitch.next_chunk)
+        for sp, syl, pw, ld, ec in zip(speech.tolist(), syl_db.tolist(), ff.power.tolist(), (ff.loud & speech).tolist(),
+                                       echo.tolist()):
             self._n_frames += 1
             end = (self._n_frames - 1) * HOP + FRAME
             t_s = end / SAMPLE_RATE_HZ
-            self._pending.append((self._n_frames - 1, t_s, bool(speech[i]), float(syl_db[i])))
-            pitched: list[PitchFrame] = []
-            while self._pitch.release_sample(self._pitch.next_chunk) <= end:
-                pitched += self._release_chunk()
-            out.append(FrameMeasure(t_s, bool(speech[i]), float(ff.power[i]), bool(ff.loud[i] and speech[i]),
-                                    bool(echo[i]), tuple(pitched)))
+            self._pending.append((self._n_frames - 1, t_s, sp, syl))
+            pitched: tuple[PitchFrame, ...] = ()
+            if release <= end:
+                got: list[PitchFrame] = []
+                while release <= end:
+                    got += self._release_chunk()
+                    release = self._pitch.release_sample(self._pitch.next_chunk)
+                pitched = tuple(got)
+            out.append(FrameMeasure(t_s, sp, pw, ld, ec, pitched))
         return out
 
     @property

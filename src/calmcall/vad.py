@@ -48,21 +48,45 @@ class NoiseFloorVad:
     def update(self, energy_db: float) -> tuple[bool, bool]:
         """Feed one frame's energy (dBFS). Returns ``(active, loud)``: ``active``
         includes the hangover, ``loud`` is the raw above-threshold decision."""
-        e = max(energy_db, -120.0)
-        self._seg_min = min(self._seg_min, e)
-        self._seg_max = max(self._seg_max, e)
-        self._seg_n += 1
-        if self._seg_n >= self._seg_frames:
-            self._mins.append(self._seg_min)
-            self._maxs.append(self._seg_max)
-            self._seg_min, self._seg_max, self._seg_n = 1e9, -1e9, 0
-        if self._mins:
-            self.floor_db = min(min(min(self._mins), self._seg_min), max(self._maxs) - self._min_range_db)
-        else:
-            self.floor_db = min(self._seg_min, self._seg_max - self._min_range_db)
-        loud = e > max(self.floor_db + self._margin_db, self._abs_floor_db)
-        self._since_speech = 0 if loud else self._since_speech + 1
-        return self._since_speech <= self._hang_frames, loud
+        active, loud = self.update_many(np.array([energy_db], dtype=np.float64))
+        return bool(active[0]), bool(loud[0])
+
+    def update_many(self, energy_db: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`update` for consecutive frames (dBFS, shape (n,)), in one loop with
+        the window's minimum and maximum kept between segment ends: returns the
+        ``(active, loud)`` bool arrays of shape (n,), the values :meth:`update` returns."""
+        n = len(energy_db)
+        active = np.zeros(n, dtype=bool)
+        loud_out = np.zeros(n, dtype=bool)
+        mins, maxs = self._mins, self._maxs
+        seg_min, seg_max, seg_n = self._seg_min, self._seg_max, self._seg_n
+        seg_frames, rng, margin = self._seg_frames, self._min_range_db, self._margin_db
+        abs_floor, hang, since = self._abs_floor_db, self._hang_frames, self._since_speech
+        win_min = min(mins) if mins else 0.0
+        win_max_less = max(maxs) - rng if maxs else 0.0
+        floor = self.floor_db
+        for i, e in enumerate(np.maximum(np.asarray(energy_db, dtype=np.float64), -120.0).tolist()):
+            if e < seg_min:
+                seg_min = e
+            if e > seg_max:
+                seg_max = e
+            seg_n += 1
+            if seg_n >= seg_frames:
+                mins.append(seg_min)
+                maxs.append(seg_max)
+                win_min, win_max_less = min(mins), max(maxs) - rng
+                seg_min, seg_max, seg_n = 1e9, -1e9, 0
+            if mins:
+                floor = min(win_min, seg_min, win_max_less)
+            else:
+                floor = min(seg_min, seg_max - rng)
+            is_loud = e > max(floor + margin, abs_floor)
+            since = 0 if is_loud else since + 1
+            active[i] = since <= hang
+            loud_out[i] = is_loud
+        self._seg_min, self._seg_max, self._seg_n = seg_min, seg_max, seg_n
+        self._since_speech, self.floor_db = since, floor
+        return active, loud_out
 
 
 class ProbabilityGate:
@@ -84,16 +108,27 @@ class ProbabilityGate:
 
     def update(self, prob: float) -> bool:
         """Feed one frame's speech probability (0-1); returns the decision."""
-        if prob >= self._on:
-            self.speech, self._below = True, 0
-        elif self.speech:
-            if prob < self._off:
-                self._below += 1
-                if self._below > self._hang:
-                    self.speech = False
-            else:
-                self._below = 0
-        return self.speech
+        return bool(self.update_many(np.array([prob], dtype=np.float64))[0])
+
+    def update_many(self, probs: np.ndarray) -> np.ndarray:
+        """:meth:`update` for consecutive frames (probabilities, shape (n,)): the
+        decisions as a bool array of shape (n,)."""
+        out = np.zeros(len(probs), dtype=bool)
+        on_thr, off_thr, hang = self._on, self._off, self._hang
+        speech, below = self.speech, self._below
+        for i, prob in enumerate(np.asarray(probs, dtype=np.float64).tolist()):
+            if prob >= on_thr:
+                speech, below = True, 0
+            elif speech:
+                if prob < off_thr:
+                    below += 1
+                    if below > hang:
+                        speech = False
+                else:
+                    below = 0
+            out[i] = speech
+        self.speech, self._below = speech, below
+        return out
 
 
 def _compress(patch_db: np.ndarray, range_db: float) -> np.ndarray:
@@ -101,6 +136,21 @@ def _compress(patch_db: np.ndarray, range_db: float) -> np.ndarray:
     that level: an echo's quiet parts sink into this channel's noise floor, the far
     side's do not, so only the top of the dynamic range is compared."""
     return np.maximum(patch_db, patch_db.max() - range_db)
+
+
+def _window_max(hist: np.ndarray, w: int) -> np.ndarray:
+    """Maximum of each window ``hist[i + 1 : i + 1 + w]``, ``i < m = len(hist) - w``:
+    shape (m,). For ``m <= w`` every window holds ``hist[m : w + 1]``; the rest is a
+    running maximum over the head and the tail (two ufunc calls, not m slices)."""
+    m = len(hist) - w
+    if m <= 0:
+        return np.zeros(0)
+    if m > w:
+        return np.lib.stride_tricks.sliding_window_view(hist, w)[1:].max(axis=1)
+    common = hist[m : w + 1].max()
+    head = np.maximum.accumulate(hist[1 : m + 1][::-1])[::-1]  # head[i] = max(hist[i + 1 : m + 1])
+    tail = np.maximum.accumulate(hist[w : w + m])  # tail[i] = max(hist[w : w + i + 1])
+    return np.maximum(np.maximum(head, tail), common)
 
 
 class EchoCheck:
@@ -125,13 +175,11 @@ class EchoCheck:
         self._range_db = range_db
         n = self._w + self._d
         self._n = n
-        # ring buffers written twice (at i and i + n), so the latest n rows are always
-        # the contiguous slice [pos + 1, pos + 1 + n)
-        self._near = np.full((2 * n, n_bands), -100.0)
-        self._far = np.full((2 * n, n_bands), -100.0)
-        self._pos = n - 1
-        self._near_db: deque[float] = deque([-120.0] * self._w, maxlen=self._w)
-        self._far_db: deque[float] = deque([-120.0] * n, maxlen=n)
+        # the latest n frames of each channel, oldest first: band dB rows and levels
+        self._near = np.full((n, n_bands), -100.0)
+        self._far = np.full((n, n_bands), -100.0)
+        self._near_db = np.full(self._w, -120.0)
+        self._far_db = np.full(n, -120.0)
         self.last_r = float("nan")  #: the best correlation at the last checked frame
 
     def update(self, near_bands_db: np.ndarray, near_db: float, far_bands_db: np.ndarray, far_db: float,
@@ -141,20 +189,41 @@ class EchoCheck:
         this frame is speech that is only the far side's echo. (The far side's own
         speech decision is not needed: near speech that follows the far side's band
         pattern is its echo whatever the far side's detector said.)"""
+        return bool(self.update_many(np.asarray(near_bands_db, dtype=np.float64)[None, :], np.array([near_db]),
+                                     np.asarray(far_bands_db, dtype=np.float64)[None, :], np.array([far_db]),
+                                     np.array([near_speech], dtype=bool))[0])
+
+    def update_many(self, near_bands_db: np.ndarray, near_db: np.ndarray, far_bands_db: np.ndarray,
+                    far_db: np.ndarray, near_speech: np.ndarray) -> np.ndarray:
+        """:meth:`update` for ``m`` consecutive frames: band dB of shape (m, n_bands),
+        levels (dBFS) and speech decisions of shape (m,); returns the echo flags, bool
+        (m,). The level test runs over the whole block at once; the correlation only
+        on the frames that pass it (near speech at least ``margin_db`` below the far side)."""
+        n, w, m = self._n, self._w, len(near_db)
+        near_hist = np.concatenate([self._near, np.maximum(near_bands_db, -100.0)])  # (n + m, n_bands)
+        far_hist = np.concatenate([self._far, np.maximum(far_bands_db, -100.0)])
+        near_lev = np.concatenate([self._near_db, np.asarray(near_db, dtype=np.float64)])  # (w + m,)
+        far_lev = np.concatenate([self._far_db, np.asarray(far_db, dtype=np.float64)])  # (n + m,)
+        # frame i's windows are rows [i + 1, i + 1 + length) of each history
+        near_max, far_max = _window_max(near_lev, w), _window_max(far_lev, n)
+        check = np.asarray(near_speech, dtype=bool) & ~(near_max > far_max - self._margin_db)
+        echo = np.zeros(m, dtype=bool)
+        r = float("nan")
+        for i in np.flatnonzero(check).tolist():
+            r = self._best_r(near_hist[i + 1 : i + 1 + n], far_hist[i + 1 : i + 1 + n])
+            echo[i] = r >= self._min_r
+        self.last_r = r if m and check[-1] else float("nan")
+        self._near, self._far = near_hist[-n:], far_hist[-n:]
+        self._near_db, self._far_db = near_lev[-w:], far_lev[-n:]
+        return echo
+
+    def _best_r(self, near_all: np.ndarray, far_all: np.ndarray) -> float:
+        """The best Pearson r between the latest ``window_s`` of this channel's band
+        pattern and the far channel's at each delay; ``near_all``, ``far_all``: the
+        latest ``window_s + max_delay_s`` of band dB, shape (n, n_bands), oldest first."""
         n = self._n
-        self._pos = (self._pos + 1) % n
-        nb, fb = np.maximum(near_bands_db, -100.0), np.maximum(far_bands_db, -100.0)
-        self._near[self._pos] = self._near[self._pos + n] = nb
-        self._far[self._pos] = self._far[self._pos + n] = fb
-        self._near_db.append(near_db)
-        self._far_db.append(far_db)
-        self.last_r = float("nan")
-        if not near_speech or max(self._near_db) > max(self._far_db) - self._margin_db:
-            return False
         # each band's own mean removed: the correlation is of the bands' time courses, not
         # of the spectral tilt every voice shares (nor of an echo path's per-band gain)
-        near_all = self._near[self._pos + 1 : self._pos + 1 + n]  # oldest .. latest
-        far_all = self._far[self._pos + 1 : self._pos + 1 + n]
         near = _compress(near_all[-self._w :], self._range_db)
         a = (near - near.mean(axis=0)).ravel()
         # far patches at delays d = 0..max: rows [n - w - d, n - d)
@@ -162,5 +231,4 @@ class EchoCheck:
         patches = (patches - patches.mean(axis=1, keepdims=True)).reshape(self._d + 1, -1)
         den = np.sqrt(np.sum(a * a) * np.sum(patches * patches, axis=1))
         r = np.where(den > 1e-9, patches @ a / np.maximum(den, 1e-9), 0.0)
-        self.last_r = float(r.max())
-        return self.last_r >= self._min_r
+        return float(r.max())

@@ -7,7 +7,6 @@ server with real sockets (a client that never reads and a healthy one).
 from __future__ import annotations
 
 import json
-import resource
 import socket
 import threading
 import time

@@ -54,6 +54,8 @@ def test_measure_csv_and_json_schema(tmp_path: Path) -> None:
     out_csv, out_json = tmp_path / "m.csv", tmp_path / "m.json"
     r = _run(str(call), "--csv", str(out_csv), "--json", str(out_json))
     assert r.returncode == 0, r.stderr
+    for out in (out_csv, out_json):  # voice measures of a call: owner-only, like every other output
+        assert out.stat().st_mode & 0o777 == 0o600, (out, oct(out.stat().st_mode))
     with open(out_csv, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == list(CSV_COLUMNS) == ["t_s", "speaker", "speech", "voiced", "f0_hz", "level_db"]

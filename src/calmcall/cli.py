@@ -169,8 +169,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def _write(path: Path, text: str) -> None:
     """Write an output (transcript, analysis) atomically and ``0600``, like session
     logs and batch outputs: it holds what was said on the call."""
-    from .qa.report import atomic_write_text
-    from .safeio import explain
+    from .safeio import atomic_write_text, explain
 
     try:
         atomic_write_text(path, text)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 from .audio_io import SAMPLE_RATE_HZ, Call
 from .config import MeasureConfig
 from .prosody import FRAME, HOP, ChannelFront, FrameMeasure, SpeakerTracker, db
+from .safeio import atomic_write_text
 
 #: Column order of the ``calmcall measure`` CSV (stable; new columns are only appended).
 CSV_COLUMNS: tuple[str, ...] = ("t_s", "speaker", "speech", "voiced", "f0_hz", "level_db")
@@ -117,8 +119,9 @@ def write_csv(path: str | Path | IO[str], measures: dict[str, dict[str, np.ndarr
     if hasattr(path, "write"):
         _write_rows(path, rows)  # type: ignore[arg-type]
     else:
-        with open(path, "w", newline="", encoding="utf-8") as fh:  # type: ignore[arg-type]
-            _write_rows(fh, rows)
+        buf = io.StringIO(newline="")
+        _write_rows(buf, rows)
+        atomic_write_text(Path(path), buf.getvalue())  # type: ignore[arg-type]
     return len(rows)
 
 
@@ -145,4 +148,4 @@ def measure_document(call: Call, measures: dict[str, dict[str, np.ndarray]]) -> 
 
 def write_json(path: str | Path, doc: dict[str, Any]) -> None:
     """Write :func:`measure_document` output as JSON."""
-    Path(path).write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+    atomic_write_text(Path(path), json.dumps(doc, ensure_ascii=False) + "\n")

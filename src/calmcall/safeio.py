@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import errno
 import math
+import os
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any, Callable
@@ -162,3 +164,22 @@ def number_arg(lo: float, hi: float, *, integer: bool = False, above: bool = Fal
 
     parse.__name__ = "whole number" if integer else "number"
     return parse
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary file in the same folder,
+    fsynced, then renamed) and readable by the owner only (``0600``, as mkstemp makes
+    it): outputs hold what was said on a call or measured of a voice."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
 from calmcall.qa import scorecard as sc
-from calmcall.qa.report import AUDIO_EXTS, atomic_write_text
+from calmcall.qa.report import AUDIO_EXTS
+from calmcall.safeio import atomic_write_text
 
 SUMMARY_CSV = "summary.csv"
 _GLOB_CHARS = set("*?[")

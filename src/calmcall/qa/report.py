@@ -19,7 +19,6 @@ import io
 import json
 import mimetypes
 import os
-import tempfile
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from calmcall.qa import scorecard as sc
+from calmcall.safeio import atomic_write_text
 
 AUDIO_EXTS = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aiff", ".aif", ".au", ".webm"}
 _MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".opus": "audio/ogg",
@@ -516,19 +516,3 @@ def write_report(doc: Mapping[str, Any], out_path: str | os.PathLike[str], **kwa
     text = render_report(doc, out_path=out, **kwargs)
     atomic_write_text(out, text)
     return out
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

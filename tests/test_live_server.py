@@ -195,7 +195,10 @@ def test_a_client_that_never_reads_never_blocks_publishing(server):
             if msg["type"] == "prompt":
                 got_last = True
                 break
-    assert publish_s < 2.0  # never waits on a browser (mostly JSON encoding)
+    # never waits on a browser: 20000 publishes take ~1 s of JSON encoding here (2.09 s once on the loaded
+    # 2-core machine); a publish that waited on the stuck client would not finish them in 20 s. The speed
+    # itself is a benchmark (benchmarks/bench_live.py), not this test's business.
+    assert publish_s < 20.0, publish_s
     assert got_last
     assert server.stats["dropped"] > 0  # the stuck client lost its oldest messages
     stuck.close()

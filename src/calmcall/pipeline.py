@@ -172,8 +172,9 @@ class Pipeline:
         self._maskers: dict[str, Any] = {}
         self._mask_text: Any = None
         t = config.targets
-        self._holds = {k: HoldTimer(hold_s=t.pace_hold_s if k == "pace" else t.hold_s, release_gap_s=t.release_gap_s)
-                       for k in ("pace", "pitch", "volume")}
+        hold_s = {"pace": t.pace_hold_s, "pace_acoustic": t.acoustic_pace_hold_s, "pitch": t.hold_s, "volume": t.hold_s}
+        self._holds = {k: HoldTimer(hold_s=h, release_gap_s=t.release_gap_s) for k, h in hold_s.items()}
+        self._agent_excess: dict[str, float] | None = None  # the agent's excess at the last evaluation
         c = config.customer
         self._cust_hold = HoldTimer(hold_s=c.hold_s, release_gap_s=t.release_gap_s)
         self._cust_rise = RiseTracker(window=max(1, round(c.robust_window_s / (EVAL_FRAMES * HOP_S))))
@@ -352,8 +353,7 @@ class Pipeline:
         excess["pace"] = pace["excess"]
         self._agent_excess = excess
         hold_w = self._holds["pace"]
-        hold_a = self._holds.setdefault("pace_acoustic", HoldTimer(hold_s=tg.acoustic_pace_hold_s,
-                                                                  release_gap_s=tg.release_gap_s))
+        hold_a = self._holds["pace_acoustic"]
         words_now = pace["source"] == "words"
         since_w = hold_w.update(t, active=active, condition=words_now and pace["excess"] >= 1.0)
         since_a = hold_a.update(t, active=active, condition=not words_now and pace["excess"] >= 1.0)
@@ -437,7 +437,7 @@ class Pipeline:
                 # the band rule of the prompts (pace from words or acoustics: _pace),
                 # as of the last evaluation; the call's in-band share counts these
                 # same snapshots, so analyze, the scorecard and the report agree
-                excess = getattr(self, "_agent_excess", None) or _excess(rel, margins)
+                excess = self._agent_excess or _excess(rel, margins)
                 in_band = max(excess.values()) < 1.0
                 st.rated_frames += 1
                 st.in_band_frames += int(in_band)

@@ -185,23 +185,53 @@ def test_security_code_read_after_the_card_number_is_silent_in_the_recording(rec
     assert code_s <= audio["cvv_window_s_silenced"] <= code_s + 2.0
 
 
-def test_replay_of_a_recorded_session_gives_its_prosody_prompts(recorded_sample, tmp_path: Path) -> None:
+def test_replay_of_a_recorded_session_gives_its_prompts(recorded_sample, tmp_path: Path) -> None:
+    """The recorded audio with the words the call logged, delivered at the audio times the
+    call got them: every prompt of the call, phrase and pace included, at the same t_s.
+    The live transcriber's timing depends on the machine's load (the fixture records at
+    10x speed), so re-transcribing could not promise this; the logged words can."""
     original, d = recorded_sample
     before = set(d.glob("*.jsonl"))
     prefix = original.session_id[:-2]  # a unique prefix of the id
-    proc = _cli("replay", prefix, "--sessions-dir", str(d), "--no-transcribe", "--speed", "25",
+    proc = _cli("replay", prefix, "--sessions-dir", str(d), "--speed", "25",
                 "--port", "0", "--linger", "0")
     assert proc.returncode == 0, proc.stderr
     new = _only_session(d, exclude=before)
     assert new.meta["source"] == "replay" and new.meta["replay_of"] == original.session_id
-    assert new.meta["replay_input"] == "audio" and new.audio_paths() == {}
-    # pace is judged from the transcript's words when there is one (calmcall.pace) and
-    # this replay has none, so the prompts that do not depend on words must match
-    no_words = PROSODY - {"pace"}
-    want = _prompts(original.prompts, no_words)
-    assert {k for _, k in want} >= {"pitch", "volume", "customer_escalation"}
-    assert _prompts(new.prompts, no_words) == want
+    assert new.meta["replay_input"] == "audio+words" and new.audio_paths() == {}
+    assert new.meta["model"] == original.meta["model"]
+    want = [(round(float(p["t_s"]), 3), p["kind"], p["headline"], p["detail"]) for p in original.prompts]
+    assert {k for _, k, _, _ in want} >= {"pitch", "volume", "customer_escalation"}
+    got = [(round(float(p["t_s"]), 3), p["kind"], p["headline"], p["detail"]) for p in new.prompts]
+    assert got == want
+    words = [(w["t_s"], w["speaker"], w["text"]) for w in original.words]
+    assert len(words) > 100 and [(w["t_s"], w["speaker"], w["text"]) for w in new.words] == words
     assert new.duration_s == pytest.approx(original.duration_s)
+
+
+def test_replay_of_a_recorded_session_without_words(recorded_sample) -> None:
+    """--no-transcribe: the recorded audio alone (prosody cues only, no model, no words)."""
+    original, d = recorded_sample
+    before = set(d.glob("*.jsonl"))
+    proc = _cli("replay", original.session_id, "--sessions-dir", str(d), "--no-transcribe", "--speed", "25",
+                "--port", "0", "--linger", "0")
+    assert proc.returncode == 0, proc.stderr
+    new = _only_session(d, exclude=before)
+    assert new.meta["replay_input"] == "audio" and new.meta["model"] is None and new.words == []
+    kinds = {p["kind"] for p in new.prompts}
+    assert {"pitch", "volume", "customer_escalation"} <= kinds <= PROSODY
+    # the prompts that do not depend on words come where the call had them, give or take
+    # the moment a word-based prompt of the call took from them
+    for t, kind in _prompts(original.prompts, PROSODY - {"pace"}):
+        assert any(k == kind and abs(u - t) <= 2.5 for u, k in _prompts(new.prompts)), (t, kind)
+
+
+def test_replay_of_logged_words_refuses_record_audio(recorded_sample) -> None:
+    original, d = recorded_sample
+    proc = _cli("replay", original.session_id, "--sessions-dir", str(d), "--record-audio",
+                "--port", "0", "--linger", "0")
+    assert proc.returncode == 2
+    assert "--retranscribe" in proc.stderr and proc.stderr.count("\n") == 1
 
 
 # --------------------------------------------------------------------- replay of a log without audio

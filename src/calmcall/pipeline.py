@@ -146,7 +146,8 @@ class Pipeline:
     phrase_coach : optional object with ``on_word(word, customer_escalated=)`` and
         ``tick(now_s, customer_escalated=)`` returning candidate phrase prompts
         (see :mod:`calmcall.text.playbook`).
-    mask_cards : mask payment card numbers in words (always on unless a test needs
+    mask_cards : mask payment card numbers in words (always on, except for words that
+        were masked already: a replay of a session's logged words, or a test that needs
         the raw words).
     """
 

@@ -51,9 +51,14 @@ def add_live_parsers(sub: Any) -> None:
         description="Play CALL on the real clock through the same pipeline and overlay as a "
         "live call: for demos, QA and training. CALL is an audio file or a recorded session "
         "(its id, a unique id prefix, or its .jsonl path): a session with recorded audio is "
-        "played like a file; one without audio re-sends the prompts and measures it logged.",
+        "played like a file, with the words it logged delivered at the audio times the call got "
+        "them (so it gives the call's prompts); one without audio re-sends the prompts and "
+        "measures it logged.",
     )
     rp.add_argument("call", metavar="CALL_OR_SESSION")
+    rp.add_argument("--retranscribe", action="store_true",
+                    help="for a session with recorded audio: transcribe it again with the model instead "
+                    "of using the words it logged (needed with --record-audio)")
     rp.add_argument("--speed", type=number_arg(0, 50, above=True), default=1.0, metavar="X", help="playback speed (default 1.0)")
     rp.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N")
     rp.add_argument("--customer-channel", type=CHANNEL, default=None, metavar="N")
@@ -106,12 +111,13 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- shared
-def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ...]) -> tuple[Any, Any, Any, str | None]:
-    """Config, pipeline, transcriber (or None), model name."""
+def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ...],
+           cfg: Any | None = None) -> tuple[Any, Any, Any, str | None]:
+    """Config (``cfg``, else ``--config``), pipeline, transcriber (or None), model name."""
     from ..config import load_config
     from ..pipeline import Pipeline
 
-    cfg = load_config(args.config)
+    cfg = cfg if cfg is not None else load_config(args.config)
     profile = None
     if args.profile is not None:
         from ..baseline import read_profile
@@ -137,6 +143,41 @@ def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ..
             model_name = "tiny.en"
     pipe = Pipeline(cfg, has_customer=has_customer, agent_baseline=profile, phrase_coach=phrase_coach)
     return cfg, pipe, transcriber, model_name
+
+
+def _build_logged(args: argparse.Namespace, session: Any, *, has_customer: bool) -> tuple[Any, Any, Any, str | None]:
+    """Config, pipeline and transcriber stand-in for a replay that re-delivers the words
+    ``session`` logged (:mod:`calmcall.live.logged_words`); no model is loaded. The words
+    were masked before they were logged, so the pipeline does not mask them again (a
+    second masker would hold number-like words back and move their release time)."""
+    from ..analysis import make_phrase_coach
+    from ..pipeline import Pipeline
+    from .logged_words import LoggedWords, logged_transcript
+
+    cfg = _session_config(args, session)
+    profile = None
+    if args.profile is not None:
+        from ..baseline import read_profile
+
+        profile = read_profile(args.profile)
+    phrase_coach = make_phrase_coach(args.playbook, customer_name=args.customer_name)
+    pipe = Pipeline(cfg, has_customer=has_customer, agent_baseline=profile, phrase_coach=phrase_coach,
+                    mask_cards=False)
+    return cfg, pipe, LoggedWords(logged_transcript(session.events)), session.meta.get("model")
+
+
+def _session_config(args: argparse.Namespace, session: Any) -> Any:
+    """``--config`` if given, else the config the session logged (so a replay coaches as
+    the call did), else the default."""
+    from ..config import ConfigError, config_from_dict, load_config
+
+    logged = session.meta.get("config")
+    if args.config is None and isinstance(logged, dict):
+        try:
+            return config_from_dict(logged, source=f"{session.path} (logged config)")
+        except ConfigError:
+            pass
+    return load_config(args.config)
 
 
 def _start_server(args: argparse.Namespace, hello: Any) -> Any:
@@ -302,8 +343,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
         except (OSError, RuntimeError, ValueError) as exc:
             return _error(f"{audio['agent']}: cannot read the recorded audio ({exc})")
         source = FileSource(call, name=session.session_id, speed=args.speed)
-        cfg, pipe, transcriber, model_name = _build(args, has_customer=call.customer is not None, roles=source.roles)
-        meta_extra["replay_input"] = "audio"
+        if args.no_transcribe or args.retranscribe or session.meta.get("model") is None:
+            cfg, pipe, transcriber, model_name = _build(args, has_customer=call.customer is not None,
+                                                        roles=source.roles, cfg=_session_config(args, session))
+            meta_extra["replay_input"] = "audio"
+        else:
+            if args.record_audio:
+                return _error("a replay of a session's logged words cannot find card numbers in the audio to "
+                              "silence them in a new recording; add --retranscribe (or drop --record-audio)")
+            cfg, pipe, transcriber, model_name = _build_logged(args, session, has_customer=call.customer is not None)
+            meta_extra["replay_input"] = "audio+words"
         return _run(args, source, cfg, pipe, transcriber, model_name, mode="replay", errors=(),
                     meta_extra=meta_extra)
     if args.record_audio:
@@ -341,19 +390,10 @@ def load_session_call(session: Any) -> Any:
 
 def _run_events(args: argparse.Namespace, session: Any, meta_extra: dict[str, Any]) -> int:
     """Replay of a session without audio: its logged events, re-sent on the real clock."""
-    from ..config import ConfigError, config_from_dict, load_config
     from ..qa import sessionlog as sl
     from .session import EventReplay
 
-    cfg = None
-    logged = session.meta.get("config")
-    if args.config is None and isinstance(logged, dict):
-        try:
-            cfg = config_from_dict(logged, source=f"{session.path} (logged config)")
-        except ConfigError:
-            cfg = None
-    if cfg is None:
-        cfg = load_config(args.config)
+    cfg = _session_config(args, session)
     roles = session.meta.get("roles")
     if not (isinstance(roles, list) and roles):
         roles = ["agent"] + (["customer"] if any(e.get("speaker") == "customer" for e in session.events) else [])

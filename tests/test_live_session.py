@@ -62,8 +62,11 @@ def test_replay_gives_the_offline_prompts_on_time():
     live = [(round(p["t_s"], 2), p["kind"]) for p in stats.prompts]
     assert live == offline_prompts(call, cfg)  # same prompts, same audio times
     assert {k for _, k in live} >= {"pace", "pitch", "volume", "customer_escalation"}
-    for p in stats.prompts:  # prompts go out within one block of their audio time
-        assert 0.0 <= p["published_wall"] - p["audio_wall"] < 0.1 / 20 + 0.1  # the bound of the 20x setup, kept
+    for p in stats.prompts:  # prompts go out with the block that completed them: never early, never held
+        # back to a later block (audio consumed, not the wall clock: that would time the machine's load;
+        # wall-clock latency is measured by benchmarks/bench_live.py)
+        assert p["published_wall"] >= p["audio_wall"]
+        assert 0.0 <= p["published_audio_s"] - p["t_s"] < 0.1 + 1e-9
     types = {t for _, t, _ in published}
     assert {"status", "measures", "prompt", "customer_state", "baseline", "band"} <= types
     # measures are throttled to about 4-5 per second and speaker on the wall clock
@@ -83,7 +86,8 @@ def test_aligned_block_grid_sends_prompts_when_their_last_sample_arrives():
     assert len(prosody) == 3
     for p in prosody:  # t_s is the end of the block that completed it
         assert round(p["t_s"] * 16000) % 1600 == first
-        assert 0.0 <= p["published_wall"] - p["audio_wall"] < 0.05
+        assert p["published_wall"] >= p["audio_wall"]  # not before its last sample arrived
+        assert p["published_audio_s"] == pytest.approx(p["t_s"], abs=1e-9)  # ...and with that very block
 
 
 def rss_mb() -> float:

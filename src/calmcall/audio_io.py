@@ -20,6 +20,7 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from .safeio import explain, number_arg
+from .errors import InputError
 
 SAMPLE_RATE_HZ = 16_000
 MIN_SOURCE_RATE_HZ = 8_000
@@ -38,7 +39,7 @@ _CHUNK_FRAMES = 1 << 16
 _UNKNOWN_FRAMES = (1 << 63) - 1
 
 
-class CallFileError(ValueError):
+class CallFileError(InputError):
     """A call recording cannot be used. The message is one line naming the file."""
 
 

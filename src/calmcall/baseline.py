@@ -11,9 +11,10 @@ import numpy as np
 from .config import BaselineConfig
 from .events import Baseline
 from .prosody import HOP_S, FrameMeasure, PitchFrame, db
+from .errors import InputError
 
 
-class ProfileError(ValueError):
+class ProfileError(InputError):
     """A baseline profile file is unusable; the message names the file and key."""
 
 

@@ -12,18 +12,19 @@ from typing import Any, Callable, NoReturn, Sequence
 import numpy as np
 
 from . import __version__
-from .audio_io import CHANNEL, CallFileError, iter_blocks, load_call
-from .baseline import BaselineLearner, ProfileError, read_profile, write_profile
-from .config import ConfigError, default_config_text, load_config
+from .audio_io import CHANNEL, iter_blocks, load_call
+from .baseline import BaselineLearner, read_profile, write_profile
+from .config import default_config_text, load_config
 from .prosody import SpeakerTracker
 from .safeio import number_arg
+from .errors import CalmcallError, InputError
 
 log = logging.getLogger("calmcall")
 
 SAMPLE_CALL = Path(__file__).resolve().parents[2] / "samples" / "sample_call.wav"
 
 
-class UsageError(Exception):
+class UsageError(InputError):
     """Bad input named in one line; exit status 2."""
 
 
@@ -255,19 +256,6 @@ def cmd_config(args: argparse.Namespace) -> int:
     raise UsageError("config: say --print-default or --check FILE")
 
 
-_EXPECTED_ERRORS: tuple[type[BaseException], ...] = (CallFileError, ConfigError, ProfileError, UsageError)
-
-
-def _expected_errors() -> tuple[type[BaseException], ...]:
-    errs = list(_EXPECTED_ERRORS)
-    for mod, name in (("calmcall.asr.model", "ModelError"), ("calmcall.text.playbook", "PlaybookError")):
-        try:
-            errs.append(getattr(__import__(mod, fromlist=[name]), name))
-        except (ImportError, AttributeError):
-            pass
-    return tuple(errs)
-
-
 def _one_line(text: str) -> str:
     """An error message on one line (a TOML parser's message may hold a newline)."""
     return " ".join(text.split())
@@ -284,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return func(args)
-    except _expected_errors() as exc:
+    except CalmcallError as exc:  # every error raised on purpose (calmcall.errors): one line, exit 2
         print(f"calmcall: error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file-system problem no edge turned into words: still one line

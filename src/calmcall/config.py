@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from .safeio import finite_in, short_repr
+from .errors import InputError
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A configuration file is malformed; the message names the file and the key."""
 
 

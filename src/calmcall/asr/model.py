@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from calmcall.asr.manifest import KNOWN_MODELS, KnownModel
+from ..errors import RuntimeFault
 
 if TYPE_CHECKING:  # pragma: no cover
     from faster_whisper import WhisperModel
@@ -41,7 +42,7 @@ _FIX_CUSTOM = (
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
 
-class ModelError(RuntimeError):
+class ModelError(RuntimeFault):
     """The speech model cannot be used. The message is one line: the directory, what
     is missing or wrong, and how to fix it."""
 

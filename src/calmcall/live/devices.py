@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
+from ..errors import RuntimeFault
 
 
-class DeviceError(RuntimeError):
+class DeviceError(RuntimeFault):
     """No usable input device; the message lists what is available."""
 
 

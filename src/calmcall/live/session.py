@@ -547,6 +547,7 @@ class Session(_Stoppable):
                 self.stats.prompts.append({
                     "t_s": ev.t_s, "kind": ev.kind, "headline": ev.headline,
                     "audio_wall": self.audio_wall(ev.t_s), "published_wall": sent,
+                    "published_audio_s": self.pipe.t_s,  # audio consumed when it went out
                 })
             elif ev.type == "word":
                 self.stats.words += 1

@@ -38,12 +38,13 @@ from typing import Any, Callable, Sequence, TextIO
 from calmcall.qa import scorecard as sc
 from calmcall.qa.report import AUDIO_EXTS
 from calmcall.safeio import atomic_write_text
+from ..errors import InputError
 
 SUMMARY_CSV = "summary.csv"
 _GLOB_CHARS = set("*?[")
 
 
-class BatchError(ValueError):
+class BatchError(InputError):
     """The batch cannot start (no inputs, bad output folder); one-line message."""
 
 

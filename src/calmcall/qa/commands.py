@@ -16,6 +16,7 @@ from typing import Any
 from calmcall.qa import sessionlog as sl
 from calmcall.audio_io import CHANNEL
 from calmcall.safeio import number_arg
+from calmcall.errors import CalmcallError
 
 
 
@@ -169,7 +170,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         doc = load_source(args)
     except (FileNotFoundError, ValueError) as exc:
-        if type(exc).__name__ in ("CallFileError", "ConfigError", "ProfileError"):
+        if isinstance(exc, CalmcallError):
             raise  # the CLI prints these
         return _err(str(exc))
     out = args.out

@@ -117,6 +117,7 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 import numpy as np
 
 from calmcall.text.masking import KeywordTracker, MaskContext, card_request, spoken_digit_count
+from calmcall.errors import RuntimeFault
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ DEFAULT_COVER_TOL_S = 0.35
 _WHY = ("masked", "digits", "untranscribed", "cvv_window", "card_window")
 
 
-class RecordingError(RuntimeError):
+class RecordingError(RuntimeFault):
     """The recording could not be started (the message says how to fix it)."""
 
 

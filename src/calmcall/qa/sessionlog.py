@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from calmcall import events as _events
+from calmcall.errors import RuntimeFault
 
 SCHEMA_VERSION = 1
 SESSION_SUFFIX = ".jsonl"
@@ -56,7 +57,7 @@ AUDIO_ROLES = ("agent", "customer")
 _SESSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
-class SessionLogError(RuntimeError):
+class SessionLogError(RuntimeFault):
     """The session log could not be written (disk full, fsync failed, ...)."""
 
 

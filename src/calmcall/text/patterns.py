@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 from .normalize import CENSORED, normalize_word
+from ..errors import InputError
 
 __all__ = ["PatternError", "Pattern", "Tok", "MatchContext", "compile_pattern", "NAME_STOPWORDS"]
 
@@ -48,7 +49,7 @@ MAX_PATTERN_CHARS = 500
 MAX_REGEX_CHARS = 200
 
 
-class PatternError(ValueError):
+class PatternError(InputError):
     """A pattern does not parse; the message says what and where."""
 
 

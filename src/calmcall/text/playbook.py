@@ -25,6 +25,7 @@ from typing import Any, Iterable, Sequence
 from ..events import Prompt, Word
 from .normalize import normalize_text, normalize_word
 from .patterns import NAME_STOPWORDS, MatchContext, Pattern, PatternError, Tok, compile_pattern
+from ..errors import InputError
 
 __all__ = [
     "PlaybookError",
@@ -42,7 +43,7 @@ SEVERITIES = ("low", "medium", "high")
 RULE_TYPES = ("phrase", "absence", "exchange")
 
 
-class PlaybookError(ValueError):
+class PlaybookError(InputError):
     """A playbook file is malformed. The message is one line naming the file, the
     rule id or key, and what is wrong."""
 

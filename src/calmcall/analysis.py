@@ -14,12 +14,12 @@ from typing import Any
 
 from .audio_io import Call, iter_blocks, load_call
 from .config import Config
+from .document import SCHEMA_VERSION, analysis_document, strip_type  # noqa: F401 (SCHEMA_VERSION: re-exported)
 from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Prompt, Word, to_dict
 from .pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 BLOCK_S = 0.1
 
 
@@ -74,44 +74,28 @@ def run_call(
 
 
 def build_document(call: Call, events: list[Event], pipe: Pipeline, config: Config) -> dict[str, Any]:
-    """The analyze JSON document (schema in docs/analyze-json.md)."""
-    prompts = [to_dict(e) for e in events if isinstance(e, Prompt)]
-    for p in prompts:
-        p.pop("type", None)
-    words = []
-    for e in events:
-        if isinstance(e, Word):
-            words.append({"start_s": round(e.start_s, 3), "end_s": round(e.end_s, 3), "text": e.text,
-                          "speaker": e.speaker, "confidence": round(e.confidence, 3), "t_s": round(e.t_s, 3)})
+    """The analyze JSON document of ``call`` (:mod:`calmcall.document`; docs/analyze-json.md)."""
+    words = [{"start_s": round(e.start_s, 3), "end_s": round(e.end_s, 3), "text": e.text, "speaker": e.speaker,
+              "confidence": round(e.confidence, 3), "t_s": round(e.t_s, 3)} for e in events if isinstance(e, Word)]
     words.sort(key=lambda w: (w["start_s"], w["speaker"]))
-    timeline = [to_dict(e) for e in events if isinstance(e, Measures)]
-    for m in timeline:
-        m.pop("type", None)
-    states = [to_dict(e) for e in events if isinstance(e, CustomerState)]
     baselines: dict[str, Any] = {"agent": None, "customer": None}
     for e in events:
         if isinstance(e, BaselineReady):
             d = to_dict(e)
             baselines[e.speaker] = {**d["baseline"], "t_s": d["t_s"]}
-    if pipe._spk["agent"].baseline is not None and pipe._spk["agent"].baseline.source == "profile":
-        b = pipe._spk["agent"].baseline
-        baselines["agent"] = {"f0_hz": b.f0_hz, "level_db": b.level_db, "rate_syl_s": b.rate_syl_s,
-                              "wpm": b.wpm, "speech_s": b.speech_s, "source": "profile", "t_s": 0.0}
-    return {
-        "schema": SCHEMA_VERSION,
-        "file": call.path,
-        "duration_s": round(call.duration_s, 3),
-        "channels": dict(call.channels),
-        "agent_only": call.customer is None,
-        "prompts": prompts,
-        "measures": pipe.summary(),
-        "words": words,
-        "timeline": timeline,
-        "customer_states": states,
-        "baselines": baselines,
-        "config": config.to_dict(),
-        "suppressed_prompts": pipe.coach.suppressed,
-    }
+    profile = pipe.profile_baseline("agent")
+    if profile is not None:
+        baselines["agent"] = {"f0_hz": profile.f0_hz, "level_db": profile.level_db, "rate_syl_s": profile.rate_syl_s,
+                              "wpm": profile.wpm, "speech_s": profile.speech_s, "source": "profile", "t_s": 0.0}
+    return analysis_document(
+        file=call.path, duration_s=round(call.duration_s, 3), channels=call.channels,
+        prompts=strip_type(to_dict(e) for e in events if isinstance(e, Prompt)),
+        words=words,
+        timeline=strip_type(to_dict(e) for e in events if isinstance(e, Measures)),
+        customer_states=[to_dict(e) for e in events if isinstance(e, CustomerState)],
+        baselines=baselines, config=config.to_dict(), measures=pipe.summary(),
+        suppressed_prompts=pipe.coach.suppressed,
+    )
 
 
 def analyze_file(

@@ -510,6 +510,13 @@ class Pipeline:
         out += self.coach.offer(cands)
         return out
 
+    def profile_baseline(self, speaker: Speaker) -> Baseline | None:
+        """The baseline ``speaker`` was given from a calibrated profile (None if it is
+        learned from the call, or not known yet)."""
+        st = self._spk.get(speaker)
+        b = st.baseline if st is not None else None
+        return b if b is not None and b.source == "profile" else None
+
     def summary(self) -> dict[str, Any]:
         """Per-speaker measures over the whole call, for the analyze JSON."""
         res: dict[str, Any] = {}

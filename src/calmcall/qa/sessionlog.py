@@ -839,14 +839,13 @@ def glob_escape(text: str) -> str:
 
 
 def session_to_analysis(session: Session) -> dict[str, Any]:
-    """Turn a session into the ``analyze --json`` document shape, so scorecards and
-    reports work the same for sessions and for analysed files."""
-
-    def strip(e: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in e.items() if k != "type"}
+    """Turn a session into the ``analyze --json`` document (:mod:`calmcall.document`),
+    so scorecards and reports work the same for sessions and for analysed files. The
+    per-speaker ``measures`` summary and ``suppressed_prompts`` are not logged: None."""
+    from calmcall.document import analysis_document, strip_type
 
     meta = session.meta
-    timeline = [strip(e) for e in session.of_type("measures")]
+    timeline = strip_type(session.of_type("measures"))
     has_customer = any(m.get("speaker") == "customer" for m in timeline)
     channels = meta.get("channels") if isinstance(meta.get("channels"), dict) else None
     if channels is None:
@@ -856,18 +855,12 @@ def session_to_analysis(session: Session) -> dict[str, Any]:
         if b.get("speaker") in baselines and isinstance(b.get("baseline"), dict):
             baselines[b["speaker"]] = b["baseline"]
     audio = {role: str(p) for role, p in session.audio_paths().items()}
-    return {
-        "file": str(meta.get("file") or session.path),
-        "duration_s": session.duration_s,
-        "channels": channels,
-        "prompts": [strip(e) for e in session.prompts],
-        "measures": {"agent": None, "customer": None},
-        "words": [strip(e) for e in session.words],
-        "timeline": timeline,
-        "customer_states": [strip(e) for e in session.of_type("customer_state")],
-        "baselines": baselines,
-        "config": meta.get("config") if isinstance(meta.get("config"), dict) else {},
-        "session": {
+    return analysis_document(
+        file=str(meta.get("file") or session.path), duration_s=session.duration_s, channels=channels,
+        prompts=strip_type(session.prompts), words=strip_type(session.words), timeline=timeline,
+        customer_states=strip_type(session.of_type("customer_state")), baselines=baselines,
+        config=meta.get("config") if isinstance(meta.get("config"), dict) else {},
+        session={
             "session_id": session.session_id,
             "path": str(session.path),
             "started_at": session.header.get("started_at"),
@@ -880,4 +873,4 @@ def session_to_analysis(session: Session) -> dict[str, Any]:
             "damage": session.damage_note,
             "audio": audio,
         },
-    }
+    )

@@ -172,7 +172,7 @@ def _opening(s: Any, scripted: Any, n: int = 3) -> None:
 
 @needs_espeak
 def test_borderline_pace_wobble_then_a_real_fast_turn_is_prompted(tmp_path: Any) -> None:
-    """A calm line that the acoustic estimate reads fast (FIELD-NOTES §10; README
+    """A calm line that the acoustic estimate reads fast (docs/background.md: Real speech; README
     "Benchmarks": calm turns reach 1.31x), said a little quickly (165 vs 150 wpm), a
     short reply, then a 260 wpm turn: the fast turn gets its pace cue within 4 s of its
     start (transcript latency included), naming its own pace; the wobble gets none."""

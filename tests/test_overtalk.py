@@ -2,7 +2,7 @@
 the pipeline (its voice-activity decision and hangover included), and the
 ground-truth definition the benchmarks use (callgen.real_overtalks).
 
-Fixtures (FIELD-NOTES §10 "Turn-taking", "Echo and bleed"): an agent who answers
+Fixtures (docs/background.md: Real speech "Turn-taking", "Echo and bleed"): an agent who answers
 right after the caller stops; an agent backchannel inside the caller's turn; an
 agent who starts while the caller talks on (the one real overtalk); a caller who
 interrupts the agent; the caller's voice leaking into the agent channel at -25 dB.

@@ -1,6 +1,6 @@
 """Prompt timing: hysteresis on conditions, and the arbiter that picks the cue shown.
 
-Policy (documented in the README, "When prompts appear"; reasons in FIELD-NOTES §2
+Policy (documented in the README, "When prompts appear"; reasons in docs/background.md: Cues
 and §10: a wrong or weak cue that takes the slot hides the real one):
 
 * A condition must hold continuously for ``hold_s`` of the speaker's speech (pauses

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .safeio import finite_in, short_repr
 from .errors import InputError
@@ -116,7 +116,7 @@ class OvertalkConfig:
 
 @dataclass(frozen=True)
 class CoachConfig:
-    """How often prompts may appear, and which one (FIELD-NOTES §2: sparse beats continuous; README: When prompts appear)."""
+    """How often prompts may appear, and which one (docs/background.md: Cues: sparse beats continuous; README: When prompts appear)."""
 
     min_interval_s: float = _f(20.0, "at most one prompt per this many seconds, all kinds together, unless a stronger one breaks through (s)", lo=0, hi=600)
     cooldown_s: float = _f(45.0, "the same kind (or phrase rule) is not repeated within this time, unless it is now stronger (s)", lo=0, hi=3600)
@@ -183,7 +183,7 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Confi
             if key not in known:
                 raise ConfigError(f"{source}: unknown key {name}.{key} (known: {', '.join(known)})")
             f = known[key]
-            expected = type(f.default)
+            expected: Callable[[Any], Any] = type(f.default)
             lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
                 raise ConfigError(f"{source}: {name}.{key} must be a number in [{lo}, {hi}], got {short_repr(raw)}")

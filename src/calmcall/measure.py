@@ -121,7 +121,7 @@ def write_csv(path: str | Path | IO[str], measures: dict[str, dict[str, np.ndarr
     else:
         buf = io.StringIO(newline="")
         _write_rows(buf, rows)
-        atomic_write_text(Path(path), buf.getvalue())  # type: ignore[arg-type]
+        atomic_write_text(Path(path), buf.getvalue())
     return len(rows)
 
 

@@ -5,7 +5,7 @@ the floor, and both keep talking.
 at a time (``update(agent_frame, customer_frame) -> Prompt | None``). It reads only
 ``FrameMeasure.active`` of each channel (the pipeline's voice-activity decision)
 and ``t_s``. An episode is *agent overtalk* when all of these hold
-(FIELD-NOTES §10 "Turn-taking"):
+(docs/background.md: Real speech "Turn-taking"):
 
 1. **Agent onset**: the agent becomes active after at least ``agent_silence_s`` of
    silence (shorter pauses continue the agent's own speech). Silences, floor times

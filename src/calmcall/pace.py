@@ -1,7 +1,7 @@
 """Speaking pace from transcribed words: words (and syllables) over elapsed turn time.
 
 The unit is the one published norms use (conversational English ~150 wpm, sales
-reps under pressure ~173-188 wpm; FIELD-NOTES §3): **words over the elapsed time of
+reps under pressure ~173-188 wpm; docs/background.md: Numbers): **words over the elapsed time of
 a stretch of speech**, pauses up to :data:`MAX_PAUSE_S` (2 s) included. A longer
 pause ends the stretch, and the next word starts a new one. Syllables are counted
 from the words' spelling (:func:`syllables`), so a line of long words does not read

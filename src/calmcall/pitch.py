@@ -2,14 +2,14 @@
 measures use) and YIN on frames (:func:`yin_frames`, kept as the benchmark's reference
 point for what a plain autocorrelation tracker does through a phone band).
 
-YIN doubles F0 when the phone band removes the fundamental (FIELD-NOTES §10: 25 % gross
+YIN doubles F0 when the phone band removes the fundamental (docs/background.md: Real speech: 25 % gross
 pitch errors at 8 kHz, 300-3400 Hz); swift-f0 does not. The YIN part:
 
 This is YIN (de Cheveigné & Kawahara 2002): difference function, cumulative mean
 normalised difference (CMND), absolute threshold, parabolic interpolation. It is
 vectorised over frames with one FFT per frame. We do not use ``librosa.yin``
 because it returns an F0 for every frame with no voicing decision (its aperiodicity
-is not exposed), and ``librosa.pyin`` costs 15-30x more (FIELD-NOTES §3); the
+is not exposed), and ``librosa.pyin`` costs 15-30x more (docs/background.md: Numbers); the
 voicing decision here is the CMND minimum against ``threshold``.
 """
 

@@ -195,9 +195,9 @@ class SpeakerTracker:
         self._n_frames = 0
         self._n_samples = 0
         self._syl = SyllableCounter(dip_db=cfg.syllable_dip_db)
-        self._f0 = deque(maxlen=max(1, int(cfg.pitch_window_s / HOP_S)))
-        self._pow = deque(maxlen=max(1, int(cfg.level_window_s / HOP_S)))
-        self._nuc = deque(maxlen=max(1, int(cfg.rate_window_s / HOP_S)))
+        self._f0: deque[float] = deque(maxlen=max(1, int(cfg.pitch_window_s / HOP_S)))
+        self._pow: deque[float] = deque(maxlen=max(1, int(cfg.level_window_s / HOP_S)))
+        self._nuc: deque[bool] = deque(maxlen=max(1, int(cfg.rate_window_s / HOP_S)))
         self.active = False
         self.speech_s = 0.0
         self.last_active_t_s = -1e9
@@ -310,20 +310,20 @@ class SpeakerTracker:
     @property
     def f0_hz(self) -> float | None:
         """Median F0 (Hz) over the latest ``pitch_window_s`` of voiced speech."""
-        if len(self._f0) < max(5, self._f0.maxlen // 4):
+        if len(self._f0) < max(5, (self._f0.maxlen or 1) // 4):
             return None
         return float(np.median(self._f0))
 
     @property
     def level_db(self) -> float | None:
         """Active speech level (dBFS) over the latest ``level_window_s`` of speech."""
-        if len(self._pow) < max(5, self._pow.maxlen // 4):
+        if len(self._pow) < max(5, (self._pow.maxlen or 1) // 4):
             return None
         return db(float(np.mean(self._pow)))
 
     @property
     def rate_syl_s(self) -> float | None:
         """Syllable nuclei per second of speech over the latest ``rate_window_s``."""
-        if len(self._nuc) < self._nuc.maxlen // 2:
+        if len(self._nuc) < (self._nuc.maxlen or 1) // 2:
             return None
         return sum(self._nuc) / (len(self._nuc) * HOP_S)

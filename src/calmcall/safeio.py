@@ -20,7 +20,7 @@ import os
 import tempfile
 import tomllib
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeGuard
 
 #: Largest config/profile/playbook file read (bytes); these files are a few KiB.
 MAX_TOML_BYTES = 1 << 20
@@ -125,7 +125,7 @@ def parse_toml(text: str, error: type[Exception], *, source: str,
         raise error(f"{source}: nested too deeply to read (a calmcall file needs at most 3 levels)") from None
 
 
-def finite_in(value: Any, lo: float | None, hi: float | None) -> bool:
+def finite_in(value: Any, lo: float | None, hi: float | None) -> TypeGuard[int | float]:
     """True when ``value`` is a real number (not a bool), finite, and in [lo, hi]."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False

@@ -93,7 +93,7 @@ def resolve_model(path: str | os.PathLike[str] | None = None) -> Path:
     sha256. Never touches the network.
     """
     is_default = path is None
-    model_dir = default_model_dir() if is_default else Path(path).expanduser()
+    model_dir = default_model_dir() if path is None else Path(path).expanduser()
     fix = _FIX_DEFAULT if is_default else _FIX_CUSTOM
     where = f"speech model directory {model_dir}"
 

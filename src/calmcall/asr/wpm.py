@@ -4,7 +4,7 @@ This is **not** the pace the cues, the band and the calm baseline use: that is w
 (and syllables) over *elapsed* turn time, pauses up to 2 s included
 (:mod:`calmcall.pace`), the unit of published norms (~150 wpm conversational). This
 articulation rate excludes pauses over 0.5 s and reads ordinary conversation 30-100 %
-higher (FIELD-NOTES §10); it is kept for transcript exports and research use.
+higher (docs/background.md: Real speech); it is kept for transcript exports and research use.
 
 Method: take the committed words of one speaker that were known by ``now_s``
 (``t_s <= now_s``) and started inside the trailing window ``[now_s - window_s,

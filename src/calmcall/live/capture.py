@@ -1,6 +1,6 @@
 """Microphone capture: native-rate input, a bounded queue, resampling, and a watchdog.
 
-FIELD-NOTES §5: the PortAudio callback runs on a real-time thread, so it only copies
+docs/background.md: Microphones: the PortAudio callback runs on a real-time thread, so it only copies
 the block into a bounded queue and returns (a full queue drops the block and counts
 it). Overflow flags are counted, never fatal. A watchdog thread notices a stream that
 stopped delivering (a pulled headset often raises nothing) or stopped by itself, closes

@@ -1,7 +1,7 @@
 """Input devices: list them, find one by name, and a thin backend over sounddevice.
 
 Devices are found by *name*, never by index: indices shift when a headset is
-replugged (FIELD-NOTES §5). The backend is the only place that touches PortAudio,
+replugged (docs/background.md: Microphones). The backend is the only place that touches PortAudio,
 so tests can inject faults with a stand-in backend.
 """
 
@@ -89,7 +89,7 @@ class SoundDeviceBackend:
             device=device.index, samplerate=rate_hz, channels=1, dtype="float32",
             blocksize=blocksize, latency="low", callback=callback,
         )
-        return stream  # type: ignore[no-any-return]
+        return stream
 
     def refresh(self) -> None:
         """Re-read PortAudio's device list (it is read once at start). Only safe while

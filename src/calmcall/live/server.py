@@ -1,6 +1,6 @@
 """The overlay's local websocket server: serves calmcall/web/ and streams events to browsers.
 
-Security model (docs/live.md, FIELD-NOTES §6). Every web page the agent opens can
+Security model (docs/live.md, docs/background.md: Local server security). Every web page the agent opens can
 reach ``127.0.0.1``, so binding the loopback address is not enough:
 
 * bound to ``127.0.0.1`` only;

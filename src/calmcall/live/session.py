@@ -312,7 +312,7 @@ def transcriber_settled_s(tr: Any, idle_settled_s: float = 0.0) -> float | None:
     return max(0.0, idle_settled_s, committed_s if math.isfinite(committed_s) else 0.0)
 
 
-def band(cfg: Any, *, escalated: bool = False) -> dict[str, dict[str, float]]:
+def band(cfg: Any, *, escalated: bool = False) -> dict[str, Any]:
     """The agent's target band for the overlay's gauges (relative to the calm
     baseline; pitch and volume tighten while the customer is escalated)."""
     m = cfg.targets.margins(escalated=escalated)
@@ -320,7 +320,7 @@ def band(cfg: Any, *, escalated: bool = False) -> dict[str, dict[str, float]]:
         "pace": {"min": 0.5, "max": 2.0, "lo": 0.5, "hi": round(1.0 + m["pace"], 3), "unit": "x calm"},
         "pitch": {"min": -6.0, "max": 12.0, "lo": -6.0, "hi": round(m["pitch"], 3), "unit": "st"},
         "volume": {"min": -15.0, "max": 15.0, "lo": -15.0, "hi": round(m["volume"], 3), "unit": "dB"},
-        "escalated": escalated,  # type: ignore[dict-item]
+        "escalated": escalated,
     }
 
 

@@ -29,10 +29,11 @@ def _err(msg: str) -> int:
 def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     """Batch-only options of ``analyze`` (``--force``, ``--no-report``); options the
     parser already has are left alone."""
-    for flags, kw in (
+    batch_flags: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
         (("--force",), {"action": "store_true", "help": "batch mode: redo calls already done in --out"}),
         (("--no-report",), {"action": "store_true", "help": "batch mode: per-call JSON and summary.csv only, no HTML"}),
-    ):
+    )
+    for flags, kw in batch_flags:
         try:
             parser.add_argument(*flags, **kw)
         except argparse.ArgumentError:

@@ -51,7 +51,7 @@ SETTLE_S = 1.0
 TURN_GAP_S = 3.0
 
 #: the band's settings: the pipeline's own (calmcall.config.TargetConfig), no copy
-_TARGET_DEFAULTS = {f.name: float(f.default) for f in dataclasses.fields(TargetConfig)}
+_TARGET_DEFAULTS = {f.name: float(f.default) for f in dataclasses.fields(TargetConfig)}  # type: ignore[arg-type]  # all defaults are numbers
 _OVERTALK_DEFAULTS = {"overlap_s": 0.5, "customer_min_s": 0.5}
 
 
@@ -104,7 +104,9 @@ def above_band(m: Mapping[str, Any], dim: str, tg: Mapping[str, float], *, escal
 
 def overtalk_settings(doc: Mapping[str, Any]) -> dict[str, float]:
     cfg = doc.get("config") or {}
-    o = cfg.get("overtalk") if isinstance(cfg.get("overtalk"), Mapping) else {}
+    o = cfg.get("overtalk")
+    if not isinstance(o, Mapping):
+        o = {}
     out = dict(_OVERTALK_DEFAULTS)
     for k in out:
         v = o.get(k)
@@ -293,7 +295,7 @@ def talk_and_silence(doc: Mapping[str, Any]) -> dict[str, Any]:
         both = [a and c for a, c in zip(agent, customer)]
         min_cells = max(1, int(round(ot["overlap_s"] / step)))
         cust_min = max(0, int(round(ot["customer_min_s"] / step)))
-        episodes = []
+        episodes: list[dict[str, Any]] = []
         for a, b in runs(both):
             if b - a < min_cells:
                 continue
@@ -315,7 +317,7 @@ def talk_and_silence(doc: Mapping[str, Any]) -> dict[str, Any]:
     # silences between the first and last speech of the call
     anyone = [a or c for a, c in zip(agent, customer)]
     speech = [i for i, v in enumerate(anyone) if v]
-    silences = []
+    silences: list[dict[str, Any]] = []
     if speech:
         inner = anyone[speech[0] : speech[-1] + 1]
         for a, b in runs(inner, False):

@@ -8,7 +8,7 @@ Layout of a log (one JSON object per line, UTF-8)::
     ...
     {"type": "session_end", "t_s": 312.0, "ended_at": "...Z", "summary": {...}}
 
-Durability (FIELD-NOTES section 7):
+Durability (docs/background.md: Durability):
 
 * every record is written with a single unbuffered ``os.write`` of the whole line
   (``O_APPEND``), so a killed process (``kill -9``) loses nothing that ``write()``
@@ -44,7 +44,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, TypeGuard
 
 from calmcall import events as _events
 from calmcall.errors import RuntimeFault
@@ -541,7 +541,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # the writer never writes NaN/Infinity
 
 
-def _is_time(v: Any) -> bool:
+def _is_time(v: Any) -> TypeGuard[float]:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= MAX_T_S
 
 
@@ -760,7 +760,9 @@ def session_info(path: str | os.PathLike[str]) -> SessionInfo:
         if not isinstance(header, dict) or header.get("type") != "session_start":
             header = {}
         tail = _tail_record(p, size)
-        meta = header.get("meta") if isinstance(header.get("meta"), dict) else {}
+        meta = header.get("meta")
+        if not isinstance(meta, dict):
+            meta = {}
         if header and tail and tail.get("type") == "session_end" and _summary_ok(tail):
             s = tail["summary"]
             return SessionInfo(
@@ -859,7 +861,7 @@ def session_to_analysis(session: Session) -> dict[str, Any]:
         file=str(meta.get("file") or session.path), duration_s=session.duration_s, channels=channels,
         prompts=strip_type(session.prompts), words=strip_type(session.words), timeline=timeline,
         customer_states=strip_type(session.of_type("customer_state")), baselines=baselines,
-        config=meta.get("config") if isinstance(meta.get("config"), dict) else {},
+        config=config if isinstance(config := meta.get("config"), dict) else {},
         session={
             "session_id": session.session_id,
             "path": str(session.path),

@@ -47,7 +47,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, cast
 
 from ..events import Word
 from .normalize import NUMBER_WORDS, TENS_WORDS, fold
@@ -82,7 +82,7 @@ _EDGE_PUNCT = " \t\n\"'()[]{}<>,.;:!?\u2019\u2018\u201c\u201d"
 @dataclass(frozen=True, slots=True)
 class _Item:
     kind: str   # digits unit teen tens hundred mult filler conn amb
-    value: object = None
+    value: int | str | None = None  # digit string, number value, connector word or None
 
 
 def _classify(text: str) -> list[_Item] | None:
@@ -199,7 +199,7 @@ def _digits(words_items: Sequence[list[_Item]]) -> list[tuple[str, int]]:
             elif k == "mult":
                 close_tens()
                 close_hundred()
-                mult = (int(it.value), w)  # type: ignore[arg-type]
+                mult = (int(cast(int, it.value)), w)
             # filler / conn: nothing
     close_tens()
     close_hundred()
@@ -234,7 +234,7 @@ def spoken_digit_count(text: str) -> int | None:
         elif it.kind in ("teen", "hundred"):
             n += 2
         elif it.kind == "mult":
-            n += int(it.value) - 1  # type: ignore[call-overload]
+            n += int(cast(int, it.value)) - 1
     return n
 
 
@@ -446,11 +446,11 @@ class CardMasker:
             if self._held and w.start_s - self._held[-1].end_s > self.gap_s:
                 out += self._finish(w.t_s)
             items = _classify(w.text)
-            if _breaks_run(items, self._held_items):
+            if items is None or _breaks_run(items, self._held_items):
                 out += self._finish(w.t_s)
                 self._kw.feed(w.text, w.end_s, self.context)
                 out.append(w)
-            elif self._held or _may_start_run(items):  # type: ignore[arg-type]
+            elif self._held or _may_start_run(items):
                 self._held.append(w)
                 self._held_items.append(items)
             else:  # a filler / "and" / "for" outside a run
@@ -545,7 +545,7 @@ def mask_text(text: str, *, aggressive: bool = False, context: MaskContext | Non
 
     items = [_classify(t) for t in toks]
     for i, it in enumerate(items):
-        if _breaks_run(it, [items[j] for j in run[-1:]]):  # type: ignore[misc]
+        if it is None or _breaks_run(it, [cast(list[_Item], items[j]) for j in run[-1:]]):
             finish()
             kw.feed(toks[i], float(i), ctx)
         elif run or _may_start_run(it):

@@ -30,9 +30,11 @@ the sentence or the end of the utterance before it decides.
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, cast
 
 from .normalize import CENSORED, normalize_word
 from ..errors import InputError
@@ -120,6 +122,12 @@ def _need_more(toks: Sequence[Tok], pos: int, ctx: MatchContext) -> bool:
             ctx.pending = True
         return True
     return False
+
+
+
+def _text_test(pred: Callable[[str], bool]) -> Callable[["Tok", "MatchContext"], bool]:
+    """A token test that looks only at the token's text."""
+    return lambda tok, ctx: bool(pred(tok.text))
 
 
 @dataclass
@@ -261,7 +269,7 @@ def _lex(src: str) -> list[tuple[str, str]]:
         m = _LEX_RE.match(src, pos)
         if not m or m.end() == pos:
             raise PatternError(f"unexpected {src[pos:].strip()[:10]!r}")
-        kind = m.lastgroup
+        kind = cast(str, m.lastgroup)  # the lexer's alternatives are all named
         out.append((kind, m.group(kind)))
         pos = m.end()
     return out
@@ -365,7 +373,7 @@ class _Parser:
             return [_Gap()]
         if kind == "regex":
             rx = compile_token_regex(val)
-            return [_Tok1(lambda t, c, rx=rx: rx.fullmatch(t.text) is not None, val)]
+            return [_Tok1(_text_test(lambda text: rx.fullmatch(text) is not None), val)]
         if kind == "cls":
             name = val[1:-1].strip()
             if name not in _CLASSES:
@@ -395,10 +403,10 @@ class _Parser:
             if len(stem_toks) != 1:
                 raise PatternError(f"prefix {val!r} must be one word")
             stem = stem_toks[0]
-            return [_Tok1(lambda t, c, s=stem: t.text.startswith(s), val)]
+            return [_Tok1(_text_test(lambda text: text.startswith(stem)), val)]
         if "*" in val:
             raise PatternError(f"'*' only at the end of a word (prefix), not in {val!r}")
-        return [_Tok1(lambda t, c, w=w: t.text == w, w) for w in normalize_word(val)[0]]
+        return [_Tok1(_text_test(functools.partial(operator.eq, w)), w) for w in normalize_word(val)[0]]
 
 
 @dataclass

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from ..events import Prompt, Word
+from ..events import Prompt, Severity, Word
 from .normalize import normalize_text, normalize_word
 from .patterns import NAME_STOPWORDS, MatchContext, Pattern, PatternError, Tok, compile_pattern
 from ..errors import InputError
@@ -70,7 +70,7 @@ class Rule:
     patterns: tuple[Pattern, ...]
     headline: str
     detail: str
-    severity: str
+    severity: Severity
     description: str = ""
     rank: int = 0                    # order among phrase cues of one severity: higher = worse, shown first
     only_escalated: bool = False
@@ -114,7 +114,7 @@ class Playbook:
 
 BUILTIN_PATH = "playbook.toml"
 
-_RULE_KEYS: dict[str, tuple[type | tuple[type, ...], ...]] = {
+_RULE_KEYS: dict[str, tuple[type, ...]] = {
     "id": (str,), "type": (str,), "speaker": (str,), "patterns": (list,),
     "headline": (str,), "detail": (str,), "severity": (str,), "description": (str,),
     "only_escalated": (bool,), "after_other_s": (int, float), "after_other_words": (int,),
@@ -233,7 +233,7 @@ def _parse_rule(src: str, index: int, raw: Any) -> Rule | str:
     if not 0 <= rank <= 100:
         raise _err(src, where, f"key 'rank' must be a whole number from 0 to 100, not {rank!r}")
     return Rule(
-        id=rid, type=rtype, speaker=speaker, patterns=patterns, headline=headline,
+        id=rid, type=rtype, speaker=str(speaker), patterns=patterns, headline=headline,
         detail=detail, severity=severity, description=raw.get("description", "").strip(),
         only_escalated=only_esc, unless_earlier=unless, source=src, rank=rank, **kw,
     )

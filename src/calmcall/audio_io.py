@@ -20,9 +20,9 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 from .safeio import explain, number_arg
+from .constants import SAMPLE_RATE_HZ
 from .errors import InputError
 
-SAMPLE_RATE_HZ = 16_000
 MIN_SOURCE_RATE_HZ = 8_000
 #: Highest source rate read (studio gear goes to 384 kHz; anything above is a corrupt header).
 MAX_SOURCE_RATE_HZ = 384_000

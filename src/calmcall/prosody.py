@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio_io import SAMPLE_RATE_HZ
+from .constants import SAMPLE_RATE_HZ
 from .config import MeasureConfig
 from .pitch import SWIFT_HOP, SwiftPitch
 from .rate import VOWEL_BAND_HZ, SyllableCounter

@@ -63,9 +63,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from calmcall.asr.vad import FRAME, SileroStream
+from calmcall.constants import SAMPLE_RATE_HZ
 from calmcall.events import Partial, Speaker, Word
-
-SAMPLE_RATE_HZ = 16000
 
 __all__ = [
     "DecodeOptions",

@@ -117,11 +117,11 @@ from typing import Any, Callable, Iterable, Mapping, Protocol
 import numpy as np
 
 from calmcall.text.masking import KeywordTracker, MaskContext, card_request, spoken_digit_count
+from calmcall.constants import SAMPLE_RATE_HZ
 from calmcall.errors import RuntimeFault
 
 log = logging.getLogger(__name__)
 
-SAMPLE_RATE_HZ = 16_000
 #: Minimum time audio stays in memory before it is written (seconds of audio).
 DEFAULT_DELAY_S = 12.0
 #: Silence this much audio before and after each masked word (seconds): Whisper's word

@@ -123,10 +123,19 @@ class GatedSilero:
         got: dict[int, float] = {}
         if self._last >= 0:
             got[self._last] = self._last_p
-        for kk in want.tolist():
-            first = max(self._last + 1, kk - self._warm)
-            p = self._run(first, kk)
-            got[kk] = float(p[-1])
+        # one batched run per group of wanted frames whose gaps the warm-up fills anyway
+        # (a session call per frame cost more than the frames saved)
+        wl = want.tolist()
+        i = 0
+        while i < len(wl):
+            j = i
+            while j + 1 < len(wl) and wl[j + 1] - wl[j] <= self._warm + 1:
+                j += 1
+            first = max(self._last + 1, wl[i] - self._warm)
+            p = self._run(first, wl[j])
+            for kk in wl[i : j + 1]:
+                got[kk] = float(p[kk - first])
+            i = j + 1
         if needed.any():
             out[needed] = [got[kk] for kk in k[needed].tolist()]
         # audio still needed later: from the warm-up start of the next possible frame, with context

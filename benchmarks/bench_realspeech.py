@@ -174,11 +174,25 @@ def degrade(x: np.ndarray, cond: str, seed: tuple[int, ...], far: np.ndarray | N
     return telephone_channel(x, SR, rng=rng, **kw)
 
 
-def _measure(x: np.ndarray, far: np.ndarray | None = None) -> tuple[dict, float]:
+def _before_cfg():  # type: ignore[no-untyped-def]
+    """The speech decision before narrowband thresholds: the wideband ones everywhere."""
+    import dataclasses
+
+    from calmcall.config import MeasureConfig
+
+    return dataclasses.replace(MeasureConfig(), speech_prob_on_narrowband=MeasureConfig().speech_prob_on,
+                               speech_prob_off_narrowband=MeasureConfig().speech_prob_off)
+
+
+def _measure(x: np.ndarray, far: np.ndarray | None = None, *, before: bool = False) -> tuple[dict, float]:
+    """``measure_channel`` of ``x`` (and its CPU seconds); ``before``: wideband
+    thresholds everywhere and Silero on every frame (the decision before issue 9's
+    narrowband thresholds and gating)."""
     from calmcall.measure import measure_channel
 
     t0 = time.process_time()
-    m = measure_channel(np.asarray(x, np.float32), None, far_16k=None if far is None else np.asarray(far, np.float32))
+    m = measure_channel(np.asarray(x, np.float32), _before_cfg() if before else None,
+                        far_16k=None if far is None else np.asarray(far, np.float32), gated_silero=not before)
     return m, time.process_time() - t0
 
 
@@ -266,19 +280,29 @@ def _pitch_figs(c: dict[str, int]) -> dict[str, float | None]:
 
 
 def vad_job(ci: int) -> dict:
-    """VAD precision/recall against the RTTM for condition number ``ci``."""
+    """VAD precision/recall against the RTTM for condition number ``ci``, now and
+    ``before`` (wideband thresholds, ungated Silero), with the CPU of ``measure_channel``
+    per second of audio per channel (its far side's front end included)."""
     cond = list(CONDITIONS)[ci]
-    sets: dict[str, dict[str, int]] = {"dev": {}, "held_out": {}}
+    sets: dict[str, dict[str, int]] = {"dev": {}, "held_out": {}, "before_dev": {}, "before_held_out": {}}
+    cpu = {"": 0.0, "before_": 0.0}
+    audio_s = 0.0
     for k, (fid, sp) in enumerate(_ami_material()):
         part = "held_out" if fid in ami.HELD_OUT_CLIPS else "dev"
         a, b = sp.channels
         ya = degrade(a, cond, (2, ci, k, 0), far=b)
         yb = degrade(b, cond, (2, ci, k, 1), far=a)
         for near, far, turns in ((ya, yb, sp.side_turns[0]), (yb, ya, sp.side_turns[1])):
-            m, _ = _measure(near, far)
-            sets[part] = add_counts(sets[part], vad_counts(m["speech"], ami.frame_mask(turns, m["t_s"])))
-    return {p: {"precision": _r(precision_recall(c)[0]), "recall": _r(precision_recall(c)[1]), **c}
-            for p, c in sets.items()}
+            audio_s += len(near) / SR
+            for pre in cpu:
+                m, dt = _measure(near, far, before=bool(pre))
+                cpu[pre] += dt
+                sets[pre + part] = add_counts(sets[pre + part], vad_counts(m["speech"], ami.frame_mask(turns, m["t_s"])))
+    out: dict = {p: {"precision": _r(precision_recall(c)[0]), "recall": _r(precision_recall(c)[1]), **c}
+                 for p, c in sets.items()}
+    out["cpu_ms_per_s"] = round(1000 * cpu[""] / audio_s, 2)
+    out["before_cpu_ms_per_s"] = round(1000 * cpu["before_"] / audio_s, 2)
+    return out
 
 
 #: channels with no speech of their own: (label, condition, overrides, carries the far side's echo)
@@ -442,8 +466,15 @@ def table(res: dict) -> list[tuple[str, str, str]]:
                  f"{min(cpu):.1f}-{max(cpu):.1f} ms", "<= 15 ms"))
     for cond, r in vad["conditions"].items():
         d, h = r["dev"], r["held_out"]
+        before = ""
+        if "before_dev" in r:
+            bd, bh = r["before_dev"], r["before_held_out"]
+            before = (f" (before: {_pct(bd['precision'])} / {_pct(bd['recall'])} | {_pct(bh['precision'])} / "
+                      f"{_pct(bh['recall'])}); CPU {r['cpu_ms_per_s']:.1f} ms/s per channel (before "
+                      f"{r['before_cpu_ms_per_s']:.1f})")
         rows.append((f"realspeech: VAD vs RTTM [{cond}] precision / recall, dev | held out",
-                     f"{_pct(d['precision'])} / {_pct(d['recall'])} | {_pct(h['precision'])} / {_pct(h['recall'])}", "-"))
+                     f"{_pct(d['precision'])} / {_pct(d['recall'])} | {_pct(h['precision'])} / {_pct(h['recall'])}{before}",
+                     "-"))
     for label, v in vad["false_speech_share"].items():
         rows.append((f"realspeech: false speech share, channel of {label} only, dev | held out",
                      f"{_pct(v['dev'])} | {_pct(v['held_out'])}", "0 %"))

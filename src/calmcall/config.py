@@ -34,6 +34,9 @@ class MeasureConfig:
     pitch_chunk_s: float = _f(0.512, "swift-f0 runs on fixed chunks this long (rounded to 16 ms); a frame's pitch is known this plus 0.16 s after the chunk starts (s)", lo=0.25, hi=4)
     speech_prob_on: float = _f(0.5, "speech starts when the Silero VAD speech probability reaches this (0-1)", lo=0.01, hi=1)
     speech_prob_off: float = _f(0.1, "speech ends once the Silero probability stays below this for longer than speech_hangover_s (0-1)", lo=0, hi=1)
+    speech_prob_on_narrowband: float = _f(0.3, "on a narrowband channel (telephone band, see narrowband_hf_db) speech starts at this Silero probability instead: Silero's probabilities are lower there (0-1; chosen on the AMI development clips)", lo=0.01, hi=1)
+    speech_prob_off_narrowband: float = _f(0.05, "... and ends below this instead of speech_prob_off (0-1)", lo=0, hi=1)
+    narrowband_hf_db: float = _f(-55.0, "a channel is narrowband while its loud frames' power above 4.5 kHz is more than this below their 300-3400 Hz power (dB; phone-band audio -66 to -68, wideband speech -17 to -24)", lo=-100, hi=-20)
     speech_hangover_s: float = _f(0.3, "speech continues this long after the Silero probability falls below speech_prob_off (s)", lo=0, hi=2)
     vad_margin_db: float = _f(12.0, "energy gate: speech needs a frame this far above the tracked noise floor (dB)", lo=3, hi=40)
     vad_floor_db: float = _f(-60.0, "energy gate: frames quieter than this are never speech (dBFS)", lo=-100, hi=-10)
@@ -200,6 +203,8 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Confi
         raise ConfigError(f"{source}: baseline plausibility bounds must have min below max")
     if cfg.measure.speech_prob_off > cfg.measure.speech_prob_on:
         raise ConfigError(f"{source}: measure.speech_prob_off must not exceed measure.speech_prob_on")
+    if cfg.measure.speech_prob_off_narrowband > cfg.measure.speech_prob_on_narrowband:
+        raise ConfigError(f"{source}: measure.speech_prob_off_narrowband must not exceed measure.speech_prob_on_narrowband")
     return cfg
 
 

@@ -35,6 +35,7 @@ def measure_channel(
     cfg: MeasureConfig | None = None,
     *,
     far_16k: np.ndarray | None = None,
+    gated_silero: bool = True,
 ) -> dict[str, np.ndarray]:
     """Per-frame measures of one channel.
 
@@ -46,6 +47,8 @@ def measure_channel(
     far_16k : np.ndarray, shape (n,), optional
         The other party's channel, same length and rate, for the cross-channel
         echo/bleed check of the speech decision.
+    gated_silero : run Silero VAD only inside the energy gate (the default, as the
+        pipeline does); ``False`` runs it on every frame (for comparisons).
 
     Returns
     -------
@@ -66,8 +69,8 @@ def measure_channel(
         if far.shape != x.shape:
             raise ValueError(f"far_16k must have the shape of audio_16k {x.shape}, got {far.shape}")
     cfg = cfg or MeasureConfig()
-    tracker = SpeakerTracker(cfg)
-    far_front = ChannelFront(cfg) if far_16k is not None else None
+    tracker = SpeakerTracker(cfg, gated_silero=gated_silero)
+    far_front = ChannelFront(cfg, gated_silero=gated_silero) if far_16k is not None else None
     frames: list[FrameMeasure] = []
     for i in range(0, len(x), _BLOCK):
         block = x[i : i + _BLOCK]

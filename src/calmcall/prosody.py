@@ -20,7 +20,7 @@ from .constants import SAMPLE_RATE_HZ
 from .config import MeasureConfig
 from .pitch import SWIFT_HOP, SwiftPitch
 from .rate import VOWEL_BAND_HZ, SyllableCounter
-from .vad import EchoCheck, NoiseFloorVad, ProbabilityGate
+from .vad import EchoCheck, NarrowbandDetector, NoiseFloorVad, ProbabilityGate
 
 HOP = 160  #: samples between frames (10 ms)
 FRAME = 640  #: samples per frame (40 ms: two periods of 50 Hz)
@@ -34,6 +34,8 @@ ECHO_BAND_EDGES_HZ = np.geomspace(300.0, 3400.0, 9)
 _ECHO_BAND = np.digitize(_FREQS_HZ, ECHO_BAND_EDGES_HZ) - 1  # bin -> band (-1 / 8: outside)
 
 
+_HF_BINS = _FREQS_HZ >= 4500.0  #: the narrowband check's high band
+_PHONE_BINS = (_FREQS_HZ >= 300.0) & (_FREQS_HZ < 3400.0)
 _ECHO_ONEHOT = np.stack([_ECHO_BAND == b for b in range(len(ECHO_BAND_EDGES_HZ) - 1)], axis=1).astype(np.float64)
 
 
@@ -127,28 +129,49 @@ class ChannelFront:
     Silero frame that has ended is used.
     """
 
-    def __init__(self, cfg: MeasureConfig) -> None:
-        from .asr.vad import FRAME as SILERO_FRAME, SileroStream
+    def __init__(self, cfg: MeasureConfig, *, gated_silero: bool = True) -> None:
+        from .asr.vad import FRAME as SILERO_FRAME, GatedSilero, SileroStream
 
+        self._gated = gated_silero
         self._silero = SileroStream()
+        self._gsilero = GatedSilero()
         self._silero_frame = SILERO_FRAME
-        self._probs: list[float] = []  # Silero probabilities from Silero frame self._p0 on
+        self._probs: list[float] = []  # ungated: Silero probabilities from Silero frame self._p0 on
         self._p0 = 0
+        self._cfg = cfg
         self._gate = ProbabilityGate(hop_s=HOP_S, on=cfg.speech_prob_on, off=cfg.speech_prob_off,
                                      hangover_s=cfg.speech_hangover_s)
         self._vad = NoiseFloorVad(
             hop_s=HOP_S, margin_db=cfg.vad_margin_db, abs_floor_db=cfg.vad_floor_db, hangover_s=cfg.vad_hangover_s,
         )
+        self._nb = NarrowbandDetector(hop_s=HOP_S, hf_db=cfg.narrowband_hf_db)
         self._buf = np.zeros(0, dtype=np.float32)
         self._n_frames = 0
 
+    @property
+    def narrowband(self) -> bool:
+        """The channel is band-limited like a phone line (its narrowband thresholds apply)."""
+        return self._nb.narrowband
+
+    @property
+    def silero_frames_run(self) -> int:
+        """Silero frames run so far (all of them when not gated)."""
+        return self._gsilero.frames_run if self._gated else self._silero.frames
+
     def feed(self, block: np.ndarray) -> FrontFrames:
-        """Feed the next block (16 kHz float32, shape (n,)); values of the frames it completes."""
+        """Feed the next block (16 kHz float32, shape (n,)); values of the frames it completes.
+
+        The energy gate decides first; Silero (gated: only on the 32 ms frames some
+        frame inside the energy gate looks up, :class:`calmcall.asr.vad.GatedSilero`)
+        gives the probability, thresholded with the narrowband or the wideband
+        thresholds by the channel's state at that frame."""
         block = np.asarray(block, dtype=np.float32).ravel()
-        # Silero on the block's complete 32 ms frames, state carried: batched output is
-        # bit-identical to frame-by-frame calls (checked on 8 clips x random block sizes;
-        # tests/test_pipeline_grid.py checks it stays so)
-        self._probs.extend(self._silero.feed(block).tolist())
+        if self._gated:
+            self._gsilero.feed(block)
+        else:
+            # Silero on the block's complete 32 ms frames, state carried: batched output is
+            # bit-identical to frame-by-frame calls (tests/test_pipeline_grid.py checks it stays so)
+            self._probs.extend(self._silero.feed(block).tolist())
         buf = np.concatenate([self._buf, block])
         n_new = (len(buf) - FRAME) // HOP + 1 if len(buf) >= FRAME else 0
         if n_new <= 0:
@@ -158,21 +181,27 @@ class ChannelFront:
         frames = np.lib.stride_tricks.sliding_window_view(buf, FRAME)[: n_new * HOP : HOP]
         power = np.mean(frames.astype(np.float64) ** 2, axis=1)
         level_db = 10.0 * np.log10(np.maximum(power, 1e-12))
+        spec = power_spectrum(frames)
+        active, loud = self._vad.update_many(level_db)
+        nb = self._nb.update_many(spec[:, _HF_BINS].sum(axis=1), spec[:, _PHONE_BINS].sum(axis=1), loud)
         ends = (self._n_frames + np.arange(n_new)) * HOP + FRAME  # stream sample after each frame's last one
         k = ends // self._silero_frame - 1  # the latest Silero frame that has ended
-        probs = np.asarray(self._probs, dtype=np.float64)
-        prob = np.where(k >= 0, probs[np.maximum(k - self._p0, 0)] if len(probs) else 0.0, 0.0)
-        on = self._gate.update_many(prob)
-        active, loud = self._vad.update_many(level_db)
+        if self._gated:
+            prob = self._gsilero.probs(k, active)
+        else:
+            probs = np.asarray(self._probs, dtype=np.float64)
+            prob = np.where(k >= 0, probs[np.maximum(k - self._p0, 0)] if len(probs) else 0.0, 0.0)
+        c = self._cfg
+        on = self._gate.update_many(prob, on=np.where(nb, c.speech_prob_on_narrowband, c.speech_prob_on),
+                                    off=np.where(nb, c.speech_prob_off_narrowband, c.speech_prob_off))
         speech = on & active
         self._n_frames += n_new
-        # keep only the probabilities later frames can still look up
-        first_needed = max(0, (self._n_frames * HOP + FRAME) // self._silero_frame - 1)
-        if first_needed > self._p0:
-            del self._probs[: first_needed - self._p0]
-            self._p0 = first_needed
+        if not self._gated:  # keep only the probabilities later frames can still look up
+            first_needed = max(0, (self._n_frames * HOP + FRAME) // self._silero_frame - 1)
+            if first_needed > self._p0:
+                del self._probs[: first_needed - self._p0]
+                self._p0 = first_needed
         self._buf = buf[n_new * HOP :]
-        spec = power_spectrum(frames)
         return FrontFrames(vowel_band_db(spec), power, level_db, speech, loud, band_db(spec))
 
 
@@ -184,9 +213,9 @@ class SpeakerTracker:
     the latest active speech (``None`` until enough speech was heard).
     """
 
-    def __init__(self, cfg: MeasureConfig) -> None:
+    def __init__(self, cfg: MeasureConfig, *, gated_silero: bool = True) -> None:
         self.cfg = cfg
-        self.front = ChannelFront(cfg)
+        self.front = ChannelFront(cfg, gated_silero=gated_silero)
         self._echo = EchoCheck(hop_s=HOP_S, n_bands=len(ECHO_BAND_EDGES_HZ) - 1, min_r=cfg.echo_min_r,
                                margin_db=cfg.echo_margin_db)
         chunk = max(1, int(round(cfg.pitch_chunk_s * SAMPLE_RATE_HZ / SWIFT_HOP)))

@@ -110,13 +110,19 @@ class ProbabilityGate:
         """Feed one frame's speech probability (0-1); returns the decision."""
         return bool(self.update_many(np.array([prob], dtype=np.float64))[0])
 
-    def update_many(self, probs: np.ndarray) -> np.ndarray:
+    def update_many(self, probs: np.ndarray, *, on: np.ndarray | None = None,
+                    off: np.ndarray | None = None) -> np.ndarray:
         """:meth:`update` for consecutive frames (probabilities, shape (n,)): the
-        decisions as a bool array of shape (n,)."""
-        out = np.zeros(len(probs), dtype=bool)
-        on_thr, off_thr, hang = self._on, self._off, self._hang
+        decisions as a bool array of shape (n,). ``on`` / ``off``: per-frame thresholds
+        (shape (n,), 0-1) instead of the constructor's (a narrowband channel's)."""
+        n = len(probs)
+        out = np.zeros(n, dtype=bool)
+        hang = self._hang
+        ons = (np.full(n, self._on) if on is None else np.asarray(on, dtype=np.float64)).tolist()
+        offs = (np.full(n, self._off) if off is None else np.asarray(off, dtype=np.float64)).tolist()
         speech, below = self.speech, self._below
         for i, prob in enumerate(np.asarray(probs, dtype=np.float64).tolist()):
+            on_thr, off_thr = ons[i], offs[i]
             if prob >= on_thr:
                 speech, below = True, 0
             elif speech:
@@ -128,6 +134,53 @@ class ProbabilityGate:
                     below = 0
             out[i] = speech
         self.speech, self._below = speech, below
+        return out
+
+
+class NarrowbandDetector:
+    """Is this channel band-limited like a telephone line (8 kHz sampling, 300-3400 Hz)?
+
+    Silero VAD gives lower speech probabilities on phone-band audio, so the channel's
+    speech thresholds depend on this. Over the frames the energy gate finds loud, the
+    power above 4.5 kHz and in 300-3400 Hz are averaged (exponentially, time constant
+    ``tau_s`` of loud frames); the channel is narrowband while their ratio is below
+    ``hf_db`` (measured: phone-band copies of AMI -66 to -68 dB, wideband AMI -17 to
+    -24 dB, JFK's old broadcast recording -50 dB), with ``hysteresis_db`` above it to
+    leave the state, and only after ``min_loud_s`` of loud frames (wideband until then).
+    Frames are taken one by one, so the state does not depend on the block size.
+    """
+
+    def __init__(self, *, hop_s: float, hf_db: float = -55.0, hysteresis_db: float = 3.0,
+                 tau_s: float = 2.0, min_loud_s: float = 0.3) -> None:
+        self._a = hop_s / max(tau_s, hop_s)
+        self._on_db, self._off_db = hf_db, hf_db + hysteresis_db
+        self._min = max(1, int(round(min_loud_s / hop_s)))
+        self._hi = 0.0
+        self._band = 0.0
+        self._n = 0
+        self.narrowband = False
+
+    def update_many(self, hf_power: np.ndarray, band_power: np.ndarray, loud: np.ndarray) -> np.ndarray:
+        """Feed consecutive frames: power above 4.5 kHz and in 300-3400 Hz (any common
+        linear unit, shape (n,)) and the energy gate's loud flag (bool (n,)). Returns the
+        narrowband state after each frame (bool (n,))."""
+        out = np.zeros(len(loud), dtype=bool)
+        a, hi_s, band_s, n, nb = self._a, self._hi, self._band, self._n, self.narrowband
+        for i, (h, b, ld) in enumerate(zip(np.asarray(hf_power, dtype=np.float64).tolist(),
+                                           np.asarray(band_power, dtype=np.float64).tolist(),
+                                           np.asarray(loud, dtype=bool).tolist())):
+            if ld:
+                n += 1
+                if n == 1:
+                    hi_s, band_s = h, b
+                else:
+                    hi_s += a * (h - hi_s)
+                    band_s += a * (b - band_s)
+                if n >= self._min and band_s > 0.0:
+                    r_db = 10.0 * float(np.log10(max(hi_s, 1e-30) / band_s))
+                    nb = r_db < (self._off_db if nb else self._on_db)
+            out[i] = nb
+        self._hi, self._band, self._n, self.narrowband = hi_s, band_s, n, nb
         return out
 
 

@@ -118,7 +118,7 @@ class _SpeakerState:
             return None
         self.calm_pace = (wpm, n_syl / elapsed_s)
         self.baseline = Baseline(b.f0_hz, b.level_db, b.rate_syl_s, round(float(wpm), 1), b.speech_s, b.source)
-        return BaselineReady(t_s=now_s, speaker=self.speaker, baseline=self.baseline)  # type: ignore[arg-type]
+        return BaselineReady(t_s=now_s, speaker=self.speaker, baseline=self.baseline)
 
     def relative(self) -> dict[str, float | None]:
         """Current windowed measures and their values relative to the baseline."""
@@ -244,11 +244,14 @@ class Pipeline:
         (:meth:`_SpeakerState.calibrate_wpm`, a second ``baseline`` event)."""
         st.baseline = b
         st.baseline_t_s = t_s
-        return BaselineReady(t_s=t_s, speaker=st.speaker, baseline=b)  # type: ignore[arg-type]
+        return BaselineReady(t_s=t_s, speaker=st.speaker, baseline=b)
 
     def _overtalk(self, af: FrameMeasure, cf: FrameMeasure) -> list[Event]:
         p = self.overtalk.update(af, cf)
-        return self.coach.offer([p]) if p is not None else []
+        out: list[Event] = []
+        if p is not None:
+            out += self.coach.offer([p])
+        return out
 
     # ------------------------------------------------------------ decisions
     def _evaluate(self, t: float) -> list[Event]:
@@ -448,7 +451,7 @@ class Pipeline:
                 level_rel_db=_opt(rel["level_rel_db"]), rate_syl_s=_opt(rel["rate_syl_s"]),
                 rate_rel=_opt(rel["rate_rel"]), wpm=_opt(st.words.wpm(t)), in_band=in_band,
                 baseline_status=st.baseline_status,
-                excess=None if in_band is None else {k: round(float(v), 3) for k, v in excess.items()},
+                excess=None if in_band is None or excess is None else {k: round(float(v), 3) for k, v in excess.items()},
             ))
         return out
 

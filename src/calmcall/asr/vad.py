@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ CONTEXT = 64
 
 
 @functools.lru_cache(maxsize=1)
-def _session():  # type: ignore[no-untyped-def]
+def _session() -> Any:  # an onnxruntime.InferenceSession
     import onnxruntime
     from faster_whisper.utils import get_assets_path
 

@@ -32,11 +32,6 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     batch_flags: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
         (("--force",), {"action": "store_true", "help": "batch mode: redo calls already done in --out"}),
         (("--no-report",), {"action": "store_true", "help": "batch mode: per-call JSON and summary.csv only, no HTML"}),
-        (("--engine",), {"choices": ("local", "ray"), "default": "local",
-                         "help": "batch mode: local process pool (default) or Ray Data (pip install 'calmcall[fleet]')"}),
-        (("--ray-address",), {"default": None, "metavar": "ADDR",
-                              "help": "with --engine ray: join this cluster (HOST:PORT or ray://HOST:10001); "
-                                      "default: start a local Ray on 127.0.0.1"}),
     )
     for flags, kw in batch_flags:
         try:
@@ -230,7 +225,6 @@ def run_batch(args: argparse.Namespace) -> int:
     ``args.path``), ``args.out``, ``args.jobs`` and, when present, ``args.force`` /
     ``args.no_report`` plus the usual analyze options. Exit status 0 when every
     call was analysed (or already done), 1 when some failed, 2 on bad input."""
-    from calmcall.errors import CalmcallError
     from calmcall.qa.batch import BatchError, batch_analyze, format_result
 
     target = getattr(args, "call", None) or getattr(args, "path", None)
@@ -249,13 +243,9 @@ def run_batch(args: argparse.Namespace) -> int:
     except Exception as exc:
         return _err(str(exc))
     try:
-        engine = getattr(args, "engine", None) or "local"
-        ray_address = getattr(args, "ray_address", None)
-        if ray_address and engine != "ray":
-            return _err("--ray-address needs --engine ray")
         res = batch_analyze(str(target), Path(args.out), opts=_opts_from_args(args), jobs=jobs,
-                            force=bool(getattr(args, "force", False)), engine=engine, ray_address=ray_address)
-    except (BatchError, CalmcallError) as exc:
+                            force=bool(getattr(args, "force", False)))
+    except BatchError as exc:
         return _err(str(exc))
     print(format_result(res, Path(args.out)))
     return 0 if res.ok else 1

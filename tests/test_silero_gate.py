@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from _phone import phone_band
+from _phone import noise_channel, phone_band
 from calmcall.asr.vad import FRAME, GatedSilero, SileroStream
 from calmcall.config import MeasureConfig
 from calmcall.measure import measure_channel
 from calmcall.prosody import ChannelFront
 from conftest import shared_audio
-from test_speech_decision import _noise_channel
 
 SR = 16_000
 
@@ -91,7 +90,7 @@ def test_gated_decision_equals_the_ungated_one_away_from_onsets(clip: str) -> No
 
 @pytest.mark.parametrize("phone", [False, True], ids=["wideband", "phone-band"])
 def test_gated_silero_on_gated_noise_calls_no_speech_and_runs_little(phone: bool) -> None:
-    x = _noise_channel()
+    x = noise_channel()
     """No speech; Silero runs on at most 70 % of the frames (measured 61 % wideband: the
     energy gate opens for a while at each change of noise kind, every 0.5-3 s here)."""
     y = phone_band(x) if phone else x

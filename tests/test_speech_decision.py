@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from scipy.signal import butter, lfilter, sosfilt
+from scipy.signal import lfilter
 
-from _phone import phone_band
+from _phone import noise_channel, phone_band
 from calmcall.audio_io import load_call
 from calmcall.config import Config
 from calmcall.events import BaselineReady
@@ -51,29 +51,11 @@ def test_speech_decision_against_ami_rttm(phone: bool) -> None:
     assert recall >= 0.65, (precision, recall)
 
 
-def _noise_channel(seed: int = 7) -> np.ndarray:
-    """40 stretches of 0.5-3 s: digital silence, gated white comfort noise at -62 dBFS,
-    brown-ish comfort noise at -60 dBFS, 2-7 kHz line hiss at -50 dBFS."""
-    rng = np.random.default_rng(seed)
-    hiss = butter(4, [2000, 7000], "bandpass", fs=SR, output="sos")
-    parts = []
-    for i in range(40):
-        n = int(rng.uniform(0.5, 3.0) * SR)
-        w = rng.standard_normal(n)
-        kind = i % 4
-        if kind == 0:
-            parts.append(np.zeros(n))
-            continue
-        y, level = ((w, -62.0), (lfilter([1.0], [1.0, -0.95], w), -60.0), (sosfilt(hiss, w), -50.0))[kind - 1]
-        parts.append(y / np.sqrt(np.mean(y**2)) * 10 ** (level / 20))
-    return np.concatenate(parts).astype(np.float32)
-
-
 @pytest.mark.parametrize("phone", [False, True], ids=["wideband", "phone-band"])
 def test_gated_noise_and_hiss_are_never_speech(phone: bool) -> None:
     """The energy detector alone called 54 % (wideband) / 27 % (phone band) of this
     channel speech; the shared decision calls none of it."""
-    x = _noise_channel()
+    x = noise_channel()
     m = measure_channel(phone_band(x) if phone else x)
     assert len(m["speech"]) > 6000
     assert not m["speech"].any()

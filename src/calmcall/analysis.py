@@ -17,6 +17,7 @@ from .config import Config
 from .document import SCHEMA_VERSION, analysis_document, strip_type  # noqa: F401 (SCHEMA_VERSION: re-exported)
 from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Prompt, Word, to_dict
 from .pipeline import Pipeline
+from .runner import CallRunner, Transcriber, Transcribers
 
 log = logging.getLogger(__name__)
 
@@ -44,32 +45,32 @@ def run_call(
     playbook_files: list[Path] | None = None,
     replace_playbook: bool = False,
     fixed_asr_cost_s: float | None = None,
+    transcriber: Transcriber | None = None,
 ) -> tuple[list[Event], Pipeline]:
-    """Run ``call`` through the pipeline; returns all events in order and the pipeline."""
+    """Run ``call`` through a :class:`~calmcall.runner.CallRunner` (the same core live
+    runs); returns all events in order and the pipeline.
+
+    ``transcriber`` (optional, with ``transcribe``) replaces the speech model: any
+    :class:`~calmcall.runner.Transcriber`, e.g. :class:`~calmcall.live.logged_words.LoggedWords`
+    re-delivering known decode results."""
     phrase_coach = make_phrase_coach(playbook_files, replace_playbook=replace_playbook, customer_name=customer_name) if transcribe else None
     pipe = Pipeline(config, has_customer=call.customer is not None, agent_baseline=profile, phrase_coach=phrase_coach)
-    transcribers: dict[str, Any] = {}
-    if transcribe:
+    if not transcribe:
+        transcriber = None
+    elif transcriber is None:
         from .asr.model import load_model
-        from .asr.stream import SimulatedClock, StreamingTranscriber
+        from .asr.stream import SimulatedClock
 
         model = load_model(model_dir)
         roles = ["agent"] + (["customer"] if call.customer is not None else [])
         # one clock for both speakers: they queue for one decoder, as they do live
-        clock = SimulatedClock(fixed_cost_s=fixed_asr_cost_s)
-        transcribers = {r: StreamingTranscriber(model, r, clock=clock) for r in roles}
+        transcriber = Transcribers(model, roles, clock=SimulatedClock(fixed_cost_s=fixed_asr_cost_s))
+    runner = CallRunner(pipe, transcriber)
     events: list[Event] = []
     for _t, blocks in iter_blocks(call, block_s=BLOCK_S):
-        events += pipe.feed(blocks)
-        for role, tr in transcribers.items():
-            items = tr.feed(blocks[role])
-            if items:
-                events += pipe.feed_words(items)
-    for tr in transcribers.values():
-        items = tr.finish()
-        if items:
-            events += pipe.feed_words(items)
-    events += pipe.finish()
+        events += runner.feed(blocks)
+    events += runner.finish()
+    runner.close()
     return events, pipe
 
 

@@ -133,7 +133,7 @@ def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ..
     if not args.no_transcribe:
         from ..analysis import make_phrase_coach
         from ..asr.model import load_model
-        from .session import Transcribers
+        from ..runner import Transcribers
 
         phrase_coach = make_phrase_coach(args.playbook, customer_name=args.customer_name)
         model = load_model(args.model)

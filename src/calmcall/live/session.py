@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterable, Protocol
 import numpy as np
 
 from ..events import CustomerState, Event, Measures, Prompt, Status, to_dict
+from ..runner import SETTLE_GUARD_S, CallRunner, Transcribers, transcriber_settled_s  # noqa: F401 (re-exported)
 from .capture import TARGET_RATE_HZ, DeviceCapture
 
 log = logging.getLogger(__name__)
@@ -246,72 +247,6 @@ class CaptureSource:
             self.customer.close()
 
 
-class Transcribers:
-    """One real-time :class:`~calmcall.asr.stream.StreamingTranscriber` per role, all
-    sharing one decode thread. ``feed`` never waits for the model."""
-
-    def __init__(self, model: Any, roles: Iterable[str]) -> None:
-        from ..asr.stream import DecodeWorker, StreamingTranscriber
-
-        self.worker = DecodeWorker()
-        self.by_role = {r: StreamingTranscriber(model, r, worker=self.worker) for r in roles}  # type: ignore[arg-type]
-        self._closed = False
-        self._idle_settled_s: dict[str, float] = {}
-
-    def feed(self, blocks: dict[str, np.ndarray]) -> list[Any]:
-        items: list[Any] = []
-        for role, tr in self.by_role.items():
-            items += tr.feed(blocks[role])
-        items.sort(key=lambda e: e.t_s)
-        return items
-
-    def finish(self) -> list[Any]:
-        items: list[Any] = []
-        for tr in self.by_role.values():
-            items += tr.finish()
-        items.sort(key=lambda e: e.t_s)
-        return items
-
-    def settled_s(self) -> float | None:
-        """Audio time (s) before which no role can commit another word, or None if
-        that cannot be told. A recorder writes audio only up to here (card masking)."""
-        out = math.inf
-        for role, tr in self.by_role.items():
-            s = transcriber_settled_s(tr, self._idle_settled_s.get(role, 0.0))
-            if s is None:
-                return None
-            if not tr.busy:  # words of later utterances start after this
-                self._idle_settled_s[role] = s
-            out = min(out, s)
-        return out if math.isfinite(out) else None
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self.worker.close()
-
-
-#: Audio this close to the end of what the transcriber was fed is never taken as settled
-#: (seconds): speech the VAD has not triggered on yet, plus its 0.4 s padding.
-SETTLE_GUARD_S = 1.0
-
-
-def transcriber_settled_s(tr: Any, idle_settled_s: float = 0.0) -> float | None:
-    """Audio time (s) before which a real-time ``StreamingTranscriber`` can no longer
-    commit a word: while it is idle (:attr:`~calmcall.asr.stream.StreamingTranscriber.busy`
-    false) everything fed except the last ``SETTLE_GUARD_S``; while it is busy, the end
-    of its last committed word (new words start after it) or ``idle_settled_s``, the
-    value when it was last idle (the utterances it works on began after that), whichever
-    is later. None for a transcriber without ``busy``/``committed_end_s``."""
-    try:
-        busy, fed_s, committed_s = bool(tr.busy), float(tr.t_s), float(tr.committed_end_s)
-    except AttributeError:
-        return None
-    if not busy:
-        return max(0.0, fed_s - SETTLE_GUARD_S, idle_settled_s)
-    return max(0.0, idle_settled_s, committed_s if math.isfinite(committed_s) else 0.0)
-
-
 def band(cfg: Any, *, escalated: bool = False) -> dict[str, Any]:
     """The agent's target band for the overlay's gauges (relative to the calm
     baseline; pitch and volume tighten while the customer is escalated)."""
@@ -381,7 +316,10 @@ class Session(_Stoppable):
         self.pipe = pipeline
         self.publish = publish
         self.cfg = config
-        self.transcriber = transcriber
+        self.runner = CallRunner(pipeline, transcriber, on_words=self._on_words,
+                                 on_transcriber_failed=self._transcriber_failed)
+        self._finish_settled_s: float | None = None
+        self._finishing = False
         self.model_name = model_name
         self.mode = mode
         self.on_event = on_event
@@ -445,19 +383,15 @@ class Session(_Stoppable):
             self.source.close()
         return self.stats
 
+    @property
+    def transcriber(self) -> Any | None:
+        """The transcriber in use (None: off, or failed and dropped)."""
+        return self.runner.transcriber
+
     def _process_block(self, blk: dict[str, np.ndarray]) -> None:
         t0 = time.perf_counter()
         self._rec("add_block", blk)  # memory only
-        events = self.pipe.feed(blk)
-        self._send(events)  # prosody first: never behind transcription
-        if self.transcriber is not None:
-            try:
-                items = self.transcriber.feed(blk)
-            except Exception as exc:  # a failing transcriber must not stop coaching
-                self._transcriber_failed(exc)
-                items = []
-            if items:
-                self._words(items)
+        self._send(self.runner.feed(blk))
         if self.recorder is not None:
             self._rec("advance", self._settled_s())
         dt = time.perf_counter() - t0
@@ -466,28 +400,16 @@ class Session(_Stoppable):
         self.stats.max_block_ms = max(self.stats.max_block_ms, dt * 1000.0)
 
     def _drain_transcriber(self) -> None:
-        poll = getattr(self.transcriber, "poll", None)
-        if poll is None:
-            return
-        try:
-            items = poll()
-        except Exception as exc:
-            self._transcriber_failed(exc)
-            return
-        if items:
-            self._words(items)
+        self._send(self.runner.poll())
 
-    def _words(self, items: list[Any]) -> None:
-        """Transcriber output → card masking and phrase rules → out. The recorder sees
-        the raw words first, so it holds their audio until the masked words are back."""
+    def _on_words(self, items: list[Any]) -> None:
+        """The recorder sees the raw words first, so it holds their audio until the
+        masked words are back."""
         self._rec("transcribed", items)
-        self._send(self.pipe.feed_words(items))
 
     def _transcriber_failed(self, exc: BaseException) -> None:
-        log.error("transcriber failed, transcription off: %s", exc)
         if self.recorder is not None:
-            self._rec("transcript_lost", self._settled_s())
-        self.transcriber = None
+            self._rec("transcript_lost", self._finish_settled_s if self._finishing else self._settled_s())
 
     def _settled_s(self) -> float | None:
         """Audio time before which the transcriber commits no more words (None: unknown)."""
@@ -514,19 +436,11 @@ class Session(_Stoppable):
             return None
 
     def _finish(self) -> None:
-        if self.transcriber is not None:
-            close = getattr(self.transcriber, "finish", None) or getattr(self.transcriber, "close", None)
-            # a recording needs the last words too (their card numbers are masked in it)
-            if close is not None and (self.source.finished or self.recorder is not None):
-                settled = self._settled_s()
-                try:
-                    items = close()
-                    if items:
-                        self._words(items)
-                except Exception as exc:
-                    log.error("transcriber failed at the end: %s", exc)
-                    self._rec("transcript_lost", settled)
-        self._send(self.pipe.finish())
+        # a recording needs the last words too (their card numbers are masked in it)
+        words = self.source.finished or self.recorder is not None
+        self._finish_settled_s = self._settled_s()
+        self._finishing = True
+        self._send(self.runner.finish(words=words))
         if self.recorder is not None:
             self.recording = self._rec("finish")
         self._emit_status(force=True)

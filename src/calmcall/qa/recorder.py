@@ -466,7 +466,7 @@ class AudioRecorder:
                 raise RecordingError(f"cannot create {path}: {exc.strerror or exc} (check that the "
                                      "sessions folder is writable, or pass another --sessions-dir)") from None
         try:
-            from .sessionlog import _fsync_dir
+            from .sessionlog.paths import _fsync_dir
 
             _fsync_dir(next(iter(self.paths.values())).parent)
         except OSError:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
+from calmcall.options import RunOptions
 from calmcall.qa import scorecard as sc
 from calmcall.qa.report import AUDIO_EXTS
 from calmcall.safeio import atomic_write_text
@@ -56,19 +57,11 @@ class Job:
     html_path: str | None
 
 
-@dataclass(frozen=True)
-class Options:
-    """Everything a worker needs to analyse one call (picklable)."""
+@dataclass(frozen=True, slots=True)
+class Options(RunOptions):
+    """Everything a worker needs to analyse one call (picklable): the call's
+    :class:`~calmcall.options.RunOptions` and whether to write its HTML report."""
 
-    config_path: str | None = None
-    agent_channel: int | None = None
-    customer_channel: int | None = None
-    profile_path: str | None = None
-    transcribe: bool = True
-    customer_name: str | None = None
-    model_dir: str | None = None
-    playbook_files: tuple[str, ...] = ()
-    replace_playbook: bool = False
     report: bool = True
 
 
@@ -194,14 +187,14 @@ def _init_worker() -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def _config(path: str | None) -> Any:
+def _config(path: str | Path | None) -> Any:
     from calmcall.config import load_config
 
     return load_config(path)
 
 
 @functools.lru_cache(maxsize=4)
-def _profile(path: str | None) -> Any:
+def _profile(path: str | Path | None) -> Any:
     if path is None:
         return None
     from calmcall.baseline import read_profile

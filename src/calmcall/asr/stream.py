@@ -3,7 +3,7 @@
 Method
 ------
 * **VAD gate.** Silero VAD v6 runs on every 32 ms frame with its state carried
-  (:class:`calmcall.asr.vad.SileroStream`). An utterance starts at a frame with
+  (:class:`calmcall.asr.silero.SileroStream`). An utterance starts at a frame with
   probability >= ``vad_threshold`` and ends after ``min_silence_s`` of frames below
   ``vad_threshold - 0.15``. Audio outside utterances is never decoded, so silence and
   noise give no words (and segments with high ``no_speech_prob`` / low
@@ -62,7 +62,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from calmcall.asr.vad import FRAME, SileroStream
+from calmcall.asr.silero import FRAME_N as FRAME, SileroStream
 from calmcall.constants import SAMPLE_RATE_HZ
 from calmcall.events import Partial, Speaker, Word
 

@@ -49,12 +49,12 @@ from .paths import (
     default_sessions_dir,
     resolve_sessions_dir,
 )
-from .reader import Session, iter_replay, read_session
+from .reader import SessionLog, iter_replay, read_session
 from .records import MAX_T_S, damage_note, record_problem
 from .writer import LogGuard, SessionWriter
 
 __all__ = [
-    "AUDIO_ROLES", "ENV_SESSIONS_DIR", "MAX_T_S", "SCHEMA_VERSION", "SESSION_SUFFIX", "LogGuard", "Session",
+    "AUDIO_ROLES", "ENV_SESSIONS_DIR", "MAX_T_S", "SCHEMA_VERSION", "SESSION_SUFFIX", "LogGuard", "SessionLog",
     "SessionInfo", "SessionLogError", "SessionWriter", "agent_in_band_share", "damage_note", "default_sessions_dir",
     "find_sessions", "glob_escape", "iter_replay", "list_sessions", "read_session", "record_problem",
     "resolve_session", "resolve_sessions_dir", "session_info", "session_to_analysis",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .reader import Session
+from .reader import SessionLog
 
 
-def session_to_analysis(session: Session) -> dict[str, Any]:
+def session_to_analysis(session: SessionLog) -> dict[str, Any]:
     """Turn a session into the ``analyze --json`` document (:mod:`calmcall.document`),
     so scorecards and reports work the same for sessions and for analysed files. The
     per-speaker ``measures`` summary and ``suppressed_prompts`` are not logged: None."""

@@ -14,7 +14,7 @@ from .records import MAX_T_S, _is_time, _reject_constant, damage_note, record_pr
 
 
 @dataclass
-class Session:
+class SessionLog:
     """A session log read back. ``events`` holds every record except the
     ``session_start`` header and ``session_end`` trailer, in file order."""
 
@@ -104,7 +104,7 @@ def _parse_lines(data: bytes) -> tuple[list[dict[str, Any]], bool, int]:
     return records, torn, skipped
 
 
-def read_session(path: str | os.PathLike[str]) -> Session:
+def read_session(path: str | os.PathLike[str]) -> SessionLog:
     """Read a session log back. A torn last line (the writer was killed mid-write,
     or the machine lost power) is dropped and reported as ``torn_tail``; unreadable
     lines elsewhere are skipped and counted in ``skipped_lines``.
@@ -138,7 +138,7 @@ def read_session(path: str | os.PathLike[str]) -> Session:
     if header and not _header_config_ok(header):
         header = {**header, "meta": {k: v for k, v in header["meta"].items() if k != "config"}}
         bad += 1
-    return Session(path=p, header=header, events=events, end=end, torn_tail=torn, skipped_lines=skipped,
+    return SessionLog(path=p, header=header, events=events, end=end, torn_tail=torn, skipped_lines=skipped,
                    bad_records=bad)
 
 
@@ -153,7 +153,7 @@ def _header_config_ok(header: dict[str, Any]) -> bool:
     return logged_config_problem(meta["config"]) is None
 
 
-def iter_replay(session: Session) -> Iterator[dict[str, Any]]:
+def iter_replay(session: SessionLog) -> Iterator[dict[str, Any]]:
     """The session's events in audio-time order (stable for equal ``t_s``), for a
     replay that re-emits what the live session showed."""
     keyed = [(float(e["t_s"]) if _is_time(e.get("t_s")) else 0.0, i, e) for i, e in enumerate(session.events)]

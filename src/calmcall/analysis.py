@@ -44,8 +44,13 @@ def run_call(
     playbook_files: list[Path] | None = None,
     replace_playbook: bool = False,
     fixed_asr_cost_s: float | None = None,
+    model: Any = None,
 ) -> tuple[list[Event], Pipeline]:
-    """Run ``call`` through the pipeline; returns all events in order and the pipeline."""
+    """Run ``call`` through the pipeline; returns all events in order and the pipeline.
+
+    ``model``: an already loaded speech model (``asr.model.load_model``; a batch worker
+    or a Ray actor loads one and passes it to every call); ``None`` loads the one
+    ``model_dir`` names for this call."""
     phrase_coach = make_phrase_coach(playbook_files, replace_playbook=replace_playbook, customer_name=customer_name) if transcribe else None
     pipe = Pipeline(config, has_customer=call.customer is not None, agent_baseline=profile, phrase_coach=phrase_coach)
     transcribers: dict[str, Any] = {}
@@ -53,7 +58,8 @@ def run_call(
         from .asr.model import load_model
         from .asr.stream import SimulatedClock, StreamingTranscriber
 
-        model = load_model(model_dir)
+        if model is None:
+            model = load_model(model_dir)
         roles = ["agent"] + (["customer"] if call.customer is not None else [])
         # one clock for both speakers: they queue for one decoder, as they do live
         clock = SimulatedClock(fixed_cost_s=fixed_asr_cost_s)

@@ -15,7 +15,9 @@
   a ``status=error`` row in ``summary.csv``, and is retried on the next run;
 * a worker that dies (crash, out of memory) is replaced; its calls are retried
   once, each alone in a fresh process, before being reported as failed;
-* ``<out>/summary.csv``: one row per call (:data:`calmcall.qa.scorecard.CSV_FIELDS`).
+* ``<out>/summary.csv``: one row per call (:data:`calmcall.qa.scorecard.CSV_FIELDS`);
+* per call, two stages (:func:`decode_job`, then :func:`finish_call`); the speech
+  model is loaded once per worker process (:func:`worker_model`), not once per call.
 """
 
 from __future__ import annotations
@@ -218,33 +220,87 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
 
 
-def process_call(job: Job, opts: Options) -> dict[str, Any]:
-    """Analyse one call and write its JSON and report. Never raises for a bad call:
-    returns ``{"ok": False, "error": ...}`` instead."""
+#: speech models this process has loaded (a batch worker or a Ray actor: one)
+MODEL_LOADS = 0
+
+
+@functools.lru_cache(maxsize=2)
+def worker_model(model_dir: str | None) -> Any:
+    """The speech model of this worker process, loaded on first use and kept: a
+    batch worker (or a Ray actor) analyses many calls with one model. Counts the
+    loads in :data:`MODEL_LOADS`."""
+    global MODEL_LOADS
+    from calmcall.asr.model import load_model
+
+    model = load_model(model_dir)
+    MODEL_LOADS += 1
+    return model
+
+
+def decode_job(job: Job, opts: Options) -> dict[str, Any]:
+    """Stage 1 of a call: read, downmix and resample its audio
+    (:func:`calmcall.audio_io.load_call`). Returns ``{"call": Call, "sig": {source_size,
+    source_mtime_ns}, "decode_s": float}`` or, for a bad file, ``{"error": str,
+    "decode_s": float}``; never raises for a bad call."""
     t0 = time.perf_counter()
     try:
-        from calmcall.analysis import analyze_file
+        from calmcall.audio_io import load_call
 
         sig = _source_sig(job.source)
-        doc = analyze_file(
-            job.source, config=_config(opts.config_path), agent_channel=opts.agent_channel,
-            customer_channel=opts.customer_channel, profile=_profile(opts.profile_path),
-            transcribe=opts.transcribe, customer_name=opts.customer_name, model_dir=opts.model_dir,
+        call = load_call(job.source, agent_channel=opts.agent_channel, customer_channel=opts.customer_channel)
+        return {"call": call, "sig": sig, "decode_s": time.perf_counter() - t0}
+    except Exception as exc:  # a bad call must not stop the batch
+        return {"error": _error_text(exc), "decode_s": time.perf_counter() - t0}
+
+
+def finish_call(job: Job, opts: Options, decoded: dict[str, Any], *, model: Any = None) -> dict[str, Any]:
+    """Stage 2 of a call: analyse the decoded audio (:func:`decode_job`'s result),
+    write its report and JSON (atomically, the JSON last). ``model``: the speech
+    model to use; ``None`` takes this process's :func:`worker_model` when
+    transcribing. Returns ``{"ok": True, "row", "duration_s", "elapsed_s",
+    "model_loads", "pid"}`` or ``{"ok": False, "error", "elapsed_s", ...}``; never
+    raises for a bad call."""
+    t0 = time.perf_counter()
+    decode_s = float(decoded.get("decode_s") or 0.0)
+    info = {"pid": os.getpid()}
+    if "error" in decoded:
+        return {"ok": False, "error": decoded["error"], "elapsed_s": decode_s, **info, "model_loads": MODEL_LOADS}
+    try:
+        from calmcall.analysis import build_document, run_call
+
+        config = _config(opts.config_path)
+        if opts.transcribe and model is None:
+            model = worker_model(opts.model_dir)
+        call = decoded["call"]
+        events, pipe = run_call(
+            call, config=config, profile=_profile(opts.profile_path), transcribe=opts.transcribe,
+            customer_name=opts.customer_name, model_dir=opts.model_dir,
             playbook_files=[Path(p) for p in opts.playbook_files] or None, replace_playbook=opts.replace_playbook,
+            model=model,
         )
-        analyze_s = time.perf_counter() - t0
+        doc = build_document(call, events, pipe, config)
+        analyze_s = decode_s + time.perf_counter() - t0
         card = sc.scorecard(doc)
         if job.html_path is not None:
             from calmcall.qa.report import write_report
 
             write_report(doc, job.html_path, card=card)
-        doc["batch"] = {"source": job.source, **sig, "analyze_s": round(analyze_s, 3),
-                        "total_s": round(time.perf_counter() - t0, 3)}
+        doc["batch"] = {"source": job.source, **decoded["sig"], "analyze_s": round(analyze_s, 3),
+                        "total_s": round(decode_s + time.perf_counter() - t0, 3)}
         atomic_write_text(Path(job.json_path), json.dumps(doc, ensure_ascii=False) + "\n")
         return {"ok": True, "row": _row(job, doc, card), "duration_s": float(doc.get("duration_s") or 0.0),
-                "elapsed_s": time.perf_counter() - t0}
+                "elapsed_s": decode_s + time.perf_counter() - t0, **info, "model_loads": MODEL_LOADS}
     except Exception as exc:  # a bad call must not stop the batch
-        return {"ok": False, "error": _error_text(exc), "elapsed_s": time.perf_counter() - t0}
+        return {"ok": False, "error": _error_text(exc), "elapsed_s": decode_s + time.perf_counter() - t0,
+                **info, "model_loads": MODEL_LOADS}
+
+
+def process_call(job: Job, opts: Options) -> dict[str, Any]:
+    """Analyse one call and write its JSON and report: :func:`decode_job` then
+    :func:`finish_call` with this worker's speech model (loaded once per process),
+    the two stages the Ray engine runs apart. Never raises for a bad call: returns
+    ``{"ok": False, "error": ...}`` instead."""
+    return finish_call(job, opts, decode_job(job, opts))
 
 
 def _row(job: Job, doc: dict[str, Any], card: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -23,5 +23,5 @@ PY="${PYTHON:-python3}"
   echo "setup: calmcall needs Python >= 3.11 (found $("$PY" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q -e ".[test,fleet]"  # fleet (Ray, pyarrow): the tests need it
 echo "setup: ready (.venv)" >&2

@@ -16,6 +16,10 @@
 * a worker that dies (crash, out of memory) is replaced; its calls are retried
   once, each alone in a fresh process, before being reported as failed;
 * ``<out>/summary.csv``: one row per call (:data:`calmcall.qa.scorecard.CSV_FIELDS`);
+  ``<out>/calls.parquet``: the same rows with grouping columns (agent, team, folder,
+  call time; :mod:`calmcall.fleet.table`), written when pyarrow is installed;
+* the input may also be a CSV manifest (:mod:`calmcall.fleet.manifest`) naming the
+  calls with their agent, team and call time;
 * per call, two stages (:func:`decode_job`, then :func:`finish_call`); the speech
   model is loaded once per worker process (:func:`worker_model`), not once per call.
 """
@@ -83,6 +87,7 @@ class BatchResult:
     audio_s: float = 0.0  # audio analysed in this run (not counting skipped calls)
     wall_s: float = 0.0
     summary_csv: Path | None = None
+    calls_parquet: Path | None = None  # None: pyarrow is not installed
 
     @property
     def ok(self) -> bool:
@@ -93,10 +98,10 @@ class BatchResult:
 
 
 def is_batch_target(target: str) -> bool:
-    """True for a folder or a glob pattern (rather than one existing file)."""
+    """True for a folder, a glob pattern or a CSV manifest (rather than one audio file)."""
     p = Path(target).expanduser()
     try:
-        return p.is_dir() or (not p.exists() and any(c in target for c in _GLOB_CHARS))
+        return p.is_dir() or (p.suffix.lower() == ".csv" and p.is_file()) or (not p.exists() and any(c in target for c in _GLOB_CHARS))
     except OSError:  # e.g. a folder above it cannot be searched: load_call says so for one file
         return False
 
@@ -304,8 +309,11 @@ def process_call(job: Job, opts: Options) -> dict[str, Any]:
 
 
 def _row(job: Job, doc: dict[str, Any], card: dict[str, Any] | None = None) -> dict[str, Any]:
+    card = sc.scorecard(doc) if card is None else card
+    # agent_talk_s / overtalk_s are not summary.csv columns: calls.parquet keeps them for rates
     return sc.csv_row(doc, card, file=job.source, json=os.path.basename(job.json_path),
-                      report=os.path.basename(job.html_path) if job.html_path else "")
+                      report=os.path.basename(job.html_path) if job.html_path else "",
+                      agent_talk_s=card.get("agent_talk_s"), overtalk_s=card.get("overtalk_s"))
 
 
 # --------------------------------------------------------------------------- progress
@@ -421,7 +429,15 @@ def batch_analyze(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BatchError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
-    files, root = collect_inputs(target, exclude=out)
+    from calmcall.fleet import manifest as mf
+    from calmcall.fleet.table import RESERVED_COLUMNS
+
+    if mf.is_manifest(target):
+        files, meta = mf.read_manifest(target, reserved=RESERVED_COLUMNS)
+        root = Path(os.path.commonpath([str(f.parent) for f in files]))
+    else:
+        files, root = collect_inputs(target, exclude=out)
+        meta = mf.folder_meta(files, root)
     all_jobs = plan_jobs(files, root, out, report=opts.report)
     res = BatchResult(total=len(all_jobs))
     rows: dict[str, dict[str, Any]] = {}
@@ -455,7 +471,11 @@ def batch_analyze(
         run_jobs(todo, opts, workers=jobs or default_jobs(), on_result=on_result, worker_fn=worker_fn)
     finally:
         res.wall_s = time.monotonic() - t0
-        res.summary_csv = write_summary(out / SUMMARY_CSV, [rows[j.source] for j in all_jobs if j.source in rows])
+        ordered = [rows[j.source] for j in all_jobs if j.source in rows]
+        res.summary_csv = write_summary(out / SUMMARY_CSV, ordered)
+        from calmcall.fleet.table import CALLS_PARQUET, write_calls_parquet
+
+        res.calls_parquet = write_calls_parquet(out / CALLS_PARQUET, ordered, meta)
     return res
 
 
@@ -476,6 +496,8 @@ def format_result(res: BatchResult, out_dir: Path) -> str:
         lines.append(f"throughput: {res.done / res.wall_s * 60:.1f} calls/min, "
                      f"{res.audio_s / res.wall_s:.1f}x real time ({res.audio_s:.0f} s of audio)")
     lines.append(f"summary: {res.summary_csv}")
+    if res.calls_parquet is not None:
+        lines.append(f"table (one row per call): {res.calls_parquet}")
     lines.append(f"per-call JSON and reports: {out_dir}")
     if res.failed:
         lines.append("failed calls (not written; retried on the next run):")

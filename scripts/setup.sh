@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng sox libsox-fmt-all libportaudio2 pulseaudio pulseaudio-utils chromium python3-venv)
+APT_PACKAGES=(espeak-ng sox libsox-fmt-all libportaudio2 pulseaudio pulseaudio-utils chromium python3-venv iproute2)  # iproute2: ss, for the Ray loopback test
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

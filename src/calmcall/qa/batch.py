@@ -421,8 +421,17 @@ def batch_analyze(
     force: bool = False,
     progress: TextIO | None = None,
     worker_fn: Callable[[Job, Options], dict[str, Any]] = process_call,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> BatchResult:
-    """Analyse every call ``target`` names into ``out_dir``; see the module doc."""
+    """Analyse every call ``target`` names into ``out_dir``; see the module doc.
+    ``engine``: ``"local"`` (this machine's process pool, ``jobs`` workers) or
+    ``"ray"`` (Ray Data, ``jobs`` analysis actors; :mod:`calmcall.fleet.engine`),
+    joining the cluster at ``ray_address`` when given."""
+    if engine not in ("local", "ray"):
+        raise BatchError(f"--engine must be local or ray, got {engine!r}")
+    if ray_address and engine != "ray":
+        raise BatchError("--ray-address needs --engine ray")
     opts = opts or Options()
     out = Path(out_dir).expanduser()
     try:
@@ -468,7 +477,12 @@ def batch_analyze(
             bar.update(job.name, "failed")
 
     try:
-        run_jobs(todo, opts, workers=jobs or default_jobs(), on_result=on_result, worker_fn=worker_fn)
+        if engine == "ray":
+            from calmcall.fleet.engine import run_ray_jobs
+
+            run_ray_jobs(todo, opts, workers=jobs, on_result=on_result, address=ray_address)
+        else:
+            run_jobs(todo, opts, workers=jobs or default_jobs(), on_result=on_result, worker_fn=worker_fn)
     finally:
         res.wall_s = time.monotonic() - t0
         ordered = [rows[j.source] for j in all_jobs if j.source in rows]

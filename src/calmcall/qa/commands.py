@@ -32,6 +32,12 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     batch_flags: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
         (("--force",), {"action": "store_true", "help": "batch mode: redo calls already done in --out"}),
         (("--no-report",), {"action": "store_true", "help": "batch mode: per-call JSON and summary.csv only, no HTML"}),
+        (("--engine",), {"choices": ("local", "ray"), "default": "local",
+                         "help": "batch mode: this machine's process pool (default) or Ray Data on a cluster "
+                                 "(pip install 'calmcall[fleet]'; docs/fleet.md)"}),
+        (("--ray-address",), {"default": None, "metavar": "ADDR",
+                              "help": "with --engine ray: join this cluster (HOST:PORT of the head, or ray://HOST:10001); "
+                                      "default: start a local Ray on 127.0.0.1 for the run"}),
     )
     for flags, kw in batch_flags:
         try:
@@ -244,7 +250,8 @@ def run_batch(args: argparse.Namespace) -> int:
         return _err(str(exc))
     try:
         res = batch_analyze(str(target), Path(args.out), opts=_opts_from_args(args), jobs=jobs,
-                            force=bool(getattr(args, "force", False)))
+                            force=bool(getattr(args, "force", False)), engine=getattr(args, "engine", None) or "local",
+                            ray_address=getattr(args, "ray_address", None))
     except BatchError as exc:
         return _err(str(exc))
     print(format_result(res, Path(args.out)))

@@ -27,6 +27,7 @@ InputError          calmcall.errors                (base) the caller's input is 
  BatchError         calmcall.qa.batch              a batch cannot start
  UsageError         calmcall.cli                   flags that cannot go together
  ManifestError      calmcall.errors (fleet)        a call manifest (CSV) is malformed
+ DashboardError     calmcall.qa.dashboard          a batch folder has no table to draw
 RuntimeFault        calmcall.errors                (base) the environment failed
  ModelError         calmcall.asr.model             the speech model cannot be used
  DeviceError        calmcall.live.devices          no usable input device

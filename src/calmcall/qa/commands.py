@@ -87,6 +87,18 @@ def add_qa_parsers(subparsers: Any) -> None:
     r.add_argument("--customer-name", default=None, help="the customer's name (audio input)")
     r.set_defaults(func=cmd_report)
 
+    d = subparsers.add_parser(
+        "dashboard", help="write one self-contained HTML page over a batch's calls (fleet QA)",
+        description="Fleet dashboard of `calmcall analyze CALLS --out OUT`: distribution of the in-band share, prompts "
+                    "per kind per hour of agent talk, overtalk and long-silence rates, trends per team and per agent "
+                    "(only when a manifest names them), the calls that most need a listen linked to their reports. "
+                    "Reads OUT/calls.parquet (else OUT/summary.csv). Measurable facts only; no network.",
+    )
+    d.add_argument("out_dir", metavar="OUT", type=Path, help="the --out folder of a batch run")
+    d.add_argument("-o", "--output", type=Path, default=None, metavar="FLEET.html",
+                   help="where to write the page (default: OUT/fleet.html)")
+    d.set_defaults(func=cmd_dashboard)
+
 
 # --------------------------------------------------------------------------- sessions
 
@@ -199,6 +211,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     damage = (doc.get("session") or {}).get("damage") if isinstance(doc.get("session"), dict) else None
     if damage:
         print(f"note: the session log is damaged: {damage}")
+    return 0
+
+
+# --------------------------------------------------------------------------- dashboard
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from calmcall.qa.dashboard import write_dashboard
+
+    dest = args.output if args.output is not None else Path(args.out_dir) / "fleet.html"
+    try:
+        path = write_dashboard(args.out_dir, dest)
+    except OSError as exc:
+        return _err(f"{dest}: cannot write the dashboard ({exc.strerror or exc})")
+    print(f"wrote {path}")
     return 0
 
 

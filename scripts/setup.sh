@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(espeak-ng sox libsox-fmt-all libportaudio2 pulseaudio pulseaudio-utils chromium python3-venv)
+APT_PACKAGES=(espeak-ng sox libsox-fmt-all libportaudio2 pulseaudio pulseaudio-utils chromium python3-venv iproute2)  # iproute2: ss, for the Ray loopback test
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,5 +23,5 @@ PY="${PYTHON:-python3}"
   echo "setup: calmcall needs Python >= 3.11 (found $("$PY" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q -e ".[test,fleet]"  # fleet (Ray, pyarrow): the tests need it
 echo "setup: ready (.venv)" >&2

@@ -109,3 +109,50 @@ def test_inputs_and_names(tmp_path: Path) -> None:
     assert not batch.is_batch_target(str(tmp_path / "x.wav"))
     with pytest.raises(batch.BatchError):
         batch.collect_inputs(str(tmp_path / "nothing-here"))
+
+
+def _short_calls(d: Path, sample_call: Path, n: int, seconds: int = 6) -> list[Path]:
+    d.mkdir(parents=True, exist_ok=True)
+    x, rate = sf.read(sample_call, always_2d=True)
+    paths = []
+    for i in range(n):
+        p = d / f"short_{i}.wav"
+        sf.write(p, x[(10 + 8 * i) * rate : (10 + 8 * i + seconds) * rate], rate, subtype="PCM_16")
+        paths.append(p)
+    return paths
+
+
+def test_speech_model_loaded_once_per_worker(tmp_path: Path, sample_call: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch used to load the speech model for every call (analyze_file per call);
+    now a worker loads it once (worker_model) and passes it to every call."""
+    from calmcall.asr import model as asr_model
+
+    files = _short_calls(tmp_path / "calls", sample_call, 3)
+    jobs = batch.plan_jobs(files, tmp_path / "calls", tmp_path / "out", report=False)
+    (tmp_path / "out").mkdir()
+    opts = batch.Options(transcribe=True, report=False)
+
+    # in this process: count the real loads
+    loads: list[str] = []
+    real = asr_model.load_model
+
+    def counting(*a, **kw):  # type: ignore[no-untyped-def]
+        loads.append("load")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(asr_model, "load_model", counting)
+    batch.worker_model.cache_clear()
+    results = [batch.process_call(j, opts) for j in jobs]
+    assert all(r["ok"] for r in results), results
+    assert loads == ["load"]  # one load for three calls
+    batch.worker_model.cache_clear()
+
+    # in the pool: one worker process analyses all three with one model
+    pooled: list[dict] = []
+    batch.run_jobs(jobs, opts, workers=1, on_result=lambda j, r: pooled.append(r))
+    assert len(pooled) == 3 and all(r["ok"] for r in pooled), pooled
+    assert len({r["pid"] for r in pooled}) == 1
+    assert [r["model_loads"] for r in pooled] == [1, 1, 1]
+    # the two-stage path gives the same document as analyze_file
+    doc = json.loads(Path(jobs[0].json_path).read_text())
+    assert doc["words"], "transcription ran"

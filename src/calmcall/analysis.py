@@ -46,13 +46,16 @@ def run_call(
     replace_playbook: bool = False,
     fixed_asr_cost_s: float | None = None,
     transcriber: Transcriber | None = None,
+    model: Any = None,
 ) -> tuple[list[Event], Pipeline]:
     """Run ``call`` through a :class:`~calmcall.runner.CallRunner` (the same core live
     runs); returns all events in order and the pipeline.
 
-    ``transcriber`` (optional, with ``transcribe``) replaces the speech model: any
-    :class:`~calmcall.runner.Transcriber`, e.g. :class:`~calmcall.live.logged_words.LoggedWords`
-    re-delivering known decode results."""
+    ``model``: an already loaded speech model (``asr.model.load_model``; a batch worker
+    or a Ray actor loads one and passes it to every call); ``None`` loads the one
+    ``model_dir`` names for this call. ``transcriber`` (optional, with ``transcribe``)
+    replaces the speech model altogether: any :class:`~calmcall.runner.Transcriber`, e.g.
+    :class:`~calmcall.live.logged_words.LoggedWords` re-delivering known decode results."""
     phrase_coach = make_phrase_coach(playbook_files, replace_playbook=replace_playbook, customer_name=customer_name) if transcribe else None
     pipe = Pipeline(config, has_customer=call.customer is not None, agent_baseline=profile, phrase_coach=phrase_coach)
     if not transcribe:
@@ -61,7 +64,8 @@ def run_call(
         from .asr.model import load_model
         from .asr.stream import SimulatedClock
 
-        model = load_model(model_dir)
+        if model is None:
+            model = load_model(model_dir)
         roles = ["agent"] + (["customer"] if call.customer is not None else [])
         # one clock for both speakers: they queue for one decoder, as they do live
         transcriber = Transcribers(model, roles, clock=SimulatedClock(fixed_cost_s=fixed_asr_cost_s))

@@ -26,17 +26,21 @@ InputError          calmcall.errors                (base) the caller's input is 
  PatternError       calmcall.text.patterns         a playbook pattern does not parse
  BatchError         calmcall.qa.batch              a batch cannot start
  UsageError         calmcall.cli                   flags that cannot go together
+ ManifestError      calmcall.errors (fleet)        a call manifest (CSV) is malformed
+ DashboardError     calmcall.qa.dashboard          a batch folder has no table to draw
 RuntimeFault        calmcall.errors                (base) the environment failed
  ModelError         calmcall.asr.model             the speech model cannot be used
  DeviceError        calmcall.live.devices          no usable input device
  SessionLogError    calmcall.qa.sessionlog         the session log cannot be written
  RecordingError     calmcall.qa.recorder           the audio recording cannot start
+ FleetError         calmcall.errors (fleet)        the Ray engine cannot run
+  ClusterError      calmcall.errors (fleet)        a Ray cluster cannot start or be joined
 ==================  =============================  ==================================
 """
 
 from __future__ import annotations
 
-__all__ = ["CalmcallError", "InputError", "RuntimeFault"]
+__all__ = ["CalmcallError", "InputError", "RuntimeFault", "ManifestError", "FleetError", "ClusterError"]
 
 
 class CalmcallError(Exception):
@@ -49,3 +53,16 @@ class InputError(CalmcallError, ValueError):
 
 class RuntimeFault(CalmcallError, RuntimeError):
     """The environment failed (model files, audio device, disk): the message says what to check."""
+
+
+class ManifestError(InputError):
+    """A call manifest (CSV: ``path``, ``agent_id``, ``call_time``, ``team``, ...) is
+    malformed; the message names the file, the row and the fix."""
+
+
+class FleetError(RuntimeFault):
+    """``--engine ray`` cannot run: Ray or pyarrow missing, or the run failed in Ray."""
+
+
+class ClusterError(FleetError):
+    """A Ray cluster cannot be started (the loopback test cluster) or joined (``--ray-address``)."""

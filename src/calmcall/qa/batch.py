@@ -15,7 +15,13 @@
   a ``status=error`` row in ``summary.csv``, and is retried on the next run;
 * a worker that dies (crash, out of memory) is replaced; its calls are retried
   once, each alone in a fresh process, before being reported as failed;
-* ``<out>/summary.csv``: one row per call (:data:`calmcall.qa.scorecard.CSV_FIELDS`).
+* ``<out>/summary.csv``: one row per call (:data:`calmcall.qa.scorecard.CSV_FIELDS`);
+  ``<out>/calls.parquet``: the same rows with grouping columns (agent, team, folder,
+  call time; :mod:`calmcall.fleet.table`), written when pyarrow is installed;
+* the input may also be a CSV manifest (:mod:`calmcall.fleet.manifest`) naming the
+  calls with their agent, team and call time;
+* per call, two stages (:func:`decode_job`, then :func:`finish_call`); the speech
+  model is loaded once per worker process (:func:`worker_model`), not once per call.
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ class BatchResult:
     audio_s: float = 0.0  # audio analysed in this run (not counting skipped calls)
     wall_s: float = 0.0
     summary_csv: Path | None = None
+    calls_parquet: Path | None = None  # None: pyarrow is not installed
 
     @property
     def ok(self) -> bool:
@@ -84,10 +91,10 @@ class BatchResult:
 
 
 def is_batch_target(target: str) -> bool:
-    """True for a folder or a glob pattern (rather than one existing file)."""
+    """True for a folder, a glob pattern or a CSV manifest (rather than one audio file)."""
     p = Path(target).expanduser()
     try:
-        return p.is_dir() or (not p.exists() and any(c in target for c in _GLOB_CHARS))
+        return p.is_dir() or (p.suffix.lower() == ".csv" and p.is_file()) or (not p.exists() and any(c in target for c in _GLOB_CHARS))
     except OSError:  # e.g. a folder above it cannot be searched: load_call says so for one file
         return False
 
@@ -211,38 +218,95 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
 
 
-def process_call(job: Job, opts: Options) -> dict[str, Any]:
-    """Analyse one call and write its JSON and report. Never raises for a bad call:
-    returns ``{"ok": False, "error": ...}`` instead."""
+#: speech models this process has loaded (a batch worker or a Ray actor: one)
+MODEL_LOADS = 0
+
+
+@functools.lru_cache(maxsize=2)
+def worker_model(model_dir: str | None) -> Any:
+    """The speech model of this worker process, loaded on first use and kept: a
+    batch worker (or a Ray actor) analyses many calls with one model. Counts the
+    loads in :data:`MODEL_LOADS`."""
+    global MODEL_LOADS
+    from calmcall.asr.model import load_model
+
+    model = load_model(model_dir)
+    MODEL_LOADS += 1
+    return model
+
+
+def decode_job(job: Job, opts: Options) -> dict[str, Any]:
+    """Stage 1 of a call: read, downmix and resample its audio
+    (:func:`calmcall.audio_io.load_call`). Returns ``{"call": Call, "sig": {source_size,
+    source_mtime_ns}, "decode_s": float}`` or, for a bad file, ``{"error": str,
+    "decode_s": float}``; never raises for a bad call."""
     t0 = time.perf_counter()
     try:
-        from calmcall.analysis import analyze_file
+        from calmcall.audio_io import load_call
 
         sig = _source_sig(job.source)
-        doc = analyze_file(
-            job.source, config=_config(opts.config_path), agent_channel=opts.agent_channel,
-            customer_channel=opts.customer_channel, profile=_profile(opts.profile_path),
-            transcribe=opts.transcribe, customer_name=opts.customer_name, model_dir=opts.model_dir,
+        call = load_call(job.source, agent_channel=opts.agent_channel, customer_channel=opts.customer_channel)
+        return {"call": call, "sig": sig, "decode_s": time.perf_counter() - t0}
+    except Exception as exc:  # a bad call must not stop the batch
+        return {"error": _error_text(exc), "decode_s": time.perf_counter() - t0}
+
+
+def finish_call(job: Job, opts: Options, decoded: dict[str, Any], *, model: Any = None) -> dict[str, Any]:
+    """Stage 2 of a call: analyse the decoded audio (:func:`decode_job`'s result),
+    write its report and JSON (atomically, the JSON last). ``model``: the speech
+    model to use; ``None`` takes this process's :func:`worker_model` when
+    transcribing. Returns ``{"ok": True, "row", "duration_s", "elapsed_s",
+    "model_loads", "pid"}`` or ``{"ok": False, "error", "elapsed_s", ...}``; never
+    raises for a bad call."""
+    t0 = time.perf_counter()
+    decode_s = float(decoded.get("decode_s") or 0.0)
+    info = {"pid": os.getpid()}
+    if "error" in decoded:
+        return {"ok": False, "error": decoded["error"], "elapsed_s": decode_s, **info, "model_loads": MODEL_LOADS}
+    try:
+        from calmcall.analysis import build_document, run_call
+
+        config = _config(opts.config_path)
+        if opts.transcribe and model is None:
+            model = worker_model(opts.model_dir)
+        call = decoded["call"]
+        events, pipe = run_call(
+            call, config=config, profile=_profile(opts.profile_path), transcribe=opts.transcribe,
+            customer_name=opts.customer_name, model_dir=opts.model_dir,
             playbook_files=[Path(p) for p in opts.playbook_files] or None, replace_playbook=opts.replace_playbook,
+            model=model,
         )
-        analyze_s = time.perf_counter() - t0
+        doc = build_document(call, events, pipe, config)
+        analyze_s = decode_s + time.perf_counter() - t0
         card = sc.scorecard(doc)
         if job.html_path is not None:
             from calmcall.qa.report import write_report
 
             write_report(doc, job.html_path, card=card)
-        doc["batch"] = {"source": job.source, **sig, "analyze_s": round(analyze_s, 3),
-                        "total_s": round(time.perf_counter() - t0, 3)}
+        doc["batch"] = {"source": job.source, **decoded["sig"], "analyze_s": round(analyze_s, 3),
+                        "total_s": round(decode_s + time.perf_counter() - t0, 3)}
         atomic_write_text(Path(job.json_path), json.dumps(doc, ensure_ascii=False) + "\n")
         return {"ok": True, "row": _row(job, doc, card), "duration_s": float(doc.get("duration_s") or 0.0),
-                "elapsed_s": time.perf_counter() - t0}
+                "elapsed_s": decode_s + time.perf_counter() - t0, **info, "model_loads": MODEL_LOADS}
     except Exception as exc:  # a bad call must not stop the batch
-        return {"ok": False, "error": _error_text(exc), "elapsed_s": time.perf_counter() - t0}
+        return {"ok": False, "error": _error_text(exc), "elapsed_s": decode_s + time.perf_counter() - t0,
+                **info, "model_loads": MODEL_LOADS}
+
+
+def process_call(job: Job, opts: Options) -> dict[str, Any]:
+    """Analyse one call and write its JSON and report: :func:`decode_job` then
+    :func:`finish_call` with this worker's speech model (loaded once per process),
+    the two stages the Ray engine runs apart. Never raises for a bad call: returns
+    ``{"ok": False, "error": ...}`` instead."""
+    return finish_call(job, opts, decode_job(job, opts))
 
 
 def _row(job: Job, doc: dict[str, Any], card: dict[str, Any] | None = None) -> dict[str, Any]:
+    card = sc.scorecard(doc) if card is None else card
+    # agent_talk_s / overtalk_s are not summary.csv columns: calls.parquet keeps them for rates
     return sc.csv_row(doc, card, file=job.source, json=os.path.basename(job.json_path),
-                      report=os.path.basename(job.html_path) if job.html_path else "")
+                      report=os.path.basename(job.html_path) if job.html_path else "",
+                      agent_talk_s=card.get("agent_talk_s"), overtalk_s=card.get("overtalk_s"))
 
 
 # --------------------------------------------------------------------------- progress
@@ -350,15 +414,32 @@ def batch_analyze(
     force: bool = False,
     progress: TextIO | None = None,
     worker_fn: Callable[[Job, Options], dict[str, Any]] = process_call,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> BatchResult:
-    """Analyse every call ``target`` names into ``out_dir``; see the module doc."""
+    """Analyse every call ``target`` names into ``out_dir``; see the module doc.
+    ``engine``: ``"local"`` (this machine's process pool, ``jobs`` workers) or
+    ``"ray"`` (Ray Data, ``jobs`` analysis actors; :mod:`calmcall.fleet.engine`),
+    joining the cluster at ``ray_address`` when given."""
+    if engine not in ("local", "ray"):
+        raise BatchError(f"--engine must be local or ray, got {engine!r}")
+    if ray_address and engine != "ray":
+        raise BatchError("--ray-address needs --engine ray")
     opts = opts or Options()
     out = Path(out_dir).expanduser()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BatchError(f"{out}: cannot create the output folder ({exc.strerror or exc})") from None
-    files, root = collect_inputs(target, exclude=out)
+    from calmcall.fleet import manifest as mf
+    from calmcall.fleet.table import RESERVED_COLUMNS
+
+    if mf.is_manifest(target):
+        files, meta = mf.read_manifest(target, reserved=RESERVED_COLUMNS)
+        root = Path(os.path.commonpath([str(f.parent) for f in files]))
+    else:
+        files, root = collect_inputs(target, exclude=out)
+        meta = mf.folder_meta(files, root)
     all_jobs = plan_jobs(files, root, out, report=opts.report)
     res = BatchResult(total=len(all_jobs))
     rows: dict[str, dict[str, Any]] = {}
@@ -389,10 +470,19 @@ def batch_analyze(
             bar.update(job.name, "failed")
 
     try:
-        run_jobs(todo, opts, workers=jobs or default_jobs(), on_result=on_result, worker_fn=worker_fn)
+        if engine == "ray":
+            from calmcall.fleet.engine import run_ray_jobs
+
+            run_ray_jobs(todo, opts, workers=jobs, on_result=on_result, address=ray_address)
+        else:
+            run_jobs(todo, opts, workers=jobs or default_jobs(), on_result=on_result, worker_fn=worker_fn)
     finally:
         res.wall_s = time.monotonic() - t0
-        res.summary_csv = write_summary(out / SUMMARY_CSV, [rows[j.source] for j in all_jobs if j.source in rows])
+        ordered = [rows[j.source] for j in all_jobs if j.source in rows]
+        res.summary_csv = write_summary(out / SUMMARY_CSV, ordered)
+        from calmcall.fleet.table import CALLS_PARQUET, write_calls_parquet
+
+        res.calls_parquet = write_calls_parquet(out / CALLS_PARQUET, ordered, meta)
     return res
 
 
@@ -413,6 +503,8 @@ def format_result(res: BatchResult, out_dir: Path) -> str:
         lines.append(f"throughput: {res.done / res.wall_s * 60:.1f} calls/min, "
                      f"{res.audio_s / res.wall_s:.1f}x real time ({res.audio_s:.0f} s of audio)")
     lines.append(f"summary: {res.summary_csv}")
+    if res.calls_parquet is not None:
+        lines.append(f"table (one row per call): {res.calls_parquet}")
     lines.append(f"per-call JSON and reports: {out_dir}")
     if res.failed:
         lines.append("failed calls (not written; retried on the next run):")

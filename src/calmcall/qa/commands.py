@@ -32,6 +32,12 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     batch_flags: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
         (("--force",), {"action": "store_true", "help": "batch mode: redo calls already done in --out"}),
         (("--no-report",), {"action": "store_true", "help": "batch mode: per-call JSON and summary.csv only, no HTML"}),
+        (("--engine",), {"choices": ("local", "ray"), "default": "local",
+                         "help": "batch mode: this machine's process pool (default) or Ray Data on a cluster "
+                                 "(pip install 'calmcall[fleet]'; docs/fleet.md)"}),
+        (("--ray-address",), {"default": None, "metavar": "ADDR",
+                              "help": "with --engine ray: join this cluster (HOST:PORT of the head, or ray://HOST:10001); "
+                                      "default: start a local Ray on 127.0.0.1 for the run"}),
     )
     for flags, kw in batch_flags:
         try:
@@ -76,6 +82,18 @@ def add_qa_parsers(subparsers: Any) -> None:
     add_config_argument(r, note=" (audio input)")
     add_run_arguments(r, note=" (audio input)")
     r.set_defaults(func=cmd_report)
+
+    d = subparsers.add_parser(
+        "dashboard", help="write one self-contained HTML page over a batch's calls (fleet QA)",
+        description="Fleet dashboard of `calmcall analyze CALLS --out OUT`: distribution of the in-band share, prompts "
+                    "per kind per hour of agent talk, overtalk and long-silence rates, trends per team and per agent "
+                    "(only when a manifest names them), the calls that most need a listen linked to their reports. "
+                    "Reads OUT/calls.parquet (else OUT/summary.csv). Measurable facts only; no network.",
+    )
+    d.add_argument("out_dir", metavar="OUT", type=Path, help="the --out folder of a batch run")
+    d.add_argument("-o", "--output", type=Path, default=None, metavar="FLEET.html",
+                   help="where to write the page (default: OUT/fleet.html)")
+    d.set_defaults(func=cmd_dashboard)
 
 
 # --------------------------------------------------------------------------- sessions
@@ -183,6 +201,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- dashboard
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from calmcall.qa.dashboard import write_dashboard
+
+    dest = args.output if args.output is not None else Path(args.out_dir) / "fleet.html"
+    try:
+        path = write_dashboard(args.out_dir, dest)
+    except OSError as exc:
+        return _err(f"{dest}: cannot write the dashboard ({exc.strerror or exc})")
+    print(f"wrote {path}")
+    return 0
+
+
 # --------------------------------------------------------------------------- batch
 
 
@@ -220,7 +253,8 @@ def run_batch(args: argparse.Namespace) -> int:
         return _err(str(exc))
     try:
         res = batch_analyze(str(target), Path(args.out), opts=_opts_from_args(args), jobs=jobs,
-                            force=bool(getattr(args, "force", False)))
+                            force=bool(getattr(args, "force", False)), engine=getattr(args, "engine", None) or "local",
+                            ray_address=getattr(args, "ray_address", None))
     except BatchError as exc:
         return _err(str(exc))
     print(format_result(res, Path(args.out)))

@@ -1,0 +1,116 @@
+"""Manifest (CSV: path, agent_id, call_time, team, extra columns) and calls.parquet,
+through the local batch engine."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+pa = pytest.importorskip("pyarrow", reason="calls.parquet needs pyarrow: pip install 'calmcall[fleet]'")
+
+from calmcall.cli import main  # noqa: E402
+from calmcall.errors import InputError, ManifestError  # noqa: E402
+from calmcall.fleet import manifest as mf  # noqa: E402
+from calmcall.fleet.table import RESERVED_COLUMNS, read_calls  # noqa: E402
+from calmcall.qa import batch  # noqa: E402
+
+
+@pytest.fixture()
+def calls(tmp_path: Path, sample_call: Path) -> Path:
+    d = tmp_path / "calls"
+    (d / "north").mkdir(parents=True)
+    x, rate = sf.read(sample_call, always_2d=True)
+    sf.write(d / "a.wav", x[10 * rate : 16 * rate], rate, subtype="PCM_16")
+    sf.write(d / "north" / "b.wav", x[30 * rate : 36 * rate], rate, subtype="PCM_16")
+    (d / "broken.wav").write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + os.urandom(200))
+    return d
+
+
+def _write_manifest(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def test_manifest_columns_reach_calls_parquet(calls: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALMCALL_BATCH_INPROCESS", "1")
+    man = _write_manifest(calls / "manifest.csv", [
+        ["path", "agent_id", "call_time", "team", "queue"],
+        ["a.wav", "ag-7", "2026-12-01T09:30:00Z", "Billing", "disputes"],
+        [str(calls / "north" / "b.wav"), "ag-9", "2026-12-01T11:00:00+01:00", "", "cards"],
+        ["broken.wav", "ag-7", "2026-12-02T08:00:00", "Billing", ""],
+        ["missing.wav", "ag-1", "", "Billing", ""],
+        ["a.wav", "ag-dup", "", "", ""],  # the same call twice: the first row counts
+    ])
+    out = tmp_path / "out"
+    res = batch.batch_analyze(str(man), out, opts=batch.Options(transcribe=False), jobs=1, progress=io.StringIO())
+    assert (res.total, res.done, len(res.failed)) == (4, 2, 2)
+    assert res.calls_parquet == out / "calls.parquet"
+    rows = {Path(r["file"]).name: r for r in read_calls(out)}
+    assert set(rows) == {"a.wav", "b.wav", "broken.wav", "missing.wav"}
+    a, b = rows["a.wav"], rows["b.wav"]
+    assert (a["agent_id"], a["team"], a["group"], a["queue"]) == ("ag-7", "Billing", "Billing", "disputes")
+    assert a["call_time"] == dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.timezone.utc)
+    assert b["call_time"] == dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone.utc)  # +01:00 -> UTC
+    assert (b["team"], b["group"]) == ("", "north")  # no team: the folder
+    assert rows["broken.wav"]["call_time"] == dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.timezone.utc)  # naive = UTC
+    assert a["status"] == "ok" and a["error"] == "" and a["duration_s"] == pytest.approx(6.0, abs=0.05)
+    assert isinstance(a["prompts_total"], int) and a["agent_talk_s"] is not None
+    for bad in ("broken.wav", "missing.wav"):
+        assert rows[bad]["status"] == "error" and rows[bad]["error"] and rows[bad]["duration_s"] is None
+    # summary.csv holds the same calls, and types in the table are what the docs say
+    with (out / "summary.csv").open(newline="") as f:
+        assert {Path(r["file"]).name for r in csv.DictReader(f)} == set(rows)
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(out / "calls.parquet")
+    assert schema.field("in_band_share").type == pa.float64()
+    assert schema.field("prompts_total").type == pa.int64()
+    assert str(schema.field("call_time").type) == "timestamp[ms, tz=UTC]"
+    assert oct((out / "calls.parquet").stat().st_mode & 0o777) == "0o600"
+
+
+def test_without_a_manifest_calls_group_by_folder_and_file_time(calls: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALMCALL_BATCH_INPROCESS", "1")
+    os.utime(calls / "north" / "b.wav", (1_764_000_000, 1_764_000_000))
+    out = tmp_path / "out"
+    batch.batch_analyze(str(calls), out, opts=batch.Options(transcribe=False), jobs=1, progress=io.StringIO())
+    rows = {Path(r["file"]).name: r for r in read_calls(out)}
+    assert rows["a.wav"]["group"] == "." and rows["b.wav"]["group"] == "north"
+    assert rows["b.wav"]["call_time"] == dt.datetime.fromtimestamp(1_764_000_000, tz=dt.timezone.utc)
+    assert rows["a.wav"]["agent_id"] == "" and rows["a.wav"]["team"] == ""
+
+
+@pytest.mark.parametrize(("rows", "needle"), [
+    ([["file", "agent_id"], ["a.wav", "x"]], "needs a 'path' column"),
+    ([["path", "call_time"], ["a.wav", "yesterday"]], "row 2: call_time 'yesterday' is not an ISO 8601 time"),
+    ([["path", "status"], ["a.wav", "vip"]], "'status', which is an output column"),
+    ([["path", "team", "team"], ["a.wav", "x", "y"]], "the column 'team' twice"),
+    ([["path", "team"], ["a.wav", "x", "extra"]], "row 2 has 3 fields, the header 2"),
+    ([["path", "team"], ["", "x"]], "row 2 has an empty path"),
+    ([["path", "team"]], "lists no calls"),
+    ([], "the manifest is empty"),
+])
+def test_a_bad_manifest_is_one_clear_error(tmp_path: Path, rows: list[list[str]], needle: str) -> None:
+    man = _write_manifest(tmp_path / "m.csv", rows)
+    with pytest.raises(ManifestError) as ei:
+        mf.read_manifest(man, reserved=RESERVED_COLUMNS)
+    assert needle in str(ei.value) and str(man) in str(ei.value) and "\n" not in str(ei.value)
+    assert isinstance(ei.value, InputError)
+
+
+def test_cli_bad_manifest_exit_2_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    man = tmp_path / "m.csv"
+    man.write_bytes(b"path,team\n\xff\xfe.wav,x\n")  # not UTF-8
+    assert main(["analyze", str(man), "--out", str(tmp_path / "o"), "--no-transcribe"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("calmcall: error: ") and "not a UTF-8 CSV manifest" in err and len(err.splitlines()) == 1
+    # a manifest without --out is a batch target: the usage error says so
+    assert batch.is_batch_target(str(man))

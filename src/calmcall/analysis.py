@@ -24,12 +24,20 @@ BLOCK_S = 0.1
 
 
 def make_phrase_coach(playbook_files: list[Path] | None, *, replace_playbook: bool = False,
-                      customer_name: str | None = None) -> Any:
-    """The phrase coach of a call: the built-in playbook plus ``playbook_files``
-    (only those with ``replace_playbook``); used by analyze, live and replay."""
-    from .text.playbook import PhraseCoach, load_playbook
+                      customer_name: str | None = None, language: str = "en", lock: Any | None = None) -> Any:
+    """The phrase coach of a call: the built-in playbook of ``language`` (``en``,
+    ``fr``; ``auto``: both, routed by the call's language ``lock``) plus
+    ``playbook_files`` (only those with ``replace_playbook``); used by analyze, live
+    and replay."""
+    from .text.playbook import LanguageRoutedCoach, PhraseCoach, load_playbook
 
-    pb = load_playbook(extra=list(playbook_files or []), replace=replace_playbook)
+    if language == "auto":
+        if lock is None:
+            raise ValueError("language 'auto' needs the call's LanguageLock")
+        return LanguageRoutedCoach({lang: make_phrase_coach(playbook_files, replace_playbook=replace_playbook,
+                                                            customer_name=customer_name, language=lang)
+                                    for lang in ("en", "fr")}, lock)
+    pb = load_playbook(extra=list(playbook_files or []), replace=replace_playbook, language=language)
     return PhraseCoach(pb, customer_name=customer_name)
 
 
@@ -45,19 +53,29 @@ def run_call(
     replace_playbook: bool = False,
     fixed_asr_cost_s: float | None = None,
 ) -> tuple[list[Event], Pipeline]:
-    """Run ``call`` through the pipeline; returns all events in order and the pipeline."""
-    phrase_coach = make_phrase_coach(playbook_files, replace_playbook=replace_playbook, customer_name=customer_name) if transcribe else None
+    """Run ``call`` through the pipeline; returns all events in order and the pipeline.
+    ``config.language.call`` picks the model, the playbook and the masking words; the
+    call's :class:`~calmcall.asr.language.LanguageLock` is ``pipe.language_lock``."""
+    from .asr.language import call_language
+
+    language = config.language.call
+    options, lock = call_language(language)
+    phrase_coach = make_phrase_coach(playbook_files, replace_playbook=replace_playbook, customer_name=customer_name,
+                                     language=language, lock=lock) if transcribe else None
     pipe = Pipeline(config, has_customer=call.customer is not None, agent_baseline=profile, phrase_coach=phrase_coach)
+    pipe.language_lock = lock  # type: ignore[attr-defined]  # read by build_document
     transcribers: dict[str, Any] = {}
     if transcribe:
         from .asr.model import load_model
         from .asr.stream import SimulatedClock, StreamingTranscriber
 
-        model = load_model(model_dir)
+        model = load_model(model_dir, language=language)
         roles = ["agent"] + (["customer"] if call.customer is not None else [])
         # one clock for both speakers: they queue for one decoder, as they do live
         clock = SimulatedClock(fixed_cost_s=fixed_asr_cost_s)
-        transcribers = {r: StreamingTranscriber(model, r, clock=clock) for r in roles}
+        auto_lock = lock if language == "auto" else None
+        transcribers = {r: StreamingTranscriber(model, r, clock=clock, options=options, language_lock=auto_lock)
+                        for r in roles}
     events: list[Event] = []
     for _t, blocks in iter_blocks(call, block_s=BLOCK_S):
         events += pipe.feed(blocks)

@@ -54,6 +54,23 @@ def _add_asr_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--playbook", type=Path, action="append", default=None, metavar="FILE",
                    help="extra phrase rules (TOML); may be repeated")
     p.add_argument("--replace-playbook", action="store_true", help="use only the --playbook files, not the built-in rules")
+    add_language_args(p)
+
+
+def add_language_args(p: argparse.ArgumentParser) -> None:
+    """``--language`` and ``--cue-language`` (override the config's ``[language]``)."""
+    p.add_argument("--language", choices=("en", "fr", "auto"), default=None,
+                   help="language of the call: en (tiny.en, default), fr or auto (multilingual base model; auto "
+                        "detects it from the first utterance); picks the model, the playbook and the masked number words")
+    p.add_argument("--cue-language", choices=("same", "en", "fr"), default=None,
+                   help="language of the prompts, summary and report (default: same as --language)")
+
+
+def config_with_language(args: argparse.Namespace, cfg: Any) -> Any:
+    """``cfg`` with ``--language`` / ``--cue-language`` applied (when given)."""
+    from .config import with_language
+
+    return with_language(cfg, getattr(args, "language", None), getattr(args, "cue_language", None))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,12 +126,13 @@ def _register(sub: Any, target: str) -> None:
     getattr(mod, attr)(sub)
 
 
-def _check_playbooks(args: argparse.Namespace) -> None:
+def _check_playbooks(args: argparse.Namespace, language: str = "en") -> None:
     """A malformed ``--playbook`` is an error even under ``--no-transcribe``."""
     if getattr(args, "playbook", None) and getattr(args, "no_transcribe", False):
         from .text.playbook import check_playbook_files
 
-        check_playbook_files(args.playbook, replace=bool(getattr(args, "replace_playbook", False)))
+        check_playbook_files(args.playbook, replace=bool(getattr(args, "replace_playbook", False)),
+                             language="en" if language == "auto" else language)
 
 
 def _load_profile(path: Path | None) -> Any:
@@ -138,8 +156,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     if is_batch_target(target):
         raise UsageError(f"{target}: a folder or glob of calls needs --out DIR for the per-call results")
-    cfg = load_config(args.config)
-    _check_playbooks(args)
+    cfg = config_with_language(args, load_config(args.config))
+    _check_playbooks(args, cfg.language.call)
     _check_outputs(args.json, args.vtt, args.srt)
     doc = analyze_file(
         target, config=cfg, agent_channel=args.agent_channel, customer_channel=args.customer_channel,

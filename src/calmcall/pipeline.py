@@ -10,6 +10,8 @@ block size the caller uses (live capture or file replay).
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any, Iterable, Mapping
 
 import logging
@@ -476,9 +478,11 @@ class Pipeline:
         if self._mask_cards and not self._maskers:
             from .text.masking import CardMasker, MaskContext, mask_partial
 
-            context = MaskContext()  # shared: the agent's "security code?" arms masking of the customer's answer
+            # shared: the agent's "security code?" arms masking of the customer's answer;
+            # its language picks the number words (auto: English and French together)
+            context = MaskContext(language=self.cfg.language.call)
             self._maskers = {s: CardMasker(context=context) for s in ("agent", "customer")}
-            self._mask_text = mask_partial
+            self._mask_text = functools.partial(mask_partial, context=None, language=context.language)
 
     def _release_words(self, words: list[Word], cands: list[Prompt]) -> list[Event]:
         out: list[Event] = []

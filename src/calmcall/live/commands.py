@@ -79,6 +79,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-transcribe", action="store_true",
                    help="prosody cues only: no speech recognition (no transcript, no phrase cues)")
     p.add_argument("--model", default=None, metavar="DIR", help="speech model directory (default: bundled tiny.en)")
+    from ..cli import add_language_args
+
+    add_language_args(p)
     p.add_argument("--config", type=Path, default=None, metavar="FILE")
     p.add_argument("--profile", type=Path, default=None, metavar="PROFILE.toml",
                    help="the agent's calm baseline from 'calmcall calibrate' (else learned from the call)")
@@ -117,7 +120,9 @@ def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ..
     from ..config import load_config
     from ..pipeline import Pipeline
 
-    cfg = cfg if cfg is not None else load_config(args.config)
+    from ..cli import config_with_language
+
+    cfg = config_with_language(args, cfg if cfg is not None else load_config(args.config))
     profile = None
     if args.profile is not None:
         from ..baseline import read_profile
@@ -135,12 +140,16 @@ def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ..
         from ..asr.model import load_model
         from .session import Transcribers
 
-        phrase_coach = make_phrase_coach(args.playbook, customer_name=args.customer_name)
-        model = load_model(args.model)
-        transcriber = Transcribers(model, roles)
+        from ..asr.language import call_language
+
+        language = cfg.language.call
+        options, lock = call_language(language)
+        phrase_coach = make_phrase_coach(args.playbook, customer_name=args.customer_name, language=language, lock=lock)
+        model = load_model(args.model, language=language)
+        transcriber = Transcribers(model, roles, options=options, language_lock=lock if language == "auto" else None)
         model_name = Path(str(getattr(model, "model_path", "") or args.model or "tiny.en")).name or "tiny.en"
         if args.model is None:
-            model_name = "tiny.en"
+            model_name = "tiny.en" if language == "en" else "base"
     pipe = Pipeline(cfg, has_customer=has_customer, agent_baseline=profile, phrase_coach=phrase_coach)
     return cfg, pipe, transcriber, model_name
 
@@ -154,13 +163,19 @@ def _build_logged(args: argparse.Namespace, session: Any, *, has_customer: bool)
     from ..pipeline import Pipeline
     from .logged_words import LoggedWords, logged_transcript
 
-    cfg = _session_config(args, session)
+    from ..cli import config_with_language
+
+    cfg = config_with_language(args, _session_config(args, session))
     profile = None
     if args.profile is not None:
         from ..baseline import read_profile
 
         profile = read_profile(args.profile)
-    phrase_coach = make_phrase_coach(args.playbook, customer_name=args.customer_name)
+    language = cfg.language.call
+    if language == "auto":  # the logged words are already in the language the call settled on
+        logged_lang = (session.meta.get("language") or {}).get("language") if isinstance(session.meta.get("language"), dict) else None
+        language = logged_lang if logged_lang in ("en", "fr") else "en"
+    phrase_coach = make_phrase_coach(args.playbook, customer_name=args.customer_name, language=language)
     pipe = Pipeline(cfg, has_customer=has_customer, agent_baseline=profile, phrase_coach=phrase_coach,
                     mask_cards=False)
     return cfg, pipe, LoggedWords(logged_transcript(session.events)), session.meta.get("model")

@@ -250,11 +250,14 @@ class Transcribers:
     """One real-time :class:`~calmcall.asr.stream.StreamingTranscriber` per role, all
     sharing one decode thread. ``feed`` never waits for the model."""
 
-    def __init__(self, model: Any, roles: Iterable[str]) -> None:
+    def __init__(self, model: Any, roles: Iterable[str], *, options: Any | None = None,
+                 language_lock: Any | None = None) -> None:
         from ..asr.stream import DecodeWorker, StreamingTranscriber
 
         self.worker = DecodeWorker()
-        self.by_role = {r: StreamingTranscriber(model, r, worker=self.worker) for r in roles}  # type: ignore[arg-type]
+        self.language_lock = language_lock
+        self.by_role = {r: StreamingTranscriber(model, r, worker=self.worker, options=options,  # type: ignore[arg-type]
+                                                language_lock=language_lock) for r in roles}
         self._closed = False
         self._idle_settled_s: dict[str, float] = {}
 

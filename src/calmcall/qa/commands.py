@@ -79,6 +79,9 @@ def add_qa_parsers(subparsers: Any) -> None:
     r.add_argument("--no-transcribe", action="store_true", help="prosody only: no transcript (audio input)")
     r.add_argument("--model", type=Path, default=None, metavar="DIR", help="Whisper model directory (audio input)")
     r.add_argument("--customer-name", default=None, help="the customer's name (audio input)")
+    from calmcall.cli import add_language_args
+
+    add_language_args(r)
     r.set_defaults(func=cmd_report)
 
 
@@ -153,8 +156,10 @@ def load_source(args: argparse.Namespace) -> dict[str, Any]:
             from calmcall.baseline import read_profile
 
             profile = read_profile(args.profile)
+        from calmcall.cli import config_with_language
+
         return analyze_file(
-            p, config=load_config(args.config), agent_channel=args.agent_channel,
+            p, config=config_with_language(args, load_config(args.config)), agent_channel=args.agent_channel,
             customer_channel=args.customer_channel, profile=profile, transcribe=not args.no_transcribe,
             customer_name=args.customer_name, model_dir=args.model,
         )

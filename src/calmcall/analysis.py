@@ -105,15 +105,27 @@ def build_document(call: Call, events: list[Event], pipe: Pipeline, config: Conf
     if profile is not None:
         baselines["agent"] = {"f0_hz": profile.f0_hz, "level_db": profile.level_db, "rate_syl_s": profile.rate_syl_s,
                               "wpm": profile.wpm, "speech_s": profile.speech_s, "source": "profile", "t_s": 0.0}
-    return analysis_document(
+    lock = getattr(pipe, "language_lock", None)
+    detected = lock.language if lock is not None else None
+    cue_lang = config.language.cue_language(detected)
+    prompts = strip_type(to_dict(e) for e in events if isinstance(e, Prompt))
+    if cue_lang != "en" or config.language.call != "en":
+        from .messages import localize_dict
+
+        prompts = [localize_dict(p, cue_lang) for p in prompts]
+    doc = analysis_document(
         file=call.path, duration_s=round(call.duration_s, 3), channels=call.channels,
-        prompts=strip_type(to_dict(e) for e in events if isinstance(e, Prompt)),
+        prompts=prompts,
         words=words,
         timeline=strip_type(to_dict(e) for e in events if isinstance(e, Measures)),
         customer_states=[to_dict(e) for e in events if isinstance(e, CustomerState)],
         baselines=baselines, config=config.to_dict(), measures=pipe.summary(),
         suppressed_prompts=pipe.coach.suppressed,
     )
+    if config.language.call != "en" or cue_lang != "en":  # English documents stay as they were
+        doc["language"] = {"call": config.language.call, "cues": cue_lang,
+                           **({"detection": lock.to_dict()} if lock is not None and config.language.call == "auto" else {})}
+    return doc
 
 
 def analyze_file(

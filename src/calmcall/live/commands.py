@@ -450,9 +450,19 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
            meta_extra: dict[str, Any] | None = None) -> int:
     """Overlay server + session log (+ audio recorder) around the session ``build`` makes."""
     session: Any = None
+    lock = getattr(transcriber, "language_lock", None)
+
+    def cue_language() -> str:
+        return cfg.language.cue_language(lock.language if lock is not None else None)
 
     def hello() -> dict[str, Any]:
-        return session.hello() if session is not None else {"mode": mode}
+        h = session.hello() if session is not None else {"mode": mode}
+        lang = cue_language()
+        if lang != "en":  # the overlay's fixed strings from the catalogue (English ones are built in)
+            from ..messages import overlay_strings
+
+            h = {**h, "lang": lang, "strings": overlay_strings(lang)}
+        return h
 
     try:
         th = _start_server(args, hello)
@@ -509,7 +519,14 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
         def status_extra() -> dict[str, Any]:  # the overlay learns when logging stopped
             return {"clients": srv.client_count, **(log_guard.status() if log_guard is not None else {})}
 
-        session = build(srv.publish, guard.write if guard else None, status_extra, recorder)
+        publish = srv.publish
+        if cfg.language.call != "en" or cfg.language.cues != "same":
+            from ..messages import localize_dict
+
+            def publish(type_: str, data: dict[str, Any]) -> None:  # prompts leave in the cue language
+                srv.publish(type_, localize_dict(data, cue_language()) if type_ == "prompt" else data)
+
+        session = build(publish, guard.write if guard else None, status_extra, recorder)
         _install_stop(session)
         _announce(srv, args, mode)
         if recorder is not None:

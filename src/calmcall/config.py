@@ -230,6 +230,10 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Confi
             kwargs[key] = expected(raw)
         sections[name] = cls(**kwargs)
     cfg = Config(**sections)
+    if cfg.language.call != "en" and "pace_ceiling_wpm" not in (data.get("targets") or {}):
+        from .norms import apply_norms
+
+        cfg = apply_norms(cfg, cfg.language.call)  # the language's default ceiling (calmcall.norms)
     if cfg.measure.pitch_min_hz * 1.05 >= cfg.measure.pitch_max_hz:
         raise ConfigError(f"{source}: measure.pitch_min_hz must be below measure.pitch_max_hz")
     if cfg.baseline.f0_min_hz >= cfg.baseline.f0_max_hz or cfg.baseline.rate_min_syl_s >= cfg.baseline.rate_max_syl_s:
@@ -276,7 +280,9 @@ def with_language(cfg: Config, call: str | None = None, cues: str | None = None)
         if value not in _CHOICES[("language", key)]:
             raise ConfigError(f"--{'language' if key == 'call' else 'cue-language'} must be one of "
                               f"{', '.join(_CHOICES[('language', key)])}, not {short_repr(value)}")
-    return dataclasses.replace(cfg, language=LanguageConfig(**new))
+    from .norms import apply_norms
+
+    return apply_norms(dataclasses.replace(cfg, language=LanguageConfig(**new)), new["call"])
 
 
 def load_config(path: str | Path | None) -> Config:

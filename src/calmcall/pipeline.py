@@ -50,7 +50,9 @@ class _SpeakerState:
         self.tracker = SpeakerTracker(cfg.measure)
         self.learner = BaselineLearner(learn_s, cfg.baseline, gate_floor_db=cfg.measure.vad_floor_db)
         self.baseline = baseline
-        self.words = WordPace()  # pace from committed words (calmcall.pace)
+        from .norms import syllable_counter  # per-language syllable rules (calmcall.norms)
+
+        self.words = WordPace(syllable_fn=syllable_counter(cfg.language.call))  # pace from committed words (calmcall.pace)
         self.calm_pace: tuple[float, float] | None = None  # calm (wpm, syllables/s of the words' text)
         self.calm_pace_refused: dict[str, Any] | None = None  # why a learned calm pace was not used
         self.stats = SpeechStats()  # whole call
@@ -103,7 +105,7 @@ class _SpeakerState:
         n_words = n_syl = 0
         elapsed_s = 0.0
         for part in stretches(sel):
-            r = words_over_elapsed(part)
+            r = words_over_elapsed(part, self.words.syllable_fn)
             if r is not None:
                 n_words, n_syl, elapsed_s = n_words + r[2], n_syl + r[3], elapsed_s + r[4]
         if n_words < MIN_CALIBRATION_WORDS or elapsed_s < MIN_CALIBRATION_ELAPSED_S:

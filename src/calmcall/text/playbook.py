@@ -17,6 +17,7 @@ fire again within ``refire_s`` seconds, and one match fires once.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -649,6 +650,8 @@ class PhraseCoach:
         self._last_fired[rule.id] = t
         detail = rule.detail
         if self._name_display and "{name}" in detail:
+            if self._name_display.split()[0].lower() in _TITLES:  # "Madame Dupont": no second title
+                detail = re.sub(r"\b\w+/\w+ \{name\}", "{name}", detail)
             detail = detail.replace("{name}", self._name_display)
         evidence: dict[str, Any] = {
             "rule": rule.id,

@@ -25,12 +25,20 @@ BLOCK_S = 0.1
 
 
 def make_phrase_coach(playbook_files: list[Path] | None, *, replace_playbook: bool = False,
-                      customer_name: str | None = None) -> Any:
-    """The phrase coach of a call: the built-in playbook plus ``playbook_files``
-    (only those with ``replace_playbook``); used by analyze, live and replay."""
-    from .text.playbook import PhraseCoach, load_playbook
+                      customer_name: str | None = None, language: str = "en", lock: Any | None = None) -> Any:
+    """The phrase coach of a call: the built-in playbook of ``language`` (``en``,
+    ``fr``; ``auto``: both, routed by the call's language ``lock``) plus
+    ``playbook_files`` (only those with ``replace_playbook``); used by analyze, live
+    and replay."""
+    from .text.playbook import LanguageRoutedCoach, PhraseCoach, load_playbook
 
-    pb = load_playbook(extra=list(playbook_files or []), replace=replace_playbook)
+    if language == "auto":
+        if lock is None:
+            raise ValueError("language 'auto' needs the call's LanguageLock")
+        return LanguageRoutedCoach({lang: make_phrase_coach(playbook_files, replace_playbook=replace_playbook,
+                                                            customer_name=customer_name, language=lang)
+                                    for lang in ("en", "fr")}, lock)
+    pb = load_playbook(extra=list(playbook_files or []), replace=replace_playbook, language=language)
     return PhraseCoach(pb, customer_name=customer_name)
 
 
@@ -51,13 +59,21 @@ def run_call(
     """Run ``call`` through a :class:`~calmcall.runner.CallRunner` (the same core live
     runs); returns all events in order and the pipeline.
 
+    ``config.language.call`` picks the model, the playbook and the masking words; the
+    call's :class:`~calmcall.asr.language.LanguageLock` is ``pipe.language_lock``.
     ``model``: an already loaded speech model (``asr.model.load_model``; a batch worker
     or a Ray actor loads one and passes it to every call); ``None`` loads the one
     ``model_dir`` names for this call. ``transcriber`` (optional, with ``transcribe``)
     replaces the speech model altogether: any :class:`~calmcall.runner.Transcriber`, e.g.
     :class:`~calmcall.live.logged_words.LoggedWords` re-delivering known decode results."""
-    phrase_coach = make_phrase_coach(playbook_files, replace_playbook=replace_playbook, customer_name=customer_name) if transcribe else None
+    from .asr.language import call_language
+
+    language = config.language.call
+    options, lock = call_language(language)
+    phrase_coach = make_phrase_coach(playbook_files, replace_playbook=replace_playbook, customer_name=customer_name,
+                                     language=language, lock=lock) if transcribe else None
     pipe = Pipeline(config, has_customer=call.customer is not None, agent_baseline=profile, phrase_coach=phrase_coach)
+    pipe.language_lock = lock  # type: ignore[attr-defined]  # read by build_document
     if not transcribe:
         transcriber = None
     elif transcriber is None:
@@ -65,10 +81,12 @@ def run_call(
         from .asr.stream import SimulatedClock
 
         if model is None:
-            model = load_model(model_dir)
+            model = load_model(model_dir, language=language)
         roles = ["agent"] + (["customer"] if call.customer is not None else [])
         # one clock for both speakers: they queue for one decoder, as they do live
-        transcriber = Transcribers(model, roles, clock=SimulatedClock(fixed_cost_s=fixed_asr_cost_s))
+        auto_lock = lock if language == "auto" else None
+        transcriber = Transcribers(model, roles, clock=SimulatedClock(fixed_cost_s=fixed_asr_cost_s),
+                                   options=options, language_lock=auto_lock)
     runner = CallRunner(pipe, transcriber)
     events: list[Event] = []
     for _t, blocks in iter_blocks(call, block_s=BLOCK_S):
@@ -92,15 +110,27 @@ def build_document(call: Call, events: list[Event], pipe: Pipeline, config: Conf
     if profile is not None:
         baselines["agent"] = {"f0_hz": profile.f0_hz, "level_db": profile.level_db, "rate_syl_s": profile.rate_syl_s,
                               "wpm": profile.wpm, "speech_s": profile.speech_s, "source": "profile", "t_s": 0.0}
-    return analysis_document(
+    lock = getattr(pipe, "language_lock", None)
+    detected = lock.language if lock is not None else None
+    cue_lang = config.language.cue_language(detected)
+    prompts = strip_type(to_dict(e) for e in events if isinstance(e, Prompt))
+    if cue_lang != "en" or config.language.call != "en":
+        from .messages import localize_dict
+
+        prompts = [localize_dict(p, cue_lang) for p in prompts]
+    doc = analysis_document(
         file=call.path, duration_s=round(call.duration_s, 3), channels=call.channels,
-        prompts=strip_type(to_dict(e) for e in events if isinstance(e, Prompt)),
+        prompts=prompts,
         words=words,
         timeline=strip_type(to_dict(e) for e in events if isinstance(e, Measures)),
         customer_states=[to_dict(e) for e in events if isinstance(e, CustomerState)],
         baselines=baselines, config=config.to_dict(), measures=pipe.summary(),
         suppressed_prompts=pipe.coach.suppressed,
     )
+    if config.language.call != "en" or cue_lang != "en":  # English documents stay as they were
+        doc["language"] = {"call": config.language.call, "cues": cue_lang,
+                           **({"detection": lock.to_dict()} if lock is not None and config.language.call == "auto" else {})}
+    return doc
 
 
 def analyze_file(

@@ -98,12 +98,13 @@ def _register(sub: Any, target: str) -> None:
     getattr(mod, attr)(sub)
 
 
-def _check_playbooks(args: argparse.Namespace) -> None:
+def _check_playbooks(args: argparse.Namespace, language: str = "en") -> None:
     """A malformed ``--playbook`` is an error even under ``--no-transcribe``."""
     if getattr(args, "playbook", None) and getattr(args, "no_transcribe", False):
         from .text.playbook import check_playbook_files
 
-        check_playbook_files(args.playbook, replace=bool(getattr(args, "replace_playbook", False)))
+        check_playbook_files(args.playbook, replace=bool(getattr(args, "replace_playbook", False)),
+                             language="en" if language == "auto" else language)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -125,7 +126,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         raise UsageError(f"{target}: a folder or glob of calls needs --out DIR for the per-call results")
     opts = RunOptions.from_args(args)
     cfg = opts.load_config()
-    _check_playbooks(args)
+    _check_playbooks(args, cfg.language.call)
     _check_outputs(args.json, args.vtt, args.srt)
     doc = analyze_file(target, config=cfg, profile=opts.load_profile(), **opts.call_kwargs())
     from .summary import format_summary

@@ -23,7 +23,7 @@ from .audio_io import CHANNEL
 from .config import Config
 from .events import Baseline
 
-__all__ = ["RunOptions", "add_channel_arguments", "add_config_argument", "add_run_arguments"]
+__all__ = ["RunOptions", "add_channel_arguments", "add_config_argument", "add_language_arguments", "add_run_arguments"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,8 @@ class RunOptions:
     ``calmcall calibrate`` (None: learned from the call); ``transcribe``: run the
     speech model (phrase cues and word pace need it); ``model_dir``: CTranslate2
     Whisper model (None: the bundled tiny.en); ``playbook_files``: extra phrase rules,
-    used alone with ``replace_playbook``."""
+    used alone with ``replace_playbook``; ``language`` (en|fr|auto) and ``cue_language``
+    (same|en|fr) override the config's ``[language]`` (None: keep it)."""
 
     agent_channel: int | None = None
     customer_channel: int | None = None
@@ -47,6 +48,8 @@ class RunOptions:
     customer_name: str | None = None
     playbook_files: tuple[Path, ...] = ()
     replace_playbook: bool = False
+    language: str | None = None
+    cue_language: str | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> RunOptions:
@@ -66,13 +69,16 @@ class RunOptions:
             customer_name=getattr(args, "customer_name", None),
             playbook_files=tuple(Path(p) for p in (getattr(args, "playbook", None) or ())),
             replace_playbook=bool(getattr(args, "replace_playbook", False)),
+            language=getattr(args, "language", None),
+            cue_language=getattr(args, "cue_language", None),
         )
 
     def load_config(self) -> Config:
-        """The config (``ConfigError`` with the key and how to fix it on a bad file)."""
-        from .config import load_config
+        """The config with ``language`` / ``cue_language`` applied (``ConfigError`` with the
+        key and how to fix it on a bad file)."""
+        from .config import load_config, with_language
 
-        return load_config(self.config_path)
+        return with_language(load_config(self.config_path), self.language, self.cue_language)
 
     def load_profile(self) -> Baseline | None:
         """The agent's calm profile, or None when the run learns it from the call."""
@@ -122,3 +128,13 @@ def add_run_arguments(p: argparse.ArgumentParser, *, note: str = "") -> None:
                    help=f"extra phrase rules (TOML); may be repeated{note}")
     p.add_argument("--replace-playbook", action="store_true",
                    help=f"use only the --playbook files, not the built-in rules{note}")
+    add_language_arguments(p)
+
+
+def add_language_arguments(p: argparse.ArgumentParser) -> None:
+    """``--language`` and ``--cue-language`` (override the config's ``[language]``)."""
+    p.add_argument("--language", choices=("en", "fr", "auto"), default=None,
+                   help="language of the call: en (tiny.en, default), fr or auto (multilingual base model; auto "
+                        "detects it from the first utterance); picks the model, the playbook and the masked number words")
+    p.add_argument("--cue-language", choices=("same", "en", "fr"), default=None,
+                   help="language of the prompts, summary and report (default: same as --language)")

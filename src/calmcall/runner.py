@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable, Protocol, cast
 
 import numpy as np
 
-from .events import Event, Partial, Word
+from .events import Event, Partial, Speaker, Word
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +49,19 @@ class Transcribers:
     With ``clock`` (a :class:`~calmcall.asr.stream.SimulatedClock`, shared by the roles:
     they queue for one decoder, as they do live) decodes run inline under simulated
     time; without it they run on one real-time decode thread and ``feed`` never waits
-    for the model. Output of all roles is merged in order of ``t_s`` (stable)."""
+    for the model. ``transcriber_kw`` (decode ``options``, ``language_lock``) go to every
+    role's transcriber. Output of all roles is merged in order of ``t_s`` (stable)."""
 
-    def __init__(self, model: Any, roles: Iterable[str], *, clock: Any | None = None) -> None:
+    def __init__(self, model: Any, roles: Iterable[str], *, clock: Any | None = None, **transcriber_kw: Any) -> None:
         from .asr.stream import DecodeWorker, StreamingTranscriber
 
         self.worker = DecodeWorker() if clock is None else None
+        self.language_lock = transcriber_kw.get("language_lock")  # auto language: what the call settled on
         if clock is None:
-            self.by_role = {r: StreamingTranscriber(model, r, worker=self.worker) for r in roles}  # type: ignore[arg-type]
+            self.by_role = {r: StreamingTranscriber(model, cast(Speaker, r), worker=self.worker, **transcriber_kw)
+                            for r in roles}
         else:
-            self.by_role = {r: StreamingTranscriber(model, r, clock=clock) for r in roles}  # type: ignore[arg-type]
+            self.by_role = {r: StreamingTranscriber(model, cast(Speaker, r), clock=clock, **transcriber_kw) for r in roles}
         self._closed = False
         self._idle_settled_s: dict[str, float] = {}
 

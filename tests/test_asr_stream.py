@@ -7,7 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from calmcall.asr.metrics import normalize_text, wer, word_errors
+from calmcall.asr.metrics import wer, word_errors
+from calmcall.asr.words import normalize_transcript
 from calmcall.asr.model import load_model
 from calmcall.asr.stream import (
     DecodeWorker,
@@ -162,7 +163,7 @@ def test_realtime_worker_feed_never_blocks(model) -> None:  # type: ignore[no-un
 
 def test_whole_file_matches_jfk(model) -> None:  # type: ignore[no-untyped-def]
     words = transcribe_whole_file(model, read_16k(shared_audio(JFK))[:, 0])
-    assert normalize_text(" ".join(w.text for w in words)) == normalize_text(JFK_TEXT)
+    assert normalize_transcript(" ".join(w.text for w in words)) == normalize_transcript(JFK_TEXT)
 
 
 def test_bad_arguments(model) -> None:  # type: ignore[no-untyped-def]

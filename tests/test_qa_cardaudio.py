@@ -31,7 +31,7 @@ from conftest import shared_audio
 SR = 16000
 
 
-def _replay(wav: Path, sessions: Path) -> sl.Session:
+def _replay(wav: Path, sessions: Path) -> sl.SessionLog:
     proc = subprocess.run([sys.executable, "-m", "calmcall.cli", "replay", str(wav), "--record-audio", "--speed", "2",
                            "--port", "0", "--sessions-dir", str(sessions), "--linger", "0"],
                           capture_output=True, text=True, timeout=300)

@@ -49,7 +49,7 @@ def _cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
                           timeout=timeout)
 
 
-def _only_session(d: Path, exclude: set[Path] | None = None) -> sl.Session:
+def _only_session(d: Path, exclude: set[Path] | None = None) -> sl.SessionLog:
     logs = [p for p in d.glob("*.jsonl") if p not in (exclude or set())]
     assert len(logs) == 1, logs
     return sl.read_session(logs[0])
@@ -67,7 +67,7 @@ def _blocks(x: np.ndarray, n: int = 1600) -> list[np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def recorded_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[sl.Session, Path]:
+def recorded_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[sl.SessionLog, Path]:
     """The sample call replayed through the live path with --record-audio (real model)."""
     d = tmp_path_factory.mktemp("rec_sample")
     proc = _cli("replay", str(SAMPLE), "--record-audio", "--speed", "10", "--port", "0",
@@ -78,7 +78,7 @@ def recorded_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[sl.Sessio
 
 
 @pytest.fixture(scope="module")
-def recorded_card(tmp_path_factory: pytest.TempPathFactory) -> tuple[sl.Session, Path, dict[str, Any]]:
+def recorded_card(tmp_path_factory: pytest.TempPathFactory) -> tuple[sl.SessionLog, Path, dict[str, Any]]:
     """A call in which the customer reads a card number, recorded with --record-audio."""
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng not installed")

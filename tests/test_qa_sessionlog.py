@@ -177,7 +177,7 @@ def test_fsync_policy_once_a_second_and_on_prompts(tmp_path: Path, monkeypatch: 
     now = [100.0]
     w = sl.SessionWriter(tmp_path, {}, clock=lambda: now[0], background_fsync=False)
     spy = _FsyncSpy()
-    monkeypatch.setattr(sl.os, "fsync", spy)
+    monkeypatch.setattr(os, "fsync", spy)
     for i in range(20):  # 20 records within 0.95 s: no fsync yet
         now[0] += 0.0475
         w.write(_measures(i * 0.05))
@@ -194,7 +194,7 @@ def test_fsync_policy_once_a_second_and_on_prompts(tmp_path: Path, monkeypatch: 
 def test_background_fsync_when_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spy = _FsyncSpy()
     w = sl.SessionWriter(tmp_path, {}, fsync_interval_s=0.1)
-    monkeypatch.setattr(sl.os, "fsync", spy)
+    monkeypatch.setattr(os, "fsync", spy)
     w.write(_measures(0.25))
     time.sleep(0.6)
     assert spy.calls >= 1 and not w._dirty
@@ -203,11 +203,11 @@ def test_background_fsync_when_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_failed_fsync_is_not_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     w = sl.SessionWriter(tmp_path, {}, background_fsync=False)
-    monkeypatch.setattr(sl.os, "fsync", _FsyncSpy(fail_on=1))
+    monkeypatch.setattr(os, "fsync", _FsyncSpy(fail_on=1))
     with pytest.raises(sl.SessionLogError, match="fsync"):
         w.write(_prompt(1.0))
     assert w.failed
-    monkeypatch.setattr(sl.os, "fsync", _FsyncSpy())  # the disk "recovers": still refused
+    monkeypatch.setattr(os, "fsync", _FsyncSpy())  # the disk "recovers": still refused
     with pytest.raises(sl.SessionLogError, match="failed earlier"):
         w.write(_measures(1.25))
     with pytest.raises(sl.SessionLogError):
@@ -244,7 +244,7 @@ def test_writes_do_not_wait_for_a_slow_background_fsync(tmp_path: Path, monkeypa
         synced_at.append(time.monotonic())
 
     w = sl.SessionWriter(tmp_path, {}, fsync_interval_s=0.2)
-    monkeypatch.setattr(sl.os, "fsync", slow_fsync)
+    monkeypatch.setattr(os, "fsync", slow_fsync)
     t_first = time.monotonic()
     worst = 0.0
     for i in range(120):  # 1.2 s of measures every 10 ms

@@ -1,4 +1,4 @@
-"""Silero VAD run only inside the energy gate (calmcall.asr.vad.GatedSilero): the same
+"""Silero VAD run only inside the energy gate (calmcall.asr.silero.GatedSilero): the same
 probabilities as the ungated stream where it runs, independent of the block size, the
 same speech decision as the ungated front away from gate openings, no speech on gated
 noise, and far fewer Silero frames on a quiet channel. Also the narrowband detector
@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 
 from _phone import noise_channel, phone_band
-from calmcall.asr.vad import FRAME, GatedSilero, SileroStream
+from calmcall.asr.silero import FRAME_N as FRAME, GatedSilero, SileroStream
 from calmcall.config import MeasureConfig
 from calmcall.measure import measure_channel
 from calmcall.prosody import ChannelFront

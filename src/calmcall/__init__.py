@@ -13,7 +13,8 @@ The public API (``calmcall.__all__``); everything else is internal and may chang
     doc = calmcall.analyze_file("call.wav", config=cfg)    # the `calmcall analyze` JSON document
 
 ``Pipeline`` is the synchronous core (audio blocks in, events out, stamped in audio
-seconds) for embedders that bring their own audio source and transcriber; see
+seconds); ``CallRunner`` adds the per-speaker transcribers (``Transcribers``) the way
+analyze and live run them, for embedders that bring their own audio source; see
 docs/ARCHITECTURE.md "Core API". Names are imported on first use, so ``import
 calmcall`` stays cheap.
 """
@@ -30,6 +31,9 @@ _EXPORTS: dict[str, str] = {
     "run_call": "calmcall.analysis",
     "analyze_file": "calmcall.analysis",
     "Pipeline": "calmcall.pipeline",
+    "CallRunner": "calmcall.runner",
+    "Transcribers": "calmcall.runner",
+    "RunOptions": "calmcall.options",
     "load_call": "calmcall.audio_io",
     "iter_blocks": "calmcall.audio_io",
     "Call": "calmcall.audio_io",
@@ -52,7 +56,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [  # a literal, so linters and type checkers read it; tests/test_public_api.py checks it against _EXPORTS
-    "__version__", "run_call", "analyze_file", "Pipeline", "load_call", "iter_blocks", "Call", "SAMPLE_RATE_HZ",
+    "__version__", "run_call", "analyze_file", "Pipeline", "CallRunner", "Transcribers", "RunOptions", "load_call", "iter_blocks", "Call", "SAMPLE_RATE_HZ",
     "load_config", "Config", "Event", "Prompt", "Measures", "Baseline", "BaselineReady", "CustomerState", "Word",
     "Partial", "Status", "to_dict", "CalmcallError", "InputError", "RuntimeFault",
 ]
@@ -76,6 +80,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from .audio_io import SAMPLE_RATE_HZ, Call, iter_blocks, load_call
     from .config import Config, load_config
     from .errors import CalmcallError, InputError, RuntimeFault
+    from .options import RunOptions
+    from .runner import CallRunner, Transcribers
     from .events import (Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Status, Word,
                          to_dict)
     from .pipeline import Pipeline

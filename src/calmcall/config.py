@@ -130,6 +130,30 @@ class CoachConfig:
     decision_medium_s: float = _f(0.3, "a ready medium-severity pace/pitch/volume/other cue waits this long for a stronger or coincident one (s)", lo=0, hi=10)
 
 
+#: Accepted values of the string keys (section, key) -> values.
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("language", "call"): ("en", "fr", "auto"),
+    ("language", "cues"): ("same", "en", "fr"),
+}
+
+
+@dataclass(frozen=True)
+class LanguageConfig:
+    """Which language the call is in, and which language the cues and screens use (docs/french.md)."""
+
+    call: str = _f("en", "language of the call: en (tiny.en), fr or auto (the multilingual base model; auto detects it from the call's first utterance); picks the speech model, the phrase playbook, the number words masked and the pace norms (--language)")
+    cues: str = _f("same", "language of the prompts, the overlay, the summary and the report: same (as the call's, English until auto has decided), en or fr (--cue-language)")
+
+    def cue_language(self, detected: str | None = None) -> str:
+        """The language cues are shown in (``en``/``fr``); ``detected`` is the language
+        an ``auto`` call settled on (None while undecided)."""
+        if self.cues != "same":
+            return self.cues
+        if self.call == "auto":
+            return detected or "en"
+        return self.call
+
+
 @dataclass(frozen=True)
 class Config:
     """All of calmcall's tunable settings."""
@@ -140,6 +164,7 @@ class Config:
     customer: CustomerConfig = field(default_factory=CustomerConfig)
     overtalk: OvertalkConfig = field(default_factory=OvertalkConfig)
     coach: CoachConfig = field(default_factory=CoachConfig)
+    language: LanguageConfig = field(default_factory=LanguageConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return dataclasses.asdict(self)
@@ -151,6 +176,8 @@ _SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fie
 def _fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value + '"'
     return repr(value)
 
 
@@ -186,6 +213,12 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Confi
             if key not in known:
                 raise ConfigError(f"{source}: unknown key {name}.{key} (known: {', '.join(known)})")
             f = known[key]
+            choices = _CHOICES.get((name, key))
+            if choices is not None:
+                if raw not in choices:
+                    raise ConfigError(f"{source}: {name}.{key} must be one of {', '.join(choices)}, got {short_repr(raw)}")
+                kwargs[key] = raw
+                continue
             expected: Callable[[Any], Any] = type(f.default)
             lo, hi = f.metadata.get("lo"), f.metadata.get("hi")
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
@@ -197,6 +230,10 @@ def config_from_dict(data: dict[str, Any], *, source: str = "<config>") -> Confi
             kwargs[key] = expected(raw)
         sections[name] = cls(**kwargs)
     cfg = Config(**sections)
+    if cfg.language.call != "en" and "pace_ceiling_wpm" not in (data.get("targets") or {}):
+        from .norms import apply_norms
+
+        cfg = apply_norms(cfg, cfg.language.call)  # the language's default ceiling (calmcall.norms)
     if cfg.measure.pitch_min_hz * 1.05 >= cfg.measure.pitch_max_hz:
         raise ConfigError(f"{source}: measure.pitch_min_hz must be below measure.pitch_max_hz")
     if cfg.baseline.f0_min_hz >= cfg.baseline.f0_max_hz or cfg.baseline.rate_min_syl_s >= cfg.baseline.rate_max_syl_s:
@@ -222,9 +259,30 @@ def logged_config_problem(data: Any) -> str | None:
         if not isinstance(section, dict):
             return f"[{name}] is not a table"
         for f in dataclasses.fields(cls):
+            choices = _CHOICES.get((name, f.name))
+            if choices is not None:
+                if f.name in section and section[f.name] not in choices:
+                    return f"{name}.{f.name} = {short_repr(section[f.name])}"
+                continue
             if f.name in section and not finite_in(section[f.name], f.metadata.get("lo"), f.metadata.get("hi")):
                 return f"{name}.{f.name} = {short_repr(section[f.name])}"
     return None
+
+
+def with_language(cfg: Config, call: str | None = None, cues: str | None = None) -> Config:
+    """``cfg`` with ``[language]`` overridden by the command line (``--language``,
+    ``--cue-language``; None keeps the file's value). Raises :class:`ConfigError`."""
+    if call is None and cues is None:
+        return cfg
+    new = {"call": call if call is not None else cfg.language.call,
+           "cues": cues if cues is not None else cfg.language.cues}
+    for key, value in new.items():
+        if value not in _CHOICES[("language", key)]:
+            raise ConfigError(f"--{'language' if key == 'call' else 'cue-language'} must be one of "
+                              f"{', '.join(_CHOICES[('language', key)])}, not {short_repr(value)}")
+    from .norms import apply_norms
+
+    return apply_norms(dataclasses.replace(cfg, language=LanguageConfig(**new)), new["call"])
 
 
 def load_config(path: str | Path | None) -> Config:

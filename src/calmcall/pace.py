@@ -40,7 +40,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .events import Word
 
@@ -228,13 +228,16 @@ def elapsed_of(words: list[Word]) -> float:
     return (max(mid) - mid[0]) * n / (n - 1)
 
 
-def words_over_elapsed(words: list[Word]) -> tuple[float, float, int, int, float] | None:
+def words_over_elapsed(words: list[Word], syllable_fn: "Callable[[str], int] | None" = None
+                       ) -> tuple[float, float, int, int, float] | None:
     """``(wpm, syl_s, words, syllables, elapsed_s)`` of time-ordered ``words`` taken
-    as one stretch; ``None`` when their elapsed time is not positive (under 2 words)."""
+    as one stretch; ``None`` when their elapsed time is not positive (under 2 words).
+    ``syllable_fn``: syllables of one word (default English :func:`syllables`)."""
     elapsed = elapsed_of(words)
     if elapsed <= 0:
         return None
-    n_syl = sum(syllables(w.text) for w in words)
+    count = syllable_fn or syllables
+    n_syl = sum(count(w.text) for w in words)
     return 60.0 * len(words) / elapsed, n_syl / elapsed, len(words), n_syl, elapsed
 
 
@@ -262,7 +265,8 @@ class WordPace:
 
     def __init__(self, *, window_s: float = WINDOW_S, max_pause_s: float = MAX_PAUSE_S,
                  min_words: int = 4, min_elapsed_s: float = 1.2, settle_s: float = WINDOW_S,
-                 settle_syllables: int = SETTLE_SYLLABLES) -> None:
+                 settle_syllables: int = SETTLE_SYLLABLES,
+                 syllable_fn: "Callable[[str], int] | None" = None) -> None:
         if window_s <= 0 or max_pause_s <= 0:
             raise ValueError(f"window_s and max_pause_s must be > 0 s, got {window_s}, {max_pause_s}")
         self.window_s = window_s
@@ -271,13 +275,16 @@ class WordPace:
         self.min_elapsed_s = min_elapsed_s
         self.settle_s = settle_s
         self.settle_syllables = settle_syllables
+        #: syllables of one word (default English :func:`syllables`; a French call passes
+        #: :func:`calmcall.text.syllables_fr.syllables_fr`, see :mod:`calmcall.norms`)
+        self.syllable_fn = syllable_fn or syllables
         self._words: deque[tuple[Word, int]] = deque()  # (word, syllables), by start time
         self._last_active_s: float | None = None
         self._stretch_start_s = -1e9  # speech resumed here after a pause > max_pause_s
         self._cache: dict[tuple[float, int, float, int], PaceReading | None] | None = None
 
     def add(self, word: Word) -> None:
-        item = (word, syllables(word.text))
+        item = (word, self.syllable_fn(word.text))
         if self._words and word.start_s < self._words[-1][0].start_s:
             items = sorted([*self._words, item], key=lambda x: x[0].start_s)
             self._words = deque(items)

@@ -10,6 +10,8 @@ block size the caller uses (live capture or file replay).
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any, Iterable, Mapping
 
 import logging
@@ -48,7 +50,9 @@ class _SpeakerState:
         self.tracker = SpeakerTracker(cfg.measure)
         self.learner = BaselineLearner(learn_s, cfg.baseline, gate_floor_db=cfg.measure.vad_floor_db)
         self.baseline = baseline
-        self.words = WordPace()  # pace from committed words (calmcall.pace)
+        from .norms import syllable_counter  # per-language syllable rules (calmcall.norms)
+
+        self.words = WordPace(syllable_fn=syllable_counter(cfg.language.call))  # pace from committed words (calmcall.pace)
         self.calm_pace: tuple[float, float] | None = None  # calm (wpm, syllables/s of the words' text)
         self.calm_pace_refused: dict[str, Any] | None = None  # why a learned calm pace was not used
         self.stats = SpeechStats()  # whole call
@@ -101,7 +105,7 @@ class _SpeakerState:
         n_words = n_syl = 0
         elapsed_s = 0.0
         for part in stretches(sel):
-            r = words_over_elapsed(part)
+            r = words_over_elapsed(part, self.words.syllable_fn)
             if r is not None:
                 n_words, n_syl, elapsed_s = n_words + r[2], n_syl + r[3], elapsed_s + r[4]
         if n_words < MIN_CALIBRATION_WORDS or elapsed_s < MIN_CALIBRATION_ELAPSED_S:
@@ -476,9 +480,11 @@ class Pipeline:
         if self._mask_cards and not self._maskers:
             from .text.masking import CardMasker, MaskContext, mask_partial
 
-            context = MaskContext()  # shared: the agent's "security code?" arms masking of the customer's answer
+            # shared: the agent's "security code?" arms masking of the customer's answer;
+            # its language picks the number words (auto: English and French together)
+            context = MaskContext(language=self.cfg.language.call)
             self._maskers = {s: CardMasker(context=context) for s in ("agent", "customer")}
-            self._mask_text = mask_partial
+            self._mask_text = functools.partial(mask_partial, context=None, language=context.language)
 
     def _release_words(self, words: list[Word], cands: list[Prompt]) -> list[Event]:
         out: list[Event] = []

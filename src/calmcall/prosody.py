@@ -121,7 +121,7 @@ class FrontFrames:
 class ChannelFront:
     """The speech decision of one channel, before the cross-channel echo check.
 
-    Silero VAD v6 (:class:`calmcall.asr.vad.SileroStream`, on its fixed grid of 32 ms
+    Silero VAD v6 (:class:`calmcall.asr.silero.SileroStream`, on its fixed grid of 32 ms
     frames with its state carried, so its output does not depend on the block size) gives a speech
     probability; :class:`~calmcall.vad.ProbabilityGate` turns it into a decision with
     hysteresis and a hangover; the energy detector
@@ -130,7 +130,7 @@ class ChannelFront:
     """
 
     def __init__(self, cfg: MeasureConfig, *, gated_silero: bool = True) -> None:
-        from .asr.vad import FRAME as SILERO_FRAME, GatedSilero, SileroStream
+        from .asr.silero import FRAME_N as SILERO_FRAME, GatedSilero, SileroStream
 
         self._gated = gated_silero
         self._silero = SileroStream()
@@ -162,7 +162,7 @@ class ChannelFront:
         """Feed the next block (16 kHz float32, shape (n,)); values of the frames it completes.
 
         The energy gate decides first; Silero (gated: only on the 32 ms frames some
-        frame inside the energy gate looks up, :class:`calmcall.asr.vad.GatedSilero`)
+        frame inside the energy gate looks up, :class:`calmcall.asr.silero.GatedSilero`)
         gives the probability, thresholded with the narrowband or the wideband
         thresholds by the channel's state at that frame."""
         block = np.asarray(block, dtype=np.float32).ravel()

@@ -1,6 +1,6 @@
 """Transcript accuracy: word error rate after normalisation.
 
-Both texts are lower-cased and stripped of punctuation (:func:`normalize_text`), then
+Both texts are lower-cased and stripped of punctuation (:func:`~calmcall.asr.words.normalize_transcript`), then
 common contractions and spelling variants are written out the same way on both sides
 (:data:`EQUIVALENTS`: "that's" → "that is", "alright" → "all right", "okay" → "ok"),
 as scoring normalisers for English ASR do, so a transcript is not charged for
@@ -10,9 +10,9 @@ error: "we'll" for "will" still counts.
 
 from __future__ import annotations
 
-from calmcall.asr.stream import normalize_text
+from calmcall.asr.words import normalize_transcript
 
-__all__ = ["word_errors", "wer", "normalize_text", "scoring_words", "EQUIVALENTS"]
+__all__ = ["word_errors", "wer", "scoring_words", "EQUIVALENTS"]
 
 #: Spelling → the words it stands for, applied to reference and hypothesis alike.
 EQUIVALENTS: dict[str, str] = {
@@ -29,10 +29,10 @@ EQUIVALENTS: dict[str, str] = {
 
 
 def scoring_words(text: str) -> list[str]:
-    """The words of ``text`` as WER counts them: :func:`normalize_text`, then
+    """The words of ``text`` as WER counts them: :func:`~calmcall.asr.words.normalize_transcript`, then
     :data:`EQUIVALENTS` written out."""
     out: list[str] = []
-    for w in normalize_text(text).split():
+    for w in normalize_transcript(text).split():
         out += EQUIVALENTS.get(w, w).split()
     return out
 

@@ -3,7 +3,7 @@
 Method
 ------
 * **VAD gate.** Silero VAD v6 runs on every 32 ms frame with its state carried
-  (:class:`calmcall.asr.vad.SileroStream`). An utterance starts at a frame with
+  (:class:`calmcall.asr.silero.SileroStream`). An utterance starts at a frame with
   probability >= ``vad_threshold`` and ends after ``min_silence_s`` of frames below
   ``vad_threshold - 0.15``. Audio outside utterances is never decoded, so silence and
   noise give no words (and segments with high ``no_speech_prob`` / low
@@ -52,19 +52,21 @@ which ``feed()`` picked them up.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import math
-import queue
-import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from calmcall.asr.vad import FRAME, SileroStream
+from calmcall.asr.silero import FRAME_N as FRAME, SileroStream
 from calmcall.constants import SAMPLE_RATE_HZ
 from calmcall.events import Partial, Speaker, Word
+from calmcall.asr.executors import DecodeWorker, SimulatedClock
+from calmcall.asr.whisper import DecodeOptions, _decode, _HypWord, transcribe_whole_file
+from calmcall.asr.words import _norm_word, normalize_transcript
 
 __all__ = [
     "DecodeOptions",
@@ -73,266 +75,8 @@ __all__ = [
     "StreamingTranscriber",
     "transcribe_whole_file",
     "transcribe_stream",
-    "normalize_text",
+    "normalize_transcript",
 ]
-
-_PUNCT = re.compile(r"[^\w\s']+")
-
-
-def normalize_text(text: str) -> str:
-    """Lower-case, drop punctuation (keeping apostrophes), collapse spaces."""
-    return " ".join(_PUNCT.sub(" ", text.lower()).replace("'", "'").split())
-
-
-def _norm_word(text: str) -> str:
-    return _PUNCT.sub("", text.lower()).strip()
-
-
-@dataclass(frozen=True, slots=True)
-class DecodeOptions:
-    """Options of every faster-whisper pass.
-
-    ``window_min_s``: encode a window of max(``window_min_s``, audio +
-    ``window_margin_s``) seconds instead of Whisper's fixed 30 s (``None``: always
-    30 s); see :func:`_install_window_patch`.
-    ``language=None`` lets a multilingual model detect it (English-only models
-    ignore it). Segments with ``no_speech_prob > no_speech_max``, ``avg_logprob <
-    logprob_min`` or ``compression_ratio > compression_ratio_max`` are dropped.
-    """
-
-    language: str | None = "en"
-    beam_size: int = 1
-    prompt_words: int = 0
-    window_min_s: float | None = 10.0
-    window_margin_s: float = 2.0
-    no_speech_max: float = 0.6
-    logprob_min: float = -1.0
-    compression_ratio_max: float = 2.4
-
-    def transcribe_kwargs(self) -> dict[str, Any]:
-        return dict(
-            language=self.language,
-            beam_size=self.beam_size,
-            best_of=1,
-            temperature=0.0,
-            condition_on_previous_text=False,
-            word_timestamps=True,
-            vad_filter=False,
-            compression_ratio_threshold=self.compression_ratio_max,
-            log_prob_threshold=self.logprob_min,
-            no_speech_threshold=self.no_speech_max,
-        )
-
-
-_pad_state = threading.local()
-_pad_lock = threading.Lock()
-_pad_installed = False
-
-
-def _install_window_patch() -> None:
-    """Let a pass encode a window shorter than Whisper's fixed 30 s.
-
-    faster-whisper 1.2.1 pads every window's features to 3000 frames (30 s) before the
-    encoder, which is ~75 % of a pass's compute for tiny.en. CTranslate2 accepts
-    shorter inputs, so ``faster_whisper.transcribe.pad_or_trim`` is wrapped: when the
-    *calling thread* has set a frame count (only inside :func:`_decode`), windows are
-    padded to that length instead; every other caller (whole-file mode, other code in
-    the process) sees the original behaviour. Too short a window makes Whisper loop
-    ("... modern, modern, modern"); max(10 s, speech + 2 s) measured as accurate as
-    30 s on the test clips at a third of the compute (see ``DecodeOptions.window_min_s``).
-    """
-    global _pad_installed
-    with _pad_lock:
-        if _pad_installed:
-            return
-        import faster_whisper.transcribe as fwt
-
-        original = fwt.pad_or_trim
-
-        def pad_or_trim(array: Any, length: int = 3000, *, axis: int = -1) -> Any:
-            frames = getattr(_pad_state, "frames", None)
-            if frames is not None and length == 3000:
-                length = frames
-            return original(array, length, axis=axis)
-
-        fwt.pad_or_trim = pad_or_trim
-        _pad_installed = True
-
-
-@dataclass(slots=True)
-class _HypWord:
-    start_s: float
-    end_s: float
-    text: str
-    norm: str
-    prob: float
-
-
-def _decode(
-    model: Any, audio: np.ndarray, offset_s: float, opts: DecodeOptions, prompt: str | None
-) -> list[_HypWord]:
-    """One faster-whisper pass over ``audio`` (which starts at ``offset_s``); returns
-    the words of the segments that pass the quality filters, in absolute seconds."""
-    kwargs = opts.transcribe_kwargs()
-    if prompt:
-        kwargs["initial_prompt"] = prompt
-    frames: int | None = None
-    if opts.window_min_s is not None:
-        _install_window_patch()
-        window_s = max(opts.window_min_s, len(audio) / SAMPLE_RATE_HZ + opts.window_margin_s)
-        frames = int(math.ceil(window_s * 100))
-        if frames >= 3000:
-            frames = None
-    _pad_state.frames = frames
-    try:
-        segments, _info = model.transcribe(audio, **kwargs)
-        segments = list(segments)  # the generator decodes while iterated: do it here
-    finally:
-        _pad_state.frames = None
-    end_s = offset_s + len(audio) / SAMPLE_RATE_HZ
-    out: list[_HypWord] = []
-    for seg in segments:
-        if seg.no_speech_prob > opts.no_speech_max and seg.avg_logprob < opts.logprob_min:
-            continue
-        if seg.avg_logprob < opts.logprob_min - 0.5:
-            continue
-        if seg.compression_ratio > opts.compression_ratio_max:
-            continue
-        for w in seg.words or ():
-            text = w.word.strip()
-            norm = _norm_word(text)
-            if not norm:
-                continue
-            w_end = min(offset_s + float(w.end), end_s)
-            w_start = min(offset_s + float(w.start), w_end)
-            out.append(_HypWord(w_start, w_end, text, norm, float(w.probability)))
-    return out
-
-
-def transcribe_whole_file(
-    model: Any,
-    audio: np.ndarray,
-    speaker: Speaker = "agent",
-    *,
-    options: DecodeOptions | None = None,
-    vad_filter: bool = True,
-) -> list[Word]:
-    """Transcribe a whole channel in one ``model.transcribe`` call (for comparison,
-    ``--whole-file``). Same decoding options as the streaming passes, faster-whisper's
-    own Silero VAD filter on. Every word's ``t_s`` is the end of the audio (nothing
-    is known before the whole file is)."""
-    opts = options or DecodeOptions()
-    x = np.asarray(audio, dtype=np.float32).ravel()
-    kwargs = opts.transcribe_kwargs()
-    kwargs["vad_filter"] = vad_filter
-    segments, _ = model.transcribe(x, **kwargs)
-    duration_s = len(x) / SAMPLE_RATE_HZ
-    words: list[Word] = []
-    for seg in segments:
-        if seg.no_speech_prob > opts.no_speech_max and seg.avg_logprob < opts.logprob_min:
-            continue
-        if seg.compression_ratio > opts.compression_ratio_max:
-            continue
-        for w in seg.words or ():
-            text = w.word.strip()
-            if not _norm_word(text):
-                continue
-            end = min(float(w.end), duration_s)
-            words.append(
-                Word(duration_s, min(float(w.start), end), end, text, speaker, float(w.probability))
-            )
-    return words
-
-
-# --------------------------------------------------------------------------- clocks
-
-
-class SimulatedClock:
-    """The one decode thread of a session, in simulated (audio) time.
-
-    Share one instance between the transcribers of a call so that they queue for the
-    decoder like they would live. ``charge="wall"`` (default) charges each pass its
-    measured wall-clock time, what a live session would wait on this machine;
-    ``charge="cpu"`` its process CPU time, i.e. what a machine with a core free for
-    decoding would wait (robust when the machine is shared or oversubscribed).
-    ``fixed_cost_s`` charges a constant per pass (fully deterministic runs).
-    """
-
-    def __init__(self, *, fixed_cost_s: float | None = None, charge: str = "wall") -> None:
-        if charge not in ("wall", "cpu"):
-            raise ValueError(f"charge must be 'wall' or 'cpu', got {charge!r}")
-        self.fixed_cost_s = fixed_cost_s
-        self.charge = charge
-        self.busy_until_s = 0.0
-        self.passes = 0
-        self.compute_s = 0.0  # measured wall-clock compute of all passes
-        self.cpu_s = 0.0  # measured process CPU time of all passes
-
-    def run(self, start_s: float, fn: Callable[[], Any]) -> tuple[Any, float]:
-        """Run ``fn`` now; return its result and the audio time it becomes available."""
-        t0, c0 = time.perf_counter(), time.process_time()
-        result = fn()
-        cost = time.perf_counter() - t0
-        cpu = time.process_time() - c0
-        self.passes += 1
-        self.compute_s += cost
-        self.cpu_s += cpu
-        if self.fixed_cost_s is not None:
-            charged = self.fixed_cost_s
-        else:
-            charged = cost if self.charge == "wall" else cpu
-        done_s = max(start_s, self.busy_until_s) + charged
-        self.busy_until_s = done_s
-        return result, done_s
-
-
-class DecodeWorker:
-    """One background decoding thread shared by all transcribers of a process.
-
-    Jobs are served first come, first served; each transcriber has at most one job
-    queued or running, so two channels alternate. Use as a context manager or call
-    :meth:`close`.
-    """
-
-    def __init__(self, *, name: str = "calmcall-asr") -> None:
-        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
-        self.passes = 0
-        self.compute_s = 0.0
-        self.errors = 0
-        self.last_error: BaseException | None = None
-
-    def _loop(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            t0 = time.perf_counter()
-            try:
-                job()
-            except BaseException as exc:  # keep serving; the transcriber sees no result
-                self.errors += 1
-                self.last_error = exc
-            self.passes += 1
-            self.compute_s += time.perf_counter() - t0
-
-    def submit(self, job: Callable[[], None]) -> None:
-        self._jobs.put(job)
-
-    def close(self, timeout_s: float | None = 5.0) -> None:
-        self._jobs.put(None)
-        self._thread.join(timeout_s)
-
-    def __enter__(self) -> "DecodeWorker":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-# ----------------------------------------------------------------- the transcriber
-
 
 @dataclass(slots=True)
 class _Job:
@@ -382,6 +126,7 @@ class StreamingTranscriber:
         clock: SimulatedClock | None = None,
         fixed_cost_s: float | None = None,
         options: DecodeOptions | None = None,
+        language_lock: Any | None = None,
         vad_threshold: float = 0.5,
         min_silence_s: float = 0.3,
         pad_s: float = 0.4,
@@ -401,6 +146,9 @@ class StreamingTranscriber:
         self.model = model
         self.speaker: Speaker = speaker
         self.options = options or DecodeOptions()
+        #: a :class:`calmcall.asr.language.LanguageLock` shared by a call's transcribers
+        #: (``--language auto``: the first utterance decides), or None (``options.language``)
+        self.language_lock = language_lock
         self._worker = worker
         self.clock = None if worker is not None else (clock or SimulatedClock(fixed_cost_s=fixed_cost_s))
         self._sr = SAMPLE_RATE_HZ
@@ -595,12 +343,23 @@ class StreamingTranscriber:
         hyp, done_s = self.clock.run(
             start_s,
             lambda: _decode(
-                self.model, audio, (self._origin + job.ctx0) / self._sr, self.options, job.prompt
+                self.model, audio, (self._origin + job.ctx0) / self._sr, self._pass_options(audio, start_s),
+                job.prompt,
             ),
         )
         self.passes += 1
         self.pass_compute_s += time.perf_counter() - t0
         self._pending.extend(self._apply(job, hyp, done_s))
+
+    def _pass_options(self, audio: np.ndarray, t_s: float) -> DecodeOptions:
+        """This pass's options: ``self.options``, in the call's language when a
+        :class:`~calmcall.asr.language.LanguageLock` decides it (runs in the decode thread)."""
+        if self.language_lock is None:
+            return self.options
+        lang = self.language_lock.resolve(self.model, audio, t_s)
+        if lang == self.options.language:
+            return self.options
+        return dataclasses.replace(self.options, language=lang)
 
     def _submit(self, job: _Job) -> None:
         assert self._worker is not None
@@ -614,7 +373,7 @@ class StreamingTranscriber:
             hyp: list[_HypWord] | None = None
             t0 = time.perf_counter()
             try:
-                hyp = _decode(self.model, audio, offset_s, self.options, job.prompt)
+                hyp = _decode(self.model, audio, offset_s, self._pass_options(audio, offset_s), job.prompt)
             finally:
                 self.pass_compute_s += time.perf_counter() - t0
                 self._results.append((job, hyp))

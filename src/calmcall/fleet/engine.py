@@ -89,7 +89,8 @@ class Analyzer:
 
         self.opts = opts
         self._qb = qb
-        self.model = qb.worker_model(opts.model_dir) if opts.transcribe else None
+        language = qb._config(opts.config_path, opts.language, opts.cue_language).language.call
+        self.model = qb.worker_model(opts.model_dir, language) if opts.transcribe else None
         try:
             import ray
 

@@ -15,7 +15,7 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
-from ..audio_io import CHANNEL
+from ..options import RunOptions, add_channel_arguments, add_config_argument, add_run_arguments
 from ..safeio import number_arg
 from .server import DEFAULT_PORT
 
@@ -60,8 +60,7 @@ def add_live_parsers(sub: Any) -> None:
                     help="for a session with recorded audio: transcribe it again with the model instead "
                     "of using the words it logged (needed with --record-audio)")
     rp.add_argument("--speed", type=number_arg(0, 50, above=True), default=1.0, metavar="X", help="playback speed (default 1.0)")
-    rp.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N")
-    rp.add_argument("--customer-channel", type=CHANNEL, default=None, metavar="N")
+    add_channel_arguments(rp, note=" (audio file)")
     rp.add_argument("--wait-client", type=number_arg(0, 3600), default=None, metavar="S",
                     help="wait up to S seconds for an overlay to connect before playing "
                     "(default 15 with --open, else 0)")
@@ -76,15 +75,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=number_arg(0, 65535, integer=True), default=DEFAULT_PORT,
                    help=f"overlay port on 127.0.0.1 (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--open", action="store_true", help="open the overlay in the web browser")
-    p.add_argument("--no-transcribe", action="store_true",
-                   help="prosody cues only: no speech recognition (no transcript, no phrase cues)")
-    p.add_argument("--model", default=None, metavar="DIR", help="speech model directory (default: bundled tiny.en)")
-    p.add_argument("--config", type=Path, default=None, metavar="FILE")
-    p.add_argument("--profile", type=Path, default=None, metavar="PROFILE.toml",
-                   help="the agent's calm baseline from 'calmcall calibrate' (else learned from the call)")
-    p.add_argument("--customer-name", default=None, metavar="NAME", help="for the 'use their name' phrase cue")
-    p.add_argument("--playbook", type=Path, action="append", default=None, metavar="FILE",
-                   help="extra phrase playbook TOML (repeatable)")
+    add_config_argument(p)
+    add_run_arguments(p)
     p.add_argument("--sessions-dir", type=Path, default=None, metavar="DIR",
                    help="where the session log (JSONL, masked, local only) goes; default as 'calmcall sessions'")
     p.add_argument("--no-log", action="store_true", help="do not write a session log")
@@ -114,33 +106,36 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ...],
            cfg: Any | None = None) -> tuple[Any, Any, Any, str | None]:
     """Config (``cfg``, else ``--config``), pipeline, transcriber (or None), model name."""
-    from ..config import load_config
     from ..pipeline import Pipeline
 
-    cfg = cfg if cfg is not None else load_config(args.config)
-    profile = None
-    if args.profile is not None:
-        from ..baseline import read_profile
+    from ..config import with_language
 
-        profile = read_profile(args.profile)
+    opts = RunOptions.from_args(args)
+    cfg = with_language(cfg, opts.language, opts.cue_language) if cfg is not None else opts.load_config()
+    profile = opts.load_profile()
     phrase_coach = None
     transcriber = None
     model_name = None
     if args.no_transcribe and args.playbook:  # refused even when no phrase coach is built
         from ..text.playbook import check_playbook_files
 
-        check_playbook_files(args.playbook)
+        check_playbook_files(args.playbook, replace=opts.replace_playbook)
     if not args.no_transcribe:
         from ..analysis import make_phrase_coach
         from ..asr.model import load_model
-        from .session import Transcribers
+        from ..runner import Transcribers
 
-        phrase_coach = make_phrase_coach(args.playbook, customer_name=args.customer_name)
-        model = load_model(args.model)
-        transcriber = Transcribers(model, roles)
+        from ..asr.language import call_language
+
+        language = cfg.language.call
+        options, lock = call_language(language)
+        phrase_coach = make_phrase_coach(list(opts.playbook_files), replace_playbook=opts.replace_playbook,
+                                         customer_name=opts.customer_name, language=language, lock=lock)
+        model = load_model(args.model, language=language)
+        transcriber = Transcribers(model, roles, options=options, language_lock=lock if language == "auto" else None)
         model_name = Path(str(getattr(model, "model_path", "") or args.model or "tiny.en")).name or "tiny.en"
         if args.model is None:
-            model_name = "tiny.en"
+            model_name = "tiny.en" if language == "en" else "base"
     pipe = Pipeline(cfg, has_customer=has_customer, agent_baseline=profile, phrase_coach=phrase_coach)
     return cfg, pipe, transcriber, model_name
 
@@ -154,13 +149,17 @@ def _build_logged(args: argparse.Namespace, session: Any, *, has_customer: bool)
     from ..pipeline import Pipeline
     from .logged_words import LoggedWords, logged_transcript
 
-    cfg = _session_config(args, session)
-    profile = None
-    if args.profile is not None:
-        from ..baseline import read_profile
+    from ..config import with_language
 
-        profile = read_profile(args.profile)
-    phrase_coach = make_phrase_coach(args.playbook, customer_name=args.customer_name)
+    opts = RunOptions.from_args(args)
+    cfg = with_language(_session_config(args, session), opts.language, opts.cue_language)
+    profile = opts.load_profile()
+    language = cfg.language.call
+    if language == "auto":  # the logged words are already in the language the call settled on
+        logged_lang = (session.meta.get("language") or {}).get("language") if isinstance(session.meta.get("language"), dict) else None
+        language = logged_lang if logged_lang in ("en", "fr") else "en"
+    phrase_coach = make_phrase_coach(list(opts.playbook_files), replace_playbook=opts.replace_playbook,
+                                     customer_name=opts.customer_name, language=language)
     pipe = Pipeline(cfg, has_customer=has_customer, agent_baseline=profile, phrase_coach=phrase_coach,
                     mask_cards=False)
     return cfg, pipe, LoggedWords(logged_transcript(session.events)), session.meta.get("model")
@@ -435,9 +434,19 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
            meta_extra: dict[str, Any] | None = None) -> int:
     """Overlay server + session log (+ audio recorder) around the session ``build`` makes."""
     session: Any = None
+    lock = getattr(transcriber, "language_lock", None)
+
+    def cue_language() -> str:
+        return cfg.language.cue_language(lock.language if lock is not None else None)
 
     def hello() -> dict[str, Any]:
-        return session.hello() if session is not None else {"mode": mode}
+        h = session.hello() if session is not None else {"mode": mode}
+        lang = cue_language()
+        if lang != "en":  # the overlay's fixed strings from the catalogue (English ones are built in)
+            from ..messages import overlay_strings
+
+            h = {**h, "lang": lang, "strings": overlay_strings(lang)}
+        return h
 
     try:
         th = _start_server(args, hello)
@@ -494,7 +503,14 @@ def _serve(args: argparse.Namespace, build: Any, *, cfg: Any, transcriber: Any, 
         def status_extra() -> dict[str, Any]:  # the overlay learns when logging stopped
             return {"clients": srv.client_count, **(log_guard.status() if log_guard is not None else {})}
 
-        session = build(srv.publish, guard.write if guard else None, status_extra, recorder)
+        publish = srv.publish
+        if cfg.language.call != "en" or cfg.language.cues != "same":
+            from ..messages import localize_dict
+
+            def publish(type_: str, data: dict[str, Any]) -> None:  # prompts leave in the cue language
+                srv.publish(type_, localize_dict(data, cue_language()) if type_ == "prompt" else data)
+
+        session = build(publish, guard.write if guard else None, status_extra, recorder)
         _install_stop(session)
         _announce(srv, args, mode)
         if recorder is not None:

@@ -9,7 +9,7 @@ reproduce that; handing the pipeline the logged words at their logged ``t_s`` (t
 audio time each word was released, after card masking) does: same audio, same words
 at the same audio times, same prompts.
 
-:class:`LoggedWords` is a stand-in for :class:`calmcall.live.session.Transcribers`
+:class:`LoggedWords` is a stand-in for :class:`calmcall.runner.Transcribers`
 (``feed`` / ``finish`` / ``close``): after each block it returns the logged words and
 partials whose ``t_s`` the audio fed so far has reached.
 """

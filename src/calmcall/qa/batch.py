@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence, TextIO
 
+from calmcall.options import RunOptions
 from calmcall.qa import scorecard as sc
 from calmcall.qa.report import AUDIO_EXTS
 from calmcall.safeio import atomic_write_text
@@ -62,19 +63,11 @@ class Job:
     html_path: str | None
 
 
-@dataclass(frozen=True)
-class Options:
-    """Everything a worker needs to analyse one call (picklable)."""
+@dataclass(frozen=True, slots=True)
+class Options(RunOptions):
+    """Everything a worker needs to analyse one call (picklable): the call's
+    :class:`~calmcall.options.RunOptions` and whether to write its HTML report."""
 
-    config_path: str | None = None
-    agent_channel: int | None = None
-    customer_channel: int | None = None
-    profile_path: str | None = None
-    transcribe: bool = True
-    customer_name: str | None = None
-    model_dir: str | None = None
-    playbook_files: tuple[str, ...] = ()
-    replace_playbook: bool = False
     report: bool = True
 
 
@@ -201,14 +194,14 @@ def _init_worker() -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def _config(path: str | None) -> Any:
-    from calmcall.config import load_config
+def _config(path: str | Path | None, language: str | None = None, cue_language: str | None = None) -> Any:
+    from calmcall.config import load_config, with_language
 
-    return load_config(path)
+    return with_language(load_config(path), language, cue_language)
 
 
 @functools.lru_cache(maxsize=4)
-def _profile(path: str | None) -> Any:
+def _profile(path: str | Path | None) -> Any:
     if path is None:
         return None
     from calmcall.baseline import read_profile
@@ -230,14 +223,14 @@ MODEL_LOADS = 0
 
 
 @functools.lru_cache(maxsize=2)
-def worker_model(model_dir: str | None) -> Any:
+def worker_model(model_dir: str | Path | None, language: str = "en") -> Any:
     """The speech model of this worker process, loaded on first use and kept: a
     batch worker (or a Ray actor) analyses many calls with one model. Counts the
     loads in :data:`MODEL_LOADS`."""
     global MODEL_LOADS
     from calmcall.asr.model import load_model
 
-    model = load_model(model_dir)
+    model = load_model(model_dir, language=language)
     MODEL_LOADS += 1
     return model
 
@@ -273,9 +266,9 @@ def finish_call(job: Job, opts: Options, decoded: dict[str, Any], *, model: Any 
     try:
         from calmcall.analysis import build_document, run_call
 
-        config = _config(opts.config_path)
+        config = _config(opts.config_path, opts.language, opts.cue_language)
         if opts.transcribe and model is None:
-            model = worker_model(opts.model_dir)
+            model = worker_model(opts.model_dir, config.language.call)
         call = decoded["call"]
         events, pipe = run_call(
             call, config=config, profile=_profile(opts.profile_path), transcribe=opts.transcribe,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from calmcall.qa import sessionlog as sl
-from calmcall.audio_io import CHANNEL
+from calmcall.options import RunOptions, add_channel_arguments, add_config_argument, add_run_arguments
 from calmcall.safeio import number_arg
 from calmcall.errors import CalmcallError
 
@@ -78,13 +78,9 @@ def add_qa_parsers(subparsers: Any) -> None:
     r.add_argument("--embed-audio", action="store_true",
                    help="embed the audio in the HTML (Ogg/Opus) instead of linking it; the file then plays anywhere "
                         "but carries the recording with it")
-    r.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N", help="channel of the agent (audio input)")
-    r.add_argument("--customer-channel", type=CHANNEL, default=None, metavar="M", help="channel of the customer (audio input)")
-    r.add_argument("--config", type=Path, default=None, help="TOML config (audio input)")
-    r.add_argument("--profile", type=Path, default=None, help="agent profile from `calmcall calibrate` (audio input)")
-    r.add_argument("--no-transcribe", action="store_true", help="prosody only: no transcript (audio input)")
-    r.add_argument("--model", type=Path, default=None, metavar="DIR", help="Whisper model directory (audio input)")
-    r.add_argument("--customer-name", default=None, help="the customer's name (audio input)")
+    add_channel_arguments(r, note=" (audio input)")
+    add_config_argument(r, note=" (audio input)")
+    add_run_arguments(r, note=" (audio input)")
     r.set_defaults(func=cmd_report)
 
     d = subparsers.add_parser(
@@ -164,18 +160,9 @@ def load_source(args: argparse.Namespace) -> dict[str, Any]:
         return doc
     if p.is_file():
         from calmcall.analysis import analyze_file
-        from calmcall.config import load_config
 
-        profile = None
-        if args.profile is not None:
-            from calmcall.baseline import read_profile
-
-            profile = read_profile(args.profile)
-        return analyze_file(
-            p, config=load_config(args.config), agent_channel=args.agent_channel,
-            customer_channel=args.customer_channel, profile=profile, transcribe=not args.no_transcribe,
-            customer_name=args.customer_name, model_dir=args.model,
-        )
+        opts = RunOptions.from_args(args)
+        return analyze_file(p, config=opts.load_config(), profile=opts.load_profile(), **opts.call_kwargs())
     found = sl.resolve_session(src, sl.resolve_sessions_dir(args.sessions_dir))
     if found is not None:
         return sl.session_to_analysis(sl.read_session(found))
@@ -204,7 +191,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             return _err(f"{args.audio}: no such audio file")
         audio = [AudioSource(args.audio, "call")]
     try:
-        path = write_report(doc, out, audio=audio, embed_audio=args.embed_audio)
+        cue = getattr(args, "cue_language", None)
+        lang = cue if cue in ("en", "fr") else ("fr" if getattr(args, "language", None) == "fr" else None)
+        path = write_report(doc, out, audio=audio, embed_audio=args.embed_audio, lang=lang)
     except OSError as exc:
         return _err(f"{out}: cannot write the report ({exc.strerror or exc})")
     print(f"wrote {path}")
@@ -233,24 +222,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def _opts_from_args(args: argparse.Namespace) -> Any:
+    import dataclasses
+
     from calmcall.qa.batch import Options
 
-    def opt_str(name: str) -> str | None:
-        v = getattr(args, name, None)
-        return None if v is None else str(v)
-
-    return Options(
-        config_path=opt_str("config"),
-        agent_channel=getattr(args, "agent_channel", None),
-        customer_channel=getattr(args, "customer_channel", None),
-        profile_path=opt_str("profile"),
-        transcribe=not getattr(args, "no_transcribe", False),
-        customer_name=getattr(args, "customer_name", None),
-        model_dir=opt_str("model"),
-        playbook_files=tuple(str(p) for p in (getattr(args, "playbook", None) or ())),
-        replace_playbook=bool(getattr(args, "replace_playbook", False)),
-        report=not getattr(args, "no_report", False),
-    )
+    run = RunOptions.from_args(args)
+    fields = {f.name: getattr(run, f.name) for f in dataclasses.fields(RunOptions)}
+    return Options(**fields, report=not getattr(args, "no_report", False))
 
 
 def run_batch(args: argparse.Namespace) -> int:

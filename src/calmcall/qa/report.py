@@ -15,54 +15,16 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
-import mimetypes
 import os
-import urllib.parse
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from calmcall.qa import scorecard as sc
 from calmcall.safeio import atomic_write_text
-
-AUDIO_EXTS = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aiff", ".aif", ".au", ".webm"}
-_MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".opus": "audio/ogg",
-         ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".webm": "audio/webm"}
-
-_COLORS = {
-    "agent": "#1f5fa8",
-    "customer": "#8a5a00",
-    "band": "#cfe8cf",
-    "over": "#c0392b",
-    "escalated": "#f3c6c0",
-    "prompt": "#6a1b9a",
-    "overtalk": "#e67e22",
-}
-
-
-@dataclass(frozen=True)
-class AudioSource:
-    """Audio the report can play. ``label``: "call", "agent" or "customer"."""
-
-    path: Path
-    label: str = "call"
-
-
-# --------------------------------------------------------------------------- formatting
-
-
-def fmt_time(t_s: float | None) -> str:
-    """``m:ss`` (or ``h:mm:ss``) for a time in seconds."""
-    if t_s is None:
-        return "-"
-    t = max(0.0, float(t_s))
-    h, rem = divmod(int(t), 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
+from calmcall.qa.report_audio import AUDIO_EXTS, AudioSource, _audio_src, audio_sources_for  # noqa: F401 (re-exported)
+from calmcall.qa.report_plot import fmt_time, timeline_png
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100.0 * x:.1f} %"
@@ -86,170 +48,6 @@ def _ts(t_s: float | None, *, label: str | None = None) -> str:
 
 # --------------------------------------------------------------------------- plot
 
-
-def timeline_png(doc: Mapping[str, Any], *, width_px: int = 1200, dpi: int = 100) -> tuple[bytes, dict[str, float]]:
-    """Draw the agent's pace, pitch and level against the target band, the customer's
-    escalated stretches, both parties' speech and the prompts. Returns the PNG and
-    the plot area in figure fractions plus the time axis (``x0, x1, t0, t1``), so a
-    click on the image can be mapped to a time."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    timeline = doc.get("timeline") or []
-    duration = float(doc.get("duration_s") or 0.0) or max((float(m["t_s"]) for m in timeline), default=1.0)
-    tg = sc.targets(doc)
-    eps = sc.escalation_episodes(doc)
-    step = sc.grid_step_s(timeline)
-    agent = sorted((m for m in timeline if m.get("speaker") == "agent"), key=lambda m: float(m["t_s"]))
-
-    fig = Figure(figsize=(width_px / dpi, 7.2), dpi=dpi)
-    FigureCanvasAgg(fig)
-    gs = fig.add_gridspec(4, 1, height_ratios=[3, 3, 3, 1.4], hspace=0.12, left=0.07, right=0.985, top=0.95, bottom=0.08)
-    axes = [fig.add_subplot(gs[0])]
-    axes += [fig.add_subplot(gs[i], sharex=axes[0]) for i in (1, 2, 3)]
-
-    # (dimension, y label): the band's upper edge is calm + the pipeline's margin now
-    # (sc.band_margins: tighter while the customer is escalated); the red dots are the
-    # snapshots outside the band by the pipeline's own rule (sc.above_band), so the
-    # plot agrees with the in-band share. Pace is drawn as the acoustic rate against
-    # its band; with a transcript the pipeline judges pace from words, and the dots say so.
-    words_pace = any(isinstance(m.get("excess"), Mapping) for m in agent) and bool(doc.get("words"))
-    pace_margin_key = "pace" if not any(isinstance(m.get("excess"), Mapping) for m in agent) else "acoustic_pace"
-    panels = [
-        ("pace", "pace (x calm)" + (" - dots: word pace" if words_pace else "")),
-        ("pitch", "pitch (st vs calm)"),
-        ("level", "level (dB vs calm)"),
-    ]
-
-    def upper(t: float, dim: str) -> float:
-        _key, calm, mkey, _ex = sc.BAND_DIMS[dim]
-        if dim == "pace":
-            mkey = pace_margin_key
-        return calm + sc.band_margins(tg, escalated=sc.escalated_at(eps, t))[mkey]
-
-    for ax, (dim, label) in zip(axes, panels):
-        key, calm = sc.BAND_DIMS[dim][0], sc.BAND_DIMS[dim][1]
-        limit = upper(-1.0, dim)
-        pts = [(float(m["t_s"]), m.get(key), bool(m.get("active"))) for m in agent]
-        ts = [t for t, v, a in pts if a and isinstance(v, (int, float))]
-        vs = [float(v) for t, v, a in pts if a and isinstance(v, (int, float))]
-        # band: everything up to the upper limit (tighter while the customer is escalated)
-        grid = [i * step for i in range(int(duration / step) + 2)]
-        lims = [upper(t, dim) for t in grid]
-        lo = min([calm - (limit - calm) * 1.5] + vs) if vs else calm - (limit - calm) * 1.5
-        hi = max([calm + (limit - calm) * 2.5] + vs) if vs else calm + (limit - calm) * 2.5
-        pad = 0.05 * (hi - lo)
-        ax.set_ylim(lo - pad, hi + pad)
-        ax.fill_between(grid, lo - pad, lims, step="post", color=_COLORS["band"], lw=0, label="target band")
-        ax.axhline(calm, color="#7a7a7a", lw=0.8, ls=":")
-        if ts:
-            # a gap > 1 s in the agent's speech breaks the line
-            xs: list[float] = []
-            ys: list[float] = []
-            for i, (t, v) in enumerate(zip(ts, vs)):
-                if i and t - ts[i - 1] > 1.0:
-                    xs.append(float("nan"))
-                    ys.append(float("nan"))
-                xs.append(t)
-                ys.append(v)
-            ax.plot(xs, ys, color=_COLORS["agent"], lw=1.2, label="agent")
-            over = {float(m["t_s"]) for m in agent if m.get("active")
-                    and sc.above_band(m, dim, tg, escalated=sc.escalated_at(eps, float(m["t_s"])))}
-            ot = [(t, v) for t, v in zip(ts, vs) if t in over]
-            if ot:
-                ax.scatter([t for t, _ in ot], [v for _, v in ot], s=9, color=_COLORS["over"], zorder=3, label="above band")
-        ax.set_ylabel(label, fontsize=9)
-        ax.tick_params(labelsize=8, labelbottom=False)
-        ax.grid(axis="x", color="#e4e4e4", lw=0.6)
-
-    # speech activity strip: agent row 1, customer row 0, overtalk marks
-    strip = axes[3]
-    n = max(1, int(round(duration / step)))
-    for row, who in ((1, "agent"), (0, "customer")):
-        act = sc.activity(timeline, who, step, n)
-        spans = [(a * step, (b - a) * step) for a, b in sc.runs(act)]
-        if spans:
-            strip.broken_barh(spans, (row - 0.35, 0.7), color=_COLORS[who])
-    card_ot = sc.talk_and_silence(doc).get("overtalk_episodes") or []
-    if card_ot:
-        strip.broken_barh([(e["start_s"], e["duration_s"]) for e in card_ot], (-0.5, 2.0), color=_COLORS["overtalk"], alpha=0.35)
-    strip.set_yticks([0, 1], ["customer", "agent"], fontsize=8)
-    strip.set_ylim(-0.6, 1.6)
-    strip.tick_params(labelsize=8)
-    strip.set_xlabel("call time (m:ss)", fontsize=9)
-
-    for ax in axes:
-        for e in eps:
-            ax.axvspan(e["start_s"], e["end_s"], color=_COLORS["escalated"], alpha=0.45, lw=0, zorder=0)
-        for p in doc.get("prompts") or []:
-            ax.axvline(float(p["t_s"]), color=_COLORS["prompt"], lw=1.0, ls="--", zorder=4)
-        ax.set_xlim(0, duration)
-    top = axes[0]
-    ymax = top.get_ylim()[1]
-    for p in doc.get("prompts") or []:
-        top.annotate(str(p.get("kind", "")), (float(p["t_s"]), ymax), xytext=(2, -2), textcoords="offset points",
-                     fontsize=7, color=_COLORS["prompt"], va="top", rotation=90, zorder=5)
-    from matplotlib.patches import Patch
-    from matplotlib.lines import Line2D
-
-    handles = [
-        Line2D([], [], color=_COLORS["agent"], lw=1.2, label="agent"),
-        Patch(color=_COLORS["band"], label="target band"),
-        Line2D([], [], color=_COLORS["over"], marker="o", lw=0, ms=3, label="above band"),
-        Patch(color=_COLORS["escalated"], label="customer escalated"),
-        Line2D([], [], color=_COLORS["prompt"], ls="--", label="prompt"),
-        Patch(color=_COLORS["overtalk"], alpha=0.35, label="overtalk"),
-    ]
-    fig.legend(handles=handles, loc="upper center", ncol=6, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 1.0))
-    from matplotlib.ticker import FuncFormatter
-
-    strip.xaxis.set_major_formatter(FuncFormatter(lambda x, _: fmt_time(x)))
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    pos = axes[0].get_position()
-    return buf.getvalue(), {"x0": pos.x0, "x1": pos.x1, "t0": 0.0, "t1": duration}
-
-
-# --------------------------------------------------------------------------- audio
-
-
-def audio_sources_for(doc: Mapping[str, Any]) -> list[AudioSource]:
-    """The audio a report can play: a session's recorded FLACs, or the analysed file."""
-    session = doc.get("session") if isinstance(doc.get("session"), Mapping) else None
-    if session and isinstance(session.get("audio"), Mapping):
-        return [AudioSource(Path(p), role) for role, p in session["audio"].items() if Path(p).is_file()]
-    f = doc.get("file")
-    if isinstance(f, str) and Path(f).suffix.lower() in AUDIO_EXTS and Path(f).is_file():
-        return [AudioSource(Path(f), "call")]
-    return []
-
-
-def _audio_src(src: AudioSource, out_path: Path | None, embed: bool) -> str:
-    p = src.path.resolve()
-    if embed:
-        try:
-            import soundfile as sf
-
-            data, rate = sf.read(str(p), always_2d=True)
-            if rate not in (8000, 12000, 16000, 24000, 48000):
-                raise ValueError("rate not supported by Opus")
-            buf = io.BytesIO()
-            sf.write(buf, data, rate, format="OGG", subtype="OPUS")
-            return "data:audio/ogg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-        except Exception:  # fall back to the original bytes
-            mime = _MIME.get(p.suffix.lower()) or mimetypes.guess_type(p.name)[0] or "audio/wav"
-            return f"data:{mime};base64," + base64.b64encode(p.read_bytes()).decode("ascii")
-    if out_path is not None:
-        try:
-            rel = os.path.relpath(p, out_path.resolve().parent)
-            return urllib.parse.quote(Path(rel).as_posix())
-        except ValueError:  # other drive (Windows)
-            pass
-    return p.as_uri()
-
-
-# --------------------------------------------------------------------------- html
 
 _CSS = """
 :root{--fg:#1d1d1f;--muted:#666;--line:#ddd;--agent:#1f5fa8;--customer:#8a5a00;--bad:#c0392b;--ok:#2e7d32}
@@ -326,27 +124,38 @@ def render_report(
     embed_audio: bool = False,
     title: str | None = None,
     card: Mapping[str, Any] | None = None,
+    lang: str | None = None,
 ) -> str:
     """Return the report HTML for an analyze document (or a session turned into one
     by :func:`calmcall.qa.sessionlog.session_to_analysis`).
 
     ``audio``: sources to play (default: :func:`audio_sources_for`); linked by a
-    path relative to ``out_path`` unless ``embed_audio``.
+    path relative to ``out_path`` unless ``embed_audio``. ``lang`` (``en``/``fr``;
+    default: the document's cue language) picks the headings and the prompts'
+    language (:mod:`calmcall.messages`).
     """
+    from calmcall.messages import localize_dict, message
+    from calmcall.summary import doc_cue_language
+
+    lang = lang if lang in ("en", "fr") else doc_cue_language(dict(doc))
+
+    def say(key: str, **values: Any) -> str:
+        return message(key, lang, **values)
+
     card = sc.scorecard(doc) if card is None else card
     out = Path(out_path) if out_path is not None else None
     sources = audio_sources_for(doc) if audio is None else list(audio)
     png, geo = timeline_png(doc)
     name = Path(str(doc.get("file") or "call")).name
     session = doc.get("session") if isinstance(doc.get("session"), Mapping) else None
-    title = title or f"Call report: {name}"
+    title = title or say("report.title", name=name)
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     ch = doc.get("channels") or {}
     tg = card["targets"]
     ppk = card["prompts_per_kind"]
 
     h: list[str] = []
-    h.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")
+    h.append(f"<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">")
     h.append('<meta name="viewport" content="width=device-width,initial-scale=1">')
     h.append('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
              "style-src 'unsafe-inline'; script-src 'unsafe-inline'; media-src data: file: blob: 'self'\">")
@@ -392,7 +201,7 @@ def render_report(
     h.append("</section>")
 
     # scorecard
-    h.append('<section id="scorecard"><h2>Scorecard</h2><div class="cards">')
+    h.append(f'<section id="scorecard"><h2>{_e(say("report.scorecard"))}</h2><div class="cards">')
     h.append(_card("in_band_share", "agent speech in the target band", card["in_band_share"], _pct(card["in_band_share"])))
     h.append(_card("prompts_total", "prompts", card["prompts_total"], str(card["prompts_total"])))
     h.append(_card("overtalk_count", "overtalk episodes", card["overtalk_count"], "-" if card["overtalk_count"] is None else str(card["overtalk_count"])))
@@ -438,7 +247,7 @@ def render_report(
 
     # timeline
     b64 = base64.b64encode(png).decode("ascii")
-    h.append('<section id="timeline"><h2>Timeline</h2><div class="plotwrap">')
+    h.append(f'<section id="timeline"><h2>{_e(say("report.timeline"))}</h2><div class="plotwrap">')
     h.append(f'<img id="timeline-plot" alt="Agent pace, pitch and level over the call against the target band, '
              f'with customer escalation, speech activity and prompts marked" src="data:image/png;base64,{b64}" '
              f'data-x0="{geo["x0"]:.5f}" data-x1="{geo["x1"]:.5f}" data-t0="{geo["t0"]:.3f}" data-t1="{geo["t1"]:.3f}">')
@@ -449,21 +258,23 @@ def render_report(
     h.append("</section>")
 
     # prompts
-    h.append('<section id="prompts"><h2>Prompts</h2>')
+    h.append(f'<section id="prompts"><h2>{_e(say("report.prompts"))}</h2>')
     prompts = sorted(doc.get("prompts") or [], key=lambda p: float(p["t_s"]))
+    prompts = [localize_dict(p, lang) for p in prompts]
     if prompts:
-        h.append("<table><thead><tr><th>time</th><th>kind</th><th>prompt</th><th>detail</th><th>severity</th></tr></thead><tbody>")
+        h.append("<table><thead><tr>" + "".join(f"<th>{_e(say('report.th.' + k))}</th>" for k in
+                                                ("time", "kind", "prompt", "detail", "severity")) + "</tr></thead><tbody>")
         for p in prompts:
             sev = str(p.get("severity", ""))
             h.append(f'<tr class="prompt" data-kind="{_e(p.get("kind"))}"><td>{_ts(float(p["t_s"]))}</td><td>{_e(p.get("kind"))}</td>'
                      f'<td>{_e(p.get("headline"))}</td><td>{_e(p.get("detail"))}</td><td class="sev-{_e(sev)}">{_e(sev)}</td></tr>')
         h.append("</tbody></table>")
     else:
-        h.append('<p class="empty">No prompts in this call.</p>')
+        h.append(f'<p class="empty">{_e(say("report.no_prompts"))}</p>')
     h.append("</section>")
 
     # escalations
-    h.append('<section id="escalations"><h2>Customer escalation episodes</h2>')
+    h.append(f'<section id="escalations"><h2>{_e(say("report.escalations"))}</h2>')
     if card["escalations"]:
         h.append("<table><thead><tr><th>start</th><th>end</th><th>duration</th><th>agent left the band</th>"
                  "<th>time back into band</th></tr></thead><tbody>")
@@ -476,12 +287,12 @@ def render_report(
                      f'<td>{"yes at " + _ts(e["left_band_s"]) if e["agent_left_band"] else "no"}</td><td>{_e(back)}</td></tr>')
         h.append("</tbody></table>")
     else:
-        h.append('<p class="empty">No customer escalation detected.</p>' if card["has_customer"]
-                 else '<p class="empty">No customer channel in this call.</p>')
+        h.append(f'<p class="empty">{_e(say("report.no_escalation"))}</p>' if card["has_customer"]
+                 else f'<p class="empty">{_e(say("report.no_customer"))}</p>')
     h.append("</section>")
 
     # overtalk & silences
-    h.append('<section id="events"><h2>Overtalk and long silences</h2>')
+    h.append(f'<section id="events"><h2>{_e(say("report.events"))}</h2>')
     items = [(e["start_s"], "overtalk", f"{e['duration_s']:.1f} s" + (" - agent started while the customer talked" if e["agent_interrupted"] else ""))
              for e in card["overtalk_episodes"]]
     items += [(s["start_s"], "silence", f"{s['duration_s']:.1f} s with nobody talking") for s in card["long_silences"]]
@@ -491,19 +302,20 @@ def render_report(
             h.append(f"<tr><td>{_ts(t)}</td><td>{_e(what)}</td><td>{_e(detail)}</td></tr>")
         h.append("</tbody></table>")
     else:
-        h.append('<p class="empty">None.</p>')
+        h.append(f'<p class="empty">{_e(say("report.none"))}</p>')
     h.append("</section>")
 
     # transcript
-    h.append('<section id="transcript"><h2>Transcript</h2>')
+    h.append(f'<section id="transcript"><h2>{_e(say("report.transcript"))}</h2>')
     tr = sc.turns(doc.get("words") or [])
     if tr:
         for t in tr:
-            who = "Agent" if t["speaker"] == "agent" else "Customer" if t["speaker"] == "customer" else t["speaker"]
+            who = (message("report.who.agent", lang) if t["speaker"] == "agent" else
+                   message("report.who.customer", lang) if t["speaker"] == "customer" else t["speaker"])
             h.append(f'<div class="turn {_e(t["speaker"])}" data-start="{t["start_s"]:.2f}" data-end="{t["end_s"]:.2f}">'
                      f'<div>{_ts(t["start_s"])}</div><div class="who">{_e(who)}</div><div class="text">{_e(t["text"])}</div></div>')
     else:
-        h.append('<p class="empty">No transcript (transcription was off or found no words).</p>')
+        h.append(f'<p class="empty">{_e(say("report.no_transcript"))}</p>')
     h.append("</section>")
     h.append(f"<script>{_JS}</script></main></body></html>")
     return "\n".join(h)

@@ -53,7 +53,7 @@ from ..events import Word
 from .normalize import NUMBER_WORDS, TENS_WORDS, fold
 
 __all__ = ["CardMasker", "KeywordTracker", "MaskContext", "mask_text", "mask_partial", "luhn_ok", "words_to_digits",
-           "spoken_digit_count", "card_request"]
+           "spoken_digit_count", "card_request", "Lexicon", "lexicon", "EN", "FR", "AUTO"]
 
 MASK = "*"
 
@@ -71,6 +71,125 @@ _CARD_WORDS = {"card", "cards", "visa", "mastercard", "amex", "maestro", "credit
 _CVV_SINGLE = {"cvv", "cvv2", "cvc", "cvc2", "cv2", "csc", "cid", "cvn", "cv", "cvb"}
 _CVV_PAIRS = {("security", "code"), ("security", "number"), ("card", "verification"),
               ("verification", "code"), ("verification", "value"), ("security", "digits")}
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The words of one language the masker reads numbers and keywords in.
+
+    ``kinds`` maps a folded word to its item kind and value (``unit``, ``teen``,
+    ``tens``, ``hundred``, ``mult``, ``filler``, ``conn``, ``amb``, and for French
+    ``ftens`` — soixante / quatre-vingt, which absorb a following dix..seize —,
+    ``vingt`` — 20, or 80 after quatre — and ``fois`` — "deux fois quatre" = 44).
+    ``and_after``: a connector that does not end a run after these kinds ("four
+    hundred and twelve", "vingt et un").
+    """
+
+    name: str
+    kinds: dict[str, tuple[str, int | str | None]]
+    and_after: dict[str, frozenset[str]]
+    card_words: frozenset[str]
+    cvv_single: frozenset[str]
+    cvv_pairs: frozenset[tuple[str, str]]
+    cvv_triples: frozenset[tuple[str, str, str]] = frozenset()
+
+
+def _en_kinds() -> dict[str, tuple[str, int | str | None]]:
+    k: dict[str, tuple[str, int | str | None]] = {}
+    for w, v in _UNITS.items():
+        k.setdefault(w, ("unit", v))
+    for w, v in _TEENS.items():
+        k.setdefault(w, ("teen", v))
+    for w, v in _TENS.items():
+        k.setdefault(w, ("tens", v))
+    k.setdefault("hundred", ("hundred", None))
+    for w, v in _MULT.items():
+        k.setdefault(w, ("mult", v))
+    for w in _FILLERS:
+        k.setdefault(w, ("filler", None))
+    for w in _CONNECTORS:
+        k.setdefault(w, ("conn", w))
+    for w, v in _AMBIGUOUS.items():
+        k.setdefault(w, ("amb", v))
+    return k
+
+
+EN = Lexicon(
+    name="en", kinds=_en_kinds(), and_after={"and": frozenset({"hundred"})},
+    card_words=frozenset(_CARD_WORDS), cvv_single=frozenset(_CVV_SINGLE), cvv_pairs=frozenset(_CVV_PAIRS),
+)
+
+
+def _fr_kinds() -> dict[str, tuple[str, int | str | None]]:
+    k: dict[str, tuple[str, int | str | None]] = {}
+    for w, v in {"zero": 0, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6,
+                 "sept": 7, "huit": 8, "neuf": 9}.items():
+        k[w] = ("unit", v)
+    for w, v in {"onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16}.items():
+        k[w] = ("teen", v)
+    for w, v in {"dix": 1, "trente": 3, "quarante": 4, "cinquante": 5, "septante": 7, "huitante": 8,
+                 "octante": 8, "nonante": 9}.items():
+        k[w] = ("tens", v)
+    k["soixante"] = ("ftens", 6)
+    k["vingt"] = ("vingt", 2)
+    k["vingts"] = ("vingt", 2)
+    k["cent"] = ("hundred", None)
+    k["cents"] = ("hundred", None)
+    k["double"] = ("mult", 2)
+    k["triple"] = ("mult", 3)
+    k["fois"] = ("fois", None)
+    for w in ("euh", "heu", "hum", "hm", "mmh", "ben", "bah", "eh", "ah"):
+        k[w] = ("filler", None)
+    for w in ("et", "tiret", "espace", "puis"):
+        k[w] = ("conn", w)
+    return k
+
+
+#: French: "quatre un un un", "zéro", "soixante-dix", "quatre-vingt-onze", "vingt et un",
+#: "double quatre" / "deux fois quatre"; card words "carte (bancaire)", "CB"; security
+#: codes after "cryptogramme", "code de sécurité", "CVV", "les chiffres au dos".
+FR = Lexicon(
+    name="fr", kinds=_fr_kinds(),
+    and_after={"et": frozenset({"tens", "ftens", "vingt", "hundred"})},
+    card_words=frozenset({"carte", "cartes", "bancaire", "visa", "mastercard", "amex", "maestro", "cb",
+                          "credit", "debit", "expiration"}),
+    cvv_single=frozenset(_CVV_SINGLE | {"cryptogramme", "crypto"}),
+    cvv_pairs=frozenset({("code", "securite"), ("au", "dos"), ("numero", "securite"),
+                         ("code", "verification"), ("code", "confidentiel")}),
+    cvv_triples=frozenset({("code", "de", "securite"), ("numero", "de", "securite"),
+                           ("code", "de", "verification"), ("chiffres", "au", "dos")}),
+)
+
+
+def _union(a: Lexicon, b: Lexicon) -> Lexicon:
+    kinds = dict(a.kinds)
+    for w, v in b.kinds.items():
+        kinds.setdefault(w, v)
+    and_after = dict(a.and_after)
+    and_after.update(b.and_after)
+    return Lexicon(name=f"{a.name}+{b.name}", kinds=kinds, and_after=and_after,
+                   card_words=a.card_words | b.card_words, cvv_single=a.cvv_single | b.cvv_single,
+                   cvv_pairs=a.cvv_pairs | b.cvv_pairs, cvv_triples=a.cvv_triples | b.cvv_triples)
+
+
+#: ``auto`` (the call's language is not known yet when its first digits are said):
+#: English and French number words together.
+AUTO = _union(EN, FR)
+LEXICONS: dict[str, Lexicon] = {"en": EN, "fr": FR, "auto": AUTO}
+
+
+def lexicon(language: str | Lexicon | None) -> Lexicon:
+    """The :class:`Lexicon` of ``language`` (``en``, ``fr``, ``auto``; None: English)."""
+    if isinstance(language, Lexicon):
+        return language
+    if language is None:
+        return EN
+    try:
+        return LEXICONS[language]
+    except KeyError:
+        raise ValueError(f"masking language must be one of {', '.join(LEXICONS)}, not {language!r}") from None
+
+
 _DIGITS_RE = re.compile(r"^[\d][\d ,.\-/]*$")
 #: digits the recogniser glued to a letter or two ("C17066", "4111x"): still digits of a run
 _GARBLED_DIGITS_RE = re.compile(r"^[a-z]{1,2}\d{2}[\d,.\-/]*$|^\d{2}[\d,.\-/]*[a-z]{1,2}$")
@@ -85,7 +204,7 @@ class _Item:
     value: int | str | None = None  # digit string, number value, connector word or None
 
 
-def _classify(text: str) -> list[_Item] | None:
+def _classify(text: str, lex: Lexicon = EN) -> list[_Item] | None:
     """Number items of one word, or ``None`` for a non-number word."""
     core = fold(text).strip(_EDGE_PUNCT)
     if not core:
@@ -97,22 +216,9 @@ def _classify(text: str) -> list[_Item] | None:
     items: list[_Item] = []
     for p in parts:
         p = p.strip(_EDGE_PUNCT)
-        if p in _UNITS:
-            items.append(_Item("unit", _UNITS[p]))
-        elif p in _TEENS:
-            items.append(_Item("teen", _TEENS[p]))
-        elif p in _TENS:
-            items.append(_Item("tens", _TENS[p]))
-        elif p == "hundred":
-            items.append(_Item("hundred"))
-        elif p in _MULT:
-            items.append(_Item("mult", _MULT[p]))
-        elif p in _FILLERS:
-            items.append(_Item("filler"))
-        elif p in _CONNECTORS:
-            items.append(_Item("conn", p))
-        elif p in _AMBIGUOUS:
-            items.append(_Item("amb", _AMBIGUOUS[p]))
+        hit = lex.kinds.get(p)
+        if hit is not None:
+            items.append(_Item(hit[0], hit[1]))
         elif p.isdigit():
             items.append(_Item("digits", p))
         else:
@@ -120,17 +226,22 @@ def _classify(text: str) -> list[_Item] | None:
     return items or None
 
 
-def _breaks_run(items: list[_Item] | None, held: Sequence[list[_Item]]) -> bool:
-    """A non-number word, or "and" that does not follow "hundred", ends a run."""
+def _breaks_run(items: list[_Item] | None, held: Sequence[list[_Item]], lex: Lexicon = EN) -> bool:
+    """A non-number word, or "and"/"et" that does not follow "hundred" (or, for "et",
+    a tens word: "vingt et un"), ends a run."""
     if items is None:
         return True
-    if len(items) == 1 and items[0].kind == "conn" and items[0].value == "and":
-        return not (held and held[-1] and held[-1][-1].kind == "hundred")
+    if len(items) == 1 and items[0].kind == "conn" and items[0].value in lex.and_after:
+        allowed = lex.and_after[cast(str, items[0].value)]
+        return not (held and held[-1] and held[-1][-1].kind in allowed)
     return False
 
 
+_NUMBER_KINDS = ("digits", "unit", "teen", "tens", "hundred", "mult", "ftens", "vingt")
+
+
 def _starts_run(items: list[_Item]) -> bool:
-    return any(i.kind in ("digits", "unit", "teen", "tens", "hundred", "mult") for i in items)
+    return any(i.kind in _NUMBER_KINDS for i in items)
 
 
 def _may_start_run(items: list[_Item]) -> bool:
@@ -139,17 +250,24 @@ def _may_start_run(items: list[_Item]) -> bool:
 
 
 def _digits(words_items: Sequence[list[_Item]]) -> list[tuple[str, int]]:
-    """Digit characters of a run, each with the index of the word it came from."""
+    """Digit characters of a run, each with the index of the word it came from.
+
+    French additions (kinds only French words have): ``soixante``/``quatre-vingt``
+    (``ftens``) + ``dix``..``seize`` -> 70-76 / 90-96; ``quatre`` + ``vingt`` -> 80;
+    ``deux fois quatre`` -> 44 (``fois`` turns the unit before it into a multiplier)."""
     out: list[tuple[str, int]] = []
     tens: int | None = None       # word index of a tens word waiting for its unit
+    ftens = False                 # ... and it is soixante / quatre-vingt (absorbs dix..seize)
     hundred: int | None = None    # word index of "hundred" waiting for two digits
     mult: tuple[int, int] | None = None
+    lone_unit = False             # the last digit out was a unit on its own ("quatre" before "vingt"/"fois")
 
     def close_tens() -> None:
-        nonlocal tens
+        nonlocal tens, ftens
         if tens is not None:
             out.append(("0", tens))
             tens = None
+            ftens = False
 
     def close_hundred() -> None:
         nonlocal hundred
@@ -160,6 +278,27 @@ def _digits(words_items: Sequence[list[_Item]]) -> list[tuple[str, int]]:
     for w, items in enumerate(words_items):
         for it in items:
             k = it.kind
+            was_lone_unit, lone_unit = lone_unit, False
+            if k == "vingt" and was_lone_unit and out and out[-1][0] == "4" and tens is None:
+                out.pop()  # quatre-vingt(s): 80
+                k, it = "ftens", _Item("ftens", 8)
+            elif k == "vingt":
+                k = "tens"
+            if k == "fois":
+                if was_lone_unit and out:
+                    d0, w0 = out.pop()
+                    mult = (int(d0), w0)
+                continue
+            if k == "tens" and ftens and tens is not None and it.value == 1:
+                out[-1] = (str(int(out[-1][0]) + 1), w)  # soixante-dix: 70, quatre-vingt-dix: 90
+                ftens = False
+                continue
+            if k == "teen" and ftens and tens is not None:
+                out[-1] = (str(int(out[-1][0]) + 1), out[-1][1])  # soixante et onze: 71
+                out.append((str(cast(int, it.value) - 10), w))
+                tens = None
+                ftens = False
+                continue
             if k == "digits":
                 close_tens()
                 close_hundred()
@@ -170,6 +309,7 @@ def _digits(words_items: Sequence[list[_Item]]) -> list[tuple[str, int]]:
                 if tens is not None and it.value != 0:
                     out.append((d, w))
                     tens = None
+                    ftens = False
                 elif hundred is not None:
                     out.extend([("0", hundred), (d, w)])
                     hundred = None
@@ -179,17 +319,19 @@ def _digits(words_items: Sequence[list[_Item]]) -> list[tuple[str, int]]:
                         out.extend((d, mult[1]) for _ in range(mult[0] - 1))
                         mult = None
                     out.append((d, w))
+                    lone_unit = k == "unit"
             elif k == "teen":
                 close_tens()
                 hundred = None
                 mult = None
                 out.extend((c, w) for c in str(it.value))
-            elif k == "tens":
+            elif k in ("tens", "ftens"):
                 close_tens()
                 hundred = None
                 mult = None
                 out.append((str(it.value), w))
                 tens = w
+                ftens = k == "ftens"
             elif k == "hundred":
                 close_tens()
                 close_hundred()
@@ -206,21 +348,22 @@ def _digits(words_items: Sequence[list[_Item]]) -> list[tuple[str, int]]:
     return out
 
 
-def words_to_digits(text: str) -> str:
-    """The digits spoken in ``text`` ("four double one" -> "411"); non-number words
-    are skipped."""
-    items = [_classify(w) for w in text.split()]
+def words_to_digits(text: str, language: str | Lexicon | None = None) -> str:
+    """The digits spoken in ``text`` ("four double one" -> "411"; with
+    ``language="fr"``, "quatre-vingt-onze" -> "91"); non-number words are skipped."""
+    lex = lexicon(language)
+    items = [_classify(w, lex) for w in text.split()]
     return "".join(c for c, _ in _digits([i for i in items if i]))
 
 
-def spoken_digit_count(text: str) -> int | None:
+def spoken_digit_count(text: str, language: str | Lexicon | None = None) -> int | None:
     """How many digits one word says, for a recorder that looks for digit runs the
     masker did not mask: ``None`` for a word that is not part of a number (it ends a
     run), 0 for a filler, connector or homophone ("uh", "and", "for": inside a run
     but no digit of its own), else the digits ("four" 1, "fourteen" 2, "4111" 4,
     "hundred" 2, "double" 1, "forty-one" 2, and a word with 2+ digits glued to letters,
     "C17066", its digits)."""
-    items = _classify(text)
+    items = _classify(text, lexicon(language))
     if items is None:
         # digits glued to letters, as the recogniser writes a garbled group ("C17066")
         k = sum(ch.isdigit() for ch in text)
@@ -229,7 +372,7 @@ def spoken_digit_count(text: str) -> int | None:
     for it in items:
         if it.kind == "digits":
             n += len(str(it.value))
-        elif it.kind in ("unit", "tens"):
+        elif it.kind in ("unit", "tens", "ftens", "vingt"):
             n += 1
         elif it.kind in ("teen", "hundred"):
             n += 2
@@ -296,7 +439,11 @@ class MaskContext:
     the agent's "what is the security code?" arms masking of the customer's answer.
     Times are audio seconds."""
 
-    def __init__(self, card_context_s: float = 30.0, cvv_window_s: float = 20.0, after_card_s: float = 60.0):
+    def __init__(self, card_context_s: float = 30.0, cvv_window_s: float = 20.0, after_card_s: float = 60.0,
+                 language: str = "en"):
+        #: ``en``, ``fr`` or ``auto`` (both): the number words and keywords read
+        self.language = language
+        self.lexicon = lexicon(language)
         self.card_context_s = card_context_s
         self.cvv_window_s = cvv_window_s
         self.after_card_s = after_card_s
@@ -324,12 +471,13 @@ class KeywordTracker:
         self.recent: list[str] = []
 
     def feed(self, text: str, t: float, ctx: MaskContext) -> None:
-        for tok in re.split(r"[\s\-]+", fold(text)):
+        lex = ctx.lexicon
+        for tok in re.split(r"[\s\-']+" if lex is not EN else r"[\s\-]+", fold(text)):
             tok = re.sub(r"[^a-z0-9]", "", tok)
             if not tok:
                 continue
             self.recent = (self.recent + [tok])[-4:]
-            if tok in _CARD_WORDS:
+            if tok in lex.card_words:
                 ctx.card_word_t = t
             letters = ""
             for r in reversed(self.recent):  # "c v v" spelt out
@@ -338,9 +486,10 @@ class KeywordTracker:
                 else:
                     break
             if (
-                tok in _CVV_SINGLE
-                or letters in _CVV_SINGLE
-                or (len(self.recent) >= 2 and (self.recent[-2], tok) in _CVV_PAIRS)
+                tok in lex.cvv_single
+                or letters in lex.cvv_single
+                or (len(self.recent) >= 2 and (self.recent[-2], tok) in lex.cvv_pairs)
+                or (len(self.recent) >= 3 and (self.recent[-3], self.recent[-2], tok) in lex.cvv_triples)
             ):
                 ctx.cvv_word_t = t
 
@@ -445,8 +594,8 @@ class CardMasker:
         for w in words:
             if self._held and w.start_s - self._held[-1].end_s > self.gap_s:
                 out += self._finish(w.t_s)
-            items = _classify(w.text)
-            if items is None or _breaks_run(items, self._held_items):
+            items = _classify(w.text, self.context.lexicon)
+            if items is None or _breaks_run(items, self._held_items, self.context.lexicon):
                 out += self._finish(w.t_s)
                 self._kw.feed(w.text, w.end_s, self.context)
                 out.append(w)
@@ -513,15 +662,19 @@ def _mask_loose(text: str, aggressive: bool) -> str:
     return _LOOSE_DIGITS_RE.sub(sub, text)
 
 
-def mask_text(text: str, *, aggressive: bool = False, context: MaskContext | None = None) -> str:
+def mask_text(text: str, *, aggressive: bool = False, context: MaskContext | None = None,
+              language: str | None = None) -> str:
     """Mask card numbers and security codes in free text (partials, logs, notes).
 
     ``mask_text("my card is 4111 1111 1111 1111") == "my card is **** **** **** 1111"``.
     Keywords earlier in the same text count ("security code is one two three" ->
     "security code is * * *"). ``aggressive=True`` (see :func:`mask_partial`) also
     masks any run of 6 or more digits, for text that may hold half a card number.
+    ``language`` (``en``, ``fr``, ``auto``) picks the number words when no
+    ``context`` is given (a context brings its own).
     """
-    ctx = context if context is not None else MaskContext()
+    ctx = context if context is not None else MaskContext(language=language or "en")
+    lex = ctx.lexicon
     kw = KeywordTracker()
     spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
     toks = [text[a:b] for a, b in spans]
@@ -543,9 +696,9 @@ def mask_text(text: str, *, aggressive: bool = False, context: MaskContext | Non
             kw.feed(toks[i], float(i), ctx)
         run = []
 
-    items = [_classify(t) for t in toks]
+    items = [_classify(t, lex) for t in toks]
     for i, it in enumerate(items):
-        if it is None or _breaks_run(it, [cast(list[_Item], items[j]) for j in run[-1:]]):
+        if it is None or _breaks_run(it, [cast(list[_Item], items[j]) for j in run[-1:]], lex):
             finish()
             kw.feed(toks[i], float(i), ctx)
         elif run or _may_start_run(it):
@@ -563,7 +716,7 @@ def mask_text(text: str, *, aggressive: bool = False, context: MaskContext | Non
     return _mask_loose("".join(out), aggressive)
 
 
-def mask_partial(text: str, context: MaskContext | None = None) -> str:
+def mask_partial(text: str, context: MaskContext | None = None, language: str | None = None) -> str:
     """:func:`mask_text` for text that may end in the middle of a card number (a
     streaming partial): any run of 6+ digits is masked too."""
-    return mask_text(text, aggressive=True, context=context)
+    return mask_text(text, aggressive=True, context=context, language=language)

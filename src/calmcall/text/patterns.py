@@ -39,7 +39,7 @@ from typing import Any, Callable, Iterator, Sequence, cast
 from .normalize import CENSORED, normalize_word
 from ..errors import InputError
 
-__all__ = ["PatternError", "Pattern", "Tok", "MatchContext", "compile_pattern", "NAME_STOPWORDS"]
+__all__ = ["PatternError", "Pattern", "Tok", "MatchContext", "compile_pattern", "NAME_STOPWORDS", "NAME_STOPWORDS_FR"]
 
 GAP_MAX = 3
 #: Bounds that keep compiling and matching a pattern shallow and short (the matcher
@@ -306,8 +306,10 @@ def _lev1(a: str, b: str) -> bool:
 
 
 class _Parser:
-    def __init__(self, src: str, allow_capture: bool):
+    def __init__(self, src: str, allow_capture: bool,
+                 normalizer: Callable[[str], tuple[list[str], bool, str | None]] = normalize_word):
         self.src = src
+        self.normalize = normalizer
         self.toks = _lex(src)
         self.i = 0
         self.allow_capture = allow_capture
@@ -399,14 +401,14 @@ class _Parser:
         if val == "*":
             return [_Tok1(lambda t, c: True, "*")]
         if val.endswith("*") and len(val) > 1 and not val.endswith("**"):
-            stem_toks = normalize_word(val[:-1])[0]
+            stem_toks = self.normalize(val[:-1])[0]
             if len(stem_toks) != 1:
                 raise PatternError(f"prefix {val!r} must be one word")
             stem = stem_toks[0]
             return [_Tok1(_text_test(lambda text: text.startswith(stem)), val)]
         if "*" in val:
             raise PatternError(f"'*' only at the end of a word (prefix), not in {val!r}")
-        return [_Tok1(_text_test(functools.partial(operator.eq, w)), w) for w in normalize_word(val)[0]]
+        return [_Tok1(_text_test(functools.partial(operator.eq, w)), w) for w in self.normalize(val)[0]]
 
 
 @dataclass
@@ -429,13 +431,16 @@ class Pattern:
         return None
 
 
-def compile_pattern(src: str, *, allow_capture: bool = False) -> Pattern:
-    """Compile ``src``; raises :class:`PatternError`."""
+def compile_pattern(src: str, *, allow_capture: bool = False,
+                    normalizer: Callable[[str], tuple[list[str], bool, str | None]] | None = None) -> Pattern:
+    """Compile ``src``; raises :class:`PatternError`. ``normalizer`` turns a literal
+    word into tokens (default :func:`calmcall.text.normalize.normalize_word`, English;
+    the French playbook passes :func:`calmcall.text.normalize_fr.normalize_word_fr`)."""
     if not isinstance(src, str) or not src.strip():
         raise PatternError("empty pattern")
     if len(src) > MAX_PATTERN_CHARS:
         raise PatternError(f"longer than {MAX_PATTERN_CHARS} characters (split it into several patterns)")
-    p = _Parser(src, allow_capture)
+    p = _Parser(src, allow_capture, normalizer or normalize_word)
     if len(p.toks) > MAX_PATTERN_ELEMENTS:
         raise PatternError(f"more than {MAX_PATTERN_ELEMENTS} elements (split it into several patterns)")
     seq = p.parse()
@@ -451,4 +456,15 @@ NAME_STOPWORDS = frozenset(
     terrible awful absurd outrageous wrong right correct true false mr mrs ms miss dr
     i you he she we they it this that what who hello hi hey customer account number
     because again also only never always totally completely absolutely""".split()
+)
+
+#: French name stopwords (tokens after :func:`calmcall.text.normalize_fr.normalize_word_fr`):
+#: never taken for a name after "je m'appelle" / "c'est".
+NAME_STOPWORDS_FR = frozenset(
+    """le la les un une des de du au aux ce est suis es sont etait je me moi vous tu il elle
+    nous on ils elles que qui quoi pas plus tres bien bon bonjour bonsoir allo oui non si
+    merci desole desolee madame monsieur mademoiselle client cliente compte numero encore
+    vraiment juste ici la pour avec sans dans sur et ou mais donc car parce appelle appelais
+    fache fachee enerve enervee furieux furieuse inadmissible inacceptable scandaleux
+    toujours jamais rien tout totalement completement absolument""".split()
 )

@@ -17,6 +17,7 @@ fire again within ``refire_s`` seconds, and one match fires once.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,7 +25,8 @@ from typing import Any, Iterable, Sequence
 
 from ..events import Prompt, Severity, Word
 from .normalize import normalize_text, normalize_word
-from .patterns import NAME_STOPWORDS, MatchContext, Pattern, PatternError, Tok, compile_pattern
+from .normalize_fr import normalize_text_fr, normalize_word_fr
+from .patterns import NAME_STOPWORDS, NAME_STOPWORDS_FR, MatchContext, Pattern, PatternError, Tok, compile_pattern
 from ..errors import InputError
 
 __all__ = [
@@ -36,7 +38,22 @@ __all__ = [
     "check_playbook_files",
     "PhraseCoach",
     "BUILTIN_PATH",
+    "BUILTIN_PATHS",
+    "PLAYBOOK_LANGUAGES",
+    "normalizers",
 ]
+
+#: Languages with a built-in playbook.
+PLAYBOOK_LANGUAGES = ("en", "fr")
+
+
+def normalizers(language: str) -> tuple[Any, Any]:
+    """``(normalize_word, normalize_text)`` of a playbook language (``en``/``fr``)."""
+    if language == "fr":
+        return normalize_word_fr, normalize_text_fr
+    if language == "en":
+        return normalize_word, normalize_text
+    raise PlaybookError(f"playbook language must be one of {', '.join(PLAYBOOK_LANGUAGES)}, not {language!r}")
 
 SPEAKERS = ("agent", "customer")
 SEVERITIES = ("low", "medium", "high")
@@ -98,6 +115,7 @@ class Playbook:
     name_patterns: tuple[Pattern, ...]
     name_stopwords: frozenset[str]
     sources: tuple[str, ...] = ()
+    language: str = "en"   # en | fr: which normaliser tokens and patterns go through
 
     @property
     def ids(self) -> list[str]:
@@ -113,6 +131,8 @@ class Playbook:
 # ---------------------------------------------------------------- loading
 
 BUILTIN_PATH = "playbook.toml"
+#: Built-in playbook of each language (files next to this module).
+BUILTIN_PATHS = {"en": BUILTIN_PATH, "fr": "playbook_fr.toml"}
 
 _RULE_KEYS: dict[str, tuple[type, ...]] = {
     "id": (str,), "type": (str,), "speaker": (str,), "patterns": (list,),
@@ -144,13 +164,14 @@ def _read_toml(path: Path | str, text: str | None = None) -> dict[str, Any]:
     return parse_toml(text, PlaybookError, source=str(path), syntax=_SYNTAX)
 
 
-def _compile_list(src: str, where: str, key: str, value: Any, *, allow_capture: bool = False) -> tuple[Pattern, ...]:
+def _compile_list(src: str, where: str, key: str, value: Any, *, allow_capture: bool = False,
+                  normalizer: Any = None) -> tuple[Pattern, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _err(src, where, f"key '{key}' must be a list of strings")
     out = []
     for v in value:
         try:
-            out.append(compile_pattern(v, allow_capture=allow_capture))
+            out.append(compile_pattern(v, allow_capture=allow_capture, normalizer=normalizer))
         except PatternError as exc:
             from ..safeio import short_repr
 
@@ -177,7 +198,7 @@ def _num(src: str, where: str, key: str, value: Any, *, positive: bool = True) -
     return float(value)
 
 
-def _parse_rule(src: str, index: int, raw: Any) -> Rule | str:
+def _parse_rule(src: str, index: int, raw: Any, normalizer: Any = None) -> Rule | str:
     """A :class:`Rule`, or the id string of a rule to disable (``enabled = false``)."""
     if not isinstance(raw, dict):
         raise _err(src, f"rule #{index + 1}", "must be a table ([[rule]])")
@@ -215,10 +236,10 @@ def _parse_rule(src: str, index: int, raw: Any) -> Rule | str:
     detail = raw["detail"].strip()
     if not detail or "\n" in detail:
         raise _err(src, where, "key 'detail' must be one non-empty line")
-    patterns = _compile_list(src, where, "patterns", raw["patterns"])
+    patterns = _compile_list(src, where, "patterns", raw["patterns"], normalizer=normalizer)
     if not patterns:
         raise _err(src, where, "key 'patterns' must not be empty")
-    unless = _compile_list(src, where, "unless_earlier", raw.get("unless_earlier", []))
+    unless = _compile_list(src, where, "unless_earlier", raw.get("unless_earlier", []), normalizer=normalizer)
     kw: dict[str, Any] = {}
     for key in ("after_other_s", "early_escalation_s", "within_s", "after_satisfied_s", "window_s", "refire_s"):
         if key in raw:
@@ -245,7 +266,9 @@ def _apply_file(
     rules: dict[str, Rule],
     settings: dict[str, Any],
     name: dict[str, Any],
+    language: str = "en",
 ) -> None:
+    norm_word, norm_text = normalizers(language)
     for key in doc:
         if key not in _TOP_KEYS:
             raise _err(src, f"key '{key}'", f"unknown top-level key (known: {', '.join(sorted(_TOP_KEYS))})")
@@ -269,7 +292,8 @@ def _apply_file(
         if key not in _NAME_KEYS:
             raise _err(src, f"name.{key}", f"unknown key (known: {', '.join(sorted(_NAME_KEYS))})")
     if "patterns" in nm:
-        name["patterns"] = _compile_list(src, "name", "patterns", nm["patterns"], allow_capture=True)
+        name["patterns"] = _compile_list(src, "name", "patterns", nm["patterns"], allow_capture=True,
+                                         normalizer=norm_word)
         for p in name["patterns"]:
             if not p.captures:
                 raise _err(src, "name", f"patterns: pattern {p.source!r} has no {{name}} or {{Name}}")
@@ -277,13 +301,13 @@ def _apply_file(
         sw = nm["stopwords"]
         if not isinstance(sw, list) or not all(isinstance(s, str) for s in sw):
             raise _err(src, "name.stopwords", "must be a list of strings")
-        name["stopwords"] = name.get("stopwords", frozenset()) | {t for s in sw for t in normalize_text(s)}
+        name["stopwords"] = name.get("stopwords", frozenset()) | {t for s in sw for t in norm_text(s)}
     raw_rules = doc.get("rule", [])
     if not isinstance(raw_rules, list):
         raise _err(src, "key 'rule'", "must be an array of tables ([[rule]])")
     seen: set[str] = set()
     for i, raw in enumerate(raw_rules):
-        parsed = _parse_rule(src, i, raw)
+        parsed = _parse_rule(src, i, raw, norm_word)
         rid = parsed if isinstance(parsed, str) else parsed.id
         if rid in seen:
             raise _err(src, f"rule '{rid}'", "id defined twice in this file")
@@ -294,30 +318,33 @@ def _apply_file(
             rules[rid] = parsed
 
 
-def _builtin_text() -> str:
-    return resources.files(__package__).joinpath(BUILTIN_PATH).read_text(encoding="utf-8")
+def _builtin_text(language: str = "en") -> str:
+    return resources.files(__package__).joinpath(BUILTIN_PATHS[language]).read_text(encoding="utf-8")
 
 
-def load_playbook(extra: Iterable[Path | str] = (), replace: bool = False) -> Playbook:
+def load_playbook(extra: Iterable[Path | str] = (), replace: bool = False, language: str = "en") -> Playbook:
     """Load the built-in playbook plus user rule files.
 
     Each file in ``extra`` adds rules or overrides built-in ones with the same ``id``
     (a rule with only ``id`` and ``enabled = false`` removes one); its ``[settings]``
     keys override the built-in settings and its ``[name]`` table replaces the name
     patterns (stopwords are added). ``replace=True`` drops the built-in *rules*
-    (settings and name patterns stay). Raises :class:`PlaybookError`.
+    (settings and name patterns stay). ``language`` (``en``/``fr``) picks the
+    built-in file and the normaliser of every file's patterns (a French user file
+    is written like ``playbook_fr.toml``). Raises :class:`PlaybookError`.
     """
+    normalizers(language)  # refuses an unknown language
     rules: dict[str, Rule] = {}
     settings: dict[str, Any] = {}
-    name: dict[str, Any] = {"stopwords": NAME_STOPWORDS}
-    builtin_src = f"<builtin {BUILTIN_PATH}>"
-    _apply_file(builtin_src, _read_toml(builtin_src, _builtin_text()), rules, settings, name)
+    name: dict[str, Any] = {"stopwords": NAME_STOPWORDS_FR if language == "fr" else NAME_STOPWORDS}
+    builtin_src = f"<builtin {BUILTIN_PATHS[language]}>"
+    _apply_file(builtin_src, _read_toml(builtin_src, _builtin_text(language)), rules, settings, name, language)
     if replace:
         rules.clear()
     sources = [builtin_src]
     for path in extra:
         src = str(path)
-        _apply_file(src, _read_toml(path), rules, settings, name)
+        _apply_file(src, _read_toml(path), rules, settings, name, language)
         sources.append(src)
     return Playbook(
         rules=tuple(rules.values()),
@@ -325,17 +352,21 @@ def load_playbook(extra: Iterable[Path | str] = (), replace: bool = False) -> Pl
         name_patterns=name.get("patterns", ()),
         name_stopwords=frozenset(name["stopwords"]),
         sources=tuple(sources),
+        language=language,
     )
 
 
-def check_playbook_files(files: Iterable[Path | str] | None, *, replace: bool = False) -> None:
+def check_playbook_files(files: Iterable[Path | str] | None, *, replace: bool = False, language: str = "en") -> None:
     """Load ``files`` only for their errors (:class:`PlaybookError`): a malformed
     ``--playbook`` is refused even where no phrase coach is built (``--no-transcribe``)."""
     if files:
-        load_playbook(extra=files, replace=replace)
+        load_playbook(extra=files, replace=replace, language=language)
 
 
 # ---------------------------------------------------------------- the coach
+
+#: Titles that are not part of a customer's name (English and French, normalised).
+_TITLES = frozenset(("mr", "mrs", "ms", "miss", "dr", "monsieur", "madame", "mademoiselle"))
 
 @dataclass
 class _Utterance:
@@ -365,6 +396,7 @@ class PhraseCoach:
     def __init__(self, playbook: Playbook, customer_name: str | None = None):
         self.playbook = playbook
         self.settings = playbook.settings
+        self._normalize_word, self._normalize_text = normalizers(playbook.language)
         self._utt: dict[str, _Utterance] = {s: _Utterance() for s in SPEAKERS}
         self._last_word: dict[str, Word | None] = {s: None for s in SPEAKERS}
         self._turn_words: dict[str, int] = {s: 0 for s in SPEAKERS}
@@ -399,8 +431,8 @@ class PhraseCoach:
     def set_customer_name(self, name: str, t_s: float) -> None:
         """Make ``name`` (e.g. "Jane Smith") the customer's name from ``t_s`` on."""
         toks = frozenset(
-            t for t in normalize_text(name)
-            if t.isalpha() and len(t) >= self.settings.name_min_len and t not in ("mr", "mrs", "ms", "miss", "dr")
+            t for t in self._normalize_text(name)
+            if t.isalpha() and len(t) >= self.settings.name_min_len and t not in _TITLES
         )
         if not toks:
             return
@@ -433,7 +465,7 @@ class PhraseCoach:
         u = self._utt[spk]
         idx = len(u.words)
         u.words.append(word)
-        toks, cap, end = normalize_word(word.text)
+        toks, cap, end = self._normalize_word(word.text)
         for tok in toks:
             u.toks.append(Tok(tok, idx, cap))
         if end is not None:
@@ -518,7 +550,7 @@ class PhraseCoach:
         if li.role == "name":
             name = caps.get("name")
             if name and name not in self._names:
-                src_word = next((w for w in words if name in normalize_word(w.text)[0]), None)
+                src_word = next((w for w in words if name in self._normalize_word(w.text)[0]), None)
                 self.set_customer_name(src_word.text.strip(" .,!?\"'") if src_word else name, t)
             return []
         rule = li.rule
@@ -618,6 +650,8 @@ class PhraseCoach:
         self._last_fired[rule.id] = t
         detail = rule.detail
         if self._name_display and "{name}" in detail:
+            if self._name_display.split()[0].lower() in _TITLES:  # "Madame Dupont": no second title
+                detail = re.sub(r"\b\w+/\w+ \{name\}", "{name}", detail)
             detail = detail.replace("{name}", self._name_display)
         evidence: dict[str, Any] = {
             "rule": rule.id,
@@ -630,3 +664,54 @@ class PhraseCoach:
             evidence["name"] = self._name_display
         evidence.update({k: v for k, v in extra.items() if v is not None and k != "speaker"})
         return [Prompt(t_s=t, kind="phrase", headline=rule.headline, detail=detail, severity=rule.severity, evidence=evidence)]
+
+
+class LanguageRoutedCoach:
+    """The phrase coach of an ``--language auto`` call: one :class:`PhraseCoach` per
+    language, fed once the call's :class:`~calmcall.asr.language.LanguageLock` has
+    decided. Words committed before that (a short first utterance) are held and
+    replayed into the chosen coach; a call that ends undecided is coached in English.
+    Same interface as :class:`PhraseCoach` (``on_word``, ``tick``, ``finish``).
+    """
+
+    def __init__(self, coaches: dict[str, PhraseCoach], lock: Any, fallback: str = "en") -> None:
+        self.coaches = coaches
+        self.lock = lock
+        self.fallback = fallback
+        self._held: list[tuple[Word, bool]] = []
+
+    def _coach(self, final: bool = False) -> PhraseCoach | None:
+        lang = self.lock.language
+        if lang is None and final:
+            lang = self.fallback
+        return self.coaches.get(lang) if lang is not None else None
+
+    def _replay(self, coach: PhraseCoach) -> list[Prompt]:
+        out: list[Prompt] = []
+        held, self._held = self._held, []
+        for w, esc in held:
+            out += coach.on_word(w, customer_escalated=esc)
+        return out
+
+    @property
+    def customer_name(self) -> str | None:
+        coach = self._coach()
+        return coach.customer_name if coach is not None else None
+
+    def on_word(self, word: Word, customer_escalated: bool = False) -> list[Prompt]:
+        coach = self._coach()
+        if coach is None:
+            self._held.append((word, customer_escalated))
+            return []
+        return self._replay(coach) + coach.on_word(word, customer_escalated=customer_escalated)
+
+    def tick(self, now_s: float, customer_escalated: bool = False) -> list[Prompt]:
+        coach = self._coach()
+        if coach is None:
+            return []
+        return self._replay(coach) + coach.tick(now_s, customer_escalated=customer_escalated)
+
+    def finish(self, now_s: float) -> list[Prompt]:
+        coach = self._coach(final=True)
+        assert coach is not None
+        return self._replay(coach) + coach.finish(now_s)

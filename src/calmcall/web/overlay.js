@@ -14,6 +14,9 @@
   };
 
   const $ = (id) => document.getElementById(id);
+  // strings of the cue language: the server's hello carries them from calmcall.messages
+  // when it is not English; English is what this file and index.html say
+  const T = (key, fallback) => (state.hello && state.hello.strings && state.hello.strings[key]) || fallback;
   const state = {
     conn: "connecting", closeCode: null, attempts: 0, hello: null,
     prompts: [], measures: 0, lastMeasures: null, customer: null,
@@ -50,11 +53,11 @@
   function connect() {
     clearTimeout(retryTimer);
     if (!token) {
-      setConn("refused", "No token: open the URL calmcall printed");
+      setConn("refused", T("no_token", "No token: open the URL calmcall printed"));
       return;
     }
     if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) return;
-    setConn("connecting", state.attempts ? "Reconnecting…" : "Connecting…");
+    setConn("connecting", state.attempts ? T("reconnecting", "Reconnecting…") : T("connecting", "Connecting…"));
     const sock = new WebSocket("ws://" + location.host + "/ws?token=" + encodeURIComponent(token));
     ws = sock;
     sock.onmessage = (ev) => {
@@ -69,7 +72,7 @@
       ws = null;
       state.closeCode = ev.code;
       if (ev.code === 1008) {
-        setConn("refused", "Link refused: open the new URL calmcall printed");
+        setConn("refused", T("refused", "Link refused: open the new URL calmcall printed"));
         return;  // a new token is needed; retrying cannot help
       }
       scheduleRetry();
@@ -80,7 +83,7 @@
     state.attempts += 1;
     const base = Math.min(10000, 500 * Math.pow(2, Math.min(state.attempts - 1, 5)));
     const delay = base * (0.75 + Math.random() * 0.5);
-    setConn("closed", "Disconnected, retrying in " + Math.ceil(delay / 1000) + " s");
+    setConn("closed", T("disconnected", "Disconnected, retrying in {s} s").replace("{s}", String(Math.ceil(delay / 1000))));
     retryTimer = setTimeout(connect, delay);
   }
 
@@ -88,7 +91,7 @@
 
   setInterval(() => {
     if (state.conn === "open" && now() - state.lastMessageAt > STALE_MS) {
-      $("conn-text").textContent = "Connected, no data";
+      $("conn-text").textContent = T("connected_no_data", "Connected, no data");
     }
   }, 1000);
 
@@ -112,12 +115,16 @@
   function onHello(d) {
     state.hello = d;
     state.attempts = 0;
+    if (d.strings) {  // the static page text, in the cue language
+      document.documentElement.lang = d.lang || "en";
+      document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = T(el.dataset.i18n, el.textContent); });
+    }
     if (d.band) setBand(d.band);
     if (Array.isArray(d.roles) && d.roles.indexOf("customer") < 0 && !state.customer) {
-      $("customer").textContent = "no customer input";
+      $("customer").textContent = T("no_customer", "no customer input");
     }
-    let label = "Live";
-    if (d.mode === "replay") label = "Replay" + (d.speed && d.speed !== 1 ? " ×" + d.speed : "");
+    let label = T("live", "Live");
+    if (d.mode === "replay") label = T("replay", "Replay") + (d.speed && d.speed !== 1 ? " ×" + d.speed : "");
     setConn("open", label);
   }
 
@@ -171,7 +178,7 @@
     if (!redraw) state.measures += 1;
     state.lastMeasures = d;
     if (d.baseline_status && d.baseline_status.startsWith("still learning") && !state.baselineShown)
-      $("baseline").textContent = "baseline: " + d.baseline_status;
+      $("baseline").textContent = T("baseline", "baseline: ") + d.baseline_status;
     if (d.rate_rel !== null && d.rate_rel !== undefined) {
       const text = d.wpm ? Math.round(d.wpm) + " wpm" : sign((d.rate_rel - 1) * 100, 0) + " % pace";
       setGauge("pace", d.rate_rel, text);
@@ -196,7 +203,7 @@
     fadeTimer = setTimeout(() => box.classList.add("prompt-faded"), PROMPT_FULL_MS);
     idleTimer = setTimeout(() => {
       box.className = "prompt prompt-idle";
-      $("headline").textContent = "Listening";
+      $("headline").textContent = T("listening", "Listening");
       $("detail").textContent = "";
     }, PROMPT_IDLE_MS);
   }
@@ -204,7 +211,7 @@
   function onCustomer(d) {
     state.customer = d.state;
     const el = $("customer");
-    el.textContent = d.state === "escalated" ? "Escalated" : d.state === "calm" ? "Calm" : "—";
+    el.textContent = d.state === "escalated" ? T("escalated", "Escalated") : d.state === "calm" ? T("calm", "Calm") : "—";
     el.className = "c-state c-" + (d.state || "unknown");
   }
 
@@ -215,7 +222,7 @@
     if (b.wpm) parts.push(Math.round(b.wpm) + " wpm");
     if (b.f0_hz) parts.push(Math.round(b.f0_hz) + " Hz");
     state.baselineShown = true;
-    $("baseline").textContent = "calm: " + parts.join(" · ");
+    $("baseline").textContent = T("calm_prefix", "calm: ") + parts.join(" · ");
   }
 
   // ---- transcript
@@ -227,7 +234,7 @@
     div.className = "t-line" + (cls ? " " + cls : "");
     const who = document.createElement("span");
     who.className = "who";
-    who.textContent = speaker === "customer" ? "Customer" : "You";
+    who.textContent = speaker === "customer" ? T("customer", "Customer") : T("you", "You");
     const text = document.createElement("span");
     text.className = "txt";
     div.append(who, text);
@@ -265,7 +272,7 @@
     const info = d.info || {};
     const devs = info.devices || [];
     $("devices").textContent = devs.length
-      ? devs.map((x) => (x.role === "customer" ? "Customer: " : "Mic: ") + x.name + (x.state && x.state !== "ok" ? " (" + x.state + ")" : "")).join(" · ")
+      ? devs.map((x) => (x.role === "customer" ? T("customer", "Customer") + ": " : T("mic", "Mic") + ": ") + x.name + (x.state && x.state !== "ok" ? " (" + x.state + ")" : "")).join(" · ")
       : (info.source || "—");
     const down = devs.some((x) => x.state && x.state !== "ok");
     $("devices").classList.toggle("conn-refused", down);

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-FRAME = 512
+FRAME_N = 512
 CONTEXT = 64
 
 
@@ -54,11 +54,11 @@ class SileroStream:
 
     def feed(self, block: np.ndarray) -> np.ndarray:
         audio = np.concatenate([self._rest, np.asarray(block, dtype=np.float32).ravel()])
-        n = len(audio) // FRAME
-        self._rest = audio[n * FRAME :]
+        n = len(audio) // FRAME_N
+        self._rest = audio[n * FRAME_N :]
         if n == 0:
             return np.zeros(0, dtype=np.float32)
-        frames = audio[: n * FRAME].reshape(n, FRAME)
+        frames = audio[: n * FRAME_N].reshape(n, FRAME_N)
         contexts = np.empty((n, CONTEXT), dtype=np.float32)
         contexts[0] = self._context
         if n > 1:
@@ -141,22 +141,22 @@ class GatedSilero:
             out[needed] = [got[kk] for kk in k[needed].tolist()]
         # audio still needed later: from the warm-up start of the next possible frame, with context
         nxt = max(int(k[-1]) if len(k) else 0, self._last + 1)
-        keep_from = max(0, max(self._last + 1, nxt - self._warm) * FRAME - CONTEXT, self._a0)
+        keep_from = max(0, max(self._last + 1, nxt - self._warm) * FRAME_N - CONTEXT, self._a0)
         self._audio = self._audio[keep_from - self._a0 :]
         self._a0 = keep_from
         return out
 
     def _run(self, first: int, last: int) -> np.ndarray:
         """Run Silero frames ``first..last`` (consecutive) with the carried state."""
-        s0 = first * FRAME
+        s0 = first * FRAME_N
         c0 = s0 - CONTEXT - self._a0  # where frame ``first``'s context starts in the buffer
         if first > 0 and c0 < 0:
             raise RuntimeError(f"GatedSilero: the audio before Silero frame {first} was dropped (a bug)")
-        frames = self._audio[s0 - self._a0 : (last + 1) * FRAME - self._a0]
+        frames = self._audio[s0 - self._a0 : (last + 1) * FRAME_N - self._a0]
         n = last - first + 1
-        if len(frames) != n * FRAME:
+        if len(frames) != n * FRAME_N:
             raise ValueError(f"Silero frame {last} has not ended in the audio fed (feed before asking)")
-        frames = frames.reshape(n, FRAME)
+        frames = frames.reshape(n, FRAME_N)
         contexts = np.empty((n, CONTEXT), dtype=np.float32)
         contexts[0] = self._audio[c0 : c0 + CONTEXT] if first > 0 else 0.0
         if n > 1:

@@ -132,7 +132,7 @@ class LoopbackCluster:
         os.environ["RAY_TMPDIR"] = self._tmp  # Ray writes its "current cluster" file there, not in /tmp/ray
         ray_base_env()
         pin_loopback()
-        args = {"num_cpus": self.cpus_per_node, "node_ip_address": LOOPBACK, "object_store_memory": self.object_store_bytes}
+        args: dict[str, Any] = {"num_cpus": self.cpus_per_node, "node_ip_address": LOOPBACK, "object_store_memory": self.object_store_bytes}
         try:
             c = Cluster(initialize_head=True, head_node_args={**args, "include_dashboard": False,
                                                               "temp_dir": os.path.join(self._tmp, "ray")})

@@ -213,8 +213,9 @@ def run_ray_jobs(
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
         ctx.print_on_execution_start = False
-        ds = ray.data.from_items(_items(jobs), override_num_blocks=len(jobs))
-        ds = ds.map_batches(decode_batch, fn_kwargs={"opts": opts}, batch_size=1, batch_format="numpy",
+        ds: Any = ray.data.from_items(_items(jobs), override_num_blocks=len(jobs))
+        decode: Any = decode_batch
+        ds = ds.map_batches(decode, fn_kwargs={"opts": opts}, batch_size=1, batch_format="numpy",
                             zero_copy_batch=False, num_cpus=DECODE_CPUS)
         # a fixed pool of n actors (ActorPoolStrategy(size=n): what concurrency=n was before Ray 2.51);
         # one call in flight per actor: a call is a long task, and the first actor ready would

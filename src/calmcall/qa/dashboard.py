@@ -222,9 +222,9 @@ def svg_lines(series: Mapping[str, Sequence[tuple[dt.datetime, float]]], *, titl
         lab = f"{frac * 100:.0f} %" if percent else f"{frac * ymax:.3g}"
         out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{_e(lab)}</text>')
     fmt = "%Y-%m-%d" if span >= 2 * 86400 else "%m-%d %H:00"
-    for t, anchor in ((t0, "start"), (t1, "end")):
-        out.append(f'<text x="{left + pw * (t - t0) / span:.1f}" y="{height - 10}" text-anchor="{anchor}">'
-                   f'{_e(dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime(fmt))}</text>')
+    for edge_s, anchor in ((t0, "start"), (t1, "end")):
+        out.append(f'<text x="{left + pw * (edge_s - t0) / span:.1f}" y="{height - 10}" text-anchor="{anchor}">'
+                   f'{_e(dt.datetime.fromtimestamp(edge_s, dt.timezone.utc).strftime(fmt))}</text>')
     for k, (name, s) in enumerate(series.items()):
         color = PALETTE[k % len(PALETTE)]
         coords = [xy(t, y) for t, y in sorted(s)]

@@ -140,7 +140,7 @@ class LoopbackCluster:
             for _ in range(self.workers):
                 c.add_node(**args)
             c.wait_for_nodes(timeout=self.start_timeout_s)
-            host, port = split_address(str(c.gcs_address))
+            _host, port = split_address(str(c.gcs_address))
             ips = {n.node_ip_address for n in c.list_all_nodes()}
         except Exception as exc:
             self.stop()

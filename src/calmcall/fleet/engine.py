@@ -95,7 +95,7 @@ class Analyzer:
             import ray
 
             self.node_id = str(ray.get_runtime_context().get_node_id())
-        except Exception:  # noqa: BLE001 (outside Ray: the unit use)
+        except Exception:  # outside Ray (a unit use): no node id
             self.node_id = ""
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:

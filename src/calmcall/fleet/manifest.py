@@ -45,7 +45,7 @@ def is_manifest(target: str) -> bool:
 def parse_time(text: str) -> dt.datetime:
     """An ISO 8601 time as an aware UTC datetime (naive = UTC). ``ValueError`` if malformed."""
     t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    return (t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
 def read_manifest(path: str | os.PathLike[str], *, reserved: set[str] | frozenset[str] = frozenset()
@@ -126,7 +126,7 @@ def folder_meta(files: list[Path], root: Path) -> dict[str, dict[str, str]]:
         except ValueError:
             rel = f.parent.name
         try:
-            t = dt.datetime.fromtimestamp(f.stat().st_mtime, tz=dt.timezone.utc).isoformat(timespec="seconds")
+            t = dt.datetime.fromtimestamp(f.stat().st_mtime, tz=dt.UTC).isoformat(timespec="seconds")
         except OSError:
             t = ""
         out[str(f)] = {"agent_id": "", "team": "", "call_time": t, "group": rel}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -223,3 +223,28 @@ def read_profile(path: str | Path) -> Baseline:
         values[key] = float(v)
     return Baseline(f0_hz=values["f0_hz"], level_db=values["level_db"], rate_syl_s=values["rate_syl_s"],
                     speech_s=values.get("speech_s", 0.0), source="profile")
+
+
+def calibrate(agent_16k: np.ndarray, measure: Any, baseline_cfg: BaselineConfig, *, source: str = "the recording") -> Baseline:
+    """The agent's calm baseline from a calm recording of them (``calmcall calibrate``).
+
+    ``agent_16k``: the agent's channel, 16 kHz float32 mono, shape (n,); ``measure`` the
+    config's ``[measure]`` section. Fed in 1 s blocks through the same speaker tracker
+    the pipeline uses; the learner needs half of ``baseline_cfg.agent_speech_s`` of
+    plausible speech. Raises :class:`ProfileError` (naming ``source``) when the
+    recording gives no usable baseline."""
+    from .constants import SAMPLE_RATE_HZ
+    from .prosody import SpeakerTracker
+
+    tracker = SpeakerTracker(measure)
+    learner = BaselineLearner(1e9, baseline_cfg, gate_floor_db=measure.vad_floor_db)
+    for start in range(0, len(agent_16k), SAMPLE_RATE_HZ):
+        for f in tracker.update(agent_16k[start:start + SAMPLE_RATE_HZ]):
+            learner.update(f)
+    learner.add_pitched(tracker.flush())
+    need_s = baseline_cfg.agent_speech_s / 2
+    baseline = learner.finish(min_speech_s=need_s)
+    if baseline is None:
+        raise ProfileError(f"{source}: no usable calm baseline ({learner.reason}; need at least {need_s:.0f} s of "
+                           "plausible speech: record the agent reading calmly for longer)")
+    return baseline

@@ -12,10 +12,9 @@ from typing import Any, Callable, NoReturn, Sequence
 import numpy as np
 
 from . import __version__
-from .audio_io import CHANNEL, iter_blocks, load_call
-from .baseline import BaselineLearner, write_profile
+from .audio_io import CHANNEL, load_call
+from .baseline import calibrate, write_profile
 from .config import default_config_text, load_config
-from .prosody import SpeakerTracker
 from .safeio import number_arg
 from .errors import CalmcallError, InputError
 from .options import RunOptions, add_channel_arguments, add_config_argument, add_run_arguments
@@ -180,16 +179,7 @@ def _check_outputs(*paths: Path | None) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     call = load_call(args.recording, agent_channel=args.agent_channel)
-    tracker = SpeakerTracker(cfg.measure)
-    learner = BaselineLearner(1e9, cfg.baseline, gate_floor_db=cfg.measure.vad_floor_db)
-    for _t, blocks in iter_blocks(call, block_s=1.0):
-        for f in tracker.update(blocks["agent"]):
-            learner.update(f)
-    learner.add_pitched(tracker.flush())
-    baseline = learner.finish(min_speech_s=cfg.baseline.agent_speech_s / 2)
-    if baseline is None:
-        raise UsageError(f"{args.recording}: no usable calm baseline ({learner.reason}; "
-                         f"need at least {cfg.baseline.agent_speech_s / 2:.0f} s of plausible speech)")
+    baseline = calibrate(call.agent, cfg.measure, cfg.baseline, source=str(args.recording))
     try:
         write_profile(args.out, baseline, recording=str(args.recording))
     except OSError as exc:

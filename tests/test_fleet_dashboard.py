@@ -147,3 +147,23 @@ def test_listen_score_counts_measured_facts() -> None:
     assert s_calm == pytest.approx(0.04) and why_calm == []
     assert s_rough == pytest.approx(3 + 2 * 0.6 + 4 + 1.5 + 0.6)
     assert why_rough[0].startswith("1 customer escalation") and "40 % of agent speech in band" in why_rough
+
+
+def test_dashboard_from_summary_csv_without_parquet(fleet: dict[str, Path]) -> None:
+    """Without calls.parquet (a local run without pyarrow) the page is drawn from
+    summary.csv: the same headline figures, and no agent, team or time views."""
+    import shutil
+
+    only_csv = fleet["base"] / "csv_only"
+    shutil.copytree(fleet["out"], only_csv)
+    (only_csv / "calls.parquet").unlink()
+    rows, source = db.load_rows(only_csv)
+    assert source == "summary.csv" and len(rows) == 5
+    text = db.render_dashboard(rows, out_dir=only_csv, dash_path=only_csv / "fleet.html", source=source)
+    full = db.render_dashboard(db.load_rows(fleet["out"])[0], out_dir=fleet["out"], dash_path=fleet["out"] / "f.html")
+    assert "prompts per hour of agent talk</div>" in text
+    # summary.csv has no agent_talk_s: the rate cannot be computed, and says so ("-")
+    assert "<b>-</b>prompts per hour of agent talk" in text and "<b>-</b>prompts per hour" not in full
+    ids = {a.get("id") for t, a in _parse(text).tags if t == "section"}
+    assert "agents" not in ids and "teams" not in ids and "in-band" in ids and "listen" in ids
+    assert "from summary.csv" in text and HOSTILE_TEAM not in "".join(_parse(text).text)

@@ -56,10 +56,10 @@ def test_manifest_columns_reach_calls_parquet(calls: Path, tmp_path: Path, monke
     assert set(rows) == {"a.wav", "b.wav", "broken.wav", "missing.wav"}
     a, b = rows["a.wav"], rows["b.wav"]
     assert (a["agent_id"], a["team"], a["group"], a["queue"]) == ("ag-7", "Billing", "Billing", "disputes")
-    assert a["call_time"] == dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.timezone.utc)
-    assert b["call_time"] == dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone.utc)  # +01:00 -> UTC
+    assert a["call_time"] == dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
+    assert b["call_time"] == dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)  # +01:00 -> UTC
     assert (b["team"], b["group"]) == ("", "north")  # no team: the folder
-    assert rows["broken.wav"]["call_time"] == dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.timezone.utc)  # naive = UTC
+    assert rows["broken.wav"]["call_time"] == dt.datetime(2026, 12, 2, 8, 0, tzinfo=dt.UTC)  # naive = UTC
     assert a["status"] == "ok" and a["error"] == "" and a["duration_s"] == pytest.approx(6.0, abs=0.05)
     assert isinstance(a["prompts_total"], int) and a["agent_talk_s"] is not None
     for bad in ("broken.wav", "missing.wav"):
@@ -84,7 +84,7 @@ def test_without_a_manifest_calls_group_by_folder_and_file_time(calls: Path, tmp
     batch.batch_analyze(str(calls), out, opts=batch.Options(transcribe=False), jobs=1, progress=io.StringIO())
     rows = {Path(r["file"]).name: r for r in read_calls(out)}
     assert rows["a.wav"]["group"] == "." and rows["b.wav"]["group"] == "north"
-    assert rows["b.wav"]["call_time"] == dt.datetime.fromtimestamp(1_764_000_000, tz=dt.timezone.utc)
+    assert rows["b.wav"]["call_time"] == dt.datetime.fromtimestamp(1_764_000_000, tz=dt.UTC)
     assert rows["a.wav"]["agent_id"] == "" and rows["a.wav"]["team"] == ""
 
 

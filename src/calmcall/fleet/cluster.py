@@ -132,7 +132,7 @@ class LoopbackCluster:
         os.environ["RAY_TMPDIR"] = self._tmp  # Ray writes its "current cluster" file there, not in /tmp/ray
         ray_base_env()
         pin_loopback()
-        args = {"num_cpus": self.cpus_per_node, "node_ip_address": LOOPBACK, "object_store_memory": self.object_store_bytes}
+        args: dict[str, Any] = {"num_cpus": self.cpus_per_node, "node_ip_address": LOOPBACK, "object_store_memory": self.object_store_bytes}
         try:
             c = Cluster(initialize_head=True, head_node_args={**args, "include_dashboard": False,
                                                               "temp_dir": os.path.join(self._tmp, "ray")})
@@ -140,7 +140,7 @@ class LoopbackCluster:
             for _ in range(self.workers):
                 c.add_node(**args)
             c.wait_for_nodes(timeout=self.start_timeout_s)
-            host, port = split_address(str(c.gcs_address))
+            _host, port = split_address(str(c.gcs_address))
             ips = {n.node_ip_address for n in c.list_all_nodes()}
         except Exception as exc:
             self.stop()

@@ -95,7 +95,7 @@ class Analyzer:
             import ray
 
             self.node_id = str(ray.get_runtime_context().get_node_id())
-        except Exception:  # noqa: BLE001 (outside Ray: the unit use)
+        except Exception:  # outside Ray (a unit use): no node id
             self.node_id = ""
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
@@ -213,12 +213,16 @@ def run_ray_jobs(
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False
         ctx.print_on_execution_start = False
-        ds = ray.data.from_items(_items(jobs), override_num_blocks=len(jobs))
-        ds = ds.map_batches(decode_batch, fn_kwargs={"opts": opts}, batch_size=1, batch_format="numpy",
+        ds: Any = ray.data.from_items(_items(jobs), override_num_blocks=len(jobs))
+        decode: Any = decode_batch
+        ds = ds.map_batches(decode, fn_kwargs={"opts": opts}, batch_size=1, batch_format="numpy",
                             zero_copy_batch=False, num_cpus=DECODE_CPUS)
-        # a fixed pool of n actors (ActorPoolStrategy(size=n): what concurrency=n was before Ray 2.51)
+        # a fixed pool of n actors (ActorPoolStrategy(size=n): what concurrency=n was before Ray 2.51);
+        # one call in flight per actor: a call is a long task, and the first actor ready would
+        # otherwise queue several while the others are still loading their model
+        pool = ray.data.ActorPoolStrategy(size=n, max_tasks_in_flight_per_actor=1)
         ds = ds.map_batches(Analyzer, fn_constructor_kwargs={"opts": opts}, batch_size=1, batch_format="numpy",
-                            compute=ray.data.ActorPoolStrategy(size=n), num_cpus=1)
+                            compute=pool, num_cpus=1)
         LAST_RUN_MODEL_LOADS.clear()
         LAST_RUN_NODES.clear()
         try:

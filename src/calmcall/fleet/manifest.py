@@ -45,7 +45,7 @@ def is_manifest(target: str) -> bool:
 def parse_time(text: str) -> dt.datetime:
     """An ISO 8601 time as an aware UTC datetime (naive = UTC). ``ValueError`` if malformed."""
     t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    return (t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
 def read_manifest(path: str | os.PathLike[str], *, reserved: set[str] | frozenset[str] = frozenset()
@@ -93,9 +93,9 @@ def read_manifest(path: str | os.PathLike[str], *, reserved: set[str] | frozense
         r = {c: v.strip() for c, v in zip(cols, raw)}
         if not r["path"]:
             raise ManifestError(f"{p}: row {n} has an empty path; give every row the call's audio file")
-        f = Path(r["path"]).expanduser()
-        f = (f if f.is_absolute() else p.parent / f).resolve()
-        if str(f) in meta:
+        given = Path(r["path"]).expanduser()
+        call_path = (given if given.is_absolute() else p.parent / given).resolve()
+        if str(call_path) in meta:
             continue
         t = r.get("call_time", "")
         if t:
@@ -108,9 +108,9 @@ def read_manifest(path: str | os.PathLike[str], *, reserved: set[str] | frozense
         m.setdefault("agent_id", "")
         m.setdefault("team", "")
         m["call_time"] = t
-        m["group"] = m["team"] or f.parent.name
-        files.append(f)
-        meta[str(f)] = m
+        m["group"] = m["team"] or call_path.parent.name
+        files.append(call_path)
+        meta[str(call_path)] = m
     if not files:
         raise ManifestError(f"{p}: the manifest lists no calls; add one row per call under the header")
     return files, meta
@@ -126,7 +126,7 @@ def folder_meta(files: list[Path], root: Path) -> dict[str, dict[str, str]]:
         except ValueError:
             rel = f.parent.name
         try:
-            t = dt.datetime.fromtimestamp(f.stat().st_mtime, tz=dt.timezone.utc).isoformat(timespec="seconds")
+            t = dt.datetime.fromtimestamp(f.stat().st_mtime, tz=dt.UTC).isoformat(timespec="seconds")
         except OSError:
             t = ""
         out[str(f)] = {"agent_id": "", "team": "", "call_time": t, "group": rel}

@@ -283,7 +283,7 @@ def finish_call(job: Job, opts: Options, decoded: dict[str, Any], *, model: Any 
             from calmcall.qa.report import write_report
 
             write_report(doc, job.html_path, card=card)
-        doc["batch"] = {"source": job.source, **decoded["sig"], "analyze_s": round(analyze_s, 3),
+        doc["batch"] = {"source": job.source, **decoded["sig"], "decode_s": round(decode_s, 3), "analyze_s": round(analyze_s, 3),
                         "total_s": round(decode_s + time.perf_counter() - t0, 3)}
         atomic_write_text(Path(job.json_path), json.dumps(doc, ensure_ascii=False) + "\n")
         return {"ok": True, "row": _row(job, doc, card), "duration_s": float(doc.get("duration_s") or 0.0),

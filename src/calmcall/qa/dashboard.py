@@ -66,7 +66,7 @@ def _num(v: Any) -> float | None:
 
 def _time(v: Any) -> dt.datetime | None:
     if isinstance(v, dt.datetime):
-        return v if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)
+        return v if v.tzinfo else v.replace(tzinfo=dt.UTC)
     if not v:
         return None
     try:
@@ -95,7 +95,7 @@ def load_rows(out_dir: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], st
         if pq is not None:
             try:
                 rows = pq.read_table(pq_path).to_pylist()
-            except Exception as exc:  # noqa: BLE001 (pyarrow raises several types for a damaged file)
+            except Exception as exc:  # pyarrow raises several types for a damaged file
                 raise DashboardError(f"{pq_path}: not a readable Parquet table ({str(exc).splitlines()[0][:200]}); "
                                      "rerun `calmcall analyze ... --out` to rewrite it") from None
             return [dict(r) for r in rows], "calls.parquet"
@@ -222,9 +222,9 @@ def svg_lines(series: Mapping[str, Sequence[tuple[dt.datetime, float]]], *, titl
         lab = f"{frac * 100:.0f} %" if percent else f"{frac * ymax:.3g}"
         out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{_e(lab)}</text>')
     fmt = "%Y-%m-%d" if span >= 2 * 86400 else "%m-%d %H:00"
-    for t, anchor in ((t0, "start"), (t1, "end")):
-        out.append(f'<text x="{left + pw * (t - t0) / span:.1f}" y="{height - 10}" text-anchor="{anchor}">'
-                   f'{_e(dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime(fmt))}</text>')
+    for edge_s, anchor in ((t0, "start"), (t1, "end")):
+        out.append(f'<text x="{left + pw * (edge_s - t0) / span:.1f}" y="{height - 10}" text-anchor="{anchor}">'
+                   f'{_e(dt.datetime.fromtimestamp(edge_s, dt.UTC).strftime(fmt))}</text>')
     for k, (name, s) in enumerate(series.items()):
         color = PALETTE[k % len(PALETTE)]
         coords = [xy(t, y) for t, y in sorted(s)]
@@ -321,7 +321,7 @@ def render_dashboard(rows: Sequence[Mapping[str, Any]], *, out_dir: Path, dash_p
     has_agents = any(str(r.get("agent_id") or "") for r in rows)
     has_teams = any(str(r.get("team") or "") for r in rows)
     call_s, talk_s = _sum(ok, "duration_s"), _sum(ok, "agent_talk_s")
-    generated = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     times = [r["_t"] for r in rows if r["_t"] is not None]
     h: list[str] = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
                     '<meta name="viewport" content="width=device-width,initial-scale=1">',

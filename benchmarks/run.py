@@ -1,6 +1,6 @@
 """The benchmark entry point: runs every section, prints one table, writes JSON.
 
-    .venv/bin/python benchmarks/run.py [--only core,asr,qa,live,realspeech,cardaudio,pace,cues,fleet] [--out benchmarks/results/latest.json]
+    .venv/bin/python benchmarks/run.py [--only core,asr,qa,live,realspeech,cardaudio,pace,cues,fleet,french] [--out benchmarks/results/latest.json]
 
 Each section is a module ``bench_<name>.py`` with ``run(report: dict) -> rows``.
 Figures are measurements on this machine; speed and memory are never asserted
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SECTIONS = ["core", "asr", "qa", "live", "realspeech", "cardaudio", "pace", "cues", "fleet"]
+SECTIONS = ["core", "asr", "qa", "live", "realspeech", "cardaudio", "pace", "cues", "fleet", "french"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 from .audio_io import Call, iter_blocks, load_call
 from .config import Config
 from .document import SCHEMA_VERSION, analysis_document, strip_type  # noqa: F401 (SCHEMA_VERSION: re-exported)
-from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Prompt, Word, to_dict
+from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Prompt, Speaker, Word, to_dict
 from .pipeline import Pipeline
 from .runner import CallRunner, Transcriber, Transcribers
 
@@ -82,7 +82,7 @@ def run_call(
 
         if model is None:
             model = load_model(model_dir, language=language)
-        roles = ["agent"] + (["customer"] if call.customer is not None else [])
+        roles: list[Speaker] = ["agent", "customer"] if call.customer is not None else ["agent"]
         # one clock for both speakers: they queue for one decoder, as they do live
         auto_lock = lock if language == "auto" else None
         transcriber = Transcribers(model, roles, clock=SimulatedClock(fixed_cost_s=fixed_asr_cost_s),

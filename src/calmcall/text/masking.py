@@ -232,7 +232,7 @@ def _breaks_run(items: list[_Item] | None, held: Sequence[list[_Item]], lex: Lex
     if items is None:
         return True
     if len(items) == 1 and items[0].kind == "conn" and items[0].value in lex.and_after:
-        allowed = lex.and_after[cast(str, items[0].value)]
+        allowed = lex.and_after[items[0].value]
         return not (held and held[-1] and held[-1][-1].kind in allowed)
     return False
 

@@ -85,7 +85,8 @@ def _word(w: str) -> int:
         return _WORDS[w]
     if len(w) <= 1:
         return 1
-    core = w
+    core = re.sub(r"qu(?=[aeiouyéèê])", "q", w)  # "politique": the u of qu/gu is no vowel
+    core = re.sub(r"gu(?=[eiéèêy])", "g", core)
     if re.search(f"[^{_VOWELS}]ent$", core) and len(core) > 4 and not core.endswith("ment"):
         core = core[:-3]  # "parlent": the verb ending is mute
     elif re.search(f"[^{_VOWELS}]es?$", core) and len(core) > 2:
@@ -94,8 +95,6 @@ def _word(w: str) -> int:
         core = core[:-1]  # "joie", "vue"
     elif core.endswith("ée") or core.endswith("ées"):
         core = re.sub(r"es?$", "", core)  # "idée" 2: the final e is mute
-    core = re.sub(r"qu(?=[aeiouyéèê])", "q", core)  # "politique": the u of qu/gu is no vowel
-    core = re.sub(r"gu(?=[eiéèêy])", "g", core)
     n = 0
     for g in _GROUP.findall(core):
         k = 1

@@ -58,7 +58,7 @@ def ray_base_env() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     src = str(Path(__file__).resolve().parents[2])
     pp = os.environ.get("PYTHONPATH", "")
-    if (Path(src) / "calmcall").is_dir() and src not in pp.split(os.pathsep):
+    if Path(src).name == "src" and (Path(src) / "calmcall").is_dir() and src not in pp.split(os.pathsep):  # a checkout
         os.environ["PYTHONPATH"] = src + (os.pathsep + pp if pp else "")
 
 

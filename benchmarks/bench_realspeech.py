@@ -4,6 +4,7 @@ this project made, clean and through the telephone channel simulator.
     .venv/bin/python benchmarks/run.py --only realspeech
     .venv/bin/python benchmarks/bench_realspeech.py          # the same, this section alone
     .venv/bin/python benchmarks/bench_realspeech.py --table benchmarks/results/latest.json
+    .venv/bin/python benchmarks/bench_realspeech.py --pitch   # pitch only: clean, phone, phone_echo; dev | held out
 
 Jobs (one per condition and part) run in ``CALMCALL_BENCH_WORKERS`` processes (default
 2); every job has its own fixed seeds, so the figures do not depend on the number.
@@ -76,6 +77,16 @@ MEDIAN_WINDOW_S = 1.0
 MIN_MEDIAN_FRAMES = 10
 PLAUSIBLE = {"f0_hz": (60.0, 400.0), "rate_syl_s": (2.0, 8.0), "level_db": (-60.0, -3.0)}
 ECHO_DBS = (-25.0, -20.0)
+#: the pitch clips used to choose pitch settings (LJSpeech and the first 5 EmoDB speakers);
+#: JFK and EmoDB speakers 12-16 are held out and reported separately
+PITCH_DEV_EMODB = ("03a01", "08a01", "09a01", "10a01", "11a01")
+#: the conditions ``--pitch`` scores (the pitch rows of the README)
+PITCH_CONDITIONS = ("clean", "phone", "phone_echo")
+
+
+def pitch_part(clip: str) -> str:
+    """``"dev"`` (LJSpeech, EmoDB speakers of :data:`PITCH_DEV_EMODB`) or ``"held_out"``."""
+    return "dev" if clip.startswith("LJ") or clip[:5] in PITCH_DEV_EMODB else "held_out"
 
 
 # ----------------------------------------------------------------- scoring (pure)
@@ -120,6 +131,18 @@ def octave_jumps(med_hz: np.ndarray, ref_med_hz: np.ndarray, st: float = JUMP_ST
     off = np.zeros(len(med_hz), bool)
     off[ok] = np.abs(12 * np.log2(med_hz[ok] / ref_med_hz[ok])) > st
     return int(np.sum(off[1:] & ~off[:-1]) + (1 if len(off) and off[0] else 0))
+
+
+def jump_episodes(med_hz: np.ndarray, ref_med_hz: np.ndarray, st: float = JUMP_ST) -> list[tuple[int, int]]:
+    """The runs counted by :func:`octave_jumps`: ``(first, last)`` frame indices."""
+    ok = ~np.isnan(med_hz) & ~np.isnan(ref_med_hz)
+    off = np.zeros(len(med_hz), bool)
+    off[ok] = np.abs(12 * np.log2(med_hz[ok] / ref_med_hz[ok])) > st
+    idx = np.flatnonzero(off)
+    if not len(idx):
+        return []
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+    return [(int(r[0]), int(r[-1])) for r in runs]
 
 
 def vad_counts(pred: np.ndarray, ref: np.ndarray) -> dict[str, int]:
@@ -241,13 +264,16 @@ def _ami_material() -> tuple[tuple[str, ami.TwoChannelSplit], ...]:
     return tuple(out)
 
 
-def pitch_job(ci: int) -> dict:
-    """Pitch figures of condition number ``ci`` of :data:`CONDITIONS`."""
+def pitch_job(ci: int, fast: bool = False) -> dict:
+    """Pitch figures of condition number ``ci`` of :data:`CONDITIONS` (``fast``: without
+    pYIN and YIN on the degraded copies)."""
     cond = list(CONDITIONS)[ci]
     clips, refs = _pitch_material()
     cc: dict[str, int] = {}
     cp: dict[str, int] = {}
     cy: dict[str, int] = {}
+    parts: dict[str, dict] = {p: {"counts": {}, "jumps": 0} for p in ("dev", "held_out")}
+    episodes: list[str] = []
     jumps = 0
     cpu_s = 0.0
     for k, (clip, (rf0, rvo)) in enumerate(zip(clips, refs)):
@@ -259,15 +285,29 @@ def pitch_job(ci: int) -> dict:
         ref_f0, ref_v = _at(t, rf0), _at(t, rvo)
         f0 = np.nan_to_num(np.asarray(m["f0_hz"], float), nan=0.0)
         vo = np.asarray(m["voiced"], bool)
-        cc = add_counts(cc, pitch_counts(ref_f0, ref_v, f0, vo))
-        jumps += octave_jumps(running_median_hz(f0, vo), running_median_hz(ref_f0, ref_v))
+        c1 = pitch_counts(ref_f0, ref_v, f0, vo)
+        cc = add_counts(cc, c1)
+        med, ref_med = running_median_hz(f0, vo), running_median_hz(ref_f0, ref_v)
+        eps = jump_episodes(med, ref_med)
+        jumps += len(eps)
+        pp = parts[pitch_part(clip.name)]
+        pp["counts"] = add_counts(pp["counts"], c1)
+        pp["jumps"] += len(eps)
+        w = int(round(MEDIAN_WINDOW_S / HOP_S))
+        episodes += [f"{clip.name} ({pitch_part(clip.name)}) {t[a]:.2f}-{t[b]:.2f} s: ours {med[a]:.0f} Hz over "
+                     f"{int(vo[max(0, a - w + 1):a + 1].sum())} voiced frames, reference {ref_med[a]:.0f} Hz over "
+                     f"{int(ref_v[max(0, a - w + 1):a + 1].sum())}" for a, b in eps]
+        if fast:
+            continue
         pf0, pvo = _pyin(y)
         cp = add_counts(cp, pitch_counts(ref_f0, ref_v, _at(t, pf0), _at(t, pvo)))
         yf0 = _at(t, _yin(y))
         cy = add_counts(cy, pitch_counts(ref_f0, ref_v, yf0, ref_v))
     audio_s = sum(len(c.audio) for c in clips) / SR
     return {"calmcall": _pitch_figs(cc), "calmcall_octave_jumps": jumps,
-            "pyin_degraded": _pitch_figs(cp), "yin_degraded_gpe": _pitch_figs(cy)["gpe"],
+            "parts": {p: {**_pitch_figs(v["counts"]), "octave_jumps": v["jumps"]} for p, v in parts.items()},
+            "jump_episodes": episodes,
+            "pyin_degraded": _pitch_figs(cp) if cp else None, "yin_degraded_gpe": _pitch_figs(cy)["gpe"] if cy else None,
             "calmcall_cpu_ms_per_s": round(1000 * cpu_s / audio_s, 2), "counts": cc}
 
 
@@ -488,7 +528,30 @@ def table(res: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
+def pitch_only() -> None:
+    """``--pitch``: the pitch figures alone, for :data:`PITCH_CONDITIONS`, dev and held
+    out, each octave-jump episode listed (no pYIN/YIN on the degraded copies)."""
+    sc.require("")
+    names = list(CONDITIONS)
+    res = {}
+    for cond in PITCH_CONDITIONS:
+        r = pitch_job(names.index(cond), fast=True)
+        res[cond] = r
+        for p, f in r["parts"].items():
+            print(f"pitch [{cond}] {p}: GPE {_pct(f['gpe'])} / VDE {_pct(f['vde'])} (missed {_pct(f['vde_missed'])}); "
+                  f"octave jumps {f['octave_jumps']}")
+        for e in r["jump_episodes"]:
+            print(f"    jump [{cond}] {e}")
+    out = ROOT / "benchmarks" / "results" / "realspeech_pitch.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1, default=float) + "\n")
+    print(f"wrote {out}")
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 2 and sys.argv[1] == "--pitch":
+        pitch_only()
+        sys.exit(0)
     if len(sys.argv) == 3 and sys.argv[1] == "--table":  # reprint the rows of a saved run
         saved = json.loads(Path(sys.argv[2]).read_text())
         for r in table(saved.get("realspeech", saved)):

@@ -124,6 +124,26 @@ def running_median_hz(f0: np.ndarray, voiced: np.ndarray, window_s: float = MEDI
     return out
 
 
+def cue_median_hz(f0: np.ndarray, voiced: np.ndarray, *, guard: bool = True, min_frames: int | None = None) -> np.ndarray:
+    """The cue's median F0 after each 10 ms frame: the frames' voiced F0 pushed, in
+    order, through the tracker's own :class:`calmcall.prosody.F0Median` (window and
+    minimum count of the default ``MeasureConfig``; nan until it reports). ``guard``
+    False: no octave guard; ``min_frames``: another minimum count (the "before"
+    rule was a quarter of the window)."""
+    from calmcall.config import MeasureConfig
+    from calmcall.prosody import HOP_S as TRACK_HOP_S, F0Median
+
+    n = max(1, int(MeasureConfig().pitch_window_s / TRACK_HOP_S))
+    fm = F0Median(n, min_frames or max(1, n // 2), **({} if guard else {"guard_st": None}))
+    out = np.full(len(f0), np.nan)
+    for i, (f, v) in enumerate(zip(np.asarray(f0, float).tolist(), np.asarray(voiced, bool).tolist())):
+        if v:
+            fm.push(f)
+        if fm.value_hz is not None:
+            out[i] = fm.value_hz
+    return out
+
+
 def octave_jumps(med_hz: np.ndarray, ref_med_hz: np.ndarray, st: float = JUMP_ST) -> int:
     """Episodes (maximal runs of frames) in which ``med_hz`` is more than ``st``
     semitones from ``ref_med_hz`` (frames where either is nan end a run)."""
@@ -272,7 +292,8 @@ def pitch_job(ci: int, fast: bool = False) -> dict:
     cc: dict[str, int] = {}
     cp: dict[str, int] = {}
     cy: dict[str, int] = {}
-    parts: dict[str, dict] = {p: {"counts": {}, "jumps": 0} for p in ("dev", "held_out")}
+    parts: dict[str, dict] = {p: {"counts": {}, "jumps": 0, "cue": 0, "cue_before": 0, "cue_same": 0,
+                                  "cue_same_before": 0} for p in ("dev", "held_out")}
     episodes: list[str] = []
     jumps = 0
     cpu_s = 0.0
@@ -293,6 +314,21 @@ def pitch_job(ci: int, fast: bool = False) -> dict:
         pp = parts[pitch_part(clip.name)]
         pp["counts"] = add_counts(pp["counts"], c1)
         pp["jumps"] += len(eps)
+        # the cue's own median (prosody.F0Median) against the reference's median with the
+        # same window rule (no guard) over pYIN's voiced frames, and over the frames
+        # voiced in both (the tracker's own errors only); "before": plain median, 1/4 window
+        both = vo & ref_v
+        n_min = max(1, int(round(MEDIAN_WINDOW_S / HOP_S)) // 4)
+        for key, (ours, rv, kw) in {"cue": (vo, ref_v, {}), "cue_before": (vo, ref_v, {"guard": False, "min_frames": n_min}),
+                                    "cue_same": (both, both, {}),
+                                    "cue_same_before": (both, both, {"guard": False, "min_frames": n_min})}.items():
+            cm = cue_median_hz(f0, ours, **kw)
+            rm = cue_median_hz(ref_f0, rv, guard=False, min_frames=kw.get("min_frames"))
+            ce = jump_episodes(cm, rm)
+            pp[key] += len(ce)
+            if key == "cue":
+                episodes += [f"cue: {clip.name} ({pitch_part(clip.name)}) {t[a]:.2f}-{t[b]:.2f} s: ours {cm[a]:.0f} Hz, "
+                             f"reference {rm[a]:.0f} Hz" for a, b in ce]
         w = int(round(MEDIAN_WINDOW_S / HOP_S))
         episodes += [f"{clip.name} ({pitch_part(clip.name)}) {t[a]:.2f}-{t[b]:.2f} s: ours {med[a]:.0f} Hz over "
                      f"{int(vo[max(0, a - w + 1):a + 1].sum())} voiced frames, reference {ref_med[a]:.0f} Hz over "
@@ -305,7 +341,10 @@ def pitch_job(ci: int, fast: bool = False) -> dict:
         cy = add_counts(cy, pitch_counts(ref_f0, ref_v, yf0, ref_v))
     audio_s = sum(len(c.audio) for c in clips) / SR
     return {"calmcall": _pitch_figs(cc), "calmcall_octave_jumps": jumps,
-            "parts": {p: {**_pitch_figs(v["counts"]), "octave_jumps": v["jumps"]} for p, v in parts.items()},
+            "parts": {p: {**_pitch_figs(v["counts"]), "octave_jumps": v["jumps"], "cue_octave_jumps": v["cue"],
+                          "cue_octave_jumps_before": v["cue_before"], "cue_octave_jumps_same_frames": v["cue_same"],
+                          "cue_octave_jumps_same_frames_before": v["cue_same_before"]} for p, v in parts.items()},
+            "calmcall_cue_octave_jumps": sum(v["cue"] for v in parts.values()),
             "jump_episodes": episodes,
             "pyin_degraded": _pitch_figs(cp) if cp else None, "yin_degraded_gpe": _pitch_figs(cy)["gpe"] if cy else None,
             "calmcall_cpu_ms_per_s": round(1000 * cpu_s / audio_s, 2), "counts": cc}
@@ -539,7 +578,9 @@ def pitch_only() -> None:
         res[cond] = r
         for p, f in r["parts"].items():
             print(f"pitch [{cond}] {p}: GPE {_pct(f['gpe'])} / VDE {_pct(f['vde'])} (missed {_pct(f['vde_missed'])}); "
-                  f"octave jumps {f['octave_jumps']}")
+                  f"octave jumps: 1 s window {f['octave_jumps']}; cue median {f['cue_octave_jumps_before']} -> "
+                  f"{f['cue_octave_jumps']}; cue median, frames voiced in both {f['cue_octave_jumps_same_frames_before']} -> "
+                  f"{f['cue_octave_jumps_same_frames']}")
         for e in r["jump_episodes"]:
             print(f"    jump [{cond}] {e}")
     out = ROOT / "benchmarks" / "results" / "realspeech_pitch.json"

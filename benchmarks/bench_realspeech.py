@@ -26,7 +26,13 @@ follow whatever the implementation behind them is.
   decision differs from the reference's. Also pYIN and plain YIN (no voicing decision:
   GPE over the reference's voiced frames) on the same degraded copy. Octave jumps =
   episodes in which the trailing 1 s median of voiced F0 (the cue's median; at least
-  10 voiced frames) is more than 6 semitones from the reference's trailing 1 s median.
+  10 voiced frames) is more than 6 semitones from the reference's trailing 1 s median;
+  the cue's own median (:func:`cue_median_hz`: the frames through
+  ``calmcall.prosody.F0Median``, the tracker's window and octave guard) against the
+  reference's median with the same window (no guard), over each one's voiced frames and
+  over the frames voiced in both; "before" = a plain median reported from a quarter
+  window. Dev (LJSpeech, EmoDB 03-11, :data:`PITCH_DEV_EMODB`) and held out (JFK,
+  EmoDB 12-16) are also reported apart (``--pitch``).
   CPU = process time of ``measure_channel`` per second of audio.
 * **VAD** (the AMI clips, split into two channels by their RTTM, ``benchmarks/ami.py``;
   ``trn*`` development, ``tst*`` held out, reported separately): frame precision and
@@ -131,7 +137,8 @@ def cue_median_hz(f0: np.ndarray, voiced: np.ndarray, *, guard: bool = True, min
     False: no octave guard; ``min_frames``: another minimum count (the "before"
     rule was a quarter of the window)."""
     from calmcall.config import MeasureConfig
-    from calmcall.prosody import HOP_S as TRACK_HOP_S, F0Median
+    from calmcall.prosody import HOP_S as TRACK_HOP_S
+    from calmcall.prosody import F0Median
 
     n = max(1, int(MeasureConfig().pitch_window_s / TRACK_HOP_S))
     fm = F0Median(n, min_frames or max(1, n // 2), **({} if guard else {"guard_st": None}))
@@ -537,7 +544,8 @@ def table(res: dict) -> list[tuple[str, str, str]]:
         c, p = r["calmcall"], r["pyin_degraded"]
         rows.append((f"realspeech: pitch vs clean pYIN [{cond}] calmcall GPE / VDE",
                      f"{_pct(c['gpe'])} (up {_pct(c['gpe_up'])}) / {_pct(c['vde'])} (missed {_pct(c.get('vde_missed'))}); "
-                     f"octave jumps {r['calmcall_octave_jumps']}; pYIN {_pct(p['gpe'])} / {_pct(p['vde'])}; "
+                     f"octave jumps {r['calmcall_octave_jumps']} (cue's median: {r.get('calmcall_cue_octave_jumps', '-')}); "
+                     f"pYIN {_pct(p['gpe'])} / {_pct(p['vde'])}; "
                      f"YIN GPE {_pct(r['yin_degraded_gpe'])}",
                      "GPE <= 2 %, VDE <= 6 %, 0 jumps" if cond != "clean" else "-"))
     cpu = [r["calmcall_cpu_ms_per_s"] for r in pitch["conditions"].values()]

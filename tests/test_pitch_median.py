@@ -4,12 +4,12 @@ band (the dev clips of benchmarks/bench_realspeech.py)."""
 
 from __future__ import annotations
 
+import bench_realspeech as br
 import numpy as np
 import pytest
-
-import bench_realspeech as br
-from calmcall.prosody import F0Median
 from conftest import shared_audio
+
+from calmcall.prosody import F0Median
 
 
 def _track(fm: F0Median, f0_hz: np.ndarray) -> np.ndarray:

@@ -11,6 +11,8 @@ active speech* (pauses are skipped), so a measure is never diluted by silence.
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -98,23 +100,39 @@ class F0Median:
         self._lo_st, self._hi_st = guard_st if guard_st is not None else (np.inf, np.inf)
         self._win: deque[float] = deque(maxlen=self.n_frames)  # accepted F0 (Hz)
         self._recent: deque[tuple[float, bool]] = deque(maxlen=self.n_frames)  # (F0 Hz, accepted)
+        self._sorted: list[float] = []  # self._win, sorted (the median without a sort per frame)
+        self._n_off = 0  # frames of self._recent kept out
         self._median: float | None = None
         self.rejected = 0  #: frames kept out by the octave guard so far
 
     def push(self, f0_hz: float) -> None:
         """Add one voiced frame's F0 (Hz, > 0)."""
+        f = float(f0_hz)
         med = self._median
-        ok = med is None or not (self._lo_st <= abs(12.0 * np.log2(f0_hz / med)) <= self._hi_st)
-        self._recent.append((float(f0_hz), ok))
+        ok = med is None or not (self._lo_st <= abs(12.0 * math.log2(f / med)) <= self._hi_st)
+        if len(self._recent) == self.n_frames and not self._recent[0][1]:
+            self._n_off -= 1
+        self._recent.append((f, ok))
         if ok:
-            self._win.append(float(f0_hz))
+            if len(self._win) == self.n_frames:
+                del self._sorted[bisect.bisect_left(self._sorted, self._win[0])]
+            self._win.append(f)
+            bisect.insort(self._sorted, f)
         else:
             self.rejected += 1
-            off = [f for f, a in self._recent if not a]
-            if len(off) > OCTAVE_REANCHOR_SHARE * self.n_frames:  # re-anchor on the frames kept out
+            self._n_off += 1
+            if self._n_off > OCTAVE_REANCHOR_SHARE * self.n_frames:  # re-anchor on the frames kept out
+                off = [g for g, a in self._recent if not a]
                 self._win = deque(off, maxlen=self.n_frames)
-                self._recent = deque(((f, True) for f in off), maxlen=self.n_frames)
-        self._median = float(np.median(self._win)) if len(self._win) >= self.min_frames else None
+                self._sorted = sorted(off)
+                self._recent = deque(((g, True) for g in off), maxlen=self.n_frames)
+                self._n_off = 0
+        n = len(self._sorted)
+        if n < self.min_frames:
+            self._median = None
+        else:
+            srt = self._sorted
+            self._median = srt[n // 2] if n % 2 else 0.5 * (srt[n // 2 - 1] + srt[n // 2])
 
     @property
     def value_hz(self) -> float | None:

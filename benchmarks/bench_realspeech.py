@@ -4,6 +4,7 @@ this project made, clean and through the telephone channel simulator.
     .venv/bin/python benchmarks/run.py --only realspeech
     .venv/bin/python benchmarks/bench_realspeech.py          # the same, this section alone
     .venv/bin/python benchmarks/bench_realspeech.py --table benchmarks/results/latest.json
+    .venv/bin/python benchmarks/bench_realspeech.py --pitch   # pitch only: clean, phone, phone_echo; dev | held out
 
 Jobs (one per condition and part) run in ``CALMCALL_BENCH_WORKERS`` processes (default
 2); every job has its own fixed seeds, so the figures do not depend on the number.
@@ -25,7 +26,13 @@ follow whatever the implementation behind them is.
   decision differs from the reference's. Also pYIN and plain YIN (no voicing decision:
   GPE over the reference's voiced frames) on the same degraded copy. Octave jumps =
   episodes in which the trailing 1 s median of voiced F0 (the cue's median; at least
-  10 voiced frames) is more than 6 semitones from the reference's trailing 1 s median.
+  10 voiced frames) is more than 6 semitones from the reference's trailing 1 s median;
+  the cue's own median (:func:`cue_median_hz`: the frames through
+  ``calmcall.prosody.F0Median``, the tracker's window and octave guard) against the
+  reference's median with the same window (no guard), over each one's voiced frames and
+  over the frames voiced in both; "before" = a plain median reported from a quarter
+  window. Dev (LJSpeech, EmoDB 03-11, :data:`PITCH_DEV_EMODB`) and held out (JFK,
+  EmoDB 12-16) are also reported apart (``--pitch``).
   CPU = process time of ``measure_channel`` per second of audio.
 * **VAD** (the AMI clips, split into two channels by their RTTM, ``benchmarks/ami.py``;
   ``trn*`` development, ``tst*`` held out, reported separately): frame precision and
@@ -76,6 +83,16 @@ MEDIAN_WINDOW_S = 1.0
 MIN_MEDIAN_FRAMES = 10
 PLAUSIBLE = {"f0_hz": (60.0, 400.0), "rate_syl_s": (2.0, 8.0), "level_db": (-60.0, -3.0)}
 ECHO_DBS = (-25.0, -20.0)
+#: the pitch clips used to choose pitch settings (LJSpeech and the first 5 EmoDB speakers);
+#: JFK and EmoDB speakers 12-16 are held out and reported separately
+PITCH_DEV_EMODB = ("03a01", "08a01", "09a01", "10a01", "11a01")
+#: the conditions ``--pitch`` scores (the pitch rows of the README)
+PITCH_CONDITIONS = ("clean", "phone", "phone_echo")
+
+
+def pitch_part(clip: str) -> str:
+    """``"dev"`` (LJSpeech, EmoDB speakers of :data:`PITCH_DEV_EMODB`) or ``"held_out"``."""
+    return "dev" if clip.startswith("LJ") or clip[:5] in PITCH_DEV_EMODB else "held_out"
 
 
 # ----------------------------------------------------------------- scoring (pure)
@@ -113,6 +130,27 @@ def running_median_hz(f0: np.ndarray, voiced: np.ndarray, window_s: float = MEDI
     return out
 
 
+def cue_median_hz(f0: np.ndarray, voiced: np.ndarray, *, guard: bool = True, min_frames: int | None = None) -> np.ndarray:
+    """The cue's median F0 after each 10 ms frame: the frames' voiced F0 pushed, in
+    order, through the tracker's own :class:`calmcall.prosody.F0Median` (window and
+    minimum count of the default ``MeasureConfig``; nan until it reports). ``guard``
+    False: no octave guard; ``min_frames``: another minimum count (the "before"
+    rule was a quarter of the window)."""
+    from calmcall.config import MeasureConfig
+    from calmcall.prosody import HOP_S as TRACK_HOP_S
+    from calmcall.prosody import F0Median
+
+    n = max(1, int(MeasureConfig().pitch_window_s / TRACK_HOP_S))
+    fm = F0Median(n, min_frames or max(1, n // 2), **({} if guard else {"guard_st": None}))
+    out = np.full(len(f0), np.nan)
+    for i, (f, v) in enumerate(zip(np.asarray(f0, float).tolist(), np.asarray(voiced, bool).tolist())):
+        if v:
+            fm.push(f)
+        if fm.value_hz is not None:
+            out[i] = fm.value_hz
+    return out
+
+
 def octave_jumps(med_hz: np.ndarray, ref_med_hz: np.ndarray, st: float = JUMP_ST) -> int:
     """Episodes (maximal runs of frames) in which ``med_hz`` is more than ``st``
     semitones from ``ref_med_hz`` (frames where either is nan end a run)."""
@@ -120,6 +158,18 @@ def octave_jumps(med_hz: np.ndarray, ref_med_hz: np.ndarray, st: float = JUMP_ST
     off = np.zeros(len(med_hz), bool)
     off[ok] = np.abs(12 * np.log2(med_hz[ok] / ref_med_hz[ok])) > st
     return int(np.sum(off[1:] & ~off[:-1]) + (1 if len(off) and off[0] else 0))
+
+
+def jump_episodes(med_hz: np.ndarray, ref_med_hz: np.ndarray, st: float = JUMP_ST) -> list[tuple[int, int]]:
+    """The runs counted by :func:`octave_jumps`: ``(first, last)`` frame indices."""
+    ok = ~np.isnan(med_hz) & ~np.isnan(ref_med_hz)
+    off = np.zeros(len(med_hz), bool)
+    off[ok] = np.abs(12 * np.log2(med_hz[ok] / ref_med_hz[ok])) > st
+    idx = np.flatnonzero(off)
+    if not len(idx):
+        return []
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+    return [(int(r[0]), int(r[-1])) for r in runs]
 
 
 def vad_counts(pred: np.ndarray, ref: np.ndarray) -> dict[str, int]:
@@ -241,13 +291,17 @@ def _ami_material() -> tuple[tuple[str, ami.TwoChannelSplit], ...]:
     return tuple(out)
 
 
-def pitch_job(ci: int) -> dict:
-    """Pitch figures of condition number ``ci`` of :data:`CONDITIONS`."""
+def pitch_job(ci: int, fast: bool = False) -> dict:
+    """Pitch figures of condition number ``ci`` of :data:`CONDITIONS` (``fast``: without
+    pYIN and YIN on the degraded copies)."""
     cond = list(CONDITIONS)[ci]
     clips, refs = _pitch_material()
     cc: dict[str, int] = {}
     cp: dict[str, int] = {}
     cy: dict[str, int] = {}
+    parts: dict[str, dict] = {p: {"counts": {}, "jumps": 0, "cue": 0, "cue_before": 0, "cue_same": 0,
+                                  "cue_same_before": 0} for p in ("dev", "held_out")}
+    episodes: list[str] = []
     jumps = 0
     cpu_s = 0.0
     for k, (clip, (rf0, rvo)) in enumerate(zip(clips, refs)):
@@ -259,15 +313,47 @@ def pitch_job(ci: int) -> dict:
         ref_f0, ref_v = _at(t, rf0), _at(t, rvo)
         f0 = np.nan_to_num(np.asarray(m["f0_hz"], float), nan=0.0)
         vo = np.asarray(m["voiced"], bool)
-        cc = add_counts(cc, pitch_counts(ref_f0, ref_v, f0, vo))
-        jumps += octave_jumps(running_median_hz(f0, vo), running_median_hz(ref_f0, ref_v))
+        c1 = pitch_counts(ref_f0, ref_v, f0, vo)
+        cc = add_counts(cc, c1)
+        med, ref_med = running_median_hz(f0, vo), running_median_hz(ref_f0, ref_v)
+        eps = jump_episodes(med, ref_med)
+        jumps += len(eps)
+        pp = parts[pitch_part(clip.name)]
+        pp["counts"] = add_counts(pp["counts"], c1)
+        pp["jumps"] += len(eps)
+        # the cue's own median (prosody.F0Median) against the reference's median with the
+        # same window rule (no guard) over pYIN's voiced frames, and over the frames
+        # voiced in both (the tracker's own errors only); "before": plain median, 1/4 window
+        both = vo & ref_v
+        n_min = max(1, int(round(MEDIAN_WINDOW_S / HOP_S)) // 4)
+        for key, (ours, rv, kw) in {"cue": (vo, ref_v, {}), "cue_before": (vo, ref_v, {"guard": False, "min_frames": n_min}),
+                                    "cue_same": (both, both, {}),
+                                    "cue_same_before": (both, both, {"guard": False, "min_frames": n_min})}.items():
+            cm = cue_median_hz(f0, ours, **kw)
+            rm = cue_median_hz(ref_f0, rv, guard=False, min_frames=kw.get("min_frames"))
+            ce = jump_episodes(cm, rm)
+            pp[key] += len(ce)
+            if key == "cue":
+                episodes += [f"cue: {clip.name} ({pitch_part(clip.name)}) {t[a]:.2f}-{t[b]:.2f} s: ours {cm[a]:.0f} Hz, "
+                             f"reference {rm[a]:.0f} Hz" for a, b in ce]
+        w = int(round(MEDIAN_WINDOW_S / HOP_S))
+        episodes += [f"{clip.name} ({pitch_part(clip.name)}) {t[a]:.2f}-{t[b]:.2f} s: ours {med[a]:.0f} Hz over "
+                     f"{int(vo[max(0, a - w + 1):a + 1].sum())} voiced frames, reference {ref_med[a]:.0f} Hz over "
+                     f"{int(ref_v[max(0, a - w + 1):a + 1].sum())}" for a, b in eps]
+        if fast:
+            continue
         pf0, pvo = _pyin(y)
         cp = add_counts(cp, pitch_counts(ref_f0, ref_v, _at(t, pf0), _at(t, pvo)))
         yf0 = _at(t, _yin(y))
         cy = add_counts(cy, pitch_counts(ref_f0, ref_v, yf0, ref_v))
     audio_s = sum(len(c.audio) for c in clips) / SR
     return {"calmcall": _pitch_figs(cc), "calmcall_octave_jumps": jumps,
-            "pyin_degraded": _pitch_figs(cp), "yin_degraded_gpe": _pitch_figs(cy)["gpe"],
+            "parts": {p: {**_pitch_figs(v["counts"]), "octave_jumps": v["jumps"], "cue_octave_jumps": v["cue"],
+                          "cue_octave_jumps_before": v["cue_before"], "cue_octave_jumps_same_frames": v["cue_same"],
+                          "cue_octave_jumps_same_frames_before": v["cue_same_before"]} for p, v in parts.items()},
+            "calmcall_cue_octave_jumps": sum(v["cue"] for v in parts.values()),
+            "jump_episodes": episodes,
+            "pyin_degraded": _pitch_figs(cp) if cp else None, "yin_degraded_gpe": _pitch_figs(cy)["gpe"] if cy else None,
             "calmcall_cpu_ms_per_s": round(1000 * cpu_s / audio_s, 2), "counts": cc}
 
 
@@ -458,7 +544,8 @@ def table(res: dict) -> list[tuple[str, str, str]]:
         c, p = r["calmcall"], r["pyin_degraded"]
         rows.append((f"realspeech: pitch vs clean pYIN [{cond}] calmcall GPE / VDE",
                      f"{_pct(c['gpe'])} (up {_pct(c['gpe_up'])}) / {_pct(c['vde'])} (missed {_pct(c.get('vde_missed'))}); "
-                     f"octave jumps {r['calmcall_octave_jumps']}; pYIN {_pct(p['gpe'])} / {_pct(p['vde'])}; "
+                     f"octave jumps {r['calmcall_octave_jumps']} (cue's median: {r.get('calmcall_cue_octave_jumps', '-')}); "
+                     f"pYIN {_pct(p['gpe'])} / {_pct(p['vde'])}; "
                      f"YIN GPE {_pct(r['yin_degraded_gpe'])}",
                      "GPE <= 2 %, VDE <= 6 %, 0 jumps" if cond != "clean" else "-"))
     cpu = [r["calmcall_cpu_ms_per_s"] for r in pitch["conditions"].values()]
@@ -488,7 +575,32 @@ def table(res: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
+def pitch_only() -> None:
+    """``--pitch``: the pitch figures alone, for :data:`PITCH_CONDITIONS`, dev and held
+    out, each octave-jump episode listed (no pYIN/YIN on the degraded copies)."""
+    sc.require("")
+    names = list(CONDITIONS)
+    res = {}
+    for cond in PITCH_CONDITIONS:
+        r = pitch_job(names.index(cond), fast=True)
+        res[cond] = r
+        for p, f in r["parts"].items():
+            print(f"pitch [{cond}] {p}: GPE {_pct(f['gpe'])} / VDE {_pct(f['vde'])} (missed {_pct(f['vde_missed'])}); "
+                  f"octave jumps: 1 s window {f['octave_jumps']}; cue median {f['cue_octave_jumps_before']} -> "
+                  f"{f['cue_octave_jumps']}; cue median, frames voiced in both {f['cue_octave_jumps_same_frames_before']} -> "
+                  f"{f['cue_octave_jumps_same_frames']}")
+        for e in r["jump_episodes"]:
+            print(f"    jump [{cond}] {e}")
+    out = ROOT / "benchmarks" / "results" / "realspeech_pitch.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1, default=float) + "\n")
+    print(f"wrote {out}")
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 2 and sys.argv[1] == "--pitch":
+        pitch_only()
+        sys.exit(0)
     if len(sys.argv) == 3 and sys.argv[1] == "--table":  # reprint the rows of a saved run
         saved = json.loads(Path(sys.argv[2]).read_text())
         for r in table(saved.get("realspeech", saved)):

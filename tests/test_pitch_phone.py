@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 import pytest
 
@@ -12,6 +10,7 @@ from _phone import phone_band
 from calmcall.audio_io import load_call
 from calmcall.measure import measure_channel
 from calmcall.pitch import yin_frames
+from calmcall.prosody import F0Median
 from conftest import shared_audio
 from speech_clips import EMODB_PAIRS, LJSPEECH_STEMS
 
@@ -41,15 +40,17 @@ def _ref_at(m: dict[str, np.ndarray], f0: np.ndarray, voiced: np.ndarray) -> tup
     return m["voiced"][ok], m["f0_hz"][ok], voiced[idx[ok]], f0[idx[ok]]
 
 
-def _running_median(f0: np.ndarray, voiced: np.ndarray, n: int = 100) -> np.ndarray:
-    """The cue's median: over the latest ``n`` voiced frames (1 s), once a quarter is in."""
-    win: deque[float] = deque(maxlen=n)
+def _running_median(f0: np.ndarray, voiced: np.ndarray, n: int = 100, *, guard: bool = True) -> np.ndarray:
+    """The cue's median (:class:`calmcall.prosody.F0Median`, what the tracker uses): over
+    the latest ``n`` voiced frames (1 s), once half is in; ``guard`` False: no octave
+    guard (for the reference)."""
+    fm = F0Median(n, n // 2, **({} if guard else {"guard_st": None}))
     out = np.full(len(f0), np.nan)
     for i, (f, v) in enumerate(zip(f0, voiced)):
         if v:
-            win.append(f)
-        if len(win) >= n // 4:
-            out[i] = np.median(win)
+            fm.push(float(f))
+        if fm.value_hz is not None:
+            out[i] = fm.value_hz
     return out
 
 
@@ -65,7 +66,7 @@ def test_gross_pitch_error_through_the_phone_band(clips: list) -> None:
         both = v & rv
         gross += int(np.sum(np.abs(f[both] / rf[both] - 1) > 0.2))
         both_n += int(both.sum())
-        med, ref_med = _running_median(f, both), _running_median(rf, both)
+        med, ref_med = _running_median(f, both), _running_median(rf, both, guard=False)
         ok = ~np.isnan(med) & ~np.isnan(ref_med)
         jumps += int(np.sum(np.abs(12 * np.log2(med[ok] / ref_med[ok])) > 6.0))
     assert both_n > 2000

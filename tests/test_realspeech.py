@@ -148,3 +148,26 @@ def test_vad_counts_and_plausible_baselines() -> None:
     assert not br.plausible({**ok, "rate_syl_s": 0.7})   # "your calm pace is 32 wpm"
     assert not br.plausible({**ok, "f0_hz": 480.0})
     assert not br.plausible({**ok, "level_db": None})
+
+
+def test_cue_median_and_jump_episodes() -> None:
+    """The benchmark's cue median is the tracker's F0Median (half a window before it
+    reports, octave guard), and jump_episodes lists the runs octave_jumps counts."""
+    n = 300
+    f0 = np.full(n, 120.0)
+    f0[100:160] = 240.0  # 0.6 s doubled inside steady voicing
+    v = np.ones(n, bool)
+    v[200:220] = False
+    med = br.cue_median_hz(f0, v)
+    assert np.isnan(med[:49]).all() and np.allclose(med[49:], 120.0)
+    plain = br.cue_median_hz(f0, v, guard=False, min_frames=25)
+    assert np.isnan(plain[:24]).all() and plain[24] == 120.0 and plain[159] == 240.0
+    ref = br.cue_median_hz(np.full(n, 120.0), v, guard=False)
+    assert br.jump_episodes(med, ref) == []
+    eps = br.jump_episodes(plain, ref)
+    assert len(eps) == br.octave_jumps(plain, ref) == 1
+    a, b = eps[0]
+    st = 12 * np.log2(plain / 120.0)
+    assert st[a] > 6 >= st[a - 1] and st[b] > 6 >= st[b + 1]
+    assert br.pitch_part("LJ001-0002") == br.pitch_part("11a01Wc") == "dev"
+    assert br.pitch_part("jfk") == br.pitch_part("12a01Nb") == "held_out"

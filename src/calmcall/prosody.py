@@ -11,6 +11,8 @@ active speech* (pauses are skipped), so a measure is never diluted by silence.
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -61,6 +63,84 @@ def _swift_frame(k: int) -> int:
     """The swift-f0 frame (16 ms hop, frame j centred on sample 256 j) nearest to the
     centre of our frame ``k`` (sample 160 k + 320)."""
     return (2 * (HOP * k + FRAME // 2) + SWIFT_HOP) // (2 * SWIFT_HOP)
+
+
+#: F0 more than this many semitones (and less than :data:`OCTAVE_GUARD_ST` [1]) from the
+#: window's median is taken as an octave error (a doubled or halved period) and kept out
+#: of the cue's median: 9-15 st is an octave +- 3 st, far beyond a syllable's
+#: intonation within one second (chosen on the dev clips, benchmarks/bench_realspeech.py).
+OCTAVE_GUARD_ST = (9.0, 15.0)
+
+
+#: :class:`F0Median` restarts on the guarded-out frames once they are more than this
+#: share of its window (a real octave move is followed after 0.76 s of voicing)
+OCTAVE_REANCHOR_SHARE = 0.75
+
+
+class F0Median:
+    """The cue's F0: the median of the latest ``n_frames`` voiced frames (10 ms each),
+    reported once ``min_frames`` are in, with an octave guard.
+
+    A frame whose F0 is :data:`OCTAVE_GUARD_ST` (9-15 st, an octave +- 3 st) above or
+    below the current median is an octave error of the tracker (or creak at half the
+    period) and does not enter the window. If such frames are more than
+    :data:`OCTAVE_REANCHOR_SHARE` of the latest ``n_frames`` voiced ones, the speaker
+    really is there (or the window started on an error): the window restarts from them.
+    A plain median flips once half its window is doubled; this one holds until three
+    quarters are. Causal, one frame at a time; the values
+    depend only on the order of the frames pushed, not on how the audio was fed.
+    """
+
+    def __init__(self, n_frames: int, min_frames: int,
+                 guard_st: tuple[float, float] | None = OCTAVE_GUARD_ST) -> None:
+        if not 1 <= min_frames <= n_frames:
+            raise ValueError(f"need 1 <= min_frames <= n_frames, got {min_frames}, {n_frames}")
+        self.n_frames, self.min_frames = int(n_frames), int(min_frames)
+        # guard_st None: a plain median (for comparisons)
+        self._lo_st, self._hi_st = guard_st if guard_st is not None else (np.inf, np.inf)
+        self._win: deque[float] = deque(maxlen=self.n_frames)  # accepted F0 (Hz)
+        self._recent: deque[tuple[float, bool]] = deque(maxlen=self.n_frames)  # (F0 Hz, accepted)
+        self._sorted: list[float] = []  # self._win, sorted (the median without a sort per frame)
+        self._n_off = 0  # frames of self._recent kept out
+        self._median: float | None = None
+        self.rejected = 0  #: frames kept out by the octave guard so far
+
+    def push(self, f0_hz: float) -> None:
+        """Add one voiced frame's F0 (Hz, > 0)."""
+        f = float(f0_hz)
+        med = self._median
+        ok = med is None or not (self._lo_st <= abs(12.0 * math.log2(f / med)) <= self._hi_st)
+        if len(self._recent) == self.n_frames and not self._recent[0][1]:
+            self._n_off -= 1
+        self._recent.append((f, ok))
+        if ok:
+            if len(self._win) == self.n_frames:
+                del self._sorted[bisect.bisect_left(self._sorted, self._win[0])]
+            self._win.append(f)
+            bisect.insort(self._sorted, f)
+        else:
+            self.rejected += 1
+            self._n_off += 1
+            if self._n_off > OCTAVE_REANCHOR_SHARE * self.n_frames:  # re-anchor on the frames kept out
+                off = [g for g, a in self._recent if not a]
+                self._win = deque(off, maxlen=self.n_frames)
+                self._sorted = sorted(off)
+                self._recent = deque(((g, True) for g in off), maxlen=self.n_frames)
+                self._n_off = 0
+        n = len(self._sorted)
+        if n < self.min_frames:
+            self._median = None
+        else:
+            srt = self._sorted
+            self._median = srt[n // 2] if n % 2 else 0.5 * (srt[n // 2 - 1] + srt[n // 2])
+
+    @property
+    def value_hz(self) -> float | None:
+        """The median F0 (Hz), ``None`` until ``min_frames`` voiced frames are in."""
+        return self._median
+
+    def __len__(self) -> int:
+        return len(self._win)
 
 
 def db(power: float) -> float:
@@ -224,7 +304,8 @@ class SpeakerTracker:
         self._n_frames = 0
         self._n_samples = 0
         self._syl = SyllableCounter(dip_db=cfg.syllable_dip_db)
-        self._f0: deque[float] = deque(maxlen=max(1, int(cfg.pitch_window_s / HOP_S)))
+        n_f0 = max(1, int(cfg.pitch_window_s / HOP_S))
+        self._f0 = F0Median(n_f0, max(1, n_f0 // 2))
         self._pow: deque[float] = deque(maxlen=max(1, int(cfg.level_window_s / HOP_S)))
         self._nuc: deque[bool] = deque(maxlen=max(1, int(cfg.rate_window_s / HOP_S)))
         self.active = False
@@ -333,15 +414,14 @@ class SpeakerTracker:
             if p.active:
                 self._nuc.append(p.nucleus)
                 if p.voiced:
-                    self._f0.append(p.f0_hz)
+                    self._f0.push(p.f0_hz)
         self.active = f.active
 
     @property
     def f0_hz(self) -> float | None:
-        """Median F0 (Hz) over the latest ``pitch_window_s`` of voiced speech."""
-        if len(self._f0) < max(5, (self._f0.maxlen or 1) // 4):
-            return None
-        return float(np.median(self._f0))
+        """Median F0 (Hz) over the latest ``pitch_window_s`` of voiced speech, once half
+        of it is in, octave errors kept out (:class:`F0Median`)."""
+        return self._f0.value_hz
 
     @property
     def level_db(self) -> float | None:

@@ -23,13 +23,12 @@ Intervals are ``(start_s, end_s)`` tuples in seconds, sorted, non-overlapping af
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import soundfile as sf
-
 from speech_clips import SR, require
 
 Interval = tuple[float, float]

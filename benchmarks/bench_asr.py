@@ -31,6 +31,9 @@ for p in (ROOT / "src", ROOT):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
+# the recordings and their transcripts: benchmarks/speech_clips.py, shared with the tests
+from speech_clips import JFK_TEXT, SR, STEREO_TEXT, ljspeech_wavs, read_16k, require  # noqa: E402
+
 from calmcall.asr.metrics import word_errors  # noqa: E402
 from calmcall.asr.model import load_model  # noqa: E402
 from calmcall.asr.stream import (  # noqa: E402
@@ -40,8 +43,6 @@ from calmcall.asr.stream import (  # noqa: E402
     transcribe_whole_file,
 )
 from calmcall.events import Word  # noqa: E402
-# the recordings and their transcripts: benchmarks/speech_clips.py, shared with the tests
-from speech_clips import JFK_TEXT, SR, STEREO_TEXT, ljspeech_wavs, read_16k, require  # noqa: E402
 
 
 def clips() -> list[tuple[str, np.ndarray, str]]:

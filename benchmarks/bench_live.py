@@ -42,7 +42,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
 from pulse_sink import running_pulse  # benchmarks/pulse_sink.py (benchmarks/ is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +127,7 @@ def one_run(tmp: Path, env: dict[str, str], wav: Path, onsets: dict[str, float],
             browser.close()
     finally:
         live.send_signal(signal.SIGINT)
-        out, err = live.communicate(timeout=60)
+        out, _err = live.communicate(timeout=60)
     info = status["info"]
     origin_ms = info["origin_unix_ms"]
     rows = []

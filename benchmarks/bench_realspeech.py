@@ -269,18 +269,18 @@ def _at(t_s: np.ndarray, arr: np.ndarray) -> np.ndarray:
 # Each job scores one condition (or one quiet channel kind) and reads its material
 # through the per-process caches below, so the jobs can run in worker processes.
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _clips() -> tuple[Clip, ...]:
     return tuple(pitch_clips())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pitch_material() -> tuple[tuple[Clip, ...], tuple[tuple[np.ndarray, np.ndarray], ...]]:
     clips = _clips()
     return clips, tuple(_pyin(c.audio) for c in clips)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ami_material() -> tuple[tuple[str, ami.TwoChannelSplit], ...]:
     out = []
     for fid in ami.DEV_CLIPS + ami.HELD_OUT_CLIPS:
@@ -440,7 +440,7 @@ def _baselines_of(agent: np.ndarray, customer: np.ndarray | None) -> dict[str, d
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _baseline_material() -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
     clips = _clips()
     lj = np.concatenate([c.audio for c in clips if c.name.startswith("LJ")])

@@ -10,6 +10,7 @@ fails loudly if a change to the lines or the synthesiser breaks it.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def check_timeline(truth: dict) -> list[str]:
     if not 60.0 <= truth["duration_s"] <= MAX_DURATION_S:
         problems.append(f"duration {truth['duration_s']} s not in 60..{MAX_DURATION_S}")
     rate_limited = [x for x in v if x["kind"] != "overtalk"]
-    for a, b in zip(rate_limited, rate_limited[1:]):
+    for a, b in itertools.pairwise(rate_limited):
         if b["start_s"] - a["start_s"] < MIN_VIOLATION_SPACING_S - 1e-6:
             problems.append(f"{b['kind']} starts {b['start_s'] - a['start_s']:.2f} s after "
                             f"{a['kind']} (< {MIN_VIOLATION_SPACING_S} s)")

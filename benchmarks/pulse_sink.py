@@ -23,8 +23,8 @@ import contextlib
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 SINK = "vsink"
 CALL_SINK = "callsink"

@@ -54,15 +54,17 @@ Public API
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import soundfile as sf
@@ -294,7 +296,7 @@ def render_call(
     # Same-speaker overlaps make the truth ambiguous.
     for spk in CHANNEL:
         own = sorted((a, b) for t, a, b in spans if t.speaker == spk)
-        for (a0, b0), (a1, b1) in zip(own, own[1:]):
+        for (_a0, b0), (a1, _b1) in itertools.pairwise(own):
             if a1 < b0:
                 raise ValueError(f"two {spk} turns overlap at {a1:.3f} s (previous ends {b0:.3f} s)")
 
@@ -660,7 +662,19 @@ def sample_call_turns() -> list[Turn]:
 
 
 __all__ = [
-    "Turn", "render_call", "synthesize", "speech_duration_s", "active_level_dbfs", "Script",
-    "scenario", "SCENARIOS", "sample_call_turns", "to_telephone", "BASE_GAIN_DB",
-    "AGENT_VOICE", "CUSTOMER_VOICE", "DEFAULT_VOICES", "ESPEAK_RATE_HZ",
+    "AGENT_VOICE",
+    "BASE_GAIN_DB",
+    "CUSTOMER_VOICE",
+    "DEFAULT_VOICES",
+    "ESPEAK_RATE_HZ",
+    "SCENARIOS",
+    "Script",
+    "Turn",
+    "active_level_dbfs",
+    "render_call",
+    "sample_call_turns",
+    "scenario",
+    "speech_duration_s",
+    "synthesize",
+    "to_telephone",
 ]

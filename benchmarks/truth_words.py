@@ -13,7 +13,8 @@ latency is 1.3-2.6 s, README "Benchmarks").
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 

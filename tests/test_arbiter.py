@@ -8,6 +8,7 @@ bounds)."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from typing import Any
 
@@ -127,7 +128,7 @@ def test_builtin_playbook_ranks_the_worse_phrases_higher() -> None:
     r = {rule.id: (rule.severity, rule.rank) for rule in pb.rules}
     for worse in ("defensive.calm_down", "defensive.not_my_fault", "defensive.policy"):
         assert (r[worse][0], r[worse][1]) > (r["apology.bare_sorry"][0], r["apology.bare_sorry"][1]) or \
-            r[worse][0] == "medium" and r["apology.bare_sorry"][0] == "low"
+            (r[worse][0] == "medium" and r["apology.bare_sorry"][0] == "low")
         assert r[worse][1] > r["defensive.as_i_said"][1] > r["apology.bare_sorry"][1]
 
 
@@ -146,7 +147,7 @@ def test_budget_is_kept() -> None:
     cands = _merge(_holding(_prosody("pace", 0, 1.5, "medium"), 0, 1200),
                    _holding(_prosody("volume", 0, 1.5, "medium"), 0, 1200))
     shown = _run(Coach(CoachConfig()), cands, range(0, 1200))
-    gaps = [b.t_s - a.t_s for a, b in zip(shown, shown[1:])]
+    gaps = [b.t_s - a.t_s for a, b in itertools.pairwise(shown)]
     assert len(shown) == 3 and all(g >= 20.0 - 1e-9 for g in gaps)
 
 

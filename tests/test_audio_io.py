@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import shared_audio
 
 from calmcall.audio_io import CallFileError, iter_blocks, load_call
-from conftest import shared_audio
 
 
 def _stereo() -> Path:

@@ -81,7 +81,7 @@ def test_wav_claiming_2147483647_hz_is_refused_before_allocating(tmp_path: Path,
     p.write_bytes(bytes(b))
     for cmd in (["analyze", str(p), "--no-transcribe"], ["calibrate", str(p), "--out", str(tmp_path / "prof.toml")],
                 ["report", str(p), "--no-transcribe", "-o", str(tmp_path / "r.html")]):
-        rc, out, err = run_cli(capsys, *cmd)
+        rc, _out, err = run_cli(capsys, *cmd)
         assert_one_line_error(rc, err, "hugerate.wav", "2147483647 Hz", "384000 Hz maximum")
     assert sorted(x.name for x in tmp_path.iterdir()) == ["hugerate.wav"]  # nothing written
 
@@ -102,7 +102,7 @@ def test_streamed_flac_with_zero_total_samples_is_decoded(tmp_path: Path, capsys
     call = load_call(p)
     ref = load_call(_plain_copy(tmp_path, x))
     assert np.array_equal(call.agent, ref.agent)
-    rc, out, err = run_cli(capsys, "analyze", str(p), "--no-transcribe")
+    rc, _out, err = run_cli(capsys, "analyze", str(p), "--no-transcribe")
     assert rc == 0, err
     assert "Traceback" not in err
 
@@ -285,7 +285,7 @@ def test_playbook_pattern_refused_with_reason(tmp_path: Path, capsys: Any, patte
     p.write_text("[[rule]]\n" + PB_RULE + f'patterns = ["{pattern}"]\n')
     call = tmp_path / "c.wav"
     sf.write(call, tone(), 16000)
-    rc, out, err = run_cli(capsys, "analyze", str(call), "--no-transcribe", "--playbook", str(p))
+    rc, _out, err = run_cli(capsys, "analyze", str(call), "--no-transcribe", "--playbook", str(p))
     assert_one_line_error(rc, err, "pb.toml", "my.rule", words)
 
 
@@ -304,7 +304,7 @@ def test_playbook_settings_nan_is_refused(tmp_path: Path) -> None:
 
     p = tmp_path / "pb.toml"
     p.write_text("[settings]\nsettle_s = nan\n")
-    with pytest.raises(PlaybookError, match="settings.settle_s"):
+    with pytest.raises(PlaybookError, match=r"settings\.settle_s"):
         load_playbook([p])
 
 
@@ -561,7 +561,7 @@ def test_analyze_outputs_are_written_0600(tmp_path: Path, capsys: Any) -> None:
     outs["--vtt"].write_text("old\n")
     os.chmod(outs["--vtt"], 0o644)  # an existing file is replaced by a private one
     argv = ["analyze", str(call), "--no-transcribe"] + [a for f, p in outs.items() for a in (f, str(p))]
-    rc, out, err = run_cli(capsys, *argv)
+    rc, _out, err = run_cli(capsys, *argv)
     assert rc == 0, err
     for p in outs.values():
         assert p.stat().st_mode & 0o777 == 0o600, p

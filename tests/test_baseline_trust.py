@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import shared_audio
 
 from calmcall.audio_io import load_call
 from calmcall.baseline import BaselineLearner
@@ -12,7 +13,6 @@ from calmcall.config import BaselineConfig, Config
 from calmcall.events import Baseline, BaselineReady, Measures
 from calmcall.pipeline import Pipeline
 from calmcall.prosody import HOP_S, FrameMeasure, PitchFrame
-from conftest import shared_audio
 
 
 def _frames(n: int, *, t0_s: float, f0_hz: float, nuclei_per_s: float, power: float = 1e-3,

@@ -131,7 +131,7 @@ def _analyze_with_words(wav: Path, truth: dict[str, Any]) -> dict[str, Any]:
 def test_sample_call_gives_the_expected_prompts() -> None:
     truth = json.loads((ROOT / "samples" / "sample_call.truth.json").read_text())
     doc = _analyze_with_words(ROOT / "samples" / "sample_call.wav", truth)
-    missed, false, delays = _match(doc, truth)
+    missed, false, _delays = _match(doc, truth)
     assert not missed and not false, (missed, false, doc["prompts"])
     assert sorted(p["kind"] for p in doc["prompts"]) == sorted(v["kind"] for v in truth["violations"])
     pace = [p for p in doc["prompts"] if p["kind"] == "pace"][0]

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from calmcall.config import Config
-from calmcall.escalation import (MAX_LEVEL_DB, MAX_PITCH_ST, MAX_RATE_RATIO, RiseTracker, bounded_rise,
-                                 describe)
+from calmcall.escalation import MAX_LEVEL_DB, MAX_PITCH_ST, MAX_RATE_RATIO, RiseTracker, bounded_rise, describe
 from calmcall.events import Baseline, Prompt
 
 CALM = Baseline(f0_hz=200.0, level_db=-30.0, rate_syl_s=4.0)

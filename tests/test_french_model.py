@@ -50,7 +50,7 @@ def test_corrupted_part_is_refused_and_leaves_nothing(tmp_path: Path, monkeypatc
     (fake / "model.bin.part1").write_bytes(src.read_bytes()[:-1])
     monkeypatch.setattr(m, "_package_data_dir", lambda pkg: fake if pkg.endswith("_1") else real(pkg))
     cache = tmp_path / "cache"
-    with pytest.raises(m.ModelError, match="sha256.*force-reinstall"):
+    with pytest.raises(m.ModelError, match=r"sha256.*force-reinstall"):
         m.multilingual_model_dir(cache)
     assert not any(p.name == "model.bin" for p in cache.rglob("*"))
     assert not list(cache.rglob("*.tmp-*"))
@@ -78,7 +78,7 @@ def test_multilingual_and_english_only_models(base_model) -> None:
     assert m.is_multilingual(base_model)
     tiny = m.load_model(None)
     assert not m.is_multilingual(tiny)
-    with pytest.raises(m.ModelError, match="English-only.*--language fr"):
+    with pytest.raises(m.ModelError, match=r"English-only.*--language fr"):
         m.load_model(m.default_model_dir(), language="fr")
     with pytest.raises(ValueError, match="'en', 'fr' or 'auto'"):
         m.load_model(None, language="de")

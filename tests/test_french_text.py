@@ -10,7 +10,6 @@ from calmcall.text.masking import CardMasker, MaskContext, mask_partial, mask_te
 from calmcall.text.normalize_fr import fr_number_value, normalize_text_fr
 from calmcall.text.playbook import LanguageRoutedCoach, PhraseCoach, load_playbook
 
-
 # ---------------------------------------------------------------- normaliser
 
 @pytest.mark.parametrize("a,b", [

@@ -243,7 +243,7 @@ def test_fuzz_config_files(text: str) -> None:
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "c.toml"
         p.write_text(text, encoding="utf-8", errors="surrogatepass")
-        rc, out, err = run_contract(["config", "--check", str(p)])
+        rc, _out, _err = run_contract(["config", "--check", str(p)])
         if rc == 0:  # an accepted config holds only finite numbers in range
             from calmcall.config import load_config
 
@@ -441,7 +441,7 @@ FLAGS = [
 @given(where=st.sampled_from(FLAGS), value=NUMBER_TEXT)
 def test_fuzz_cli_numbers(where: tuple[list[str], str], value: str) -> None:
     before, flag = where
-    rc, out, err = run_contract([*before, f"{flag}={value}"])
+    rc, _out, _err = run_contract([*before, f"{flag}={value}"])
     assert rc == 2  # either the number is refused, or the missing call is
 
 

@@ -121,7 +121,7 @@ def test_overlay_with_a_stale_token_says_so_and_stops_retrying(page):
 class _AttackerPage(http.server.BaseHTTPRequestHandler):
     body = b""
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.end_headers()

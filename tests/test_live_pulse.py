@@ -20,16 +20,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
 import soundfile as sf
+from pulse_sink import AGENT_INPUT, CALL_SINK, CUSTOMER_INPUT, running_pulse  # benchmarks/ (conftest.py)
 from websockets.sync.client import connect
 
 from calmcall.qa.sessionlog import read_session
-from pulse_sink import AGENT_INPUT, CALL_SINK, CUSTOMER_INPUT, running_pulse  # benchmarks/ (conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "sample_call.wav"
@@ -177,7 +177,7 @@ def test_live_captures_the_customer_from_a_second_input(pulse, tmp_path):
         time.sleep(1.5)  # the last blocks reach the pipeline
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err[-2000:]
     logs = list(sessions.glob("*.jsonl"))
     assert len(logs) == 1

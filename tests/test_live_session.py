@@ -6,6 +6,7 @@ server with real sockets (a client that never reads and a healthy one).
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import threading
@@ -40,7 +41,7 @@ def offline_prompts(call, cfg):
     pipe = Pipeline(cfg, has_customer=call.customer is not None)
     edges = [0, FIRST_BLOCK_N, *range(FIRST_BLOCK_N + BLOCK_N, len(call.agent), BLOCK_N), len(call.agent)]
     out = []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         out += pipe.feed({"agent": call.agent[a:b], "customer": call.customer[a:b]})
     out += pipe.finish()
     return [(round(e.t_s, 2), e.kind) for e in out if e.type == "prompt"]

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import shutil
 
+import callgen
 import numpy as np
 import pytest
 
-import callgen
 from calmcall.config import Config
 from calmcall.events import Prompt
 from calmcall.pipeline import Pipeline

@@ -10,6 +10,7 @@ sample. The sample call has every kind of prosody prompt, an escalation and over
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def _events(first_n: int, n: int) -> list[dict]:
     pipe = Pipeline(cfg, has_customer=True)
     edges = [0, first_n, *range(first_n + n, len(call.agent), n), len(call.agent)]
     out = []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         out += pipe.feed({"agent": call.agent[a:b], "customer": call.customer[a:b]})
     out += pipe.finish()
     return [to_dict(e) for e in out]

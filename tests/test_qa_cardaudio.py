@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import shared_audio
 
 from calmcall.audio_io import load_call
 from calmcall.events import Partial, Word
 from calmcall.qa import sessionlog as sl
 from calmcall.qa.recorder import AudioRecorder, to_pcm16
 from calmcall.text.masking import luhn_ok, words_to_digits
-from conftest import shared_audio
 
 SR = 16000
 
@@ -244,7 +244,7 @@ def test_digits_the_masker_lets_through_and_number_words_in_a_partial_are_silenc
     feed: list[tuple[float, Any]] = [(w.t_s, w) for w in words]
     feed += [(w.t_s, w) for w in _covering_words("customer", i0, j0)[:2]]
     feed += [(w.t_s, w) for w in _covering_words("agent", spans[1][1], spans[1][2])]
-    _, i2, j2 = spans[2]
+    _, i2, _j2 = spans[2]
     feed.append((i2 / SR + 2.0, Partial(t_s=round(i2 / SR + 2.0, 2), speaker="customer", text="four one one")))
     rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, cvv_window_s=0.0,
                         uncovered_s=0.0)

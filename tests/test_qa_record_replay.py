@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import shared_audio
 
 from calmcall.audio_io import load_call
 from calmcall.config import load_config
@@ -35,7 +36,6 @@ from calmcall.live.session import BLOCK_N, FIRST_BLOCK_N, FileSource, Session
 from calmcall.pipeline import Pipeline
 from calmcall.qa import sessionlog as sl
 from calmcall.qa.recorder import AudioRecorder, FlacSink, read_recording, to_pcm16
-from conftest import shared_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC_DIR = str(ROOT / "src")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-
 from calmcall import events as ev
 from calmcall.qa import sessionlog as sl
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pytest
-
 import ami
 import bench_realspeech as br
+import numpy as np
+import pytest
 from conftest import shared_audio
 
 SR = 16000
@@ -39,7 +38,7 @@ def test_read_rttm(tmp_path: Path) -> None:
         ("alice", 0.0, 1.0), ("bob", 0.5, 1.5), ("alice", 2.0, 3.0), ("bob", 4.0, 5.0), ("alice", 5.0, 5.5)]
     bad = tmp_path / "bad.rttm"
     bad.write_text("SPEAKER call1 1 0.0 1.0\n")
-    with pytest.raises(ValueError, match="bad.rttm:1"):
+    with pytest.raises(ValueError, match=r"bad\.rttm:1"):
         ami.read_rttm(bad)
 
 

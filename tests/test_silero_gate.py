@@ -6,16 +6,19 @@ that picks the phone-band Silero thresholds."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import soundfile as sf
-
 from _phone import noise_channel, phone_band
-from calmcall.asr.silero import FRAME_N as FRAME, GatedSilero, SileroStream
+from conftest import shared_audio
+
+from calmcall.asr.silero import FRAME_N as FRAME
+from calmcall.asr.silero import GatedSilero, SileroStream
 from calmcall.config import MeasureConfig
 from calmcall.measure import measure_channel
 from calmcall.prosody import ChannelFront
-from conftest import shared_audio
 
 SR = 16_000
 
@@ -31,7 +34,7 @@ def _feed_gated(x: np.ndarray, needed_of, block: int, first: int) -> np.ndarray:
     g = GatedSilero()
     out, done = [], 0
     edges = [0, first, *range(first + block, len(x), block), len(x)]
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         g.feed(x[a:b])
         n = (b - 640) // 160 + 1 if b >= 640 else 0  # 10 ms frames complete so far
         i = np.arange(done, n)

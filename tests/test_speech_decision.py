@@ -7,15 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
+from _phone import noise_channel, phone_band
+from conftest import shared_audio
 from scipy.signal import lfilter
 
-from _phone import noise_channel, phone_band
 from calmcall.audio_io import load_call
 from calmcall.config import Config
 from calmcall.events import BaselineReady
 from calmcall.measure import measure_channel
 from calmcall.pipeline import Pipeline
-from conftest import shared_audio
 
 SR = 16_000
 
@@ -132,7 +132,7 @@ def test_phone_band_recall_on_the_development_clips() -> None:
     wide = dataclasses.replace(MeasureConfig(), speech_prob_on_narrowband=0.5, speech_prob_off_narrowband=0.1)
     counts = {"narrowband": [0, 0, 0], "wideband": [0, 0, 0]}
     for clip in ("trn00", "trn01", "trn02", "trn04", "trn05", "trn06", "trn07", "trn08", "trn09"):
-        x, sr = sf.read(shared_audio(f"ami-meeting/{clip}.wav"), dtype="float32")
+        x, _sr = sf.read(shared_audio(f"ami-meeting/{clip}.wav"), dtype="float32")
         y = phone_band(x)
         for name, cfg in (("narrowband", MeasureConfig()), ("wideband", wide)):
             m = measure_channel(y, cfg)

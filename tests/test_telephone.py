@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.signal import welch
-
 import telephone as tel
+from scipy.signal import welch
 from telephone import CONDITIONS, telephone_channel
 
 SR = 16000

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import errno
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from .safeio import explain, number_arg
 from .constants import SAMPLE_RATE_HZ
 from .errors import InputError
+from .safeio import explain, number_arg
 
 MIN_SOURCE_RATE_HZ = 8_000
 #: Highest source rate read (studio gear goes to 384 kHz; anything above is a corrupt header).

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
 from .config import BaselineConfig
+from .errors import InputError
 from .events import Baseline
 from .prosody import HOP_S, FrameMeasure, PitchFrame, db
-from .errors import InputError
 
 
 class ProfileError(InputError):

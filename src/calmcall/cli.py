@@ -6,8 +6,9 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -15,9 +16,9 @@ from . import __version__
 from .audio_io import CHANNEL, load_call
 from .baseline import calibrate, write_profile
 from .config import default_config_text, load_config
-from .safeio import number_arg
 from .errors import CalmcallError, InputError
 from .options import RunOptions, add_channel_arguments, add_config_argument, add_run_arguments
+from .safeio import number_arg
 
 log = logging.getLogger("calmcall")
 

@@ -8,12 +8,13 @@ code. An unknown key or a bad value raises :class:`ConfigError` naming the key.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .safeio import finite_in, short_repr
 from .errors import InputError
+from .safeio import finite_in, short_repr
 
 
 class ConfigError(InputError):

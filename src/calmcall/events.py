@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Union
+from typing import Any, ClassVar, Literal
 
 Speaker = Literal["agent", "customer"]
 Severity = Literal["low", "medium", "high"]
@@ -149,7 +149,7 @@ class Status:
     type: ClassVar[str] = "status"
 
 
-Event = Union[Prompt, Measures, BaselineReady, CustomerState, Word, Partial, Status]
+Event = Prompt | Measures | BaselineReady | CustomerState | Word | Partial | Status
 
 
 def _round(value: Any) -> Any:

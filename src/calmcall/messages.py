@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from .events import Prompt
 
-__all__ = ["CATALOGUE", "CUE_LANGUAGES", "localize", "localize_dict", "message", "render_prompt", "overlay_strings"]
+__all__ = ["CATALOGUE", "CUE_LANGUAGES", "localize", "localize_dict", "message", "overlay_strings", "render_prompt"]
 
 CUE_LANGUAGES = ("en", "fr")
 

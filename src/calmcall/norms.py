@@ -23,10 +23,11 @@ A ceiling set in the user's config file is kept as written; only the default mov
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-__all__ = ["LanguageNorms", "NORMS", "norms_for", "apply_norms", "syllable_counter"]
+__all__ = ["NORMS", "LanguageNorms", "apply_norms", "norms_for", "syllable_counter"]
 
 
 @dataclass(frozen=True)

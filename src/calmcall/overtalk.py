@@ -41,7 +41,6 @@ from .config import OvertalkConfig
 from .events import Prompt
 from .prosody import FrameMeasure
 
-
 MIN_OFF_S = 0.1  #: the agent's activity must be off at least this long for a new onset (s)
 
 

@@ -39,25 +39,25 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from .events import Word
 
 __all__ = [
     "MAX_PAUSE_S",
-    "WINDOW_S",
-    "SHORT_WINDOW_S",
-    "SHORT_MIN_WORDS",
     "PLAUSIBLE_WPM",
+    "SHORT_MIN_WORDS",
+    "SHORT_WINDOW_S",
+    "WINDOW_S",
     "PaceReading",
     "WordPace",
-    "syllables",
-    "text_syllables",
+    "elapsed_of",
     "plausible_wpm",
     "stretches",
+    "syllables",
+    "text_syllables",
     "words_over_elapsed",
-    "elapsed_of",
 ]
 
 MAX_PAUSE_S = 2.0  #: a pause longer than this ends a stretch of speech (s)
@@ -228,7 +228,7 @@ def elapsed_of(words: list[Word]) -> float:
     return (max(mid) - mid[0]) * n / (n - 1)
 
 
-def words_over_elapsed(words: list[Word], syllable_fn: "Callable[[str], int] | None" = None
+def words_over_elapsed(words: list[Word], syllable_fn: Callable[[str], int] | None = None
                        ) -> tuple[float, float, int, int, float] | None:
     """``(wpm, syl_s, words, syllables, elapsed_s)`` of time-ordered ``words`` taken
     as one stretch; ``None`` when their elapsed time is not positive (under 2 words).
@@ -266,7 +266,7 @@ class WordPace:
     def __init__(self, *, window_s: float = WINDOW_S, max_pause_s: float = MAX_PAUSE_S,
                  min_words: int = 4, min_elapsed_s: float = 1.2, settle_s: float = WINDOW_S,
                  settle_syllables: int = SETTLE_SYLLABLES,
-                 syllable_fn: "Callable[[str], int] | None" = None) -> None:
+                 syllable_fn: Callable[[str], int] | None = None) -> None:
         if window_s <= 0 or max_pause_s <= 0:
             raise ValueError(f"window_s and max_pause_s must be > 0 s, got {window_s}, {max_pause_s}")
         self.window_s = window_s

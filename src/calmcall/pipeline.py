@@ -11,11 +11,10 @@ block size the caller uses (live capture or file replay).
 from __future__ import annotations
 
 import functools
-
-from typing import Any, Iterable, Mapping
-
 import logging
 import math
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +24,16 @@ from .config import Config
 from .escalation import RiseTracker, describe
 from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Speaker, Word
 from .overtalk import OvertalkDetector
-from .pace import PLAUSIBLE_WPM, SHORT_MIN_WORDS, SHORT_WINDOW_S, PaceReading, WordPace, plausible_wpm, stretches, words_over_elapsed
+from .pace import (
+    PLAUSIBLE_WPM,
+    SHORT_MIN_WORDS,
+    SHORT_WINDOW_S,
+    PaceReading,
+    WordPace,
+    plausible_wpm,
+    stretches,
+    words_over_elapsed,
+)
 from .prosody import HOP_S, FrameMeasure, SpeakerTracker
 
 log = logging.getLogger(__name__)

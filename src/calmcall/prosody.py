@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .constants import SAMPLE_RATE_HZ
 from .config import MeasureConfig
+from .constants import SAMPLE_RATE_HZ
 from .pitch import SWIFT_HOP, SwiftPitch
 from .rate import VOWEL_BAND_HZ, SyllableCounter
 from .vad import EchoCheck, NarrowbandDetector, NoiseFloorVad, ProbabilityGate
@@ -210,7 +210,8 @@ class ChannelFront:
     """
 
     def __init__(self, cfg: MeasureConfig, *, gated_silero: bool = True) -> None:
-        from .asr.silero import FRAME_N as SILERO_FRAME, GatedSilero, SileroStream
+        from .asr.silero import FRAME_N as SILERO_FRAME
+        from .asr.silero import GatedSilero, SileroStream
 
         self._gated = gated_silero
         self._silero = SileroStream()

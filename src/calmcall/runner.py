@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Callable, Iterable, Protocol, cast
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from .events import Event, Partial, Speaker, Word
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CallRunner", "Transcriber", "Transcribers", "transcriber_settled_s", "SETTLE_GUARD_S"]
+__all__ = ["SETTLE_GUARD_S", "CallRunner", "Transcriber", "Transcribers", "transcriber_settled_s"]
 
 
 class Transcriber(Protocol):

@@ -19,8 +19,9 @@ import math
 import os
 import tempfile
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeGuard
+from typing import Any, TypeGuard
 
 #: Largest config/profile/playbook file read (bytes); these files are a few KiB.
 MAX_TOML_BYTES = 1 << 20

@@ -9,11 +9,11 @@ characters. VTT carries the speaker as a voice tag (``<v agent>``), SRT as a pre
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from calmcall.events import Word
 
-__all__ = ["cues", "to_vtt", "to_srt"]
+__all__ = ["cues", "to_srt", "to_vtt"]
 
 _SENTENCE_END = (".", "?", "!")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from calmcall.asr.words import normalize_transcript
 
-__all__ = ["word_errors", "wer", "scoring_words", "EQUIVALENTS"]
+__all__ = ["EQUIVALENTS", "scoring_words", "wer", "word_errors"]
 
 #: Spelling → the words it stands for, applied to reference and hypothesis alike.
 EQUIVALENTS: dict[str, str] = {

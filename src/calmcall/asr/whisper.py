@@ -15,6 +15,7 @@ from calmcall.asr.words import _norm_word
 from calmcall.constants import SAMPLE_RATE_HZ
 from calmcall.events import Speaker, Word
 
+
 @dataclass(frozen=True, slots=True)
 class DecodeOptions:
     """Options of every faster-whisper pass.

@@ -22,11 +22,11 @@ seconds of speech in the window (a rate settles after ~9 s / ~40 syllables).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from calmcall.events import Word
 
-__all__ = ["wpm", "speech_time_s"]
+__all__ = ["speech_time_s", "wpm"]
 
 
 def speech_time_s(words: list[Word], *, max_gap_s: float = 0.5) -> float:

@@ -14,8 +14,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from math import gcd
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from scipy.signal import firwin

@@ -15,7 +15,6 @@ from ..safeio import number_arg
 from .serve import ServeOptions, serve
 from .server import DEFAULT_PORT
 
-
 log = logging.getLogger(__name__)
 
 
@@ -102,9 +101,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ...],
            cfg: Any | None = None) -> tuple[Any, Any, Any, str | None]:
     """Config (``cfg``, else ``--config``), pipeline, transcriber (or None), model name."""
-    from ..pipeline import Pipeline
-
     from ..config import with_language
+    from ..pipeline import Pipeline
 
     opts = RunOptions.from_args(args)
     cfg = with_language(cfg, opts.language, opts.cue_language) if cfg is not None else opts.load_config()
@@ -118,10 +116,9 @@ def _build(args: argparse.Namespace, *, has_customer: bool, roles: tuple[str, ..
         check_playbook_files(args.playbook, replace=opts.replace_playbook)
     if not args.no_transcribe:
         from ..analysis import make_phrase_coach
+        from ..asr.language import call_language
         from ..asr.model import load_model
         from ..runner import Transcribers
-
-        from ..asr.language import call_language
 
         language = cfg.language.call
         options, lock = call_language(language)
@@ -142,10 +139,9 @@ def _build_logged(args: argparse.Namespace, session: Any, *, has_customer: bool)
     were masked before they were logged, so the pipeline does not mask them again (a
     second masker would hold number-like words back and move their release time)."""
     from ..analysis import make_phrase_coach
+    from ..config import with_language
     from ..pipeline import Pipeline
     from .logged_words import LoggedWords, logged_transcript
-
-    from ..config import with_language
 
     opts = RunOptions.from_args(args)
     cfg = with_language(_session_config(args, session), opts.language, opts.cue_language)

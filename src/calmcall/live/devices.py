@@ -7,8 +7,10 @@ so tests can inject faults with a stand-in backend.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+
 from ..errors import RuntimeFault
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..events import Status, to_dict
 from .publishing import Publish, Publisher, SessionStats
+
 
 class EventReplay(Publisher):
     """Re-emits the events of a session log (one without recorded audio) to the overlay

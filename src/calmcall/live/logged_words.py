@@ -17,7 +17,8 @@ partials whose ``t_s`` the audio fed so far has reached.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 

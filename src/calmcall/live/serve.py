@@ -60,7 +60,7 @@ def _start_server(opts: ServeOptions, hello: Any) -> Any:
         th.start()
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise _Fail(f"port {opts.port} on 127.0.0.1 is in use; pass --port 0 for a free one, or another number")
+            raise _Fail(f"port {opts.port} on 127.0.0.1 is in use; pass --port 0 for a free one, or another number") from None
         raise
     return th
 

@@ -5,7 +5,8 @@ both as aligned 0.1 s blocks of 16 kHz float32 per role."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 

@@ -35,16 +35,18 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, TextIO
 
 from calmcall.options import RunOptions
 from calmcall.qa import scorecard as sc
 from calmcall.qa.report import AUDIO_EXTS
 from calmcall.safeio import atomic_write_text
+
 from ..errors import InputError
 
 SUMMARY_CSV = "summary.csv"

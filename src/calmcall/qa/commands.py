@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from calmcall.qa import sessionlog as sl
-from calmcall.options import RunOptions, add_channel_arguments, add_config_argument, add_run_arguments
-from calmcall.safeio import number_arg
 from calmcall.errors import CalmcallError
-
+from calmcall.options import RunOptions, add_channel_arguments, add_config_argument, add_run_arguments
+from calmcall.qa import sessionlog as sl
+from calmcall.safeio import number_arg
 
 
 def _err(msg: str) -> int:
@@ -246,7 +245,6 @@ def run_batch(args: argparse.Namespace) -> int:
         return _err(f"--jobs must be at least 1, got {jobs}")
     try:
         from calmcall.config import load_config
-
         from calmcall.text.playbook import check_playbook_files
 
         load_config(getattr(args, "config", None))  # fail once here, not once per call

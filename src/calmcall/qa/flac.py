@@ -13,6 +13,7 @@ import numpy as np
 
 from calmcall.constants import SAMPLE_RATE_HZ
 
+
 class Sink(Protocol):
     """Where one channel's int16 samples go."""
 

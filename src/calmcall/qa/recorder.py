@@ -109,16 +109,17 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
-from calmcall.text.masking import KeywordTracker, MaskContext, card_request, spoken_digit_count
 from calmcall.constants import SAMPLE_RATE_HZ
 from calmcall.errors import RuntimeFault
 from calmcall.qa.flac import FlacSink, Sink, read_recording, to_pcm16  # noqa: F401 (re-exported)
+from calmcall.text.masking import KeywordTracker, MaskContext, card_request, spoken_digit_count
 
 log = logging.getLogger(__name__)
 

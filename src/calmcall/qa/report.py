@@ -17,14 +17,16 @@ import base64
 import html
 import json
 import os
-from datetime import datetime, timezone
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from calmcall.qa import scorecard as sc
-from calmcall.safeio import atomic_write_text
 from calmcall.qa.report_audio import AUDIO_EXTS, AudioSource, _audio_src, audio_sources_for  # noqa: F401 (re-exported)
 from calmcall.qa.report_plot import fmt_time, timeline_png
+from calmcall.safeio import atomic_write_text
+
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100.0 * x:.1f} %"
@@ -149,7 +151,7 @@ def render_report(
     name = Path(str(doc.get("file") or "call")).name
     session = doc.get("session") if isinstance(doc.get("session"), Mapping) else None
     title = title or say("report.title", name=name)
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     ch = doc.get("channels") or {}
     tg = card["targets"]
     ppk = card["prompts_per_kind"]

@@ -4,9 +4,11 @@ and overtalk marked, as a PNG drawn with matplotlib (no pyplot, no global state)
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from calmcall.qa import scorecard as sc
+
 
 def fmt_time(t_s: float | None) -> str:
     """``m:ss`` (or ``h:mm:ss``) for a time in seconds."""
@@ -131,8 +133,8 @@ def timeline_png(doc: Mapping[str, Any], *, width_px: int = 1200, dpi: int = 100
     for p in doc.get("prompts") or []:
         top.annotate(str(p.get("kind", "")), (float(p["t_s"]), ymax), xytext=(2, -2), textcoords="offset points",
                      fontsize=7, color=_COLORS["prompt"], va="top", rotation=90, zorder=5)
-    from matplotlib.patches import Patch
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     handles = [
         Line2D([], [], color=_COLORS["agent"], lw=1.2, label="agent"),

@@ -36,9 +36,11 @@ grid, a snapshot at ``t_s`` describing ``(t_s - step, t_s]``):
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from calmcall.config import TargetConfig
 from calmcall.events import PROMPT_KINDS
@@ -121,7 +123,7 @@ def overtalk_settings(doc: Mapping[str, Any]) -> dict[str, float]:
 def grid_step_s(timeline: list[Mapping[str, Any]]) -> float:
     """The spacing of the measures timeline (0.25 s unless the config changed it)."""
     ts = sorted({float(m["t_s"]) for m in timeline if m.get("speaker") == "agent"})
-    diffs = sorted(b - a for a, b in zip(ts, ts[1:]) if b - a > 1e-6)
+    diffs = sorted(b - a for a, b in itertools.pairwise(ts) if b - a > 1e-6)
     if not diffs:
         return 0.25
     return round(diffs[len(diffs) // 2], 3)

@@ -46,14 +46,29 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence, cast
+from typing import cast
 
 from ..events import Word
 from .normalize import NUMBER_WORDS, TENS_WORDS, fold
 
-__all__ = ["CardMasker", "KeywordTracker", "MaskContext", "mask_text", "mask_partial", "luhn_ok", "words_to_digits",
-           "spoken_digit_count", "card_request", "Lexicon", "lexicon", "EN", "FR", "AUTO"]
+__all__ = [
+    "AUTO",
+    "EN",
+    "FR",
+    "CardMasker",
+    "KeywordTracker",
+    "Lexicon",
+    "MaskContext",
+    "card_request",
+    "lexicon",
+    "luhn_ok",
+    "mask_partial",
+    "mask_text",
+    "spoken_digit_count",
+    "words_to_digits",
+]
 
 MASK = "*"
 

@@ -30,9 +30,9 @@ __all__ = [
     "CENSORED",
     "NUMBER_WORDS",
     "TENS_WORDS",
-    "normalize_word",
-    "normalize_text",
     "fold",
+    "normalize_text",
+    "normalize_word",
 ]
 
 #: Token that stands for a word the recogniser printed with asterisks ("f***").

@@ -28,7 +28,7 @@ import unicodedata
 
 from .normalize import CENSORED
 
-__all__ = ["normalize_word_fr", "normalize_text_fr", "fold_fr", "FR_NUMBERS", "fr_number_value"]
+__all__ = ["FR_NUMBERS", "fold_fr", "fr_number_value", "normalize_text_fr", "normalize_word_fr"]
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 

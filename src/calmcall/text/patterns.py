@@ -33,13 +33,14 @@ from __future__ import annotations
 import functools
 import operator
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence, cast
+from typing import Any, cast
 
-from .normalize import CENSORED, normalize_word
 from ..errors import InputError
+from .normalize import CENSORED, normalize_word
 
-__all__ = ["PatternError", "Pattern", "Tok", "MatchContext", "compile_pattern", "NAME_STOPWORDS", "NAME_STOPWORDS_FR"]
+__all__ = ["NAME_STOPWORDS", "NAME_STOPWORDS_FR", "MatchContext", "Pattern", "PatternError", "Tok", "compile_pattern"]
 
 GAP_MAX = 3
 #: Bounds that keep compiling and matching a pattern shallow and short (the matcher
@@ -125,7 +126,7 @@ def _need_more(toks: Sequence[Tok], pos: int, ctx: MatchContext) -> bool:
 
 
 
-def _text_test(pred: Callable[[str], bool]) -> Callable[["Tok", "MatchContext"], bool]:
+def _text_test(pred: Callable[[str], bool]) -> Callable[[Tok, MatchContext], bool]:
     """A token test that looks only at the token's text."""
     return lambda tok, ctx: bool(pred(tok.text))
 
@@ -349,7 +350,7 @@ class _Parser:
         while self.peek() == ("punct", "|"):
             self.take()
             alts.append(self.seq())
-        kind, val = self.take()
+        _kind, val = self.take()
         if val != close:
             raise PatternError(f"missing {close!r}")
         if any(not a.items for a in alts):

@@ -18,28 +18,29 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
+from ..errors import InputError
 from ..events import Prompt, Severity, Word
 from .normalize import normalize_text, normalize_word
 from .normalize_fr import normalize_text_fr, normalize_word_fr
 from .patterns import NAME_STOPWORDS, NAME_STOPWORDS_FR, MatchContext, Pattern, PatternError, Tok, compile_pattern
-from ..errors import InputError
 
 __all__ = [
-    "PlaybookError",
-    "Rule",
-    "Settings",
-    "Playbook",
-    "load_playbook",
-    "check_playbook_files",
-    "PhraseCoach",
     "BUILTIN_PATH",
     "BUILTIN_PATHS",
     "PLAYBOOK_LANGUAGES",
+    "PhraseCoach",
+    "Playbook",
+    "PlaybookError",
+    "Rule",
+    "Settings",
+    "check_playbook_files",
+    "load_playbook",
     "normalizers",
 ]
 
@@ -288,7 +289,7 @@ def _apply_file(
     nm = doc.get("name", {})
     if not isinstance(nm, dict):
         raise _err(src, "key 'name'", "must be a table")
-    for key, value in nm.items():
+    for key in nm:
         if key not in _NAME_KEYS:
             raise _err(src, f"name.{key}", f"unknown key (known: {', '.join(sorted(_NAME_KEYS))})")
     if "patterns" in nm:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["syllables_fr", "text_syllables_fr", "fr_number_syllables"]
+__all__ = ["fr_number_syllables", "syllables_fr", "text_syllables_fr"]
 
 _VOWELS = "aeiouyàâäéèêëîïôöûùüœæ"
 _GROUP = re.compile(f"[{_VOWELS}]+")

@@ -6,7 +6,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +153,7 @@ def list_sessions(directory: str | os.PathLike[str] | None = None) -> list[Sessi
     if not d.is_dir():
         return []
     infos = [session_info(p) for p in d.glob(f"*{SESSION_SUFFIX}") if p.is_file()]
-    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    epoch = datetime.min.replace(tzinfo=UTC)
     infos.sort(key=lambda s: (s.started_at or epoch, s.session_id), reverse=True)
     return infos
 

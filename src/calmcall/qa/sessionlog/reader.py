@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .paths import AUDIO_ROLES, SESSION_SUFFIX, _parse_iso
 from .records import MAX_T_S, _is_time, _reject_constant, damage_note, record_problem

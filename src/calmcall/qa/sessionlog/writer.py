@@ -8,8 +8,9 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .paths import _SESSION_ID_RE, AUDIO_ROLES, SCHEMA_VERSION, SESSION_SUFFIX, SessionLogError, _fsync_dir, _iso, _utc_now
 from .records import _as_record, _encode, _is_time
@@ -197,7 +198,7 @@ class SessionWriter:
             finally:
                 os.close(self._fd)
 
-    def __enter__(self) -> "SessionWriter":
+    def __enter__(self) -> SessionWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

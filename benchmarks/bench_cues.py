@@ -64,14 +64,24 @@ def _analyze(agent: np.ndarray, customer: np.ndarray, name: str, transcribe: boo
     from calmcall.config import Config
     from calmcall.events import Prompt, to_dict
 
-    call = Call(path=name, agent=agent.astype(np.float32), customer=customer.astype(np.float32),
-                channels={"agent": 0, "customer": 1}, source_rate_hz=16000, source_channels=2, source_format="WAV")
+    call = Call(
+        path=name,
+        agent=agent.astype(np.float32),
+        customer=customer.astype(np.float32),
+        channels={"agent": 0, "customer": 1},
+        source_rate_hz=16000,
+        source_channels=2,
+        source_format="WAV",
+    )
     t0 = time.process_time()
     events, pipe = run_call(call, config=Config(), transcribe=transcribe)
     det = getattr(pipe, "overtalk", None)
     episodes = [e.onset_s for e in det.episodes] if det is not None and hasattr(det, "episodes") else None
-    return {"prompts": [to_dict(e) for e in events if isinstance(e, Prompt)], "episodes": episodes,
-            "cpu_s": time.process_time() - t0}
+    return {
+        "prompts": [to_dict(e) for e in events if isinstance(e, Prompt)],
+        "episodes": episodes,
+        "cpu_s": time.process_time() - t0,
+    }
 
 
 def _run_scripted(job: tuple[str, dict, bool]) -> dict[str, Any]:
@@ -96,8 +106,15 @@ def ami_calls() -> list[dict[str, Any]]:
             sp = ami.split_two_channels(audio, turns, side_a=[spk])
             if not sp.side_turns[1]:
                 continue  # nobody else talks in this clip
-            out.append({"name": f"{fid}:{spk}", "agent": sp.channels[0], "customer": sp.channels[1],
-                        "agent_spans": sp.side_turns[0], "customer_spans": sp.side_turns[1]})
+            out.append(
+                {
+                    "name": f"{fid}:{spk}",
+                    "agent": sp.channels[0],
+                    "customer": sp.channels[1],
+                    "agent_spans": sp.side_turns[0],
+                    "customer_spans": sp.side_turns[1],
+                }
+            )
     return out
 
 
@@ -109,9 +126,13 @@ def _run_ami(job: tuple[dict, str, bool]) -> dict[str, Any]:
         a, c = callgen._phone(a, rng), callgen._phone(c, rng)
     res = _analyze(a, c, call["name"], transcribe)
     merged = call["agent_spans"]
-    truth = {"name": call["name"], "condition": condition, "violations": [
-        {"kind": "overtalk", **o} for o in callgen.real_overtalks(call["agent_spans"], call["customer_spans"])],
-        "calm_agent_s": sum(b - a for a, b in merged), "agent_speech_s": sum(b - a for a, b in merged)}
+    truth = {
+        "name": call["name"],
+        "condition": condition,
+        "violations": [{"kind": "overtalk", **o} for o in callgen.real_overtalks(call["agent_spans"], call["customer_spans"])],
+        "calm_agent_s": sum(b - a for a, b in merged),
+        "agent_speech_s": sum(b - a for a, b in merged),
+    }
     return {"truth": truth, **res}
 
 
@@ -165,8 +186,13 @@ def overtalk_pr(results: list[dict[str, Any]]) -> dict[str, Any]:
             nf += len(found)
             nt += len(true)
         else:
-            out[src] = {"tp": tp, "found": nf, "true": nt, "precision": tp / nf if nf else None,
-                        "recall": tp / nt if nt else None}
+            out[src] = {
+                "tp": tp,
+                "found": nf,
+                "true": nt,
+                "precision": tp / nf if nf else None,
+                "recall": tp / nt if nt else None,
+            }
     return out
 
 
@@ -180,19 +206,32 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     for k in KINDS:
         n = sum(1 for s in scored for v, _ in s["hits"] + s["misses"] if v["kind"] == k)
         d = [x for kk, x in hits if kk == k]
-        per_kind[k] = {"n": n, "hit": len(d), "recall": len(d) / n if n else None,
-                       "delay_median_s": statistics.median(d) if d else None, "delay_max_s": max(d) if d else None,
-                       "unjustified": sum(1 for _, p in unjust if p["kind"] == k)}
+        per_kind[k] = {
+            "n": n,
+            "hit": len(d),
+            "recall": len(d) / n if n else None,
+            "delay_median_s": statistics.median(d) if d else None,
+            "delay_max_s": max(d) if d else None,
+            "unjustified": sum(1 for _, p in unjust if p["kind"] == k),
+        }
     delays = [d for _, d in hits]
-    return {"calls": len(results), "violations": n_viol, "hit": len(hits),
-            "recall": len(hits) / n_viol if n_viol else None,
-            "delay_median_s": statistics.median(delays) if delays else None,
-            "delay_max_s": max(delays) if delays else None, "calm_agent_min": calm_s / 60,
-            "unjustified": len(unjust), "unjustified_per_10min": len(unjust) / (calm_s / 600) if calm_s else None,
-            "per_kind": per_kind, "overtalk": overtalk_pr(results),
-            "missed": [f"{r['truth']['name']}:{v['kind']}@{v['start_s']:.1f}" for r, s in zip(results, scored)
-                       for v, _ in s["misses"]],
-            "unjustified_list": [f"{n}:{p['kind']}@{p['t_s']:.1f} {p['detail']}" for n, p in unjust]}
+    return {
+        "calls": len(results),
+        "violations": n_viol,
+        "hit": len(hits),
+        "recall": len(hits) / n_viol if n_viol else None,
+        "delay_median_s": statistics.median(delays) if delays else None,
+        "delay_max_s": max(delays) if delays else None,
+        "calm_agent_min": calm_s / 60,
+        "unjustified": len(unjust),
+        "unjustified_per_10min": len(unjust) / (calm_s / 600) if calm_s else None,
+        "per_kind": per_kind,
+        "overtalk": overtalk_pr(results),
+        "missed": [
+            f"{r['truth']['name']}:{v['kind']}@{v['start_s']:.1f}" for r, s in zip(results, scored) for v, _ in s["misses"]
+        ],
+        "unjustified_list": [f"{n}:{p['kind']}@{p['t_s']:.1f} {p['detail']}" for n, p in unjust],
+    }
 
 
 # --------------------------------------------------------------------------- tables
@@ -219,15 +258,35 @@ def _cond_rows(groups: dict[str, dict]) -> list[list[str]]:
     rows = []
     for name, s in groups.items():
         ot = s["overtalk"]["detector"] or s["overtalk"]["shown"]
-        rows.append([name, str(s["calls"]), f"{s['hit']}/{s['violations']}", _pct(s["recall"]),
-                     _f(s["delay_median_s"]), _f(s["delay_max_s"]), f"{s['unjustified']}",
-                     _f(s["calm_agent_min"], "{:.1f}"), _f(s["unjustified_per_10min"], "{:.1f}"),
-                     f"{_pct(ot['precision'])} / {_pct(ot['recall'])} ({ot['tp']}/{ot['found']}/{ot['true']})"])
+        rows.append(
+            [
+                name,
+                str(s["calls"]),
+                f"{s['hit']}/{s['violations']}",
+                _pct(s["recall"]),
+                _f(s["delay_median_s"]),
+                _f(s["delay_max_s"]),
+                f"{s['unjustified']}",
+                _f(s["calm_agent_min"], "{:.1f}"),
+                _f(s["unjustified_per_10min"], "{:.1f}"),
+                f"{_pct(ot['precision'])} / {_pct(ot['recall'])} ({ot['tp']}/{ot['found']}/{ot['true']})",
+            ]
+        )
     return rows
 
 
-COND_HEAD = ["set", "calls", "caught", "recall", "delay med s", "delay max s", "unjust.", "calm agent min",
-             "unjust./10 min", "overtalk P / R (tp/found/true)"]
+COND_HEAD = [
+    "set",
+    "calls",
+    "caught",
+    "recall",
+    "delay med s",
+    "delay max s",
+    "unjust.",
+    "calm agent min",
+    "unjust./10 min",
+    "overtalk P / R (tp/found/true)",
+]
 
 
 def report_scripted(results: list[dict[str, Any]], split: str) -> dict[str, Any]:
@@ -236,12 +295,20 @@ def report_scripted(results: list[dict[str, Any]], split: str) -> dict[str, Any]
         sub = [r for r in results if r["truth"]["condition"] == c]
         if sub:
             groups[c] = summarize(sub)
-    print_table(f"cues, scripted {split} ({len(results)} calls): recall within {RECALL_S:.0f} s, unjustified prompts",
-                _cond_rows(groups), COND_HEAD)
+    print_table(
+        f"cues, scripted {split} ({len(results)} calls): recall within {RECALL_S:.0f} s, unjustified prompts",
+        _cond_rows(groups),
+        COND_HEAD,
+    )
     pk = groups["all"]["per_kind"]
-    print_table(f"cues, scripted {split}: per kind", [
-        [k, f"{v['hit']}/{v['n']}", _pct(v["recall"]), _f(v["delay_median_s"]), _f(v["delay_max_s"]), str(v["unjustified"])]
-        for k, v in pk.items()], ["kind", "caught", "recall", "delay med s", "delay max s", "unjustified prompts"])
+    print_table(
+        f"cues, scripted {split}: per kind",
+        [
+            [k, f"{v['hit']}/{v['n']}", _pct(v["recall"]), _f(v["delay_median_s"]), _f(v["delay_max_s"]), str(v["unjustified"])]
+            for k, v in pk.items()
+        ],
+        ["kind", "caught", "recall", "delay med s", "delay max s", "unjustified prompts"],
+    )
     return groups
 
 
@@ -251,20 +318,28 @@ def report_ami(results: list[dict[str, Any]]) -> dict[str, Any]:
     groups = {}
     for c in ("clean", "phone"):
         for part in ("all", "trn", "tst"):
-            sub = [r for r in results if r["truth"]["condition"] == c
-                   and (part == "all" or r["truth"]["name"].startswith(part))]
+            sub = [r for r in results if r["truth"]["condition"] == c and (part == "all" or r["truth"]["name"].startswith(part))]
             if sub:
                 groups[c if part == "all" else f"{c} {part}*"] = summarize(sub)
     rows = []
     for c, s in groups.items():
         ot = s["overtalk"]["detector"] or s["overtalk"]["shown"]
-        rows.append([c, str(s["calls"]), _f(s["calm_agent_min"], "{:.1f}"), str(s["unjustified"]),
-                     _f(s["unjustified_per_10min"], "{:.1f}"),
-                     f"{_pct(ot['precision'])} / {_pct(ot['recall'])} ({ot['tp']}/{ot['found']}/{ot['true']})",
-                     f"{_pct(s['overtalk']['shown']['precision'])} / {_pct(s['overtalk']['shown']['recall'])}"])
-    print_table("cues, AMI split by RTTM (each speaker once as agent): unjustified prompts per 10 agent-minutes",
-                rows, ["condition", "runs", "agent min", "unjust.", "unjust./10 min", "overtalk detector P / R",
-                       "overtalk shown P / R"])
+        rows.append(
+            [
+                c,
+                str(s["calls"]),
+                _f(s["calm_agent_min"], "{:.1f}"),
+                str(s["unjustified"]),
+                _f(s["unjustified_per_10min"], "{:.1f}"),
+                f"{_pct(ot['precision'])} / {_pct(ot['recall'])} ({ot['tp']}/{ot['found']}/{ot['true']})",
+                f"{_pct(s['overtalk']['shown']['precision'])} / {_pct(s['overtalk']['shown']['recall'])}",
+            ]
+        )
+    print_table(
+        "cues, AMI split by RTTM (each speaker once as agent): unjustified prompts per 10 agent-minutes",
+        rows,
+        ["condition", "runs", "agent min", "unjust.", "unjust./10 min", "overtalk detector P / R", "overtalk shown P / R"],
+    )
     for c in ("clean", "phone"):
         for line in groups.get(c, {}).get("unjustified_list", []):
             print(f"  {c}: {line}")
@@ -274,8 +349,9 @@ def report_ami(results: list[dict[str, Any]]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- main
 
 
-def run_all(n: int = 60, jobs: int = 2, transcribe: bool = False, ami: bool = True,
-            splits: tuple[str, ...] = ("dev", "held")) -> dict[str, Any]:
+def run_all(
+    n: int = 60, jobs: int = 2, transcribe: bool = False, ami: bool = True, splits: tuple[str, ...] = ("dev", "held")
+) -> dict[str, Any]:
     out: dict[str, Any] = {"n_per_split": n, "transcribe": transcribe}
     t0 = time.perf_counter()
     rendered = {s: callgen.render_split(s, n, jobs=jobs) for s in splits}
@@ -305,14 +381,22 @@ def run(report: dict) -> list[tuple[str, str, str]]:
         ("cues: held-out unjustified prompts / 10 min calm agent speech", _f(h["unjustified_per_10min"], "{:.1f}"), "<= 1"),
     ]
     ot = h["overtalk"]["detector"] or h["overtalk"]["shown"]
-    rows.append(("cues: held-out overtalk precision / recall", f"{_pct(ot['precision'])} / {_pct(ot['recall'])}", ">= 90 % / >= 90 %"))
+    rows.append(
+        ("cues: held-out overtalk precision / recall", f"{_pct(ot['precision'])} / {_pct(ot['recall'])}", ">= 90 % / >= 90 %")
+    )
     if "ami" in r:
         for c, s in r["ami"].items():
             if c not in ("clean", "phone"):
                 continue
             ot = s["overtalk"]["detector"] or s["overtalk"]["shown"]
             rows.append((f"cues: AMI {c} unjustified prompts / 10 agent-min", _f(s["unjustified_per_10min"], "{:.1f}"), "<= 1"))
-            rows.append((f"cues: AMI {c} overtalk precision / recall", f"{_pct(ot['precision'])} / {_pct(ot['recall'])}", ">= 90 % / >= 90 %"))
+            rows.append(
+                (
+                    f"cues: AMI {c} overtalk precision / recall",
+                    f"{_pct(ot['precision'])} / {_pct(ot['recall'])}",
+                    ">= 90 % / >= 90 %",
+                )
+            )
     return rows
 
 

@@ -107,8 +107,11 @@ HELD_OUT_SCRIPT = FrenchScript(
 )
 
 #: labels of the agent turns that carry a known violation or phrase (truth)
-PHRASE_RULES = {"agent_policy": "defensive.policy", "agent_lecture": "defensive.lecture",
-                "agent_manager": "escalation.manager_early"}
+PHRASE_RULES = {
+    "agent_policy": "defensive.policy",
+    "agent_lecture": "defensive.lecture",
+    "agent_manager": "escalation.manager_early",
+}
 ESCALATED: dict[str, Any] = {"wpm": 200, "pitch": 80, "gain_db": 10.0}
 
 

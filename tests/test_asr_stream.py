@@ -33,8 +33,7 @@ STEREO = "stereo-two-speaker/stereo_diarization.wav"
 
 
 def pad(x: np.ndarray, before_s: float = 1.0, after_s: float = 1.0) -> np.ndarray:
-    return np.concatenate([np.zeros(int(before_s * SR), np.float32), x,
-                           np.zeros(int(after_s * SR), np.float32)])
+    return np.concatenate([np.zeros(int(before_s * SR), np.float32), x, np.zeros(int(after_s * SR), np.float32)])
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +131,7 @@ def test_stereo_channels_share_one_decoder(model) -> None:  # type: ignore[no-un
 @pytest.mark.parametrize("kind", ["silence", "white noise"])
 def test_no_words_on_silence_or_noise(model, kind: str) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(0)
-    audio = (np.zeros(10 * SR, np.float32) if kind == "silence"
-             else (0.1 * rng.standard_normal(10 * SR)).astype(np.float32))
+    audio = np.zeros(10 * SR, np.float32) if kind == "silence" else (0.1 * rng.standard_normal(10 * SR)).astype(np.float32)
     events = transcribe_stream(model, audio, "agent")
     assert words_of(events) == []
 

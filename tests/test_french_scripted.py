@@ -78,8 +78,9 @@ def test_french_playbook_on_the_recognised_words(calls, voice: str) -> None:
     fired = []
     words = sorted(doc["words"], key=lambda w: w["t_s"])
     for w in words:
-        fired += pc.on_word(Word(w["t_s"], w["start_s"], w["end_s"], w["text"], w["speaker"], w["confidence"]),
-                            customer_escalated=True)
+        fired += pc.on_word(
+            Word(w["t_s"], w["start_s"], w["end_s"], w["text"], w["speaker"], w["confidence"]), customer_escalated=True
+        )
         fired += pc.tick(w["t_s"], customer_escalated=True)
     fired += pc.finish(doc["duration_s"])
     starts = truth["phrase_starts"]

@@ -40,8 +40,11 @@ def reference() -> list[dict]:
     return _events(1600, 1600)  # the 0.1 s grid from t=0 that analyze uses
 
 
-@pytest.mark.parametrize("first_n, n", [(480, 1600), (368, 368), (4000, 4000), (1, 1600)],
-                         ids=["aligned-grid", "23ms-blocks", "250ms-blocks", "1-sample-then-0.1s"])
+@pytest.mark.parametrize(
+    "first_n, n",
+    [(480, 1600), (368, 368), (4000, 4000), (1, 1600)],
+    ids=["aligned-grid", "23ms-blocks", "250ms-blocks", "1-sample-then-0.1s"],
+)
 def test_block_size_does_not_change_events(reference: list[dict], first_n: int, n: int) -> None:
     kinds = {e.get("kind") for e in reference if e["type"] == "prompt"}
     assert {"pace", "pitch", "volume", "overtalk", "customer_escalation"} <= kinds

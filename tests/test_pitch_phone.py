@@ -27,8 +27,9 @@ def clips() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     out = []
     for n in names:
         x = load_call(shared_audio(n)).agent
-        f0, voiced, _ = librosa.pyin(x.astype(np.float64), fmin=50, fmax=500, sr=SR, frame_length=1024,
-                                     hop_length=160, center=True)
+        f0, voiced, _ = librosa.pyin(
+            x.astype(np.float64), fmin=50, fmax=500, sr=SR, frame_length=1024, hop_length=160, center=True
+        )
         out.append((n, x, f0, voiced))
     return out
 

@@ -36,8 +36,7 @@ def test_import_calmcall_is_cheap() -> None:
 
 
 def test_python_dash_m_calmcall_is_the_cli() -> None:
-    proc = subprocess.run([sys.executable, "-m", "calmcall", "--version"], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "calmcall", "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and calmcall.__version__ in proc.stdout + proc.stderr
 
 

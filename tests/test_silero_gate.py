@@ -58,9 +58,11 @@ def test_gated_silero_matches_the_stream_where_it_runs_and_ignores_block_size() 
     for s in range(0, len(need_k), 140):
         need_k[s : s + 20] = True  # 20 on, 120 off
         need_k[s + 30 : s + 40] = True  # 10 off (filled by the warm-up), 10 on
+
     def needed(i: np.ndarray) -> np.ndarray:
         kk = (i * 160 + 640) // FRAME - 1
         return need_k[np.maximum(kk, 0)] & (kk >= 0)
+
     ref = _feed_gated(x, needed, 1600, 1600)
     for block, first in ((368, 368), (4000, 4000), (1600, 1), (777, 5000)):
         np.testing.assert_array_equal(_feed_gated(x, needed, block, first), ref)

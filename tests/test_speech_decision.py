@@ -88,8 +88,9 @@ def test_echo_of_the_far_side_at_minus_25_db_is_not_speech(delay_s: float) -> No
     assert with_far_phone["speech"].sum() <= 0.02 * len(with_far_phone["speech"])
 
 
-@pytest.mark.parametrize("near_db, echo", [(-15.0, False), (0.0, True)],
-                         ids=["soft-talker-under-a-loud-far-side", "talker-plus-echo"])
+@pytest.mark.parametrize(
+    "near_db, echo", [(-15.0, False), (0.0, True)], ids=["soft-talker-under-a-loud-far-side", "talker-plus-echo"]
+)
 def test_double_talk_is_still_speech(near_db: float, echo: bool) -> None:
     """A second talker on this channel while the far side talks: kept as speech when
     19 dB below a loud far side (level alone would call it bleed), and when the far

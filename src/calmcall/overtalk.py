@@ -115,10 +115,17 @@ class OvertalkDetector:
         self._onset_s = None
         self.episodes.append(OvertalkEpisode(onset_s=onset_s, t_s=t, floor_s=self._floor_s))
         return Prompt(
-            t_s=t, kind="overtalk", headline="Listen first",
-            detail=(f"You started while the caller was talking ({self._floor_s:.1f} s into their turn) "
-                    "and they kept going - let them finish"),
+            t_s=t,
+            kind="overtalk",
+            headline="Listen first",
+            detail=(
+                f"You started while the caller was talking ({self._floor_s:.1f} s into their turn) "
+                "and they kept going - let them finish"
+            ),
             severity="high",
-            evidence={"agent_onset_s": round(onset_s, 3), "customer_talking_s": round(self._floor_s, 3),
-                      "overlap_s": round(t - onset_s, 3)},
+            evidence={
+                "agent_onset_s": round(onset_s, 3),
+                "customer_talking_s": round(self._floor_s, 3),
+                "overlap_s": round(t - onset_s, 3),
+            },
         )

@@ -141,8 +141,13 @@ class LanguageLock:
         self.detected_at_s = round(t_s, 3)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"language": self._language, "detected": self.detected, "probability": self.probability,
-                "detected_at_s": self.detected_at_s, "evidence_s": round(self._evidence_s, 2)}
+        return {
+            "language": self._language,
+            "detected": self.detected,
+            "probability": self.probability,
+            "detected_at_s": self.detected_at_s,
+            "evidence_s": round(self._evidence_s, 2),
+        }
 
 
 #: Repetition-loop guard of the multilingual model (tokens per second of audio a pass
@@ -160,8 +165,7 @@ def decode_options(language: str) -> Any:
     check_language(language)
     if language == "en":
         return DecodeOptions()
-    return DecodeOptions(language=None if language == "auto" else language,
-                         max_tokens_per_s=MULTILINGUAL_MAX_TOKENS_PER_S)
+    return DecodeOptions(language=None if language == "auto" else language, max_tokens_per_s=MULTILINGUAL_MAX_TOKENS_PER_S)
 
 
 def call_language(language: str) -> tuple[Any, LanguageLock]:

@@ -241,11 +241,7 @@ def resolve_model(path: str | os.PathLike[str] | None = None) -> Path:
     if not any((model_dir / name).is_file() for name in VOCABULARY_FILES):
         missing.append(" or ".join(VOCABULARY_FILES))
     if missing:
-        extra = (
-            " (without it faster-whisper would download one from the network)"
-            if "tokenizer.json" in missing
-            else ""
-        )
+        extra = " (without it faster-whisper would download one from the network)" if "tokenizer.json" in missing else ""
         raise ModelError(f"{where} is missing {', '.join(missing)}{extra}; fix: {fix}")
 
     try:
@@ -268,9 +264,7 @@ def resolve_model(path: str | os.PathLike[str] | None = None) -> Path:
     return model_dir.resolve()
 
 
-def load_model(
-    path: str | os.PathLike[str] | None = None, *, cpu_threads: int = 1, language: str = "en"
-) -> WhisperModel:
+def load_model(path: str | os.PathLike[str] | None = None, *, cpu_threads: int = 1, language: str = "en") -> WhisperModel:
     """Resolve, verify and load the model: CPU, int8, ``local_files_only``.
 
     ``language`` (``en``, ``fr``, ``auto``) picks the default model when ``path`` is

@@ -80,6 +80,7 @@ __all__ = [
     "transcribe_whole_file",
 ]
 
+
 @dataclass(slots=True)
 class _Job:
     final: bool
@@ -345,7 +346,10 @@ class StreamingTranscriber:
         hyp, done_s = self.clock.run(
             start_s,
             lambda: _decode(
-                self.model, audio, (self._origin + job.ctx0) / self._sr, self._pass_options(audio, start_s),
+                self.model,
+                audio,
+                (self._origin + job.ctx0) / self._sr,
+                self._pass_options(audio, start_s),
                 job.prompt,
             ),
         )

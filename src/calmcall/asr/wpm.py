@@ -63,13 +63,7 @@ def wpm(
         raise ValueError(f"window_s must be > 0 seconds, got {window_s}")
     t0 = now_s - window_s
     sel = sorted(
-        (
-            w
-            for w in words
-            if w.t_s <= now_s
-            and w.start_s >= t0
-            and (speaker is None or w.speaker == speaker)
-        ),
+        (w for w in words if w.t_s <= now_s and w.start_s >= t0 and (speaker is None or w.speaker == speaker)),
         key=lambda w: w.start_s,
     )
     if len(sel) < min_words:

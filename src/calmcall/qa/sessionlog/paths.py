@@ -23,7 +23,6 @@ class SessionLogError(RuntimeFault):
     """The session log could not be written (disk full, fsync failed, ...)."""
 
 
-
 def default_sessions_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Return the sessions folder: ``$CALMCALL_SESSIONS_DIR`` if set, else
     ``$XDG_DATA_HOME/calmcall/sessions``, else ``~/.local/share/calmcall/sessions``."""
@@ -63,5 +62,3 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_public_name_resolves_and_unknown_names_say_where_to_look() -> None:
-    assert calmcall.__all__ == ["__version__", *calmcall._EXPORTS]
+    assert sorted(calmcall.__all__) == sorted(["__version__", *calmcall._EXPORTS])  # same names (ruff keeps __all__ sorted)
+    assert len(set(calmcall.__all__)) == len(calmcall.__all__)
     for name in calmcall.__all__:
         assert getattr(calmcall, name) is not None, name
     assert calmcall.Pipeline.__module__ == "calmcall.pipeline"

@@ -30,7 +30,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -129,14 +128,18 @@ def _wer(truth: dict[str, Any], words: list[Word], french: bool) -> tuple[int, i
     return e, n
 
 
-def _rss_after_load(language: str) -> float:
-    """Peak RSS (MiB) of a fresh process that loads the model of ``language``."""
+def _rss_after_load(language: str) -> tuple[float, float]:
+    """``(RSS after load, peak RSS)`` in MiB of a fresh process that loads the model of
+    ``language``; read from /proc (VmRSS, VmHWM: ``ru_maxrss`` would carry the forking
+    parent's peak over)."""
     code = (
-        "import resource,sys; sys.path.insert(0, %r); from calmcall.asr.model import load_model; "
-        "load_model(None, language=%r); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)" % (str(ROOT / "src"), language)
+        "import sys; sys.path.insert(0, %r); from calmcall.asr.model import load_model; "
+        "load_model(None, language=%r); s = open('/proc/self/status').read(); "
+        "print(s.split('VmRSS:')[1].split()[0], s.split('VmHWM:')[1].split()[0])" % (str(ROOT / "src"), language)
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024.0
+    rss_kb, hwm_kb = out.stdout.strip().splitlines()[-1].split()
+    return int(rss_kb) / 1024.0, int(hwm_kb) / 1024.0
 
 
 def run(report: dict, quick: bool = False) -> list[tuple[str, str, str]]:
@@ -224,8 +227,8 @@ def run(report: dict, quick: bool = False) -> list[tuple[str, str, str]]:
             f"lang {r['language']}",
             flush=True,
         )
-    rss = {"tiny.en": round(_rss_after_load("en"), 1), "base": round(_rss_after_load("fr"), 1)}
-    res["load"] = {"tiny.en_s": round(load_tiny_s, 2), "base_s": round(load_base_s, 2), "peak_rss_mib": rss}
+    rss = {name: [round(v, 1) for v in _rss_after_load(lang)] for name, lang in (("tiny.en", "en"), ("base", "fr"))}
+    res["load"] = {"tiny.en_s": round(load_tiny_s, 2), "base_s": round(load_base_s, 2), "rss_after_load_and_peak_mib": rss}
     report["french"] = res
     rows: list[tuple[str, str, str]] = []
     for (split, cname), a in agg.items():
@@ -239,8 +242,9 @@ def run(report: dict, quick: bool = False) -> list[tuple[str, str, str]]:
         )
     rows.append(
         (
-            "french: model load (s) / peak RSS (MiB)",
-            f"tiny.en {load_tiny_s:.2f} s / {rss['tiny.en']:.0f}; base {load_base_s:.2f} s / {rss['base']:.0f}",
+            "french: model load (s) / RSS after load, peak (MiB)",
+            f"tiny.en {load_tiny_s:.2f} s / {rss['tiny.en'][0]:.0f}, {rss['tiny.en'][1]:.0f}; "
+            f"base {load_base_s:.2f} s / {rss['base'][0]:.0f}, {rss['base'][1]:.0f}",
             "-",
         )
     )
@@ -263,7 +267,6 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"rows": rows, **report}, indent=1) + "\n")
     print(f"\nwrote {args.out}")
-    _ = resource  # (peak RSS is measured in child processes)
 
 
 if __name__ == "__main__":

@@ -176,3 +176,31 @@ def test_analyze_document_in_french_cues(docs: dict[str, dict]) -> None:
     assert {p["headline"] for p in doc["prompts"]} <= {CATALOGUE["fr"][f"{k}.headline"] for k in KINDS}
     assert "language" not in docs["prosody"]
     assert [p["t_s"] for p in doc["prompts"]] == [p["t_s"] for p in docs["prosody"]["prompts"]]
+
+
+def test_cli_flags(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = tmp_path / "a.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "calmcall", "analyze", str(SAMPLE), "--no-transcribe", "--cue-language", "fr", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("analyse calmcall de") and "Repères (" in proc.stdout
+    assert json.loads(out.read_text())["language"] == {"call": "en", "cues": "fr"}
+    bad = subprocess.run(
+        [sys.executable, "-m", "calmcall", "analyze", str(SAMPLE), "--language", "de"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "--language" in bad.stderr and "'fr'" in bad.stderr

@@ -309,7 +309,12 @@ class Config:
     language: LanguageConfig = field(default_factory=LanguageConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
-        return dataclasses.asdict(self)
+        """Every section as a dict; ``[language]`` only when it is not the default
+        (English documents and logs stay exactly as before the language keys)."""
+        d = dataclasses.asdict(self)
+        if self.language == LanguageConfig():
+            del d["language"]
+        return d
 
 
 _SECTIONS: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Config)}  # type: ignore[misc]

@@ -75,6 +75,19 @@ class _SpeakerState:
             return b.rate_syl_s * 60.0 / b.wpm  # type: ignore[operator]
         return default
 
+    @property
+    def word_pace_judged(self) -> bool:
+        """Whether the word pace may be judged now: a calm word pace is known, or none
+        will come (a profile's baseline, or a calibration that ended without a plausible
+        calm pace: the ceiling applies). Not while the baseline is learned (the learning
+        window is taken to be calm speech: a cue there contradicts the baseline it is
+        learning) nor while its calm pace waits for the transcript (the ceiling would
+        judge the calm opening against a fixed figure: 18 of 43 unjustified prompts
+        on the dev calls, 3.8-15 s into the call); the acoustic pace applies meanwhile."""
+        if self.calm_pace is not None:
+            return True
+        return self.baseline is not None and self.calib_words is None
+
     def calm_wpm(self) -> float | None:
         """The calm pace in words per minute over elapsed time, when it is plausible
         (90-260 wpm); ``None`` otherwise. The only calm pace a cue may quote."""
@@ -314,7 +327,7 @@ class Pipeline:
         not how much. Without words: the acoustic syllable rate against the calm
         rate, with the wider ``acoustic_pace`` margin."""
         tg = self.cfg.targets
-        long_r: PaceReading | None = st.words.reading(t)
+        long_r: PaceReading | None = st.words.reading(t) if st.word_pace_judged else None
         if long_r is None:
             m = margins["acoustic_pace"]
             ex = (rate_rel - 1.0) / m if rate_rel is not None else 0.0

@@ -34,7 +34,7 @@ MIN_CALIBRATION_ELAPSED_S = 3.0  #: elapsed speech time (stretches of words) nee
 #: unsettled word-pace readings (under ~9 s / 40 syllables) need this much more excess,
 #: divided by sqrt(syllables): about one standard error of a rate over n syllables
 #: (syllable durations vary by ~50 % around their mean)
-PACE_UNSETTLED_CV = 0.5
+PACE_UNSETTLED_CV = 0.35
 
 
 def semitones(f_hz: float, ref_hz: float) -> float:
@@ -260,7 +260,8 @@ class Pipeline:
         return BaselineReady(t_s=t_s, speaker=st.speaker, baseline=b)
 
     def _overtalk(self, af: FrameMeasure, cf: FrameMeasure) -> list[Event]:
-        p = self.overtalk.update(af, cf)
+        p = self.overtalk.update(af, cf, agent_level_db=self._spk["agent"].stats.level_db,
+                                 customer_level_db=self._spk["customer"].stats.level_db)
         out: list[Event] = []
         if p is not None:
             out += self.coach.offer([p])

@@ -20,7 +20,7 @@ import numpy as np
 from .baseline import BaselineLearner, SpeechStats
 from .coach import Coach, HoldTimer
 from .config import Config
-from .escalation import MAX_RATE_RATIO, RATE_RANGE_SYL_S, RiseTracker, describe
+from .escalation import RATE_RANGE_SYL_S, RiseTracker, describe
 from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Speaker, Word
 from .overtalk import OvertalkDetector
 from .pace import PLAUSIBLE_WPM, SHORT_MIN_WORDS, SHORT_WINDOW_S, PaceReading, WordPace, plausible_wpm, stretches, words_over_elapsed
@@ -327,18 +327,17 @@ class Pipeline:
         strength) is the plain excess over the margin: the allowance decides whether,
         not how much. Without words: the acoustic syllable rate against the calm
         rate, with the wider ``acoustic_pace`` margin; no excess where the rate is implausible
-        (outside 1.5-9 syllables/s, or over 2x the calm rate: calmcall.escalation's bounds)."""
+        for running speech (outside 1.5-9 syllables/s: calmcall.escalation's range)."""
         tg = self.cfg.targets
         long_r: PaceReading | None = st.words.reading(t) if st.word_pace_judged else None
         if long_r is None:
             m = margins["acoustic_pace"]
             ex = (rate_rel - 1.0) / m if rate_rel is not None else 0.0
             rate = st.tracker.rate_syl_s
-            if rate_rel is not None and (rate_rel > MAX_RATE_RATIO or rate is None
-                                         or not RATE_RANGE_SYL_S[0] <= rate <= RATE_RANGE_SYL_S[1]):
-                # nobody doubles their articulation rate: the syllable count or the baseline
-                # is wrong (an AMI phone channel read "~148 % faster"); the caller's rule
-                # (calmcall.escalation): an implausible rate is unknown, not extreme
+            if rate_rel is not None and (rate is None or not RATE_RANGE_SYL_S[0] <= rate <= RATE_RANGE_SYL_S[1]):
+                # the caller's rule (calmcall.escalation): a rate no running speech has is
+                # a miscount, unknown rather than extreme (no ratio bound: the scripted
+                # fast turns read 2.04x their calm rate)
                 ex = 0.0
             return {"source": "syllables", "excess": ex, "magnitude": ex, "margin": m, "reading": None, "rel": rate_rel}
         best: dict[str, Any] | None = None

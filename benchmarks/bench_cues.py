@@ -180,6 +180,9 @@ def why_missed(r: dict[str, Any], v: dict[str, Any]) -> str:
         late = f" (first offered +{first - t0:.1f} s)" if first is not None else ""
         return f"never raised{late}"
     sev = sorted({o[2] for o in offered if o[0] <= t1})
+    wait_s = 0.0 if "high" in sev else cc.decision_medium_s if v["kind"] != "phrase" and "medium" in sev else cc.decision_weak_s
+    if first + wait_s > t1:
+        return f"raised too late to be shown in time (offered +{first - t0:.1f} s, {'/'.join(sev)}: waits {wait_s:.1f} s)"
     before = [p for p in r["prompts"] if p["t_s"] <= t1]
     same = [p for p in before if p["kind"] == v["kind"] and p["t_s"] > first - cc.cooldown_s]
     if same:

@@ -1,7 +1,9 @@
 """Cues benchmark: do the right prompts come, in time, and only those?
 
-Two sets, both run through :func:`calmcall.analysis.run_call` with the default
-config (transcription off unless ``--transcribe``):
+Two sets, both run with the default config, without words (``--words none``, the
+default), with the simulated streaming transcript of the call's text
+(``--words truth``, :mod:`truth_words`, scripted calls only) or with real
+faster-whisper (``--words whisper`` / ``--transcribe``; slow on 2 cores: a subset):
 
 * **Randomized scripted calls** (:mod:`callgen`): ``dev`` and ``held`` splits
   (different seeds, voices and texts); the held-out figures are the final ones.
@@ -21,7 +23,10 @@ Overtalk is also scored at the detector (before the coach's rate limit), with
 :func:`callgen.real_overtalks` as the ground truth (its docstring defines a real
 overtalk): precision and recall of detected onsets within :data:`ONSET_TOL_S`.
 
-    PYTHONPATH=src nice -n 10 .venv/bin/python benchmarks/bench_cues.py [--n 60] [--jobs 2] [--transcribe]
+    PYTHONPATH=src nice -n 10 .venv/bin/python benchmarks/bench_cues.py [--n 60] [--jobs 2] [--words truth]
+
+Every miss is listed with its reason (:func:`why_missed`), every unjustified prompt
+with its detail.
 
 Rerunnable: renders are cached (``benchmarks/results/callgen/``); the pipeline
 always runs on the current code.

@@ -23,13 +23,12 @@ Intervals are ``(start_s, end_s)`` tuples in seconds, sorted, non-overlapping af
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import soundfile as sf
-
 from speech_clips import SR, require
 
 Interval = tuple[float, float]
@@ -144,8 +143,9 @@ def speaker_turns(turns: Iterable[Turn]) -> dict[str, list[Interval]]:
     return {k: merge(v) for k, v in by.items()}
 
 
-def split_two_channels(audio: np.ndarray, turns: Sequence[Turn], side_a: Iterable[str] | None = None,
-                       *, sr_hz: int = SR) -> TwoChannelSplit:
+def split_two_channels(
+    audio: np.ndarray, turns: Sequence[Turn], side_a: Iterable[str] | None = None, *, sr_hz: int = SR
+) -> TwoChannelSplit:
     """Split a mono clip (``(samples,)`` float) into two channels by speaker side.
 
     ``side_a``: the speakers of the first channel; by default the one speaker with the
@@ -172,7 +172,7 @@ def split_two_channels(audio: np.ndarray, turns: Sequence[Turn], side_a: Iterabl
     for own, other in ((ta, tb), (tb, ta)):
         y = x.copy()
         for s, e in subtract(other, own):  # only the other side talks
-            y[int(round(s * sr_hz)):int(round(e * sr_hz))] = 0.0
+            y[int(round(s * sr_hz)) : int(round(e * sr_hz))] = 0.0
         chans.append(y)
     return TwoChannelSplit((chans[0], chans[1]), (a, b), per, (ta, tb), sr_hz)
 

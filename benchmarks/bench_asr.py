@@ -31,6 +31,9 @@ for p in (ROOT / "src", ROOT):
     if str(p) not in sys.path:
         sys.path.insert(0, str(p))
 
+# the recordings and their transcripts: benchmarks/speech_clips.py, shared with the tests
+from speech_clips import JFK_TEXT, SR, STEREO_TEXT, ljspeech_wavs, read_16k, require  # noqa: E402
+
 from calmcall.asr.metrics import word_errors  # noqa: E402
 from calmcall.asr.model import load_model  # noqa: E402
 from calmcall.asr.stream import (  # noqa: E402
@@ -40,8 +43,6 @@ from calmcall.asr.stream import (  # noqa: E402
     transcribe_whole_file,
 )
 from calmcall.events import Word  # noqa: E402
-# the recordings and their transcripts: benchmarks/speech_clips.py, shared with the tests
-from speech_clips import JFK_TEXT, SR, STEREO_TEXT, ljspeech_wavs, read_16k, require  # noqa: E402
 
 
 def clips() -> list[tuple[str, np.ndarray, str]]:
@@ -120,7 +121,9 @@ def _sample_call_wer(model) -> dict:
 
 
 def _words_text(events, speaker: str) -> str:
-    return " ".join(e.text for e in sorted((e for e in events if isinstance(e, Word) and e.speaker == speaker), key=lambda w: w.start_s))
+    return " ".join(
+        e.text for e in sorted((e for e in events if isinstance(e, Word) and e.speaker == speaker), key=lambda w: w.start_s)
+    )
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -160,11 +163,16 @@ def run(report: dict) -> list[tuple[str, str, str]]:
         e_c += e
         n_c += n
     r["mono"] = {
-        "duration_s": round(len(audio) / SR, 2), "words": len(words),
-        "passes": clock.passes, "compute_s": round(clock.compute_s, 3),
-        "stream_cpu_s": round(mono_cpu, 3), "whole_file_cpu_s": round(whole_cpu, 3),
-        "stream_wer": round(e_s / n_s, 4), "whole_file_wer": round(e_w / n_w, 4),
-        "per_clip_whole_file_wer": round(e_c / n_c, 4), "ref_words": n_s,
+        "duration_s": round(len(audio) / SR, 2),
+        "words": len(words),
+        "passes": clock.passes,
+        "compute_s": round(clock.compute_s, 3),
+        "stream_cpu_s": round(mono_cpu, 3),
+        "whole_file_cpu_s": round(whole_cpu, 3),
+        "stream_wer": round(e_s / n_s, 4),
+        "whole_file_wer": round(e_w / n_w, 4),
+        "per_clip_whole_file_wer": round(e_c / n_c, 4),
+        "ref_words": n_s,
         "stream_text": _words_text(events, "agent"),
         "whole_file_text": " ".join(w.text for w in whole),
     }
@@ -176,8 +184,11 @@ def run(report: dict) -> list[tuple[str, str, str]]:
     latencies += [w.t_s - w.end_s for w in st_words]
     e1, n1 = word_errors(STEREO_TEXT[0], _words_text(events, "agent"))
     e2, n2 = word_errors(STEREO_TEXT[1], _words_text(events, "customer"))
-    r["stereo"] = {"agent": _words_text(events, "agent"), "customer": _words_text(events, "customer"),
-                        "wer": round((e1 + e2) / (n1 + n2), 4)}
+    r["stereo"] = {
+        "agent": _words_text(events, "agent"),
+        "customer": _words_text(events, "customer"),
+        "wer": round((e1 + e2) / (n1 + n2), 4),
+    }
 
     # 3. two-channel call: streaming vs plain transcribe of both channels
     agent, customer, ref_a, ref_c = two_channel_call()
@@ -203,9 +214,12 @@ def run(report: dict) -> list[tuple[str, str, str]]:
     wa, _ = word_errors(ref_a, " ".join(w.text for w in wf["agent"]))
     wc, _ = word_errors(ref_c, " ".join(w.text for w in wf["customer"]))
     r["two_channel"] = {
-        "duration_s": round(dur, 2), "passes": clock.passes,
-        "stream_wall_s": round(stream_wall, 3), "stream_cpu_s": round(stream_cpu, 3),
-        "plain_transcribe_wall_s": round(plain_wall, 3), "plain_transcribe_cpu_s": round(plain_cpu, 3),
+        "duration_s": round(dur, 2),
+        "passes": clock.passes,
+        "stream_wall_s": round(stream_wall, 3),
+        "stream_cpu_s": round(stream_cpu, 3),
+        "plain_transcribe_wall_s": round(plain_wall, 3),
+        "plain_transcribe_cpu_s": round(plain_cpu, 3),
         "plain_options": "model.transcribe(ch, language='en', word_timestamps=True), other defaults (beam 5, no VAD)",
         "whole_file_greedy_vad_wall_s": round(wf_wall, 3),
         "stream_wer": round((ea + ec) / (na + nc), 4),
@@ -221,13 +235,17 @@ def run(report: dict) -> list[tuple[str, str, str]]:
         ev, _ = _stream(model, chans, charge="cpu")
         cpu_lat += [w.t_s - w.end_s for w in ev if isinstance(w, Word)]
     r["latency_cpu_charged_s"] = {
-        "n_words": len(cpu_lat), "p50": round(_pct(cpu_lat, 50), 3),
-        "p95": round(_pct(cpu_lat, 95), 3), "max": round(max(cpu_lat), 3),
+        "n_words": len(cpu_lat),
+        "p50": round(_pct(cpu_lat, 50), 3),
+        "p95": round(_pct(cpu_lat, 95), 3),
+        "max": round(max(cpu_lat), 3),
     }
     r["latency_s"] = {
         "n_words": len(latencies),
-        "p50": round(_pct(latencies, 50), 3), "p95": round(_pct(latencies, 95), 3),
-        "max": round(max(latencies), 3), "mean": round(float(np.mean(latencies)), 3),
+        "p50": round(_pct(latencies, 50), 3),
+        "p95": round(_pct(latencies, 95), 3),
+        "max": round(max(latencies), 3),
+        "mean": round(float(np.mean(latencies)), 3),
         "min": round(min(latencies), 3),
     }
     # a bigger text: the sample call's scripted turns (both channels, as analyze streams them)
@@ -242,22 +260,34 @@ def run(report: dict) -> list[tuple[str, str, str]]:
         ("latency p50 (word end -> committed)", f"{lat['p50']:.2f} s", "<= 1.5 s"),
         ("latency p95", f"{lat['p95']:.2f} s", "<= 2.5 s"),
         ("latency max", f"{lat['max']:.2f} s", "-"),
-        ("latency p50 / p95, CPU time charged", f"{r['latency_cpu_charged_s']['p50']:.2f} / {r['latency_cpu_charged_s']['p95']:.2f} s", "-"),
+        (
+            "latency p50 / p95, CPU time charged",
+            f"{r['latency_cpu_charged_s']['p50']:.2f} / {r['latency_cpu_charged_s']['p95']:.2f} s",
+            "-",
+        ),
         ("streaming WER (mono stream, %d words)" % m["ref_words"], f"{100 * m['stream_wer']:.1f} %", "-"),
         ("whole-file WER (same stream)", f"{100 * m['whole_file_wer']:.1f} %", "-"),
         ("streaming / whole-file WER", f"{ratio_wer:.2f}x" if ratio_wer != float("inf") else "inf (whole-file 0)", "<= 1.2x"),
         ("two-channel streaming WER / plain", f"{100 * tc['stream_wer']:.1f} % / {100 * tc['plain_wer']:.1f} %", "-"),
-        ("two-channel time: streaming / plain transcribe",
-         f"{tc['stream_wall_s']:.1f} s / {tc['plain_transcribe_wall_s']:.1f} s = {tc['stream_wall_s'] / tc['plain_transcribe_wall_s']:.2f}x",
-         "<= 1.3x"),
-        ("two-channel time: streaming / whole-file greedy+VAD",
-         f"{tc['stream_wall_s'] / tc['whole_file_greedy_vad_wall_s']:.2f}x", "-"),
+        (
+            "two-channel time: streaming / plain transcribe",
+            f"{tc['stream_wall_s']:.1f} s / {tc['plain_transcribe_wall_s']:.1f} s = {tc['stream_wall_s'] / tc['plain_transcribe_wall_s']:.2f}x",
+            "<= 1.3x",
+        ),
+        (
+            "two-channel time: streaming / whole-file greedy+VAD",
+            f"{tc['stream_wall_s'] / tc['whole_file_greedy_vad_wall_s']:.2f}x",
+            "-",
+        ),
         ("CPU share, two-channel streaming (CPU s / audio s)", f"{100 * tc['cpu_share']:.0f} %", "< 100 % (1 core)"),
         ("peak RSS", f"{r['peak_rss_mib']:.0f} MiB", "-"),
         ("stereo clip WER", f"{100 * r['stereo']['wer']:.1f} %", "-"),
-        ("sample call (%d scripted words, 2 ch): streaming / whole-file WER" % r["sample_call"]["ref_words"],
-         f"{100 * r['sample_call']['stream_wer']:.1f} % / {100 * r['sample_call']['whole_file_wer']:.1f} % = "
-         f"{r['sample_call']['stream_wer'] / max(r['sample_call']['whole_file_wer'], 1e-9):.2f}x", "<= 1.2x"),
+        (
+            "sample call (%d scripted words, 2 ch): streaming / whole-file WER" % r["sample_call"]["ref_words"],
+            f"{100 * r['sample_call']['stream_wer']:.1f} % / {100 * r['sample_call']['whole_file_wer']:.1f} % = "
+            f"{r['sample_call']['stream_wer'] / max(r['sample_call']['whole_file_wer'], 1e-9):.2f}x",
+            "<= 1.2x",
+        ),
     ]
     r["rows"] = [list(x) for x in rows]
     return rows

@@ -64,6 +64,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import itertools
+
 import scripted  # noqa: E402
 
 SR = 16000
@@ -92,7 +94,7 @@ def card_number(rng: random.Random, *, want: str = "") -> str:
     for _ in range(10_000):
         body = rng.choice("45") + "".join(rng.choice("0123456789") for _ in range(14))
         n = luhn_complete(body)
-        if want == "pairs" and sum(a == b for a, b in zip(n, n[1:])) < 3:
+        if want == "pairs" and sum(a == b for a, b in itertools.pairwise(n)) < 3:
             continue
         if want == "zeros" and n.count("0") < 2:
             continue
@@ -117,7 +119,7 @@ def say_digits(digits: str, *, oh: bool = False, double: bool = False) -> list[s
 
 
 def grouped(digits: str, size: int = 4) -> list[str]:
-    return [digits[i:i + size] for i in range(0, len(digits), size)]
+    return [digits[i : i + size] for i in range(0, len(digits), size)]
 
 
 # --------------------------------------------------------------------- calls
@@ -126,59 +128,69 @@ def grouped(digits: str, size: int = 4) -> list[str]:
 #: "volunteer" and non-card lines.
 TEXTS: dict[str, dict[str, list[str]]] = {
     "A": {
-        "greet": ["Good morning, you are through to billing, how can I help?",
-                  "Hello, thanks for calling, what can I do for you today?"],
-        "reason_card": ["Hi, I would like to pay the balance on my account.",
-                        "Hello, I want to settle my bill today."],
-        "ask": ["Of course. Can I have the long number on the card, please?",
-                "Sure. Could you read me the card number, please?"],
+        "greet": [
+            "Good morning, you are through to billing, how can I help?",
+            "Hello, thanks for calling, what can I do for you today?",
+        ],
+        "reason_card": ["Hi, I would like to pay the balance on my account.", "Hello, I want to settle my bill today."],
+        "ask": ["Of course. Can I have the long number on the card, please?", "Sure. Could you read me the card number, please?"],
         "pre": ["Yes, it is", "Okay, here it is"],
-        "ask_cvv": ["Thank you. And the three digit security code on the back?",
-                    "Thanks. What is the security code, please?"],
+        "ask_cvv": ["Thank you. And the three digit security code on the back?", "Thanks. What is the security code, please?"],
         "pre_cvv": ["It is", "That is"],
-        "volunteer_lead": ["I want to pay what I owe right now, here is the number",
-                           "I would like to pay the bill, the number is"],
-        "after": ["Thank you, that has gone through. Anything else today?",
-                  "Lovely, the payment is done. Is there anything else?"],
+        "volunteer_lead": [
+            "I want to pay what I owe right now, here is the number",
+            "I would like to pay the bill, the number is",
+        ],
+        "after": [
+            "Thank you, that has gone through. Anything else today?",
+            "Lovely, the payment is done. Is there anything else?",
+        ],
         "bye": ["No, that is all, thanks.", "No thank you, goodbye."],
-        "reason_other": ["Hi, I am calling about a delivery that has not arrived.",
-                         "Hello, I need to change the phone number on my account."],
-        "ask_other": ["I can help with that. What is the best number to reach you on?",
-                      "No problem. Could you give me the order number?"],
+        "reason_other": [
+            "Hi, I am calling about a delivery that has not arrived.",
+            "Hello, I need to change the phone number on my account.",
+        ],
+        "ask_other": [
+            "I can help with that. What is the best number to reach you on?",
+            "No problem. Could you give me the order number?",
+        ],
         "pre_other": ["Sure, my phone number is", "The order number is"],
-        "after_other": ["Thank you, I have updated that for you now.",
-                        "Thanks, I can see it here, it is on its way."],
+        "after_other": ["Thank you, I have updated that for you now.", "Thanks, I can see it here, it is on its way."],
     },
     "B": {
-        "greet": ["Hi there, payments team, who am I speaking with?",
-                  "Welcome to customer services, how may I help you?"],
-        "reason_card": ["Hiya, I got a letter saying my payment is overdue.",
-                        "Good afternoon, I need to make a payment please."],
-        "ask": ["Right, what is the number on the front of your debit card?",
-                "No problem, I just need the sixteen digit card number."],
+        "greet": ["Hi there, payments team, who am I speaking with?", "Welcome to customer services, how may I help you?"],
+        "reason_card": ["Hiya, I got a letter saying my payment is overdue.", "Good afternoon, I need to make a payment please."],
+        "ask": [
+            "Right, what is the number on the front of your debit card?",
+            "No problem, I just need the sixteen digit card number.",
+        ],
         "pre": ["Okay, let me see, it's", "Sure thing, it is"],
-        "ask_cvv": ["Great, and the CVV, the last three digits on the back?",
-                    "Perfect. Finally the security code please."],
+        "ask_cvv": ["Great, and the CVV, the last three digits on the back?", "Perfect. Finally the security code please."],
         "pre_cvv": ["Yes, it's", "Okay,"],
-        "volunteer_lead": ["Hiya, I just want to pay off what is left, so that is",
-                           "Hello, I am paying the overdue amount, it's"],
-        "after": ["Brilliant, that is all paid now. Can I help with anything else?",
-                  "Wonderful, you are all up to date. Anything else I can do?"],
+        "volunteer_lead": [
+            "Hiya, I just want to pay off what is left, so that is",
+            "Hello, I am paying the overdue amount, it's",
+        ],
+        "after": [
+            "Brilliant, that is all paid now. Can I help with anything else?",
+            "Wonderful, you are all up to date. Anything else I can do?",
+        ],
         "bye": ["That is everything, cheers.", "No, that's great, bye bye."],
-        "reason_other": ["Hi, I would like to check on my order please.",
-                         "Hello, you called me earlier and I missed it."],
-        "ask_other": ["Sure, what is your order reference?",
-                      "Okay, which number did we call you on?"],
+        "reason_other": ["Hi, I would like to check on my order please.", "Hello, you called me earlier and I missed it."],
+        "ask_other": ["Sure, what is your order reference?", "Okay, which number did we call you on?"],
         "pre_other": ["It's order number", "You rang me on"],
-        "after_other": ["Got it, thank you, let me look that up.",
-                        "Thanks, I have found the note on your account."],
+        "after_other": ["Got it, thank you, let me look that up.", "Thanks, I have found the note on your account."],
     },
 }
 
 VOICES = {
     "design": [("en-us", "en-gb-x-rp+f3"), ("en-gb-x-rp", "en-us+f2"), ("en-us", "en-gb-scotland")],
-    "heldout": [("en-gb", "en-029"), ("en-us-nyc", "en-gb-x-gbclan"), ("en-gb-x-rp+f3", "en-gb-x-gbcwmd+f2"),
-                ("en-029+f4", "en-us-nyc")],
+    "heldout": [
+        ("en-gb", "en-029"),
+        ("en-us-nyc", "en-gb-x-gbclan"),
+        ("en-gb-x-rp+f3", "en-gb-x-gbcwmd+f2"),
+        ("en-029+f4", "en-us-nyc"),
+    ],
 }
 VARIANTS = ["groups", "flat", "double", "oh", "pauses", "slow", "fast"]
 
@@ -187,8 +199,8 @@ VARIANTS = ["groups", "flat", "double", "oh", "pauses", "slow", "fast"]
 class CallSpec:
     call_id: str
     split: str
-    variant: str           # groups / flat / ... / noncard
-    prompt: str            # asked / volunteered / noncard
+    variant: str  # groups / flat / ... / noncard
+    prompt: str  # asked / volunteered / noncard
     voices: tuple[str, str]
     noise_db: float
     seed: int
@@ -213,8 +225,13 @@ def build_call(split: str, k: int, variant: str, prompt: str) -> CallSpec:
     wpm = {"slow": 105, "fast": 185}.get(variant, rng.choice([125, 135, 145, 155]))
 
     def say(who: str, text: str, kind: str | None = None, gap_s: float | None = None, rate: int | None = None) -> None:
-        sc.say(who, text, gap_s=gap_s, voice=agent_v if who == "agent" else cust_v,  # type: ignore[arg-type]
-                   wpm=rate or (140 if who == "agent" else wpm))
+        sc.say(
+            who,
+            text,
+            gap_s=gap_s,
+            voice=agent_v if who == "agent" else cust_v,  # type: ignore[arg-type]
+            wpm=rate or (140 if who == "agent" else wpm),
+        )
         if kind:
             spec.kinds[len(sc.turns) - 1] = kind
 
@@ -248,11 +265,9 @@ def build_call(split: str, k: int, variant: str, prompt: str) -> CallSpec:
         say("customer", " ".join(say_digits(number, **opts)) + ".", kind="card", gap_s=0.3)
     elif variant == "pauses":
         for i, g in enumerate(grouped(number)):
-            say("customer", " ".join(say_digits(g, **opts)) + ".", kind="card",
-                gap_s=0.3 if i == 0 else rng.uniform(1.3, 2.6))
+            say("customer", " ".join(say_digits(g, **opts)) + ".", kind="card", gap_s=0.3 if i == 0 else rng.uniform(1.3, 2.6))
     else:
-        say("customer", ", ".join(" ".join(say_digits(g, **opts)) for g in grouped(number)) + ".",
-            kind="card", gap_s=0.3)
+        say("customer", ", ".join(" ".join(say_digits(g, **opts)) for g in grouped(number)) + ".", kind="card", gap_s=0.3)
     if prompt == "asked":
         say("agent", _line(rng, texts, "ask_cvv"))
         cvv = "".join(rng.choice("0123456789") for _ in range(3))
@@ -299,9 +314,13 @@ def render(spec: CallSpec, d: Path, condition: str = "clean") -> tuple[Path, dic
         x, sr = sf.read(clean, dtype="float64")
         rng = np.random.default_rng(spec.seed)
         kw = dict(CONDITIONS[condition])
-        y = np.stack([telephone_channel(x[:, ch], sr, rng=rng,
-                                        **({**kw, "echo_of": x[:, 1 - ch]} if "echo_db" in kw else kw))[:len(x)]
-                      for ch in range(2)], axis=1)
+        y = np.stack(
+            [
+                telephone_channel(x[:, ch], sr, rng=rng, **({**kw, "echo_of": x[:, 1 - ch]} if "echo_db" in kw else kw))[: len(x)]
+                for ch in range(2)
+            ],
+            axis=1,
+        )
         sf.write(wav, y, 16000, subtype="PCM_16")
     wav.with_suffix(".truth.json").write_text(json.dumps(truth, indent=1) + "\n")
     return wav, truth
@@ -312,9 +331,28 @@ def replay(wav: Path, sessions: Path, *, src: Path, speed: float, timeout_s: flo
     session's FLAC paths and the summary."""
     env = dict(os.environ, PYTHONPATH=str(src))
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "calmcall.cli", "replay", str(wav), "--record-audio",
-                           "--speed", str(speed), "--port", "0", "--sessions-dir", str(sessions),
-                           "--linger", "0"], capture_output=True, text=True, timeout=timeout_s, env=env)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "calmcall.cli",
+            "replay",
+            str(wav),
+            "--record-audio",
+            "--speed",
+            str(speed),
+            "--port",
+            "0",
+            "--sessions-dir",
+            str(sessions),
+            "--linger",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env=env,
+    )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"replay failed ({proc.returncode}): {proc.stderr[-2000:]}")
@@ -324,17 +362,21 @@ def replay(wav: Path, sessions: Path, *, src: Path, speed: float, timeout_s: flo
     recs = [json.loads(line) for line in logs[0].read_text().splitlines() if line.strip()]
     end = next((r for r in recs if r.get("type") == "session_end"), {})
     sid = logs[0].stem
-    return {"log": str(logs[0]), "flac": {r: str(sessions / f"{sid}.{r}.flac") for r in ("agent", "customer")},
-            "audio": end.get("summary", {}).get("audio", {}), "wall_s": wall,
-            "words": [r for r in recs if r.get("type") == "word"],
-            "partials": [r for r in recs if r.get("type") == "partial" and r.get("text")]}
+    return {
+        "log": str(logs[0]),
+        "flac": {r: str(sessions / f"{sid}.{r}.flac") for r in ("agent", "customer")},
+        "audio": end.get("summary", {}).get("audio", {}),
+        "wall_s": wall,
+        "words": [r for r in recs if r.get("type") == "word"],
+        "partials": [r for r in recs if r.get("type") == "partial" and r.get("text")],
+    }
 
 
 def speech_mask(x: np.ndarray, noise_db: float) -> np.ndarray:
     """Per sample: its 20 ms frame is more than 15 dB above the line noise."""
     n = len(x) // 320 * 320
     fr = x[:n].reshape(-1, 320).astype(np.float64)
-    e = 10 * np.log10(np.mean(fr ** 2, axis=1) + 1e-12)
+    e = 10 * np.log10(np.mean(fr**2, axis=1) + 1e-12)
     m = np.repeat(e > noise_db + 15.0, 320)
     return np.concatenate([m, np.zeros(len(x) - n, dtype=bool)])
 
@@ -352,8 +394,15 @@ def score(wav: Path, truth: dict[str, Any], rec: dict[str, np.ndarray], noise_db
     """Sample counts (see the module docstring) for one call."""
     clean = wav.with_suffix(".clean.wav")
     src, _ = sf.read(clean if clean.exists() else wav, dtype="int16")
-    out = {"card_speech_n": 0, "card_audible_n": 0, "digit_speech_n": 0, "digit_silenced_n": 0,
-           "other_speech_n": 0, "other_silenced_n": 0, "card_audible_s_max_turn": 0.0}
+    out = {
+        "card_speech_n": 0,
+        "card_audible_n": 0,
+        "digit_speech_n": 0,
+        "digit_silenced_n": 0,
+        "other_speech_n": 0,
+        "other_silenced_n": 0,
+        "card_audible_s_max_turn": 0.0,
+    }
     for ch, role in enumerate(("agent", "customer")):
         x = src[:, ch]
         y = rec[role]
@@ -412,8 +461,17 @@ def summarise(results: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_split(split: str, *, src: Path, speed: float, limit: int | None, keep: Path | None,
-              only: str | None = None, condition: str = "clean", log=print) -> dict[str, Any]:
+def run_split(
+    split: str,
+    *,
+    src: Path,
+    speed: float,
+    limit: int | None,
+    keep: Path | None,
+    only: str | None = None,
+    condition: str = "clean",
+    log=print,
+) -> dict[str, Any]:
     from calmcall.qa.recorder import read_recording
 
     specs = calls(split)
@@ -433,14 +491,23 @@ def run_split(split: str, *, src: Path, speed: float, limit: int | None, keep: P
             r = replay(wav, d / "sessions", src=src, speed=speed)
             rec = {role: (read_recording(p)[0] * 32768.0).round().astype(np.int32) for role, p in r["flac"].items()}
             sc = score(wav, truth, rec, spec.noise_db)
-            res = {"call_id": spec.call_id, "variant": spec.variant, "prompt": spec.prompt,
-                   "voices": list(spec.voices), "noise_db": spec.noise_db, "score": sc,
-                   "audio": r["audio"], "wall_s": round(r["wall_s"], 1),
-                   "words": " ".join(w["text"] for w in r["words"])}
+            res = {
+                "call_id": spec.call_id,
+                "variant": spec.variant,
+                "prompt": spec.prompt,
+                "voices": list(spec.voices),
+                "noise_db": spec.noise_db,
+                "score": sc,
+                "audio": r["audio"],
+                "wall_s": round(r["wall_s"], 1),
+                "words": " ".join(w["text"] for w in r["words"]),
+            }
             results.append(res)
-            log(f"{spec.call_id:<34} card audible {sc['card_audible_n'] / SR:5.2f}/{sc['card_speech_n'] / SR:5.2f} s"
+            log(
+                f"{spec.call_id:<34} card audible {sc['card_audible_n'] / SR:5.2f}/{sc['card_speech_n'] / SR:5.2f} s"
                 f"  other silenced {_share(sc['other_silenced_n'], sc['other_speech_n']):5.1%}"
-                f"  digits silenced {_share(sc['digit_silenced_n'], sc['digit_speech_n']):5.1%}  ({r['wall_s']:.0f} s)")
+                f"  digits silenced {_share(sc['digit_silenced_n'], sc['digit_speech_n']):5.1%}  ({r['wall_s']:.0f} s)"
+            )
     finally:
         if keep is None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -454,22 +521,47 @@ def rows_of(rep: dict[str, Any]) -> list[tuple[str, str, str]]:
         if "all" not in s:
             continue
         a = s["all"]
-        rows.append((f"cardaudio {split}: card-digit audio left audible ({a['calls']} calls)",
-                     f"{100 * a['card_audible_share']:.2f} % ({a['card_audible_s']:.2f} of {a['card_speech_s']:.1f} s; "
-                     f"{a['calls_with_audible_card_digits']} calls)", "0"))
+        rows.append(
+            (
+                f"cardaudio {split}: card-digit audio left audible ({a['calls']} calls)",
+                f"{100 * a['card_audible_share']:.2f} % ({a['card_audible_s']:.2f} of {a['card_speech_s']:.1f} s; "
+                f"{a['calls_with_audible_card_digits']} calls)",
+                "0",
+            )
+        )
         for name, g in s.items():
             if name == "all" or name.endswith("/*") or name.startswith("noncard"):
                 continue
-            rows.append((f"  {name}", f"{100 * g['card_audible_share']:.2f} % audible, "
-                         f"{g['calls_with_audible_card_digits']}/{g['calls']} calls", "0"))
-        rows.append((f"cardaudio {split}: other speech silenced", f"{100 * a['other_speech_silenced_share']:.1f} % "
-                     f"of {a['other_speech_s']:.0f} s", "report"))
+            rows.append(
+                (
+                    f"  {name}",
+                    f"{100 * g['card_audible_share']:.2f} % audible, {g['calls_with_audible_card_digits']}/{g['calls']} calls",
+                    "0",
+                )
+            )
+        rows.append(
+            (
+                f"cardaudio {split}: other speech silenced",
+                f"{100 * a['other_speech_silenced_share']:.1f} % of {a['other_speech_s']:.0f} s",
+                "report",
+            )
+        )
         nc = s.get("noncard/*")
         if nc:
-            rows.append((f"cardaudio {split}: phone/order digits silenced (non-card calls)",
-                         f"{100 * nc['digits_noncard_silenced_share']:.1f} %", "report"))
-            rows.append((f"cardaudio {split}: other speech silenced in non-card calls",
-                         f"{100 * nc['other_speech_silenced_share']:.1f} %", "report"))
+            rows.append(
+                (
+                    f"cardaudio {split}: phone/order digits silenced (non-card calls)",
+                    f"{100 * nc['digits_noncard_silenced_share']:.1f} %",
+                    "report",
+                )
+            )
+            rows.append(
+                (
+                    f"cardaudio {split}: other speech silenced in non-card calls",
+                    f"{100 * nc['other_speech_silenced_share']:.1f} %",
+                    "report",
+                )
+            )
     return rows
 
 
@@ -489,15 +581,23 @@ def main() -> None:
     ap.add_argument("--speed", type=float, default=2.0)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--only", default=None, help="substring of the call ids to run")
-    ap.add_argument("--condition", default="clean",
-                    help="clean, or a benchmarks/telephone.py preset (phone, phone_noisy, ...)")
+    ap.add_argument("--condition", default="clean", help="clean, or a benchmarks/telephone.py preset (phone, phone_noisy, ...)")
     ap.add_argument("--keep", type=Path, default=None, help="keep calls, logs and FLACs here")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "cardaudio.json")
     args = ap.parse_args()
     splits = ("design", "heldout") if args.split == "all" else (args.split,)
-    rep = {s if args.condition == "clean" else f"{s}/{args.condition}":
-           run_split(s, src=args.src, speed=args.speed, limit=args.limit, condition=args.condition,
-                     keep=(args.keep / s) if args.keep else None, only=args.only) for s in splits}
+    rep = {
+        s if args.condition == "clean" else f"{s}/{args.condition}": run_split(
+            s,
+            src=args.src,
+            speed=args.speed,
+            limit=args.limit,
+            condition=args.condition,
+            keep=(args.keep / s) if args.keep else None,
+            only=args.only,
+        )
+        for s in splits
+    }
     rows = rows_of(rep)
     w = max(len(r[0]) for r in rows)
     v = max(len(r[1]) for r in rows)

@@ -83,9 +83,10 @@ def pitch_cpu_ms_per_s() -> dict[str, float]:
         yin_frames(frames, sr_hz=16000, fmin_hz=65, fmax_hz=450)
         return (time.process_time() - t0) / (len(x) / 16000)
 
-    return {name: round(1000 * min(f() for _ in range(3)), 2)
-            for name, f in (("swift_f0_every_chunk", swift_all), ("swift_f0_speech_chunks", swift_in_tracker),
-                            ("yin", yin))}
+    return {
+        name: round(1000 * min(f() for _ in range(3)), 2)
+        for name, f in (("swift_f0_every_chunk", swift_all), ("swift_f0_speech_chunks", swift_in_tracker), ("yin", yin))
+    }
 
 
 def _prompts(path: Path) -> list[Prompt]:
@@ -105,8 +106,9 @@ def run(report: dict) -> list[tuple[str, str, str]]:
     n_ch = 2
     speed = call.duration_s * n_ch / best
 
-    calls: list[tuple[Path, dict]] = [(ROOT / "samples" / "sample_call.wav",
-                                       json.loads((ROOT / "samples" / "sample_call.truth.json").read_text()))]
+    calls: list[tuple[Path, dict]] = [
+        (ROOT / "samples" / "sample_call.wav", json.loads((ROOT / "samples" / "sample_call.truth.json").read_text()))
+    ]
     tmp = Path(tempfile.mkdtemp(prefix="calmcall-bench-"))
     for name in scripted.SCENARIOS:
         truth = scripted.render_call(scripted.scenario(name), tmp / f"{name}.wav")
@@ -145,16 +147,31 @@ def run(report: dict) -> list[tuple[str, str, str]]:
     return [
         ("core: analysis speed (no ASR), x real time per channel", f"{speed:.0f}x", ">= 200x"),
         ("core: violation -> prompt delay, median", f"{statistics.median(delays):.2f} s" if delays else "-", "<= 2.5 s"),
-        ("core: violation -> prompt delay, max", f"{max(delays):.2f} s" if delays else "-",
-         "<= 3 s (customer escalation <= 4 s)"),
-        ("core: violations missed (no prompt within 3 s; 4 s for customer escalation)",
-         f"{len(missed)} of {len(missed) + len(delays)}", "0"),
-        ("core: pitch CPU per s of audio per channel: swift-f0, every 0.512 s chunk run (continuous speech)",
-         f"{pitch['swift_f0_every_chunk']:.1f} ms", "<= 15 ms"),
-        ("core: pitch CPU per s of audio per channel: swift-f0, speech chunks only (sample call)",
-         f"{pitch['swift_f0_speech_chunks']:.1f} ms", "<= 15 ms"),
-        ("core: pitch CPU per s of audio: YIN on 40 ms frames (replaced: doubles F0 through a phone band)",
-         f"{pitch['yin']:.1f} ms", "-"),
+        (
+            "core: violation -> prompt delay, max",
+            f"{max(delays):.2f} s" if delays else "-",
+            "<= 3 s (customer escalation <= 4 s)",
+        ),
+        (
+            "core: violations missed (no prompt within 3 s; 4 s for customer escalation)",
+            f"{len(missed)} of {len(missed) + len(delays)}",
+            "0",
+        ),
+        (
+            "core: pitch CPU per s of audio per channel: swift-f0, every 0.512 s chunk run (continuous speech)",
+            f"{pitch['swift_f0_every_chunk']:.1f} ms",
+            "<= 15 ms",
+        ),
+        (
+            "core: pitch CPU per s of audio per channel: swift-f0, speech chunks only (sample call)",
+            f"{pitch['swift_f0_speech_chunks']:.1f} ms",
+            "<= 15 ms",
+        ),
+        (
+            "core: pitch CPU per s of audio: YIN on 40 ms frames (replaced: doubles F0 through a phone band)",
+            f"{pitch['yin']:.1f} ms",
+            "-",
+        ),
         ("core: false prompts per 10 min of calm speech", f"{false_per_10min:.1f} ({len(false)} in {calm_s / 60:.1f} min)", "0"),
     ]
 

@@ -66,8 +66,9 @@ KINDS = ("pace", "pitch", "volume", "overtalk", "customer_escalation")
 WORD_MODES = ("none", "truth", "whisper")
 
 
-def _analyze(agent: np.ndarray, customer: np.ndarray, name: str, words: str | bool,
-             truth: dict[str, Any] | None = None) -> dict[str, Any]:
+def _analyze(
+    agent: np.ndarray, customer: np.ndarray, name: str, words: str | bool, truth: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Analyse one call. ``words``: ``"none"`` (no transcript), ``"truth"`` (the
     simulated streaming transcript of the call's truth, :mod:`truth_words`, with the
     default playbook: the with-words figures without Whisper), ``"whisper"`` (real
@@ -79,8 +80,15 @@ def _analyze(agent: np.ndarray, customer: np.ndarray, name: str, words: str | bo
     from calmcall.events import Prompt, to_dict
 
     mode = words if isinstance(words, str) else ("whisper" if words else "none")
-    call = Call(path=name, agent=agent.astype(np.float32), customer=customer.astype(np.float32),
-                channels={"agent": 0, "customer": 1}, source_rate_hz=16000, source_channels=2, source_format="WAV")
+    call = Call(
+        path=name,
+        agent=agent.astype(np.float32),
+        customer=customer.astype(np.float32),
+        channels={"agent": 0, "customer": 1},
+        source_rate_hz=16000,
+        source_channels=2,
+        source_format="WAV",
+    )
     from calmcall import coach as coach_mod
 
     offered: list[list[Any]] = []  # every candidate the coach saw: [t_s, kind, severity]
@@ -97,15 +105,18 @@ def _analyze(agent: np.ndarray, customer: np.ndarray, name: str, words: str | bo
             raise ValueError("words='truth' needs the call's truth (turns with their text)")
         from truth_words import run_with_words, truth_words
 
-        events, pipe = run_with_words(call, truth_words(truth), config=Config(),
-                                      phrase_coach=make_phrase_coach(None))
+        events, pipe = run_with_words(call, truth_words(truth), config=Config(), phrase_coach=make_phrase_coach(None))
     else:
         events, pipe = run_call(call, config=Config(), transcribe=mode == "whisper")
     coach_mod.Coach.offer = orig  # type: ignore[method-assign]
     det = getattr(pipe, "overtalk", None)
     episodes = [e.onset_s for e in det.episodes] if det is not None and hasattr(det, "episodes") else None
-    return {"prompts": [to_dict(e) for e in events if isinstance(e, Prompt)], "episodes": episodes,
-            "offered": offered, "cpu_s": time.process_time() - t0}
+    return {
+        "prompts": [to_dict(e) for e in events if isinstance(e, Prompt)],
+        "episodes": episodes,
+        "offered": offered,
+        "cpu_s": time.process_time() - t0,
+    }
 
 
 def _run_scripted(job: tuple[str, dict, str]) -> dict[str, Any]:
@@ -130,8 +141,15 @@ def ami_calls() -> list[dict[str, Any]]:
             sp = ami.split_two_channels(audio, turns, side_a=[spk])
             if not sp.side_turns[1]:
                 continue  # nobody else talks in this clip
-            out.append({"name": f"{fid}:{spk}", "agent": sp.channels[0], "customer": sp.channels[1],
-                        "agent_spans": sp.side_turns[0], "customer_spans": sp.side_turns[1]})
+            out.append(
+                {
+                    "name": f"{fid}:{spk}",
+                    "agent": sp.channels[0],
+                    "customer": sp.channels[1],
+                    "agent_spans": sp.side_turns[0],
+                    "customer_spans": sp.side_turns[1],
+                }
+            )
     return out
 
 
@@ -143,9 +161,13 @@ def _run_ami(job: tuple[dict, str, str]) -> dict[str, Any]:
         a, c = callgen._phone(a, rng), callgen._phone(c, rng)
     res = _analyze(a, c, call["name"], "whisper" if words == "whisper" else "none")
     merged = call["agent_spans"]
-    truth = {"name": call["name"], "condition": condition, "violations": [
-        {"kind": "overtalk", **o} for o in callgen.real_overtalks(call["agent_spans"], call["customer_spans"])],
-        "calm_agent_s": sum(b - a for a, b in merged), "agent_speech_s": sum(b - a for a, b in merged)}
+    truth = {
+        "name": call["name"],
+        "condition": condition,
+        "violations": [{"kind": "overtalk", **o} for o in callgen.real_overtalks(call["agent_spans"], call["customer_spans"])],
+        "calm_agent_s": sum(b - a for a, b in merged),
+        "agent_speech_s": sum(b - a for a, b in merged),
+    }
     return {"truth": truth, **res}
 
 
@@ -195,8 +217,10 @@ def why_missed(r: dict[str, Any], v: dict[str, Any]) -> str:
     prev = [p for p in before if p["t_s"] > first - cc.min_interval_s]
     if prev:
         q = prev[-1]
-        return (f"blocked: rate limit after {q['kind']}/{q['severity']} shown at {q['t_s']:.1f} "
-                f"(offered +{first - t0:.1f} s, {'/'.join(sev)})")
+        return (
+            f"blocked: rate limit after {q['kind']}/{q['severity']} shown at {q['t_s']:.1f} "
+            f"(offered +{first - t0:.1f} s, {'/'.join(sev)})"
+        )
     return f"blocked: lost the decision (offered +{first - t0:.1f} s, {'/'.join(sev)})"
 
 
@@ -230,8 +254,13 @@ def overtalk_pr(results: list[dict[str, Any]]) -> dict[str, Any]:
             nf += len(found)
             nt += len(true)
         else:
-            out[src] = {"tp": tp, "found": nf, "true": nt, "precision": tp / nf if nf else None,
-                        "recall": tp / nt if nt else None}
+            out[src] = {
+                "tp": tp,
+                "found": nf,
+                "true": nt,
+                "precision": tp / nf if nf else None,
+                "recall": tp / nt if nt else None,
+            }
     return out
 
 
@@ -245,19 +274,34 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
     for k in KINDS:
         n = sum(1 for s in scored for v, _ in s["hits"] + s["misses"] if v["kind"] == k)
         d = [x for kk, x in hits if kk == k]
-        per_kind[k] = {"n": n, "hit": len(d), "recall": len(d) / n if n else None,
-                       "delay_median_s": statistics.median(d) if d else None, "delay_max_s": max(d) if d else None,
-                       "unjustified": sum(1 for _, p in unjust if p["kind"] == k)}
+        per_kind[k] = {
+            "n": n,
+            "hit": len(d),
+            "recall": len(d) / n if n else None,
+            "delay_median_s": statistics.median(d) if d else None,
+            "delay_max_s": max(d) if d else None,
+            "unjustified": sum(1 for _, p in unjust if p["kind"] == k),
+        }
     delays = [d for _, d in hits]
-    return {"calls": len(results), "violations": n_viol, "hit": len(hits),
-            "recall": len(hits) / n_viol if n_viol else None,
-            "delay_median_s": statistics.median(delays) if delays else None,
-            "delay_max_s": max(delays) if delays else None, "calm_agent_min": calm_s / 60,
-            "unjustified": len(unjust), "unjustified_per_10min": len(unjust) / (calm_s / 600) if calm_s else None,
-            "per_kind": per_kind, "overtalk": overtalk_pr(results),
-            "missed": [f"{r['truth']['name']}:{v['kind']}@{v['start_s']:.1f} {r['truth']['condition']}: {why_missed(r, v)}"
-                       for r, s in zip(results, scored) for v, _ in s["misses"]],
-            "unjustified_list": [f"{n}:{p['kind']}@{p['t_s']:.1f} {p['detail']}" for n, p in unjust]}
+    return {
+        "calls": len(results),
+        "violations": n_viol,
+        "hit": len(hits),
+        "recall": len(hits) / n_viol if n_viol else None,
+        "delay_median_s": statistics.median(delays) if delays else None,
+        "delay_max_s": max(delays) if delays else None,
+        "calm_agent_min": calm_s / 60,
+        "unjustified": len(unjust),
+        "unjustified_per_10min": len(unjust) / (calm_s / 600) if calm_s else None,
+        "per_kind": per_kind,
+        "overtalk": overtalk_pr(results),
+        "missed": [
+            f"{r['truth']['name']}:{v['kind']}@{v['start_s']:.1f} {r['truth']['condition']}: {why_missed(r, v)}"
+            for r, s in zip(results, scored)
+            for v, _ in s["misses"]
+        ],
+        "unjustified_list": [f"{n}:{p['kind']}@{p['t_s']:.1f} {p['detail']}" for n, p in unjust],
+    }
 
 
 # --------------------------------------------------------------------------- tables
@@ -284,15 +328,35 @@ def _cond_rows(groups: dict[str, dict]) -> list[list[str]]:
     rows = []
     for name, s in groups.items():
         ot = s["overtalk"]["detector"] or s["overtalk"]["shown"]
-        rows.append([name, str(s["calls"]), f"{s['hit']}/{s['violations']}", _pct(s["recall"]),
-                     _f(s["delay_median_s"]), _f(s["delay_max_s"]), f"{s['unjustified']}",
-                     _f(s["calm_agent_min"], "{:.1f}"), _f(s["unjustified_per_10min"], "{:.1f}"),
-                     f"{_pct(ot['precision'])} / {_pct(ot['recall'])} ({ot['tp']}/{ot['found']}/{ot['true']})"])
+        rows.append(
+            [
+                name,
+                str(s["calls"]),
+                f"{s['hit']}/{s['violations']}",
+                _pct(s["recall"]),
+                _f(s["delay_median_s"]),
+                _f(s["delay_max_s"]),
+                f"{s['unjustified']}",
+                _f(s["calm_agent_min"], "{:.1f}"),
+                _f(s["unjustified_per_10min"], "{:.1f}"),
+                f"{_pct(ot['precision'])} / {_pct(ot['recall'])} ({ot['tp']}/{ot['found']}/{ot['true']})",
+            ]
+        )
     return rows
 
 
-COND_HEAD = ["set", "calls", "caught", "recall", "delay med s", "delay max s", "unjust.", "calm agent min",
-             "unjust./10 min", "overtalk P / R (tp/found/true)"]
+COND_HEAD = [
+    "set",
+    "calls",
+    "caught",
+    "recall",
+    "delay med s",
+    "delay max s",
+    "unjust.",
+    "calm agent min",
+    "unjust./10 min",
+    "overtalk P / R (tp/found/true)",
+]
 
 
 def report_scripted(results: list[dict[str, Any]], split: str) -> dict[str, Any]:
@@ -301,12 +365,20 @@ def report_scripted(results: list[dict[str, Any]], split: str) -> dict[str, Any]
         sub = [r for r in results if r["truth"]["condition"] == c]
         if sub:
             groups[c] = summarize(sub)
-    print_table(f"cues, scripted {split} ({len(results)} calls): recall within {RECALL_S:.0f} s, unjustified prompts",
-                _cond_rows(groups), COND_HEAD)
+    print_table(
+        f"cues, scripted {split} ({len(results)} calls): recall within {RECALL_S:.0f} s, unjustified prompts",
+        _cond_rows(groups),
+        COND_HEAD,
+    )
     pk = groups["all"]["per_kind"]
-    print_table(f"cues, scripted {split}: per kind", [
-        [k, f"{v['hit']}/{v['n']}", _pct(v["recall"]), _f(v["delay_median_s"]), _f(v["delay_max_s"]), str(v["unjustified"])]
-        for k, v in pk.items()], ["kind", "caught", "recall", "delay med s", "delay max s", "unjustified prompts"])
+    print_table(
+        f"cues, scripted {split}: per kind",
+        [
+            [k, f"{v['hit']}/{v['n']}", _pct(v["recall"]), _f(v["delay_median_s"]), _f(v["delay_max_s"]), str(v["unjustified"])]
+            for k, v in pk.items()
+        ],
+        ["kind", "caught", "recall", "delay med s", "delay max s", "unjustified prompts"],
+    )
     for line in groups["all"]["missed"]:
         print(f"  missed {line}")
     for line in groups["all"]["unjustified_list"]:
@@ -320,20 +392,28 @@ def report_ami(results: list[dict[str, Any]]) -> dict[str, Any]:
     groups = {}
     for c in ("clean", "phone"):
         for part in ("all", "trn", "tst"):
-            sub = [r for r in results if r["truth"]["condition"] == c
-                   and (part == "all" or r["truth"]["name"].startswith(part))]
+            sub = [r for r in results if r["truth"]["condition"] == c and (part == "all" or r["truth"]["name"].startswith(part))]
             if sub:
                 groups[c if part == "all" else f"{c} {part}*"] = summarize(sub)
     rows = []
     for c, s in groups.items():
         ot = s["overtalk"]["detector"] or s["overtalk"]["shown"]
-        rows.append([c, str(s["calls"]), _f(s["calm_agent_min"], "{:.1f}"), str(s["unjustified"]),
-                     _f(s["unjustified_per_10min"], "{:.1f}"),
-                     f"{_pct(ot['precision'])} / {_pct(ot['recall'])} ({ot['tp']}/{ot['found']}/{ot['true']})",
-                     f"{_pct(s['overtalk']['shown']['precision'])} / {_pct(s['overtalk']['shown']['recall'])}"])
-    print_table("cues, AMI split by RTTM (each speaker once as agent): unjustified prompts per 10 agent-minutes",
-                rows, ["condition", "runs", "agent min", "unjust.", "unjust./10 min", "overtalk detector P / R",
-                       "overtalk shown P / R"])
+        rows.append(
+            [
+                c,
+                str(s["calls"]),
+                _f(s["calm_agent_min"], "{:.1f}"),
+                str(s["unjustified"]),
+                _f(s["unjustified_per_10min"], "{:.1f}"),
+                f"{_pct(ot['precision'])} / {_pct(ot['recall'])} ({ot['tp']}/{ot['found']}/{ot['true']})",
+                f"{_pct(s['overtalk']['shown']['precision'])} / {_pct(s['overtalk']['shown']['recall'])}",
+            ]
+        )
+    print_table(
+        "cues, AMI split by RTTM (each speaker once as agent): unjustified prompts per 10 agent-minutes",
+        rows,
+        ["condition", "runs", "agent min", "unjust.", "unjust./10 min", "overtalk detector P / R", "overtalk shown P / R"],
+    )
     for c in ("clean", "phone"):
         for line in groups.get(c, {}).get("unjustified_list", []):
             print(f"  {c}: {line}")
@@ -343,8 +423,9 @@ def report_ami(results: list[dict[str, Any]]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- main
 
 
-def run_all(n: int = 60, jobs: int = 2, words: str = "none", ami: bool = True,
-            splits: tuple[str, ...] = ("dev", "held"), first: int = 0) -> dict[str, Any]:
+def run_all(
+    n: int = 60, jobs: int = 2, words: str = "none", ami: bool = True, splits: tuple[str, ...] = ("dev", "held"), first: int = 0
+) -> dict[str, Any]:
     """Scripted splits (calls ``first`` .. ``n - 1`` of each) and the AMI runs. ``words``:
     see :func:`_analyze` (AMI has no text truth: ``"truth"`` runs it without words)."""
     if words not in WORD_MODES:
@@ -358,17 +439,31 @@ def run_all(n: int = 60, jobs: int = 2, words: str = "none", ami: bool = True,
             t1 = time.perf_counter()
             res = list(ex.map(_run_scripted, [(str(w), t, words) for w, t in rendered[s][first:]]))
             out[f"scripted_{s}"] = report_scripted(res, s)
-            out[f"raw_{s}"] = [{"name": r["truth"]["name"], "condition": r["truth"]["condition"],
-                                "violations": r["truth"]["violations"], "prompts": r["prompts"],
-                                "episodes": r["episodes"]} for r in res]
+            out[f"raw_{s}"] = [
+                {
+                    "name": r["truth"]["name"],
+                    "condition": r["truth"]["condition"],
+                    "violations": r["truth"]["violations"],
+                    "prompts": r["prompts"],
+                    "episodes": r["episodes"],
+                }
+                for r in res
+            ]
             out[f"scripted_{s}"]["analyze_wall_s"] = round(time.perf_counter() - t1, 1)
         if ami and AMI_DIR.exists():
             calls = ami_calls()
             res = list(ex.map(_run_ami, [(c, cond, words) for cond in ("clean", "phone") for c in calls]))
             out["ami"] = report_ami(res)
-            out["raw_ami"] = [{"name": r["truth"]["name"], "condition": r["truth"]["condition"],
-                               "violations": r["truth"]["violations"], "prompts": r["prompts"],
-                               "episodes": r["episodes"]} for r in res]
+            out["raw_ami"] = [
+                {
+                    "name": r["truth"]["name"],
+                    "condition": r["truth"]["condition"],
+                    "violations": r["truth"]["violations"],
+                    "prompts": r["prompts"],
+                    "episodes": r["episodes"],
+                }
+                for r in res
+            ]
         elif ami:
             print(f"\n(AMI clips absent: {AMI_DIR}; real-speech run skipped)")
     return out
@@ -384,14 +479,22 @@ def run(report: dict) -> list[tuple[str, str, str]]:
         ("cues: held-out unjustified prompts / 10 min calm agent speech", _f(h["unjustified_per_10min"], "{:.1f}"), "<= 1"),
     ]
     ot = h["overtalk"]["detector"] or h["overtalk"]["shown"]
-    rows.append(("cues: held-out overtalk precision / recall", f"{_pct(ot['precision'])} / {_pct(ot['recall'])}", ">= 90 % / >= 90 %"))
+    rows.append(
+        ("cues: held-out overtalk precision / recall", f"{_pct(ot['precision'])} / {_pct(ot['recall'])}", ">= 90 % / >= 90 %")
+    )
     if "ami" in r:
         for c, s in r["ami"].items():
             if c not in ("clean", "phone"):
                 continue
             ot = s["overtalk"]["detector"] or s["overtalk"]["shown"]
             rows.append((f"cues: AMI {c} unjustified prompts / 10 agent-min", _f(s["unjustified_per_10min"], "{:.1f}"), "<= 1"))
-            rows.append((f"cues: AMI {c} overtalk precision / recall", f"{_pct(ot['precision'])} / {_pct(ot['recall'])}", ">= 90 % / >= 90 %"))
+            rows.append(
+                (
+                    f"cues: AMI {c} overtalk precision / recall",
+                    f"{_pct(ot['precision'])} / {_pct(ot['recall'])}",
+                    ">= 90 % / >= 90 %",
+                )
+            )
     return rows
 
 
@@ -400,8 +503,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=60, help="calls per split")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--transcribe", action="store_true", help="same as --words whisper")
-    ap.add_argument("--words", choices=WORD_MODES, default="none",
-                    help="no transcript, the simulated transcript of the truth (truth_words), or real Whisper")
+    ap.add_argument(
+        "--words",
+        choices=WORD_MODES,
+        default="none",
+        help="no transcript, the simulated transcript of the truth (truth_words), or real Whisper",
+    )
     ap.add_argument("--first", type=int, default=0, help="skip the first calls of each split (a subset)")
     ap.add_argument("--ami-only", action="store_true", help="only the AMI runs")
     ap.add_argument("--no-ami", action="store_true")

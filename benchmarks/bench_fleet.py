@@ -51,14 +51,20 @@ def _run(calls: Path, out: Path, *, engine: str, transcribe: bool, jobs: int) ->
     from calmcall.qa.batch import Options, batch_analyze
 
     t0 = time.perf_counter()
-    res = batch_analyze(str(calls), out, opts=Options(transcribe=transcribe), jobs=jobs, progress=io.StringIO(),
-                        engine=engine)
+    res = batch_analyze(str(calls), out, opts=Options(transcribe=transcribe), jobs=jobs, progress=io.StringIO(), engine=engine)
     wall = time.perf_counter() - t0
     assert not res.failed, res.failed
-    row = {"engine": engine, "transcribe": transcribe, "calls": res.done, "jobs": jobs,
-           "audio_s": round(res.audio_s, 1), "wall_s": round(wall, 2),
-           "calls_per_min": round(res.done / wall * 60, 2), "x_real_time": round(res.audio_s / wall, 2),
-           "x_real_time_per_core": round(res.audio_s / wall / jobs, 2)}
+    row = {
+        "engine": engine,
+        "transcribe": transcribe,
+        "calls": res.done,
+        "jobs": jobs,
+        "audio_s": round(res.audio_s, 1),
+        "wall_s": round(wall, 2),
+        "calls_per_min": round(res.done / wall * 60, 2),
+        "x_real_time": round(res.audio_s / wall, 2),
+        "x_real_time_per_core": round(res.audio_s / wall / jobs, 2),
+    }
     if engine == "ray":
         row["model_loads_per_actor"] = sorted(fe.LAST_RUN_MODEL_LOADS.values())
     return row
@@ -74,8 +80,12 @@ def _stages(tmp: Path, name: str, reps: int) -> dict:
         tot += float(b["total_s"])
         size += p.stat().st_size + (p.with_suffix(".html").stat().st_size if p.with_suffix(".html").exists() else 0)
         n += 1
-    return {"calls": n, "decode_s": round(dec / max(1, n), 3), "total_s": round(tot / max(1, n), 2),
-            "bytes_written": int(size / max(1, n))}
+    return {
+        "calls": n,
+        "decode_s": round(dec / max(1, n), 3),
+        "total_s": round(tot / max(1, n), 2),
+        "bytes_written": int(size / max(1, n)),
+    }
 
 
 def bench(tmp: Path, *, n_prosody: int, n_asr: int, jobs: int, reps: int = 2) -> dict:
@@ -113,15 +123,25 @@ def run(report: dict, *, quick: bool = False) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = [("fleet: local Ray start-up (once per run)", f"{r['ray_start_s']:.1f} s", "-")]
     for name, label in (("prosody", "prosody only"), ("asr", "with transcription")):
         lo, ra = r[f"{name}_local"], r[f"{name}_ray"]
-        rows.append((f"fleet: {label}, {lo['calls']} calls of 88.6 s, {jobs} workers: local / ray",
-                     f"{lo['wall_s']:.1f} / {ra['wall_s']:.1f} s; {lo['x_real_time']:.1f}x / {ra['x_real_time']:.1f}x real time "
-                     f"({lo['x_real_time_per_core']:.2f}x / {ra['x_real_time_per_core']:.2f}x per core)", "-"))
+        rows.append(
+            (
+                f"fleet: {label}, {lo['calls']} calls of 88.6 s, {jobs} workers: local / ray",
+                f"{lo['wall_s']:.1f} / {ra['wall_s']:.1f} s; {lo['x_real_time']:.1f}x / {ra['x_real_time']:.1f}x real time "
+                f"({lo['x_real_time_per_core']:.2f}x / {ra['x_real_time_per_core']:.2f}x per core)",
+                "-",
+            )
+        )
         rows.append((f"fleet: Ray overhead, {label}", f"{r[f'{name}_ray_overhead'] * 100:+.1f} %", "<= 15 %"))
     rows.append(("fleet: speech-model loads per actor (transcription)", str(r["asr_ray"]["model_loads_per_actor"]), "1 each"))
     for name, label in (("prosody", "prosody only"), ("asr", "with transcription")):
         st = r[f"{name}_stage_s"]
-        rows.append((f"fleet: per 88.6 s call, {label}: decode / whole call; written",
-                     f"{st['decode_s']:.2f} / {st['total_s']:.1f} s; {st['bytes_written'] / 1024:.0f} KiB", "-"))
+        rows.append(
+            (
+                f"fleet: per 88.6 s call, {label}: decode / whole call; written",
+                f"{st['decode_s']:.2f} / {st['total_s']:.1f} s; {st['bytes_written'] / 1024:.0f} KiB",
+                "-",
+            )
+        )
     return rows
 
 

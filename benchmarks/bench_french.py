@@ -90,25 +90,33 @@ def stream_call(model: Any, channels: dict[str, np.ndarray], options: DecodeOpti
     """Stream both channels through one simulated decoder; words and cost."""
     counting = _Counting(model)
     clock = SimulatedClock(charge="cpu")
-    trs = {sp: StreamingTranscriber(counting, sp, clock=clock, options=options, language_lock=lock)  # type: ignore[arg-type]
-           for sp in channels}
+    trs = {
+        sp: StreamingTranscriber(counting, sp, clock=clock, options=options, language_lock=lock)  # type: ignore[arg-type]
+        for sp in channels
+    }
     n = max(len(x) for x in channels.values())
     events: list[Any] = []
     t0 = time.process_time()
     for i in range(0, n, 1600):
         for sp, tr in trs.items():
-            events += tr.feed(channels[sp][i:i + 1600])
+            events += tr.feed(channels[sp][i : i + 1600])
     for tr in trs.values():
         events += tr.finish()
     cpu_s = time.process_time() - t0
     words = sorted((e for e in events if isinstance(e, Word)), key=lambda w: w.start_s)
     runaway = sum(1 for a_s, tok, _ in counting.passes if tok >= math.ceil(a_s * MULTILINGUAL_MAX_TOKENS_PER_S) + CAP_FLOOR - 2)
     lat = [w.t_s - w.end_s for w in words]
-    return {"words": words, "cpu_s": cpu_s, "audio_s": n / SR, "passes": len(counting.passes),
-            "max_pass_cpu_s": max((c for *_, c in counting.passes), default=0.0), "runaway_passes": runaway,
-            "latency_p50_s": float(np.median(lat)) if lat else None,
-            "latency_p90_s": float(np.percentile(lat, 90)) if lat else None,
-            "language": getattr(lock, "language", None)}
+    return {
+        "words": words,
+        "cpu_s": cpu_s,
+        "audio_s": n / SR,
+        "passes": len(counting.passes),
+        "max_pass_cpu_s": max((c for *_, c in counting.passes), default=0.0),
+        "runaway_passes": runaway,
+        "latency_p50_s": float(np.median(lat)) if lat else None,
+        "latency_p90_s": float(np.percentile(lat, 90)) if lat else None,
+        "language": getattr(lock, "language", None),
+    }
 
 
 def _wer(truth: dict[str, Any], words: list[Word], french: bool) -> tuple[int, int]:
@@ -123,9 +131,10 @@ def _wer(truth: dict[str, Any], words: list[Word], french: bool) -> tuple[int, i
 
 def _rss_after_load(language: str) -> float:
     """Peak RSS (MiB) of a fresh process that loads the model of ``language``."""
-    code = ("import resource,sys; sys.path.insert(0, %r); from calmcall.asr.model import load_model; "
-            "load_model(None, language=%r); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-            % (str(ROOT / "src"), language))
+    code = (
+        "import resource,sys; sys.path.insert(0, %r); from calmcall.asr.model import load_model; "
+        "load_model(None, language=%r); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)" % (str(ROOT / "src"), language)
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     return int(out.stdout.strip().splitlines()[-1]) / 1024.0
 
@@ -175,9 +184,11 @@ def run(report: dict, quick: bool = False) -> list[tuple[str, str, str]]:
             a["max"] = max(a["max"], r["max_pass_cpu_s"])
             a["run"] += r["runaway_passes"]
             a["calls"] += 1
-            print(f"  {key}: WER {e / max(n, 1):.1%}, {r['cpu_s'] / r['audio_s']:.2f} CPU s per audio s, "
-                  f"max pass {r['max_pass_cpu_s']:.2f} s, runaway passes {r['runaway_passes']}, lang {r['language']}",
-                  flush=True)
+            print(
+                f"  {key}: WER {e / max(n, 1):.1%}, {r['cpu_s'] / r['audio_s']:.2f} CPU s per audio s, "
+                f"max pass {r['max_pass_cpu_s']:.2f} s, runaway passes {r['runaway_passes']}, lang {r['language']}",
+                flush=True,
+            )
     # English reference: the bundled sample call
     truth = json.loads((ROOT / "samples" / "sample_call.truth.json").read_text())
     call = load_call(ROOT / "samples" / "sample_call.wav")
@@ -197,20 +208,42 @@ def run(report: dict, quick: bool = False) -> list[tuple[str, str, str]]:
         res["english"][cname] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items() if k != "words"}
         res["english"][cname].update({"errors": e, "ref_words": n, "wer": round(e / max(n, 1), 3)})
         a = agg.setdefault(("english", cname), {"e": 0, "n": 0, "cpu": 0.0, "audio": 0.0, "max": 0.0, "run": 0, "calls": 0})
-        a.update({"e": e, "n": n, "cpu": r["cpu_s"], "audio": r["audio_s"], "max": r["max_pass_cpu_s"],
-                  "run": r["runaway_passes"], "calls": 1})
-        print(f"  english/{cname}: WER {e / max(n, 1):.1%}, {r['cpu_s'] / r['audio_s']:.2f} CPU s per audio s, "
-              f"lang {r['language']}", flush=True)
+        a.update(
+            {
+                "e": e,
+                "n": n,
+                "cpu": r["cpu_s"],
+                "audio": r["audio_s"],
+                "max": r["max_pass_cpu_s"],
+                "run": r["runaway_passes"],
+                "calls": 1,
+            }
+        )
+        print(
+            f"  english/{cname}: WER {e / max(n, 1):.1%}, {r['cpu_s'] / r['audio_s']:.2f} CPU s per audio s, "
+            f"lang {r['language']}",
+            flush=True,
+        )
     rss = {"tiny.en": round(_rss_after_load("en"), 1), "base": round(_rss_after_load("fr"), 1)}
     res["load"] = {"tiny.en_s": round(load_tiny_s, 2), "base_s": round(load_base_s, 2), "peak_rss_mib": rss}
     report["french"] = res
     rows: list[tuple[str, str, str]] = []
     for (split, cname), a in agg.items():
-        rows.append((f"french: {split} / {cname} ({a['calls']} call{'s' if a['calls'] > 1 else ''})",
-                     f"WER {a['e'] / max(a['n'], 1):.1%}, {a['cpu'] / a['audio']:.2f} CPU s/audio s, "
-                     f"max pass {a['max']:.2f} s, runaway {int(a['run'])}", "runaway 0"))
-    rows.append(("french: model load (s) / peak RSS (MiB)",
-                 f"tiny.en {load_tiny_s:.2f} s / {rss['tiny.en']:.0f}; base {load_base_s:.2f} s / {rss['base']:.0f}", "-"))
+        rows.append(
+            (
+                f"french: {split} / {cname} ({a['calls']} call{'s' if a['calls'] > 1 else ''})",
+                f"WER {a['e'] / max(a['n'], 1):.1%}, {a['cpu'] / a['audio']:.2f} CPU s/audio s, "
+                f"max pass {a['max']:.2f} s, runaway {int(a['run'])}",
+                "runaway 0",
+            )
+        )
+    rows.append(
+        (
+            "french: model load (s) / peak RSS (MiB)",
+            f"tiny.en {load_tiny_s:.2f} s / {rss['tiny.en']:.0f}; base {load_base_s:.2f} s / {rss['base']:.0f}",
+            "-",
+        )
+    )
     return rows
 
 

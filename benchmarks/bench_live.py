@@ -42,16 +42,28 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-
 from pulse_sink import running_pulse  # benchmarks/pulse_sink.py (benchmarks/ is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "sample_call.wav"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # (start_s, end_s, label) cut from the sample call's agent channel
-SEGMENTS = [(0.0, 16.5, "calm"), (38.0, 45.8, "pace"), (28.5, 37.6, "calm"),
-            (60.0, 67.6, "volume"), (45.8, 59.7, "calm"), (82.0, 88.6, "pitch")]
+SEGMENTS = [
+    (0.0, 16.5, "calm"),
+    (38.0, 45.8, "pace"),
+    (28.5, 37.6, "calm"),
+    (60.0, 67.6, "volume"),
+    (45.8, 59.7, "calm"),
+    (82.0, 88.6, "pitch"),
+]
 ONSET_IN_SEGMENT_S = 0.34  # the violating turns start 0.34 s into their segment
 BENCH_CONFIG = "[coach]\nmin_interval_s = 4.0\ncooldown_s = 4.0\n"
 
@@ -62,7 +74,7 @@ def make_call(path: Path) -> dict[str, float]:
     for a, b, label in SEGMENTS:
         if label != "calm":
             onsets[label] = pos + ONSET_IN_SEGMENT_S
-        parts.append(x[int(a * sr): int(b * sr), 0])
+        parts.append(x[int(a * sr) : int(b * sr), 0])
         pos += b - a
     sf.write(path, np.concatenate(parts), sr, subtype="PCM_16")
     return onsets
@@ -95,8 +107,7 @@ def one_run(tmp: Path, env: dict[str, str], wav: Path, onsets: dict[str, float],
 
     cfg = tmp / "bench.toml"
     cfg.write_text(BENCH_CONFIG)
-    cmd = [sys.executable, "-m", "calmcall.cli", "live", "--port", "0", "--device", "pulse",
-           "--config", str(cfg), "--no-log"]
+    cmd = [sys.executable, "-m", "calmcall.cli", "live", "--port", "0", "--device", "pulse", "--config", str(cfg), "--no-log"]
     if not transcribe:
         cmd.append("--no-transcribe")
     live = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -128,7 +139,7 @@ def one_run(tmp: Path, env: dict[str, str], wav: Path, onsets: dict[str, float],
             browser.close()
     finally:
         live.send_signal(signal.SIGINT)
-        out, err = live.communicate(timeout=60)
+        out, _err = live.communicate(timeout=60)
     info = status["info"]
     origin_ms = info["origin_unix_ms"]
     rows = []
@@ -139,12 +150,15 @@ def one_run(tmp: Path, env: dict[str, str], wav: Path, onsets: dict[str, float],
         # file time -> capture time: the clip started playing when paplay started;
         # the detection delay is measured on the audio clock from the onset found in
         # the capture (t_s of the prompt minus (onset + capture offset of the file))
-        rows.append({
-            "kind": pr["kind"], "t_s": pr["t_s"],
-            "delivered_to_visible_ms": pr["shown_ms"] - (origin_ms + pr["t_s"] * 1000.0),
-            "publish_to_visible_ms": pr["shown_ms"] - pr["sent_ms"],
-            "file_onset_s": onset,
-        })
+        rows.append(
+            {
+                "kind": pr["kind"],
+                "t_s": pr["t_s"],
+                "delivered_to_visible_ms": pr["shown_ms"] - (origin_ms + pr["t_s"] * 1000.0),
+                "publish_to_visible_ms": pr["shown_ms"] - pr["sent_ms"],
+                "file_onset_s": onset,
+            }
+        )
     file_offset_s = (play_wall * 1000.0 - origin_ms) / 1000.0  # capture t_s of file t=0 (approx.)
     for r in rows:
         if r["file_onset_s"] is not None:
@@ -180,8 +194,11 @@ def measure(n_runs: int = 2, *, transcribe: bool = True) -> dict:
         "cpu_share_2cores": max(r["cpu_share_2cores"] for r in runs),
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         "prompts_timed": len(lat),
-        "delivered_to_visible_ms": {"p50": round(pct(lat, 0.5), 1), "p95": round(pct(lat, 0.95), 1),
-                                  "max": round(max(lat), 1) if lat else None},
+        "delivered_to_visible_ms": {
+            "p50": round(pct(lat, 0.5), 1),
+            "p95": round(pct(lat, 0.95), 1),
+            "max": round(max(lat), 1) if lat else None,
+        },
         "publish_to_visible_ms": {"p50": round(pct(pub, 0.5), 1), "p95": round(pct(pub, 0.95), 1)},
     }
 
@@ -194,8 +211,11 @@ def run(report: dict) -> list[tuple[str, str, str]]:
     return [
         ("live: CPU share of 2 cores (61.5 s call, tiny.en)", f"{r['cpu_share_2cores'] * 100:.1f} %", "<= 60 %"),
         ("live: peak RSS", f"{r['peak_rss_mb']:.0f} MB", "<= 500 MB"),
-        (f"live: audio delivered -> prompt painted, p50 / p95 (n={r['prompts_timed']})",
-         f"{lat['p50']:.0f} / {lat['p95']:.0f} ms", "<= 300 ms"),
+        (
+            f"live: audio delivered -> prompt painted, p50 / p95 (n={r['prompts_timed']})",
+            f"{lat['p50']:.0f} / {lat['p95']:.0f} ms",
+            "<= 300 ms",
+        ),
     ]
 
 
@@ -212,17 +232,23 @@ def main() -> int:
     args.out.write_text(json.dumps(result, indent=2))
     print(f"live benchmark ({result['machine']}, transcription {'on' if result['transcribe'] else 'off'}):")
     for i, run in enumerate(runs):
-        print(f"  run {i + 1}: {run['audio_s']} s call, CPU {run['cpu_share_2cores'] * 100:.1f} % of 2 cores, "
-              f"peak RSS {run['peak_rss_mb']:.0f} MB, {len(run['prompts'])} prompts, "
-              f"PortAudio input latency: reported {run['device'].get('reported_latency_ms')} ms, "
-              f"first-callback estimate {run['device'].get('device_latency_ms')} ms")
+        print(
+            f"  run {i + 1}: {run['audio_s']} s call, CPU {run['cpu_share_2cores'] * 100:.1f} % of 2 cores, "
+            f"peak RSS {run['peak_rss_mb']:.0f} MB, {len(run['prompts'])} prompts, "
+            f"PortAudio input latency: reported {run['device'].get('reported_latency_ms')} ms, "
+            f"first-callback estimate {run['device'].get('device_latency_ms')} ms"
+        )
         for r in run["prompts"]:
-            print(f"     {r['kind']:<8} t={r['t_s']:6.2f} s  delivered->visible {r['delivered_to_visible_ms']:6.1f} ms  "
-                  f"publish->visible {r['publish_to_visible_ms']:5.1f} ms  "
-                  f"detected {r.get('detect_after_onset_s', float('nan'))} s after onset")
+            print(
+                f"     {r['kind']:<8} t={r['t_s']:6.2f} s  delivered->visible {r['delivered_to_visible_ms']:6.1f} ms  "
+                f"publish->visible {r['publish_to_visible_ms']:5.1f} ms  "
+                f"detected {r.get('detect_after_onset_s', float('nan'))} s after onset"
+            )
     c = result["delivered_to_visible_ms"]
-    print(f"  latency delivered->visible p50 {c['p50']} ms, p95 {c['p95']} ms (n={len(lat)}); "
-          f"publish->visible p50 {result['publish_to_visible_ms']['p50']} ms")
+    print(
+        f"  latency delivered->visible p50 {c['p50']} ms, p95 {c['p95']} ms (n={len(lat)}); "
+        f"publish->visible p50 {result['publish_to_visible_ms']['p50']} ms"
+    )
     print(f"  wrote {args.out}")
     return 0
 

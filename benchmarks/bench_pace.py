@@ -84,8 +84,15 @@ def _real_turns() -> list[dict[str, Any]]:
         a, b = speech_edges(x)
         other = st[:, 1 - ch]
         # the stereo clip's channels overlap in time: keep this talker's speech only
-        out.append({"name": f"stereo_ch{ch}", "audio": x, "text": STEREO_TEXT[ch], "edges": (a, b),
-                    "other_peak": float(np.max(np.abs(other)))})
+        out.append(
+            {
+                "name": f"stereo_ch{ch}",
+                "audio": x,
+                "text": STEREO_TEXT[ch],
+                "edges": (a, b),
+                "other_peak": float(np.max(np.abs(other))),
+            }
+        )
     return out
 
 
@@ -104,8 +111,7 @@ def _scripted_turns(which: str) -> list[dict[str, Any]]:
         for i, text in enumerate(lines):
             turn = scripted.Turn(speaker=speaker, start_s=0.0, text=text, wpm=wpm, voice=voices[i])  # type: ignore[arg-type]
             x = scripted.synthesize(turn, sample_rate_hz=SR).astype(np.float32)
-            out.append({"name": f"{speaker}{i}@{wpm}", "audio": x, "text": text, "edges": (0.0, len(x) / SR),
-                        "target_wpm": wpm})
+            out.append({"name": f"{speaker}{i}@{wpm}", "audio": x, "text": text, "edges": (0.0, len(x) / SR), "target_wpm": wpm})
     return out
 
 
@@ -154,10 +160,15 @@ def _score(turns: list[dict[str, Any]], words: list[Word], measures: list[Measur
         mine = [w for w in words if a - 0.5 <= (w.start_s + w.end_s) / 2 <= b + 0.5]
         ref_words = len(t["text"].split())
         elapsed = b - a
-        row: dict[str, Any] = {"name": t["name"], "elapsed_s": round(elapsed, 2), "ref_words": ref_words,
-                               "ref_wpm": round(60 * ref_words / elapsed, 1),
-                               "ref_syl_s": round(text_syllables(t["text"]) / elapsed, 3),
-                               "asr_words": len(mine), "asr_text": " ".join(w.text.strip() for w in mine)}
+        row: dict[str, Any] = {
+            "name": t["name"],
+            "elapsed_s": round(elapsed, 2),
+            "ref_words": ref_words,
+            "ref_wpm": round(60 * ref_words / elapsed, 1),
+            "ref_syl_s": round(text_syllables(t["text"]) / elapsed, 3),
+            "asr_words": len(mine),
+            "asr_text": " ".join(w.text.strip() for w in mine),
+        }
         r = words_over_elapsed(mine)
         row["wpm"] = round(r[0], 1) if r else None
         row["syl_s"] = round(r[1], 3) if r else None
@@ -179,9 +190,15 @@ def _stats(rows: list[dict[str, Any]], key: str, ref: str) -> dict[str, Any]:
     err = np.abs(x / y - 1)
     bias = np.median(x / y - 1)
     rr = float(np.corrcoef(x, y)[0, 1]) if np.std(x) > 0 and np.std(y) > 0 else float("nan")
-    return {"n": len(sel), "n_turns": n_all, "median_err": round(float(np.median(err)), 4),
-            "max_err": round(float(err.max()), 4), "median_bias": round(float(bias), 4), "pearson_r": round(rr, 3),
-            "ref_range": [round(float(y.min()), 1), round(float(y.max()), 1)]}
+    return {
+        "n": len(sel),
+        "n_turns": n_all,
+        "median_err": round(float(np.median(err)), 4),
+        "max_err": round(float(err.max()), 4),
+        "median_bias": round(float(bias), 4),
+        "pearson_r": round(rr, 3),
+        "ref_range": [round(float(y.min()), 1), round(float(y.max()), 1)],
+    }
 
 
 def run(report: dict) -> list[tuple[str, str, str]]:
@@ -214,20 +231,35 @@ def run(report: dict) -> list[tuple[str, str, str]]:
         audio = _layout(turns)
         words = _transcribe(model, audio)
         rows = _score(turns, words, _acoustic(audio))
-        res = {"turns": rows, "words_wpm": _stats(rows, "wpm", "ref_wpm"),
-               "words_syl_s": _stats(rows, "syl_s", "ref_syl_s"), "acoustic_wpm": _stats(rows, "acoustic_wpm", "ref_wpm")}
+        res = {
+            "turns": rows,
+            "words_wpm": _stats(rows, "wpm", "ref_wpm"),
+            "words_syl_s": _stats(rows, "syl_s", "ref_syl_s"),
+            "acoustic_wpm": _stats(rows, "acoustic_wpm", "ref_wpm"),
+        }
         r[name] = res
         w, s_, ac = res["words_wpm"], res["words_syl_s"], res["acoustic_wpm"]
         if w.get("median_err") is None:
             rows_out.append((f"pace {name}", "no turns", "-"))
             continue
-        rows_out.append((f"pace {name}: words/elapsed vs reference ({w['n']} turns >= 1.5 s, "
-                         f"{w['ref_range'][0]:.0f}-{w['ref_range'][1]:.0f} wpm)",
-                         f"median err {100 * w['median_err']:.1f} %, max {100 * w['max_err']:.0f} %, r {w['pearson_r']:.2f}",
-                         "<= 10 %, r >= 0.9"))
-        rows_out.append((f"pace {name}: syllables/elapsed", f"median err {100 * s_['median_err']:.1f} %, r {s_['pearson_r']:.2f}", "-"))
-        rows_out.append((f"pace {name}: acoustic estimate (old measure)",
-                         f"median err {100 * ac['median_err']:.1f} %, bias {100 * ac['median_bias']:+.0f} %, r {ac['pearson_r']:.2f}", "-"))
+        rows_out.append(
+            (
+                f"pace {name}: words/elapsed vs reference ({w['n']} turns >= 1.5 s, "
+                f"{w['ref_range'][0]:.0f}-{w['ref_range'][1]:.0f} wpm)",
+                f"median err {100 * w['median_err']:.1f} %, max {100 * w['max_err']:.0f} %, r {w['pearson_r']:.2f}",
+                "<= 10 %, r >= 0.9",
+            )
+        )
+        rows_out.append(
+            (f"pace {name}: syllables/elapsed", f"median err {100 * s_['median_err']:.1f} %, r {s_['pearson_r']:.2f}", "-")
+        )
+        rows_out.append(
+            (
+                f"pace {name}: acoustic estimate (old measure)",
+                f"median err {100 * ac['median_err']:.1f} %, bias {100 * ac['median_bias']:+.0f} %, r {ac['pearson_r']:.2f}",
+                "-",
+            )
+        )
     r["wall_s"] = round(time.perf_counter() - t0, 1)
     return rows_out
 

@@ -103,8 +103,16 @@ def _ten_minute_doc(tmp: Path) -> dict:
             for i, tok in enumerate(toks):
                 s = k * period + turn["start_s"] + i * d
                 if s + d < TEN_MIN_S:
-                    words.append({"start_s": round(s, 3), "end_s": round(s + 0.9 * d, 3), "text": tok,
-                                  "speaker": turn["speaker"], "confidence": 0.9, "t_s": round(s + d + 1.5, 3)})
+                    words.append(
+                        {
+                            "start_s": round(s, 3),
+                            "end_s": round(s + 0.9 * d, 3),
+                            "text": tok,
+                            "speaker": turn["speaker"],
+                            "confidence": 0.9,
+                            "t_s": round(s + d + 1.5, 3),
+                        }
+                    )
     doc["words"] = words
     (tmp / "ten_minutes.json").write_text(json.dumps(doc))
     return doc
@@ -121,10 +129,12 @@ def bench_report(tmp: Path) -> dict:
         text = render_report(doc, out_path=tmp / "r.html")
         times.append(time.perf_counter() - t0)
     # a fresh process: what `calmcall report saved.json` costs, imports included
-    code = ("import sys,time; t=time.perf_counter(); sys.path.insert(0, %r); "
-            "from calmcall.qa.report import write_report; import json; "
-            "write_report(json.load(open(%r)), %r); print(time.perf_counter()-t)"
-            % (str(ROOT / "src"), str(tmp / "ten_minutes.json"), str(tmp / "cold.html")))
+    code = (
+        "import sys,time; t=time.perf_counter(); sys.path.insert(0, %r); "
+        "from calmcall.qa.report import write_report; import json; "
+        "write_report(json.load(open(%r)), %r); print(time.perf_counter()-t)"
+        % (str(ROOT / "src"), str(tmp / "ten_minutes.json"), str(tmp / "cold.html"))
+    )
     cold = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     return {
         "duration_s": doc["duration_s"],
@@ -147,15 +157,47 @@ def bench_session_log(tmp: Path) -> dict:
     with SessionWriter(d, {"source": "bench", "agent": "bench"}) as w:
         for i in range(1, int(TEN_MIN_S / 0.25) + 1):
             t = i * 0.25
-            batch = [{"type": "measures", "t_s": t, "speaker": sp, "active": True, "f0_hz": 120.0, "pitch_st": 0.4,
-                      "level_db": -30.0, "level_rel_db": 0.5, "rate_syl_s": 4.1, "rate_rel": 1.02, "wpm": 150.0,
-                      "in_band": True} for sp in ("agent", "customer")]
+            batch = [
+                {
+                    "type": "measures",
+                    "t_s": t,
+                    "speaker": sp,
+                    "active": True,
+                    "f0_hz": 120.0,
+                    "pitch_st": 0.4,
+                    "level_db": -30.0,
+                    "level_rel_db": 0.5,
+                    "rate_syl_s": 4.1,
+                    "rate_rel": 1.02,
+                    "wpm": 150.0,
+                    "in_band": True,
+                }
+                for sp in ("agent", "customer")
+            ]
             if i % 2 == 0:
-                batch.append({"type": "word", "t_s": t, "start_s": t - 1.2, "end_s": t - 0.9, "text": "word",
-                              "speaker": "agent", "confidence": 0.9})
+                batch.append(
+                    {
+                        "type": "word",
+                        "t_s": t,
+                        "start_s": t - 1.2,
+                        "end_s": t - 0.9,
+                        "text": "word",
+                        "speaker": "agent",
+                        "confidence": 0.9,
+                    }
+                )
             if i % 120 == 0:  # a prompt every 30 s (more than the coach allows)
-                batch.append({"type": "prompt", "t_s": t, "kind": "pace", "headline": "Slow down",
-                              "detail": "190 wpm - your calm pace is 140", "severity": "medium", "evidence": {}})
+                batch.append(
+                    {
+                        "type": "prompt",
+                        "t_s": t,
+                        "kind": "pace",
+                        "headline": "Slow down",
+                        "detail": "190 wpm - your calm pace is 140",
+                        "severity": "medium",
+                        "evidence": {},
+                    }
+                )
             for rec in batch:
                 t0 = time.perf_counter()
                 w.write(rec)
@@ -192,23 +234,35 @@ def run(report: dict, *, quick: bool = False) -> list[tuple[str, str, str]]:
         report["session_log"] = bench_session_log(tmp)
     bp, rp, sl = report["batch_prosody"], report["report_10min"], report["session_log"]
     rows = [
-        (f"batch, prosody only ({bp['calls']} calls, {bp['jobs']} workers)",
-         f"{bp['calls_per_min']:.1f} calls/min, {bp['x_real_time']:.1f}x real time", ">= 20x real time"),
+        (
+            f"batch, prosody only ({bp['calls']} calls, {bp['jobs']} workers)",
+            f"{bp['calls_per_min']:.1f} calls/min, {bp['x_real_time']:.1f}x real time",
+            ">= 20x real time",
+        ),
         ("  parallel efficiency (prosody only)", f"{100 * bp['parallel_efficiency']:.0f} %", ">= 80 %"),
     ]
     if "batch_transcribe" in report:
         bt = report["batch_transcribe"]
         rows += [
-            (f"batch, with transcription ({bt['calls']} calls, {bt['jobs']} workers)",
-             f"{bt['calls_per_min']:.1f} calls/min, {bt['x_real_time']:.1f}x real time", ">= 2x real time"),
+            (
+                f"batch, with transcription ({bt['calls']} calls, {bt['jobs']} workers)",
+                f"{bt['calls_per_min']:.1f} calls/min, {bt['x_real_time']:.1f}x real time",
+                ">= 2x real time",
+            ),
             ("  parallel efficiency (transcription)", f"{100 * bt['parallel_efficiency']:.0f} %", ">= 80 %"),
         ]
     rows += [
-        (f"report, 10-min call ({rp['timeline_points']} points, {rp['words']} words)",
-         f"{rp['render_s_median']:.2f} s ({rp['html_kib']:.0f} KiB)", "< 3 s"),
+        (
+            f"report, 10-min call ({rp['timeline_points']} points, {rp['words']} words)",
+            f"{rp['render_s_median']:.2f} s ({rp['html_kib']:.0f} KiB)",
+            "< 3 s",
+        ),
         ("  report in a fresh process (imports included)", f"{rp['render_s_cold_process']:.2f} s", "< 5 s"),
-        (f"session log write ({sl['records']} records, 10 min)",
-         f"p50 {sl['write_ms_p50']:.3f} ms, p99 {sl['write_ms_p99']:.2f} ms, max {sl['write_ms_max']:.1f} ms", "p99 < 20 ms"),
+        (
+            f"session log write ({sl['records']} records, 10 min)",
+            f"p50 {sl['write_ms_p50']:.3f} ms, p99 {sl['write_ms_p99']:.2f} ms, max {sl['write_ms_max']:.1f} ms",
+            "p99 < 20 ms",
+        ),
         ("  `sessions` listing, 31 ten-minute logs", f"{sl['list_31_sessions_s'] * 1000:.0f} ms", "< 1 s"),
     ]
     report["rows"] = rows

@@ -97,6 +97,7 @@ def pitch_part(clip: str) -> str:
 
 # ----------------------------------------------------------------- scoring (pure)
 
+
 def pitch_counts(ref_f0: np.ndarray, ref_voiced: np.ndarray, f0: np.ndarray, voiced: np.ndarray) -> dict[str, int]:
     """Frame counts for GPE/VDE: ``frames``, ``both`` (voiced in both), ``gross`` (of
     ``both``, F0 more than 20 % off), ``gross_up`` (of those, too high), ``vd_err``
@@ -106,24 +107,30 @@ def pitch_counts(ref_f0: np.ndarray, ref_voiced: np.ndarray, f0: np.ndarray, voi
     ratio = np.full(len(rv), 1.0)
     ratio[both] = np.asarray(f0, float)[both] / np.asarray(ref_f0, float)[both]
     gross = both & (np.abs(ratio - 1.0) > GROSS_REL)
-    return {"frames": int(len(rv)), "both": int(both.sum()), "gross": int(gross.sum()),
-            "gross_up": int((gross & (ratio > 1)).sum()), "vd_err": int((rv != v).sum()),
-            "vd_miss": int((rv & ~v).sum())}
+    return {
+        "frames": int(len(rv)),
+        "both": int(both.sum()),
+        "gross": int(gross.sum()),
+        "gross_up": int((gross & (ratio > 1)).sum()),
+        "vd_err": int((rv != v).sum()),
+        "vd_miss": int((rv & ~v).sum()),
+    }
 
 
 def add_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
     return {k: a.get(k, 0) + b.get(k, 0) for k in set(a) | set(b)}
 
 
-def running_median_hz(f0: np.ndarray, voiced: np.ndarray, window_s: float = MEDIAN_WINDOW_S,
-                      min_frames: int = MIN_MEDIAN_FRAMES) -> np.ndarray:
+def running_median_hz(
+    f0: np.ndarray, voiced: np.ndarray, window_s: float = MEDIAN_WINDOW_S, min_frames: int = MIN_MEDIAN_FRAMES
+) -> np.ndarray:
     """Trailing ``window_s`` median of the voiced F0 at each 10 ms frame (nan where
     fewer than ``min_frames`` voiced frames are in the window)."""
     w = int(round(window_s / HOP_S))
     f = np.where(np.asarray(voiced, bool), np.asarray(f0, float), np.nan)
     out = np.full(len(f), np.nan)
     for i in range(len(f)):
-        seg = f[max(0, i - w + 1):i + 1]
+        seg = f[max(0, i - w + 1) : i + 1]
         seg = seg[~np.isnan(seg)]
         if len(seg) >= min_frames:
             out[i] = np.median(seg)
@@ -190,6 +197,7 @@ def plausible(b: dict) -> bool:
 
 # ----------------------------------------------------------------- material
 
+
 @dataclass
 class Clip:
     name: str
@@ -230,8 +238,11 @@ def _before_cfg():  # type: ignore[no-untyped-def]
 
     from calmcall.config import MeasureConfig
 
-    return dataclasses.replace(MeasureConfig(), speech_prob_on_narrowband=MeasureConfig().speech_prob_on,
-                               speech_prob_off_narrowband=MeasureConfig().speech_prob_off)
+    return dataclasses.replace(
+        MeasureConfig(),
+        speech_prob_on_narrowband=MeasureConfig().speech_prob_on,
+        speech_prob_off_narrowband=MeasureConfig().speech_prob_off,
+    )
 
 
 def _measure(x: np.ndarray, far: np.ndarray | None = None, *, before: bool = False) -> tuple[dict, float]:
@@ -241,8 +252,12 @@ def _measure(x: np.ndarray, far: np.ndarray | None = None, *, before: bool = Fal
     from calmcall.measure import measure_channel
 
     t0 = time.process_time()
-    m = measure_channel(np.asarray(x, np.float32), _before_cfg() if before else None,
-                        far_16k=None if far is None else np.asarray(far, np.float32), gated_silero=not before)
+    m = measure_channel(
+        np.asarray(x, np.float32),
+        _before_cfg() if before else None,
+        far_16k=None if far is None else np.asarray(far, np.float32),
+        gated_silero=not before,
+    )
     return m, time.process_time() - t0
 
 
@@ -269,25 +284,32 @@ def _at(t_s: np.ndarray, arr: np.ndarray) -> np.ndarray:
 # Each job scores one condition (or one quiet channel kind) and reads its material
 # through the per-process caches below, so the jobs can run in worker processes.
 
-@functools.lru_cache(maxsize=None)
+
+@functools.cache
 def _clips() -> tuple[Clip, ...]:
     return tuple(pitch_clips())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pitch_material() -> tuple[tuple[Clip, ...], tuple[tuple[np.ndarray, np.ndarray], ...]]:
     clips = _clips()
     return clips, tuple(_pyin(c.audio) for c in clips)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ami_material() -> tuple[tuple[str, ami.TwoChannelSplit], ...]:
     out = []
     for fid in ami.DEV_CLIPS + ami.HELD_OUT_CLIPS:
         x, turns = ami.load_clip(fid)
         sp = ami.split_two_channels(x, turns)
-        out.append((fid, ami.TwoChannelSplit((_line(sp.channels[0]), _line(sp.channels[1])), sp.sides,
-                                             sp.speaker_turns, sp.side_turns, sp.sr_hz)))
+        out.append(
+            (
+                fid,
+                ami.TwoChannelSplit(
+                    (_line(sp.channels[0]), _line(sp.channels[1])), sp.sides, sp.speaker_turns, sp.side_turns, sp.sr_hz
+                ),
+            )
+        )
     return tuple(out)
 
 
@@ -299,8 +321,9 @@ def pitch_job(ci: int, fast: bool = False) -> dict:
     cc: dict[str, int] = {}
     cp: dict[str, int] = {}
     cy: dict[str, int] = {}
-    parts: dict[str, dict] = {p: {"counts": {}, "jumps": 0, "cue": 0, "cue_before": 0, "cue_same": 0,
-                                  "cue_same_before": 0} for p in ("dev", "held_out")}
+    parts: dict[str, dict] = {
+        p: {"counts": {}, "jumps": 0, "cue": 0, "cue_before": 0, "cue_same": 0, "cue_same_before": 0} for p in ("dev", "held_out")
+    }
     episodes: list[str] = []
     jumps = 0
     cpu_s = 0.0
@@ -326,20 +349,29 @@ def pitch_job(ci: int, fast: bool = False) -> dict:
         # voiced in both (the tracker's own errors only); "before": plain median, 1/4 window
         both = vo & ref_v
         n_min = max(1, int(round(MEDIAN_WINDOW_S / HOP_S)) // 4)
-        for key, (ours, rv, kw) in {"cue": (vo, ref_v, {}), "cue_before": (vo, ref_v, {"guard": False, "min_frames": n_min}),
-                                    "cue_same": (both, both, {}),
-                                    "cue_same_before": (both, both, {"guard": False, "min_frames": n_min})}.items():
+        for key, (ours, rv, kw) in {
+            "cue": (vo, ref_v, {}),
+            "cue_before": (vo, ref_v, {"guard": False, "min_frames": n_min}),
+            "cue_same": (both, both, {}),
+            "cue_same_before": (both, both, {"guard": False, "min_frames": n_min}),
+        }.items():
             cm = cue_median_hz(f0, ours, **kw)
             rm = cue_median_hz(ref_f0, rv, guard=False, min_frames=kw.get("min_frames"))
             ce = jump_episodes(cm, rm)
             pp[key] += len(ce)
             if key == "cue":
-                episodes += [f"cue: {clip.name} ({pitch_part(clip.name)}) {t[a]:.2f}-{t[b]:.2f} s: ours {cm[a]:.0f} Hz, "
-                             f"reference {rm[a]:.0f} Hz" for a, b in ce]
+                episodes += [
+                    f"cue: {clip.name} ({pitch_part(clip.name)}) {t[a]:.2f}-{t[b]:.2f} s: ours {cm[a]:.0f} Hz, "
+                    f"reference {rm[a]:.0f} Hz"
+                    for a, b in ce
+                ]
         w = int(round(MEDIAN_WINDOW_S / HOP_S))
-        episodes += [f"{clip.name} ({pitch_part(clip.name)}) {t[a]:.2f}-{t[b]:.2f} s: ours {med[a]:.0f} Hz over "
-                     f"{int(vo[max(0, a - w + 1):a + 1].sum())} voiced frames, reference {ref_med[a]:.0f} Hz over "
-                     f"{int(ref_v[max(0, a - w + 1):a + 1].sum())}" for a, b in eps]
+        episodes += [
+            f"{clip.name} ({pitch_part(clip.name)}) {t[a]:.2f}-{t[b]:.2f} s: ours {med[a]:.0f} Hz over "
+            f"{int(vo[max(0, a - w + 1) : a + 1].sum())} voiced frames, reference {ref_med[a]:.0f} Hz over "
+            f"{int(ref_v[max(0, a - w + 1) : a + 1].sum())}"
+            for a, b in eps
+        ]
         if fast:
             continue
         pf0, pvo = _pyin(y)
@@ -347,22 +379,37 @@ def pitch_job(ci: int, fast: bool = False) -> dict:
         yf0 = _at(t, _yin(y))
         cy = add_counts(cy, pitch_counts(ref_f0, ref_v, yf0, ref_v))
     audio_s = sum(len(c.audio) for c in clips) / SR
-    return {"calmcall": _pitch_figs(cc), "calmcall_octave_jumps": jumps,
-            "parts": {p: {**_pitch_figs(v["counts"]), "octave_jumps": v["jumps"], "cue_octave_jumps": v["cue"],
-                          "cue_octave_jumps_before": v["cue_before"], "cue_octave_jumps_same_frames": v["cue_same"],
-                          "cue_octave_jumps_same_frames_before": v["cue_same_before"]} for p, v in parts.items()},
-            "calmcall_cue_octave_jumps": sum(v["cue"] for v in parts.values()),
-            "jump_episodes": episodes,
-            "pyin_degraded": _pitch_figs(cp) if cp else None, "yin_degraded_gpe": _pitch_figs(cy)["gpe"] if cy else None,
-            "calmcall_cpu_ms_per_s": round(1000 * cpu_s / audio_s, 2), "counts": cc}
+    return {
+        "calmcall": _pitch_figs(cc),
+        "calmcall_octave_jumps": jumps,
+        "parts": {
+            p: {
+                **_pitch_figs(v["counts"]),
+                "octave_jumps": v["jumps"],
+                "cue_octave_jumps": v["cue"],
+                "cue_octave_jumps_before": v["cue_before"],
+                "cue_octave_jumps_same_frames": v["cue_same"],
+                "cue_octave_jumps_same_frames_before": v["cue_same_before"],
+            }
+            for p, v in parts.items()
+        },
+        "calmcall_cue_octave_jumps": sum(v["cue"] for v in parts.values()),
+        "jump_episodes": episodes,
+        "pyin_degraded": _pitch_figs(cp) if cp else None,
+        "yin_degraded_gpe": _pitch_figs(cy)["gpe"] if cy else None,
+        "calmcall_cpu_ms_per_s": round(1000 * cpu_s / audio_s, 2),
+        "counts": cc,
+    }
 
 
 def _pitch_figs(c: dict[str, int]) -> dict[str, float | None]:
-    return {"gpe": round(c["gross"] / c["both"], 4) if c["both"] else None,
-            "gpe_up": round(c["gross_up"] / c["both"], 4) if c["both"] else None,
-            "vde": round(c["vd_err"] / c["frames"], 4) if c["frames"] else None,
-            "vde_missed": round(c["vd_miss"] / c["frames"], 4) if c["frames"] else None,
-            "voiced_both": c["both"]}
+    return {
+        "gpe": round(c["gross"] / c["both"], 4) if c["both"] else None,
+        "gpe_up": round(c["gross_up"] / c["both"], 4) if c["both"] else None,
+        "vde": round(c["vd_err"] / c["frames"], 4) if c["frames"] else None,
+        "vde_missed": round(c["vd_miss"] / c["frames"], 4) if c["frames"] else None,
+        "voiced_both": c["both"],
+    }
 
 
 def vad_job(ci: int) -> dict:
@@ -384,19 +431,22 @@ def vad_job(ci: int) -> dict:
                 m, dt = _measure(near, far, before=bool(pre))
                 cpu[pre] += dt
                 sets[pre + part] = add_counts(sets[pre + part], vad_counts(m["speech"], ami.frame_mask(turns, m["t_s"])))
-    out: dict = {p: {"precision": _r(precision_recall(c)[0]), "recall": _r(precision_recall(c)[1]), **c}
-                 for p, c in sets.items()}
+    out: dict = {p: {"precision": _r(precision_recall(c)[0]), "recall": _r(precision_recall(c)[1]), **c} for p, c in sets.items()}
     out["cpu_ms_per_s"] = round(1000 * cpu[""] / audio_s, 2)
     out["before_cpu_ms_per_s"] = round(1000 * cpu["before_"] / audio_s, 2)
     return out
 
 
 #: channels with no speech of their own: (label, condition, overrides, carries the far side's echo)
-QUIET = [("gated comfort noise (voip_gated, -62 dBFS)", "voip_gated", {}, False),
-         ("gated comfort noise (-60 dBFS)", "phone", {"comfort_noise_dbfs": -60.0}, False),
-         ("line hiss (pink, -56 dBFS)", "phone", {"noise_snr_db": 30.0}, False)]
-QUIET += [(f"far side's echo ({echo_db:+.0f} dB, 30 ms)", "phone", {"echo_db": echo_db, "echo_delay_s": 0.03}, True)
-          for echo_db in ECHO_DBS]
+QUIET = [
+    ("gated comfort noise (voip_gated, -62 dBFS)", "voip_gated", {}, False),
+    ("gated comfort noise (-60 dBFS)", "phone", {"comfort_noise_dbfs": -60.0}, False),
+    ("line hiss (pink, -56 dBFS)", "phone", {"noise_snr_db": 30.0}, False),
+]
+QUIET += [
+    (f"far side's echo ({echo_db:+.0f} dB, 30 ms)", "phone", {"echo_db": echo_db, "echo_delay_s": 0.03}, True)
+    for echo_db in ECHO_DBS
+]
 
 
 def quiet_job(qi: int) -> dict:
@@ -428,19 +478,31 @@ def _baselines_of(agent: np.ndarray, customer: np.ndarray | None) -> dict[str, d
     from calmcall.config import Config
     from calmcall.events import BaselineReady
 
-    call = Call("realspeech", np.asarray(agent, np.float32), None if customer is None else np.asarray(customer, np.float32),
-                {"agent": 0, "customer": None if customer is None else 1}, SR, 1 if customer is None else 2, "bench")
+    call = Call(
+        "realspeech",
+        np.asarray(agent, np.float32),
+        None if customer is None else np.asarray(customer, np.float32),
+        {"agent": 0, "customer": None if customer is None else 1},
+        SR,
+        1 if customer is None else 2,
+        "bench",
+    )
     events, _ = run_call(call, config=Config(), transcribe=False)
     out: dict[str, dict | None] = {"agent": None, "customer": None}
     for e in events:
         if isinstance(e, BaselineReady):
             b = e.baseline
-            out[e.speaker] = {"f0_hz": b.f0_hz, "level_db": b.level_db, "rate_syl_s": b.rate_syl_s,
-                              "speech_s": b.speech_s, "source": b.source}
+            out[e.speaker] = {
+                "f0_hz": b.f0_hz,
+                "level_db": b.level_db,
+                "rate_syl_s": b.rate_syl_s,
+                "speech_s": b.speech_s,
+                "source": b.source,
+            }
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _baseline_material() -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, float]]:
     clips = _clips()
     lj = np.concatenate([c.audio for c in clips if c.name.startswith("LJ")])
@@ -472,7 +534,9 @@ def baseline_job(ci: int) -> dict:
     learned = [r for r in rows if r["baseline"]]
     ok = [r for r in learned if plausible(r["baseline"])]
     return {
-        "channels": len(rows), "learned": len(learned), "plausible": len(ok),
+        "channels": len(rows),
+        "learned": len(learned),
+        "plausible": len(ok),
         "implausible": [f"{r['clip']}: {_fmt_b(r['baseline'])}" for r in learned if not plausible(r["baseline"])],
         "f0_hz_range": _range([r["baseline"]["f0_hz"] for r in learned]),
         "rate_syl_s_range": _range([r["baseline"]["rate_syl_s"] for r in learned]),
@@ -513,12 +577,17 @@ def _pct(v: float | None) -> str:
 
 # ----------------------------------------------------------------- entry point
 
+
 def run(report: dict) -> list[tuple[str, str, str]]:
     t0, c0 = time.perf_counter(), _cpu_s()
     sc.require("")  # fail at once, with the remedy, when ../shared/audio is absent
     n_cond = len(CONDITIONS)
-    specs = ([("baseline", i) for i in range(n_cond)] + [("vad", i) for i in range(n_cond)]
-             + [("pitch", i) for i in range(n_cond)] + [("quiet", i) for i in range(len(QUIET))])
+    specs = (
+        [("baseline", i) for i in range(n_cond)]
+        + [("vad", i) for i in range(n_cond)]
+        + [("pitch", i) for i in range(n_cond)]
+        + [("quiet", i) for i in range(len(QUIET))]
+    )
     workers = max(1, int(os.environ.get("CALMCALL_BENCH_WORKERS", min(2, os.cpu_count() or 1))))
     if workers == 1:
         got = dict(_job(s) for s in specs)
@@ -526,13 +595,20 @@ def run(report: dict) -> list[tuple[str, str, str]]:
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
             got = dict(pool.map(_job, specs))
     names = list(CONDITIONS)
-    pitch = {"conditions": {names[i]: got[("pitch", i)] for i in range(n_cond)},
-             "clips": [c.name for c in _clips()]}
-    vad = {"conditions": {names[i]: got[("vad", i)] for i in range(n_cond)},
-           "false_speech_share": {QUIET[i][0]: got[("quiet", i)] for i in range(len(QUIET))}}
+    pitch = {"conditions": {names[i]: got[("pitch", i)] for i in range(n_cond)}, "clips": [c.name for c in _clips()]}
+    vad = {
+        "conditions": {names[i]: got[("vad", i)] for i in range(n_cond)},
+        "false_speech_share": {QUIET[i][0]: got[("quiet", i)] for i in range(len(QUIET))},
+    }
     base = {"conditions": {names[i]: got[("baseline", i)] for i in range(n_cond)}}
-    report["realspeech"] = {"pitch": pitch, "vad": vad, "baselines": base, "workers": workers,
-                            "wall_s": round(time.perf_counter() - t0, 1), "cpu_s": round(_cpu_s() - c0, 1)}
+    report["realspeech"] = {
+        "pitch": pitch,
+        "vad": vad,
+        "baselines": base,
+        "workers": workers,
+        "wall_s": round(time.perf_counter() - t0, 1),
+        "cpu_s": round(_cpu_s() - c0, 1),
+    }
     return table(report["realspeech"])
 
 
@@ -542,36 +618,58 @@ def table(res: dict) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     for cond, r in pitch["conditions"].items():
         c, p = r["calmcall"], r["pyin_degraded"]
-        rows.append((f"realspeech: pitch vs clean pYIN [{cond}] calmcall GPE / VDE",
-                     f"{_pct(c['gpe'])} (up {_pct(c['gpe_up'])}) / {_pct(c['vde'])} (missed {_pct(c.get('vde_missed'))}); "
-                     f"octave jumps {r['calmcall_octave_jumps']} (cue's median: {r.get('calmcall_cue_octave_jumps', '-')}); "
-                     f"pYIN {_pct(p['gpe'])} / {_pct(p['vde'])}; "
-                     f"YIN GPE {_pct(r['yin_degraded_gpe'])}",
-                     "GPE <= 2 %, VDE <= 6 %, 0 jumps" if cond != "clean" else "-"))
+        rows.append(
+            (
+                f"realspeech: pitch vs clean pYIN [{cond}] calmcall GPE / VDE",
+                f"{_pct(c['gpe'])} (up {_pct(c['gpe_up'])}) / {_pct(c['vde'])} (missed {_pct(c.get('vde_missed'))}); "
+                f"octave jumps {r['calmcall_octave_jumps']} (cue's median: {r.get('calmcall_cue_octave_jumps', '-')}); "
+                f"pYIN {_pct(p['gpe'])} / {_pct(p['vde'])}; "
+                f"YIN GPE {_pct(r['yin_degraded_gpe'])}",
+                "GPE <= 2 %, VDE <= 6 %, 0 jumps" if cond != "clean" else "-",
+            )
+        )
     cpu = [r["calmcall_cpu_ms_per_s"] for r in pitch["conditions"].values()]
-    rows.append(("realspeech: calmcall measure_channel CPU per s of audio (pitch clips)",
-                 f"{min(cpu):.1f}-{max(cpu):.1f} ms", "<= 15 ms"))
+    rows.append(
+        ("realspeech: calmcall measure_channel CPU per s of audio (pitch clips)", f"{min(cpu):.1f}-{max(cpu):.1f} ms", "<= 15 ms")
+    )
     for cond, r in vad["conditions"].items():
         d, h = r["dev"], r["held_out"]
         before = ""
         if "before_dev" in r:
             bd, bh = r["before_dev"], r["before_held_out"]
-            before = (f" (before: {_pct(bd['precision'])} / {_pct(bd['recall'])} | {_pct(bh['precision'])} / "
-                      f"{_pct(bh['recall'])}); CPU {r['cpu_ms_per_s']:.1f} ms/s per channel (before "
-                      f"{r['before_cpu_ms_per_s']:.1f})")
-        rows.append((f"realspeech: VAD vs RTTM [{cond}] precision / recall, dev | held out",
-                     f"{_pct(d['precision'])} / {_pct(d['recall'])} | {_pct(h['precision'])} / {_pct(h['recall'])}{before}",
-                     "-"))
+            before = (
+                f" (before: {_pct(bd['precision'])} / {_pct(bd['recall'])} | {_pct(bh['precision'])} / "
+                f"{_pct(bh['recall'])}); CPU {r['cpu_ms_per_s']:.1f} ms/s per channel (before "
+                f"{r['before_cpu_ms_per_s']:.1f})"
+            )
+        rows.append(
+            (
+                f"realspeech: VAD vs RTTM [{cond}] precision / recall, dev | held out",
+                f"{_pct(d['precision'])} / {_pct(d['recall'])} | {_pct(h['precision'])} / {_pct(h['recall'])}{before}",
+                "-",
+            )
+        )
     for label, v in vad["false_speech_share"].items():
-        rows.append((f"realspeech: false speech share, channel of {label} only, dev | held out",
-                     f"{_pct(v['dev'])} | {_pct(v['held_out'])}", "0 %"))
+        rows.append(
+            (
+                f"realspeech: false speech share, channel of {label} only, dev | held out",
+                f"{_pct(v['dev'])} | {_pct(v['held_out'])}",
+                "0 %",
+            )
+        )
     for cond, r in base["conditions"].items():
-        rows.append((f"realspeech: baselines [{cond}] of {r['channels']} channels: learned, of them plausible",
-                     f"{r['learned']}, {r['plausible']}; F0 {r['f0_hz_range']} Hz, rate {r['rate_syl_s_range']} syl/s; "
-                     f"F0 vs pYIN jfk {r['f0_err_st'].get('jfk')} st, LJ {r['f0_err_st'].get('ljspeech')} st",
-                     "every learned one plausible"))
+        rows.append(
+            (
+                f"realspeech: baselines [{cond}] of {r['channels']} channels: learned, of them plausible",
+                f"{r['learned']}, {r['plausible']}; F0 {r['f0_hz_range']} Hz, rate {r['rate_syl_s_range']} syl/s; "
+                f"F0 vs pYIN jfk {r['f0_err_st'].get('jfk')} st, LJ {r['f0_err_st'].get('ljspeech')} st",
+                "every learned one plausible",
+            )
+        )
     if "cpu_s" in res:
-        rows.append(("realspeech: section cost (workers; wall; CPU)", f"{res['workers']}; {res['wall_s']} s; {res['cpu_s']} s", "-"))
+        rows.append(
+            ("realspeech: section cost (workers; wall; CPU)", f"{res['workers']}; {res['wall_s']} s; {res['cpu_s']} s", "-")
+        )
     return rows
 
 
@@ -585,10 +683,12 @@ def pitch_only() -> None:
         r = pitch_job(names.index(cond), fast=True)
         res[cond] = r
         for p, f in r["parts"].items():
-            print(f"pitch [{cond}] {p}: GPE {_pct(f['gpe'])} / VDE {_pct(f['vde'])} (missed {_pct(f['vde_missed'])}); "
-                  f"octave jumps: 1 s window {f['octave_jumps']}; cue median {f['cue_octave_jumps_before']} -> "
-                  f"{f['cue_octave_jumps']}; cue median, frames voiced in both {f['cue_octave_jumps_same_frames_before']} -> "
-                  f"{f['cue_octave_jumps_same_frames']}")
+            print(
+                f"pitch [{cond}] {p}: GPE {_pct(f['gpe'])} / VDE {_pct(f['vde'])} (missed {_pct(f['vde_missed'])}); "
+                f"octave jumps: 1 s window {f['octave_jumps']}; cue median {f['cue_octave_jumps_before']} -> "
+                f"{f['cue_octave_jumps']}; cue median, frames voiced in both {f['cue_octave_jumps_same_frames_before']} -> "
+                f"{f['cue_octave_jumps_same_frames']}"
+            )
         for e in r["jump_episodes"]:
             print(f"    jump [{cond}] {e}")
     out = ROOT / "benchmarks" / "results" / "realspeech_pitch.json"

@@ -57,9 +57,10 @@ import math
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -79,8 +80,7 @@ SPLITS = {"dev": 1000, "held": 5000}
 _DEV_BASES = ("en-us", "en-gb-x-rp", "en-029", "en-gb-x-gbclan")
 _HELD_BASES = ("en-gb", "en-gb-scotland", "en-us-nyc", "en-gb-x-gbcwmd")
 _DEV_VARIANTS = ("m1", "m2", "m3", "m4", "f1", "f2", "klatt", "Andy", "edward", "iven", "linda", "steph", "paul")
-_HELD_VARIANTS = ("m5", "m6", "m7", "f3", "f4", "f5", "klatt3", "Gene", "Michael", "travis", "belinda", "zac",
-                  "victor")
+_HELD_VARIANTS = ("m5", "m6", "m7", "f3", "f4", "f5", "klatt3", "Gene", "Michael", "travis", "belinda", "zac", "victor")
 VOICES = {
     "dev": tuple(f"{b}+{v}" for b in _DEV_BASES for v in _DEV_VARIANTS),
     "held": tuple(f"{b}+{v}" for b in _HELD_BASES for v in _HELD_VARIANTS),
@@ -194,10 +194,8 @@ _CUSTOMER_ANGRY = [
     "anything, I want this sorted out right now!",
     "Do not tell me to wait again, I have been waiting for a month, and you keep taking money "
     "out of my account for a service I do not even have!",
-    "I am sick and tired of being passed from one department to another, every single one of "
-    "you says something different!",
-    "You cut off my internet in the middle of an exam week, and now you want to charge me a fee "
-    "for it, are you serious?",
+    "I am sick and tired of being passed from one department to another, every single one of you says something different!",
+    "You cut off my internet in the middle of an exam week, and now you want to charge me a fee for it, are you serious?",
     "I want to speak to a manager, because this is the worst service I have ever had from any "
     "company, and I have had enough of it!",
     "Three hundred pounds for one month is not possible, nobody uses that much, somebody over "
@@ -215,10 +213,15 @@ def phrase_bank(split: str) -> dict[str, list[str]]:
     customer_long, customer_angry, backchannel (dev and held share no line)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {tuple(SPLITS)}, got {split!r}")
-    return {"agent": _half(_AGENT, split), "agent_long": _half(_AGENT_LONG, split),
-            "agent_cut_in": _half(_AGENT_CUT_IN, split), "customer": _half(_CUSTOMER, split),
-            "customer_long": _half(_CUSTOMER_LONG, split), "customer_angry": _half(_CUSTOMER_ANGRY, split),
-            "backchannel": _half(_BACKCHANNEL, split)}
+    return {
+        "agent": _half(_AGENT, split),
+        "agent_long": _half(_AGENT_LONG, split),
+        "agent_cut_in": _half(_AGENT_CUT_IN, split),
+        "customer": _half(_CUSTOMER, split),
+        "customer_long": _half(_CUSTOMER_LONG, split),
+        "customer_angry": _half(_CUSTOMER_ANGRY, split),
+        "backchannel": _half(_BACKCHANNEL, split),
+    }
 
 
 # ---------------------------------------------------------------------------- synthesis
@@ -254,15 +257,19 @@ def synth(voice: str, speed: int, pitch: int, text: str) -> np.ndarray:
         raise RuntimeError("espeak-ng not found: install it (apt-get install espeak-ng)")
     with tempfile.TemporaryDirectory(prefix="callgen-") as tmp:
         wav = Path(tmp) / "t.wav"
-        subprocess.run([exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-a", "100", "-w", str(wav),
-                        "--stdin"], input=text.encode(), check=True, capture_output=True)
+        subprocess.run(
+            [exe, "-v", voice, "-s", str(speed), "-p", str(pitch), "-a", "100", "-w", str(wav), "--stdin"],
+            input=text.encode(),
+            check=True,
+            capture_output=True,
+        )
         x, sr = sf.read(wav, dtype="float64", always_2d=False)
     if x.ndim > 1:
         x = x[:, 0]
     idx = np.flatnonzero(np.abs(x) > 0.01 * np.max(np.abs(x)))
     if idx.size == 0:
         raise RuntimeError(f"espeak-ng produced silence for voice {voice!r}: {text!r}")
-    x = x[idx[0]: idx[-1] + 1]
+    x = x[idx[0] : idx[-1] + 1]
     g = math.gcd(SR, sr)
     x = resample_poly(x, SR // g, sr // g)
     x = x * 10 ** ((-30.0 - active_level_dbfs(x)) / 20)
@@ -329,12 +336,29 @@ class _Layout:
     def dur(self, turn: Turn) -> float:
         return len(synth(turn.voice, turn.speed, turn.pitch, turn.text)) / SR
 
-    def add(self, speaker: str, text: str, start_s: float, *, role: str = "calm", speed_x: float = 1.0,
-            pitch_up: int = 0, gain_db: float = 0.0) -> Turn:
+    def add(
+        self,
+        speaker: str,
+        text: str,
+        start_s: float,
+        *,
+        role: str = "calm",
+        speed_x: float = 1.0,
+        pitch_up: int = 0,
+        gain_db: float = 0.0,
+    ) -> Turn:
         sp = self.spec.agent if speaker == "agent" else self.spec.customer
         start_s = max(start_s, self.end[speaker] + 0.35)  # one speaker never overlaps themself
-        turn = Turn(speaker, round(start_s, 3), text, sp.voice, int(round(sp.speed * speed_x)),
-                    int(min(99, sp.pitch + pitch_up)), round(gain_db, 2), role)
+        turn = Turn(
+            speaker,
+            round(start_s, 3),
+            text,
+            sp.voice,
+            int(round(sp.speed * speed_x)),
+            int(min(99, sp.pitch + pitch_up)),
+            round(gain_db, 2),
+            role,
+        )
         self.spec.turns.append(turn)
         self.end[speaker] = max(self.end[speaker], turn.start_s + self.dur(turn))
         return turn
@@ -346,7 +370,7 @@ class _Layout:
         return float(self.rng.uniform(0.3, 1.0))
 
     def calm_pair(self, agent_first: bool = True) -> None:
-        for spk in (("agent", "customer") if agent_first else ("customer", "agent")):
+        for spk in ("agent", "customer") if agent_first else ("customer", "agent"):
             self.add(spk, self.line(spk), self.t + self.gap())
 
     def violation(self, kind: str) -> Turn:
@@ -372,19 +396,28 @@ class _Layout:
 
     def agent_backchannel(self) -> None:
         c = self.add("customer", self.line("customer_long"), self.t + self.gap(), role="long")
-        self.add("agent", self.line("backchannel"), c.start_s + float(self.rng.uniform(1.5, 3.0)), role="backchannel",
-                 speed_x=1.3)
+        self.add(
+            "agent", self.line("backchannel"), c.start_s + float(self.rng.uniform(1.5, 3.0)), role="backchannel", speed_x=1.3
+        )
         self.add("agent", self.line("agent"), c.start_s + self.dur(c) + self.gap())
 
     def customer_backchannel(self) -> None:
         a = self.add("agent", self.line("agent_long"), self.t + self.gap())
-        self.add("customer", self.line("backchannel"), a.start_s + float(self.rng.uniform(1.5, 3.0)),
-                 role="backchannel", speed_x=1.3)
+        self.add(
+            "customer", self.line("backchannel"), a.start_s + float(self.rng.uniform(1.5, 3.0)), role="backchannel", speed_x=1.3
+        )
 
     def angry(self) -> None:
         r = self.rng
-        self.add("customer", self.line("customer_angry"), self.t + self.gap(), role="angry",
-                 speed_x=float(r.uniform(1.35, 1.5)), pitch_up=int(r.integers(25, 41)), gain_db=float(r.uniform(8, 11)))
+        self.add(
+            "customer",
+            self.line("customer_angry"),
+            self.t + self.gap(),
+            role="angry",
+            speed_x=float(r.uniform(1.35, 1.5)),
+            pitch_up=int(r.integers(25, 41)),
+            gain_db=float(r.uniform(8, 11)),
+        )
         self.add("agent", self.line("agent"), self.t + self.gap())
 
 
@@ -397,11 +430,20 @@ def layout(split: str, seed: int) -> CallSpec:
     va, vc = rng.choice(len(voices), size=2, replace=False)
 
     def speaker(voice: str) -> Speaker:
-        return Speaker(voice=voice, pitch=int(rng.integers(30, 61)), speed=int(rng.integers(125, 156)),
-                       gain_db=round(float(rng.uniform(-8.0, 4.0)), 2))
+        return Speaker(
+            voice=voice,
+            pitch=int(rng.integers(30, 61)),
+            speed=int(rng.integers(125, 156)),
+            gain_db=round(float(rng.uniform(-8.0, 4.0)), 2),
+        )
 
-    spec = CallSpec(seed=seed, split=split, condition=CONDITIONS[seed % len(CONDITIONS)],
-                    agent=speaker(voices[va]), customer=speaker(voices[vc]))
+    spec = CallSpec(
+        seed=seed,
+        split=split,
+        condition=CONDITIONS[seed % len(CONDITIONS)],
+        agent=speaker(voices[va]),
+        customer=speaker(voices[vc]),
+    )
     if spec.condition == "phone_echo":
         spec.echo_db = round(float(rng.uniform(-30.0, -20.0)), 1)
         spec.echo_delay_s = round(float(rng.uniform(0.03, 0.06)), 3)
@@ -472,8 +514,7 @@ KEEP_S = 0.6  #: both must keep talking this long after the onset (backchannels 
 PAUSE_S = 0.25  #: pauses up to this do not end a stretch of speech
 
 
-def real_overtalks(agent: Sequence[tuple[float, float]], customer: Sequence[tuple[float, float]]
-                   ) -> list[dict[str, float]]:
+def real_overtalks(agent: Sequence[tuple[float, float]], customer: Sequence[tuple[float, float]]) -> list[dict[str, float]]:
     """The real agent overtalks between two speakers' speech spans (seconds; see
     the module docstring for the definition): ``[{start_s, end_s, floor_s}]``,
     ``start_s`` the agent's onset, ``end_s`` the end of the overlap."""
@@ -498,8 +539,14 @@ def truth_of(spec: CallSpec) -> dict[str, Any]:
     turns = []
     for t in spec.turns:
         d = len(synth(t.voice, t.speed, t.pitch, t.text)) / SR
-        turns.append({**asdict(t), "end_s": round(t.start_s + d, 3), "words": len(t.text.split()),
-                      "wpm": round(len(t.text.split()) / d * 60, 1)})
+        turns.append(
+            {
+                **asdict(t),
+                "end_s": round(t.start_s + d, 3),
+                "words": len(t.text.split()),
+                "wpm": round(len(t.text.split()) / d * 60, 1),
+            }
+        )
     spans = {s: [(t["start_s"], t["end_s"]) for t in turns if t["speaker"] == s] for s in ("agent", "customer")}
     viol: list[dict[str, Any]] = []
     for t in turns:
@@ -510,15 +557,29 @@ def truth_of(spec: CallSpec) -> dict[str, Any]:
     for o in real_overtalks(spans["agent"], spans["customer"]):
         viol.append({"kind": "overtalk", "start_s": o["start_s"], "end_s": o["end_s"], "floor_s": o["floor_s"]})
     viol.sort(key=lambda v: v["start_s"])
-    agent_viol = [(t["start_s"], t["end_s"]) for t in turns if t["speaker"] == "agent" and t["role"] in ("pace", "pitch", "volume")]
+    agent_viol = [
+        (t["start_s"], t["end_s"]) for t in turns if t["speaker"] == "agent" and t["role"] in ("pace", "pitch", "volume")
+    ]
     calm_agent_s = sum(t["end_s"] - t["start_s"] for t in turns if t["speaker"] == "agent") - sum(b - a for a, b in agent_viol)
     duration_s = math.ceil((max(t["end_s"] for t in turns) + 1.0) * 10) / 10
-    return {"name": spec.name, "seed": spec.seed, "split": spec.split, "condition": spec.condition,
-            "gen_version": GEN_VERSION, "duration_s": duration_s, "agent": asdict(spec.agent),
-            "customer": asdict(spec.customer), "echo_db": spec.echo_db, "echo_delay_s": spec.echo_delay_s,
-            "noise_snr_db": spec.noise_snr_db, "angry_caller": spec.angry_caller, "turns": turns,
-            "violations": viol, "calm_agent_s": round(calm_agent_s, 2),
-            "agent_speech_s": round(sum(b - a for a, b in spans["agent"]), 2)}
+    return {
+        "name": spec.name,
+        "seed": spec.seed,
+        "split": spec.split,
+        "condition": spec.condition,
+        "gen_version": GEN_VERSION,
+        "duration_s": duration_s,
+        "agent": asdict(spec.agent),
+        "customer": asdict(spec.customer),
+        "echo_db": spec.echo_db,
+        "echo_delay_s": spec.echo_delay_s,
+        "noise_snr_db": spec.noise_snr_db,
+        "angry_caller": spec.angry_caller,
+        "turns": turns,
+        "violations": viol,
+        "calm_agent_s": round(calm_agent_s, 2),
+        "agent_speech_s": round(sum(b - a for a, b in spans["agent"]), 2),
+    }
 
 
 # -------------------------------------------------------------------------- channels
@@ -549,7 +610,7 @@ def render(spec: CallSpec, out_dir: Path | None = None) -> tuple[Path, dict[str,
         sp = spec.agent if t.speaker == "agent" else spec.customer
         x = synth(t.voice, t.speed, t.pitch, t.text) * 10 ** ((sp.gain_db + t.gain_db) / 20)
         s = int(round(t.start_s * SR))
-        ch[t.speaker][s: s + len(x)] += x
+        ch[t.speaker][s : s + len(x)] += x
     rng = np.random.default_rng([spec.seed, 7])
     if spec.condition == "clean":
         out = {k: v + rng.standard_normal(n) * 10 ** (-70 / 20) for k, v in ch.items()}

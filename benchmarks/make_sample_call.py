@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import itertools
+
 from benchmarks.scripted import (  # noqa: E402
     SAMPLE_OVERTALK_AFTER_ESCALATION_S,
     render_call,
@@ -38,18 +40,22 @@ def check_timeline(truth: dict) -> list[str]:
     if not 60.0 <= truth["duration_s"] <= MAX_DURATION_S:
         problems.append(f"duration {truth['duration_s']} s not in 60..{MAX_DURATION_S}")
     rate_limited = [x for x in v if x["kind"] != "overtalk"]
-    for a, b in zip(rate_limited, rate_limited[1:]):
+    for a, b in itertools.pairwise(rate_limited):
         if b["start_s"] - a["start_s"] < MIN_VIOLATION_SPACING_S - 1e-6:
-            problems.append(f"{b['kind']} starts {b['start_s'] - a['start_s']:.2f} s after "
-                            f"{a['kind']} (< {MIN_VIOLATION_SPACING_S} s)")
+            problems.append(
+                f"{b['kind']} starts {b['start_s'] - a['start_s']:.2f} s after {a['kind']} (< {MIN_VIOLATION_SPACING_S} s)"
+            )
     esc = next((x for x in v if x["kind"] == "customer_escalation"), None)
     ot = next((x for x in v if x["kind"] == "overtalk"), None)
     if esc and ot:
         if ot["start_s"] - esc["start_s"] < SAMPLE_OVERTALK_AFTER_ESCALATION_S - 0.01:
-            problems.append(f"overtalk starts < {SAMPLE_OVERTALK_AFTER_ESCALATION_S} s after "
-                            "the escalation onset (the coach's break-through needs the room)")
-        cust_end = max(t["end_s"] for t in truth["turns"]
-                       if t["speaker"] == "customer" and t["start_s"] <= ot["start_s"] < t["end_s"])
+            problems.append(
+                f"overtalk starts < {SAMPLE_OVERTALK_AFTER_ESCALATION_S} s after "
+                "the escalation onset (the coach's break-through needs the room)"
+            )
+        cust_end = max(
+            t["end_s"] for t in truth["turns"] if t["speaker"] == "customer" and t["start_s"] <= ot["start_s"] < t["end_s"]
+        )
         if cust_end - ot["start_s"] < 1.5:
             problems.append("the customer stops < 1.5 s after the agent cuts in")
     for x in v:
@@ -64,8 +70,9 @@ def check_timeline(truth: dict) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "samples" / "sample_call.wav",
-                    help="output WAV (the truth JSON goes next to it)")
+    ap.add_argument(
+        "--out", type=Path, default=ROOT / "samples" / "sample_call.wav", help="output WAV (the truth JSON goes next to it)"
+    )
     args = ap.parse_args(argv)
     truth = render_call(sample_call_turns(), args.out)
     problems = check_timeline(truth)

@@ -23,8 +23,8 @@ import contextlib
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 SINK = "vsink"
 CALL_SINK = "callsink"
@@ -57,8 +57,11 @@ def _alsa_config_path(tmp: Path) -> dict[str, str]:
     if not os.environ.get("ALSA_CONFIG_PATH") and not Path(base).is_file():
         return {}
     conf = tmp / "alsa.conf"
-    conf.write_text(_ALSA_CONF.format(agent_input=AGENT_INPUT, agent_source=AGENT_SOURCE,
-                                      customer_input=CUSTOMER_INPUT, customer_source=CUSTOMER_SOURCE))
+    conf.write_text(
+        _ALSA_CONF.format(
+            agent_input=AGENT_INPUT, agent_source=AGENT_SOURCE, customer_input=CUSTOMER_INPUT, customer_source=CUSTOMER_SOURCE
+        )
+    )
     return {"ALSA_CONFIG_PATH": f"{base}:{conf}"}
 
 
@@ -69,30 +72,45 @@ def start_pulse(tmp: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     rt.mkdir(parents=True, exist_ok=True)
     sock = tmp / "pulse-native"
     log_path = tmp / "pulse.log"
-    env = dict(os.environ, PULSE_RUNTIME_PATH=str(rt), PULSE_SERVER=f"unix:{sock}",
-               PULSE_STATE_PATH=str(rt), PULSE_COOKIE=str(tmp / "pulse-cookie"),
-               **_alsa_config_path(tmp))
-    remap = "module-remap-source master={sink}.monitor source_name={name} channels=1 " \
-            "master_channel_map={side} channel_map=mono remix=no"
+    env = dict(
+        os.environ,
+        PULSE_RUNTIME_PATH=str(rt),
+        PULSE_SERVER=f"unix:{sock}",
+        PULSE_STATE_PATH=str(rt),
+        PULSE_COOKIE=str(tmp / "pulse-cookie"),
+        **_alsa_config_path(tmp),
+    )
+    remap = (
+        "module-remap-source master={sink}.monitor source_name={name} channels=1 "
+        "master_channel_map={side} channel_map=mono remix=no"
+    )
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "-n", "--exit-idle-time=-1", "--use-pid-file=no",
-             "--disable-shm=yes", "--log-target=stderr",
-             f"--load=module-null-sink sink_name={SINK}",
-             f"--load=module-null-sink sink_name={CALL_SINK} channels=2 channel_map=front-left,front-right",
-             "--load=" + remap.format(sink=CALL_SINK, name=AGENT_SOURCE, side="front-left"),
-             "--load=" + remap.format(sink=CALL_SINK, name=CUSTOMER_SOURCE, side="front-right"),
-             f"--load=module-native-protocol-unix auth-anonymous=1 socket={sock}",
-             "--load=module-always-sink"],
-            env=env, stdout=subprocess.DEVNULL, stderr=log,
+            [
+                "pulseaudio",
+                "--daemonize=no",
+                "-n",
+                "--exit-idle-time=-1",
+                "--use-pid-file=no",
+                "--disable-shm=yes",
+                "--log-target=stderr",
+                f"--load=module-null-sink sink_name={SINK}",
+                f"--load=module-null-sink sink_name={CALL_SINK} channels=2 channel_map=front-left,front-right",
+                "--load=" + remap.format(sink=CALL_SINK, name=AGENT_SOURCE, side="front-left"),
+                "--load=" + remap.format(sink=CALL_SINK, name=CUSTOMER_SOURCE, side="front-right"),
+                f"--load=module-native-protocol-unix auth-anonymous=1 socket={sock}",
+                "--load=module-always-sink",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             tail = log_path.read_bytes().decode(errors="replace")[-800:]
             raise RuntimeError("pulseaudio exited: " + tail)
-        ok = subprocess.run(["pactl", "set-default-source", f"{SINK}.monitor"], env=env,
-                            capture_output=True).returncode == 0
+        ok = subprocess.run(["pactl", "set-default-source", f"{SINK}.monitor"], env=env, capture_output=True).returncode == 0
         if ok:
             return proc, env
         time.sleep(0.2)

@@ -28,8 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE))
-    report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                "platform": platform.platform()}, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    report: dict = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     rows: list[tuple[str, str, str]] = []
     for name in [s.strip() for s in args.only.split(",") if s.strip()]:
         mod = importlib.import_module(f"bench_{name}")

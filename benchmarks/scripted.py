@@ -54,15 +54,17 @@ Public API
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import soundfile as sf
@@ -82,6 +84,7 @@ ESPEAK_RATE_HZ = 22050
 AGENT_LABELS = ("calm", "pace", "pitch", "volume", "overtalk")
 CUSTOMER_LABELS = ("calm", "escalated")
 CHANNEL = {"agent": 0, "customer": 1}
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -116,9 +119,7 @@ class Turn:
             raise ValueError(f"speaker must be 'agent' or 'customer', got {self.speaker!r}")
         allowed = AGENT_LABELS if self.speaker == "agent" else CUSTOMER_LABELS
         if self.label not in allowed:
-            raise ValueError(
-                f"label {self.label!r} is not valid for a {self.speaker} turn; use one of {allowed}"
-            )
+            raise ValueError(f"label {self.label!r} is not valid for a {self.speaker} turn; use one of {allowed}")
         if self.start_s < 0:
             raise ValueError(f"start_s must be >= 0, got {self.start_s}")
         if not self.text.strip():
@@ -144,9 +145,10 @@ def _synth_cached(voice: str, wpm: int, pitch: int, amplitude: int, text: str) -
     with tempfile.TemporaryDirectory(prefix="calmcall-espeak-") as tmp:
         wav = Path(tmp) / "turn.wav"
         subprocess.run(
-            [_espeak(), "-v", voice, "-s", str(wpm), "-p", str(pitch), "-a", str(amplitude),
-             "-w", str(wav), "--stdin"],
-            input=text.encode("utf-8"), check=True, capture_output=True,
+            [_espeak(), "-v", voice, "-s", str(wpm), "-p", str(pitch), "-a", str(amplitude), "-w", str(wav), "--stdin"],
+            input=text.encode("utf-8"),
+            check=True,
+            capture_output=True,
         )
         x, sr = sf.read(wav, dtype="float64", always_2d=False)
     if sr != ESPEAK_RATE_HZ:
@@ -158,7 +160,7 @@ def _synth_cached(voice: str, wpm: int, pitch: int, amplitude: int, text: str) -
     idx = np.nonzero(np.abs(x) > thr)[0]
     if idx.size == 0:
         raise RuntimeError(f"espeak-ng produced silence for {text!r}")
-    x = x[idx[0]: idx[-1] + 1].copy()
+    x = x[idx[0] : idx[-1] + 1].copy()
     x.setflags(write=False)
     return x
 
@@ -294,7 +296,7 @@ def render_call(
     # Same-speaker overlaps make the truth ambiguous.
     for spk in CHANNEL:
         own = sorted((a, b) for t, a, b in spans if t.speaker == spk)
-        for (a0, b0), (a1, b1) in zip(own, own[1:]):
+        for (_a0, b0), (a1, _b1) in itertools.pairwise(own):
             if a1 < b0:
                 raise ValueError(f"two {spk} turns overlap at {a1:.3f} s (previous ends {b0:.3f} s)")
 
@@ -311,38 +313,44 @@ def render_call(
     violations: list[dict[str, Any]] = []
     calm_agent: list[list[float]] = []
     for (t, x, s), (_, a, b) in zip(rendered, spans):
-        audio[s: s + len(x), CHANNEL[t.speaker]] += x
+        audio[s : s + len(x), CHANNEL[t.speaker]] += x
         words = len(t.text.split())
-        truth_turns.append({
-            "speaker": t.speaker, "start_s": _r(a), "end_s": _r(b), "text": t.text,
-            "wpm": t.wpm, "pitch": t.pitch, "amplitude": t.amplitude, "voice": t.voice_name,
-            "label": t.label, "gain_db": round(BASE_GAIN_DB + t.gain_db, 2),
-            "level_dbfs": round(active_level_dbfs(x, sample_rate_hz), 2),
-            "words": words, "speech_wpm": round(words / (b - a) * 60, 1),
-            "espeak_speed": _synth_at_rate(t.voice_name, int(t.wpm), int(t.pitch),
-                                           int(t.amplitude), t.text)[1],
-        })
+        truth_turns.append(
+            {
+                "speaker": t.speaker,
+                "start_s": _r(a),
+                "end_s": _r(b),
+                "text": t.text,
+                "wpm": t.wpm,
+                "pitch": t.pitch,
+                "amplitude": t.amplitude,
+                "voice": t.voice_name,
+                "label": t.label,
+                "gain_db": round(BASE_GAIN_DB + t.gain_db, 2),
+                "level_dbfs": round(active_level_dbfs(x, sample_rate_hz), 2),
+                "words": words,
+                "speech_wpm": round(words / (b - a) * 60, 1),
+                "espeak_speed": _synth_at_rate(t.voice_name, int(t.wpm), int(t.pitch), int(t.amplitude), t.text)[1],
+            }
+        )
         if t.speaker == "agent":
             cut = inside_customer(a)
             if t.label == "overtalk":
                 if cut is None:
-                    raise ValueError(
-                        f"overtalk turn at {a:.3f} s does not start inside a customer turn")
-                violations.append({"kind": "overtalk", "start_s": _r(a),
-                                   "end_s": _r(min(b, cut[1])), "speaker": "agent"})
+                    raise ValueError(f"overtalk turn at {a:.3f} s does not start inside a customer turn")
+                violations.append({"kind": "overtalk", "start_s": _r(a), "end_s": _r(min(b, cut[1])), "speaker": "agent"})
             else:
                 if cut is not None:
                     raise ValueError(
                         f"agent turn at {a:.3f} s starts inside customer speech "
-                        f"({cut[0]:.3f}-{cut[1]:.3f} s): label it 'overtalk' or move it")
+                        f"({cut[0]:.3f}-{cut[1]:.3f} s): label it 'overtalk' or move it"
+                    )
                 if t.label == "calm":
                     calm_agent.append([_r(a), _r(b)])
                 else:
-                    violations.append({"kind": t.label, "start_s": _r(a), "end_s": _r(b),
-                                       "speaker": "agent"})
+                    violations.append({"kind": t.label, "start_s": _r(a), "end_s": _r(b), "speaker": "agent"})
         elif t.label == "escalated":
-            violations.append({"kind": "customer_escalation", "start_s": _r(a), "end_s": _r(b),
-                               "speaker": "customer"})
+            violations.append({"kind": "customer_escalation", "start_s": _r(a), "end_s": _r(b), "speaker": "customer"})
 
     if noise_db is not None:
         rng = np.random.default_rng(seed)
@@ -373,8 +381,7 @@ def to_telephone(wav_path: str | Path, out_path: str | Path) -> Path:
     if exe is None:
         raise RuntimeError("sox not found: install it (apt-get install sox)")
     out_path = Path(out_path)
-    subprocess.run([exe, str(wav_path), "-r", "8000", "-e", "mu-law", "-b", "8", str(out_path)],
-                   check=True, capture_output=True)
+    subprocess.run([exe, str(wav_path), "-r", "8000", "-e", "mu-law", "-b", "8", str(out_path)], check=True, capture_output=True)
     return out_path
 
 
@@ -397,8 +404,16 @@ class Script:
     _end_s: float = 0.0
     _n_gaps: int = 0
 
-    def say(self, speaker: Speaker, text: str, *, gap_s: float | None = None,
-            overlap_s: float | None = None, at_s: float | None = None, **kw: Any) -> Turn:
+    def say(
+        self,
+        speaker: Speaker,
+        text: str,
+        *,
+        gap_s: float | None = None,
+        overlap_s: float | None = None,
+        at_s: float | None = None,
+        **kw: Any,
+    ) -> Turn:
         if at_s is not None:
             start = at_s
         elif not self.turns:
@@ -457,12 +472,10 @@ AGENT_PACE = (
     "reverse the charge, and send you a confirmation by email straight away."
 )
 AGENT_PITCH = (
-    "I really do understand how frustrating this is, and I promise you that I am doing "
-    "everything I can to fix it today."
+    "I really do understand how frustrating this is, and I promise you that I am doing everything I can to fix it today."
 )
 AGENT_VOLUME = (
-    "Please let me finish explaining, because the refund has already been approved "
-    "and it will reach your account this week."
+    "Please let me finish explaining, because the refund has already been approved and it will reach your account this week."
 )
 AGENT_OVERTALK = "Sir, I need you to listen to me for a moment, please."
 CUSTOMER_LONG = (
@@ -491,14 +504,12 @@ class _Calm:
         self.s, self.a, self.c = s, agent_from, customer_from
 
     def agent(self, **kw: Any) -> Turn:
-        t = self.s.say("agent", AGENT_CALM[self.a % len(AGENT_CALM)],
-                       wpm=CALM_WPM[self.a % len(CALM_WPM)], **kw)
+        t = self.s.say("agent", AGENT_CALM[self.a % len(AGENT_CALM)], wpm=CALM_WPM[self.a % len(CALM_WPM)], **kw)
         self.a += 1
         return t
 
     def customer(self, **kw: Any) -> Turn:
-        t = self.s.say("customer", CUSTOMER_CALM[self.c % len(CUSTOMER_CALM)],
-                       wpm=CALM_WPM[(self.c + 1) % len(CALM_WPM)], **kw)
+        t = self.s.say("customer", CUSTOMER_CALM[self.c % len(CUSTOMER_CALM)], wpm=CALM_WPM[(self.c + 1) % len(CALM_WPM)], **kw)
         self.c += 1
         return t
 
@@ -562,8 +573,7 @@ def _customer_escalation() -> list[Turn]:
     return s.turns
 
 
-SCENARIOS = ("calm_only", "pace", "pitch", "volume", "overtalk", "customer_interrupts",
-             "customer_escalation")
+SCENARIOS = ("calm_only", "pace", "pitch", "volume", "overtalk", "customer_interrupts", "customer_escalation")
 
 
 def scenario(name: str) -> list[Turn]:
@@ -610,13 +620,14 @@ SAMPLE_LINES: dict[str, str] = {
     "a_look": "I am sorry to hear that. Let me pull up your account.",
     "c_after_overtalk": "Fine. Go on then.",
     "a_calm_1": "The second charge was a separate order.",
-    "a_pace": ("Right so I will cancel that order now, refund the charge, block the card for "
-               "online orders, and send you an email that confirms all of it today."),
+    "a_pace": (
+        "Right so I will cancel that order now, refund the charge, block the card for "
+        "online orders, and send you an email that confirms all of it today."
+    ),
     "c_2": "Okay. When do I get the money back?",
     "a_calm_2": "It usually takes three to five working days to reach your account.",
     "c_3": "That is far too slow, I need the money back this week.",
-    "a_volume": ("I have already marked it as urgent, so it should reach your account "
-                 "well before the weekend."),
+    "a_volume": ("I have already marked it as urgent, so it should reach your account well before the weekend."),
     "c_4": "Alright, I suppose that will have to do.",
     "a_calm_3": "I have also added a note to your account, so that this does not happen again.",
     "c_5": "Thanks. So is that all sorted out, then?",
@@ -642,16 +653,14 @@ def sample_call_turns() -> list[Turn]:
     s.say("agent", L["a_look"], wpm=145)
     esc = s.say("customer", SAMPLE_ESCALATION, label="escalated", gap_s=0.5, **ESCALATED)
     t_esc = esc.start_s
-    s.say("agent", SAMPLE_OVERTALK, label="overtalk",
-          at_s=round(t_esc + SAMPLE_OVERTALK_AFTER_ESCALATION_S, 3))
+    s.say("agent", SAMPLE_OVERTALK, label="overtalk", at_s=round(t_esc + SAMPLE_OVERTALK_AFTER_ESCALATION_S, 3))
     s.say("customer", L["c_after_overtalk"], gap_s=0.5)
     s.say("agent", L["a_calm_1"], gap_s=0.45)
     s.say("agent", L["a_pace"], wpm=PACE_WPM, label="pace", at_s=round(t_esc + 22.0, 3))
     s.say("customer", L["c_2"], gap_s=0.5)
     s.say("agent", L["a_calm_2"], wpm=145, gap_s=0.45)
     s.say("customer", L["c_3"], gap_s=0.4)
-    s.say("agent", L["a_volume"], gain_db=VOLUME_GAIN_DB, label="volume",
-          at_s=round(t_esc + 44.0, 3))
+    s.say("agent", L["a_volume"], gain_db=VOLUME_GAIN_DB, label="volume", at_s=round(t_esc + 44.0, 3))
     s.say("customer", L["c_4"], gap_s=0.6)
     s.say("agent", L["a_calm_3"], wpm=155, gap_s=0.6)
     s.say("customer", L["c_5"], gap_s=0.7)
@@ -660,7 +669,19 @@ def sample_call_turns() -> list[Turn]:
 
 
 __all__ = [
-    "Turn", "render_call", "synthesize", "speech_duration_s", "active_level_dbfs", "Script",
-    "scenario", "SCENARIOS", "sample_call_turns", "to_telephone", "BASE_GAIN_DB",
-    "AGENT_VOICE", "CUSTOMER_VOICE", "DEFAULT_VOICES", "ESPEAK_RATE_HZ",
+    "AGENT_VOICE",
+    "BASE_GAIN_DB",
+    "CUSTOMER_VOICE",
+    "DEFAULT_VOICES",
+    "ESPEAK_RATE_HZ",
+    "SCENARIOS",
+    "Script",
+    "Turn",
+    "active_level_dbfs",
+    "render_call",
+    "sample_call_turns",
+    "scenario",
+    "speech_duration_s",
+    "synthesize",
+    "to_telephone",
 ]

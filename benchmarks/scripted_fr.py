@@ -32,8 +32,16 @@ from typing import Any
 
 from scripted import Script, Turn, render_call
 
-__all__ = ["FR_VOICES", "CUSTOMER_VOICE_FR", "FrenchScript", "DEV_SCRIPT", "HELD_OUT_SCRIPT", "french_call",
-           "render_french_call", "CARD_DIGITS"]
+__all__ = [
+    "CARD_DIGITS",
+    "CUSTOMER_VOICE_FR",
+    "DEV_SCRIPT",
+    "FR_VOICES",
+    "HELD_OUT_SCRIPT",
+    "FrenchScript",
+    "french_call",
+    "render_french_call",
+]
 
 FR_VOICES = ("fr", "fr-be", "fr-ch")
 CUSTOMER_VOICE_FR = "fr+f3"
@@ -99,8 +107,11 @@ HELD_OUT_SCRIPT = FrenchScript(
 )
 
 #: labels of the agent turns that carry a known violation or phrase (truth)
-PHRASE_RULES = {"agent_policy": "defensive.policy", "agent_lecture": "defensive.lecture",
-                "agent_manager": "escalation.manager_early"}
+PHRASE_RULES = {
+    "agent_policy": "defensive.policy",
+    "agent_lecture": "defensive.lecture",
+    "agent_manager": "escalation.manager_early",
+}
 ESCALATED: dict[str, Any] = {"wpm": 200, "pitch": 80, "gain_db": 10.0}
 
 

@@ -32,11 +32,12 @@ LJSPEECH_DIR = SHARED_AUDIO / "ljspeech"
 EMODB_DIR = SHARED_AUDIO / "emodb-anger-neutral"
 AMI_DIR = SHARED_AUDIO / "ami-meeting"
 SR = 16000
-JFK_TEXT = ("And so my fellow Americans, ask not what your country can do for you, "
-            "ask what you can do for your country.")
+JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
 #: (channel 0, channel 1) of the stereo clip
-STEREO_TEXT = ("He began a confused complaint against the wizard, who had vanished behind "
-               "the curtain on the left.", "The horizon seems extremely distant.")
+STEREO_TEXT = (
+    "He began a confused complaint against the wizard, who had vanished behind the curtain on the left.",
+    "The horizon seems extremely distant.",
+)
 #: the LJSpeech clips in the shared folder (each with its transcript in ``.txt``)
 LJSPEECH_STEMS = ("LJ001-0002", "LJ001-0004", "LJ001-0006", "LJ001-0008", "LJ001-0013")
 #: the EmoDB speakers' sentence ids: each has one neutral (N) and one angry (W) take
@@ -54,7 +55,8 @@ def require(relpath: str = "") -> Path:
     if not p.exists():
         raise SharedAudioMissing(
             f"real speech not available: {p} is absent (put ../shared/audio beside the clone "
-            "or set CALMCALL_SHARED_AUDIO to the folder; see its README.md)")
+            "or set CALMCALL_SHARED_AUDIO to the folder; see its README.md)"
+        )
     return p
 
 

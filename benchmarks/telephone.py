@@ -61,7 +61,7 @@ import numpy as np
 from scipy.signal import butter, resample_poly, sosfiltfilt
 
 OUT_SR_HZ = 16000
-FRAME_S = 0.020          # packet / gate frame
+FRAME_S = 0.020  # packet / gate frame
 GATE_HANGOVER_FRAMES = 3  # 60 ms
 NOMINAL_SPEECH_DBFS = -26.0
 
@@ -84,14 +84,25 @@ CONDITIONS: dict[str, dict[str, Any]] = {
 _CODECS = ("ulaw", "alaw", "none")
 
 
-def telephone_channel(audio: np.ndarray, sr_hz: int, *, rng: np.random.Generator,
-                      codec: str = "ulaw", band_hz: tuple[float, float] | None = (300.0, 3400.0),
-                      comfort_noise_dbfs: float | None = -60.0,
-                      echo_of: np.ndarray | None = None, echo_db: float | None = None,
-                      echo_delay_s: float = 0.03, loss_rate: float = 0.0,
-                      noise: np.ndarray | None = None, noise_snr_db: float | None = None,
-                      loss_fill: str = "zero", gate_dbfs: float = -45.0,
-                      line_sr_hz: int = 8000, comfort_noise_jitter_db: float = 2.0) -> np.ndarray:
+def telephone_channel(
+    audio: np.ndarray,
+    sr_hz: int,
+    *,
+    rng: np.random.Generator,
+    codec: str = "ulaw",
+    band_hz: tuple[float, float] | None = (300.0, 3400.0),
+    comfort_noise_dbfs: float | None = -60.0,
+    echo_of: np.ndarray | None = None,
+    echo_db: float | None = None,
+    echo_delay_s: float = 0.03,
+    loss_rate: float = 0.0,
+    noise: np.ndarray | None = None,
+    noise_snr_db: float | None = None,
+    loss_fill: str = "zero",
+    gate_dbfs: float = -45.0,
+    line_sr_hz: int = 8000,
+    comfort_noise_jitter_db: float = 2.0,
+) -> np.ndarray:
     """Pass ``audio`` (1-D float, ±1 full scale, at ``sr_hz``) through a simulated
     telephone channel; returns float32 ``(samples,)`` at 16 kHz. See the module docstring
     for the steps and the meaning of each argument."""
@@ -106,8 +117,9 @@ def telephone_channel(audio: np.ndarray, sr_hz: int, *, rng: np.random.Generator
     if not 0.0 <= loss_rate < 1.0:
         raise ValueError(f"loss_rate is a probability in [0, 1), got {loss_rate!r}")
     if (echo_of is None) != (echo_db is None):
-        raise ValueError("give both echo_of (the far side's audio) and echo_db (its level in dB "
-                         "relative to echo_of, e.g. -25), or neither")
+        raise ValueError(
+            "give both echo_of (the far side's audio) and echo_db (its level in dB relative to echo_of, e.g. -25), or neither"
+        )
     if noise is not None and noise_snr_db is None:
         raise ValueError("noise given without noise_snr_db: say how far below the speech it sits")
     if echo_delay_s < 0:
@@ -124,9 +136,9 @@ def telephone_channel(audio: np.ndarray, sr_hz: int, *, rng: np.random.Generator
                 raise ValueError("noise is empty or all zeros")
             start = int(rng.integers(0, len(nz)))
             reps = int(np.ceil((start + n_in) / len(nz)))
-            nz = np.tile(nz, reps)[start:start + n_in]
+            nz = np.tile(nz, reps)[start : start + n_in]
         speech_p = _active_power(x, sr_hz)
-        noise_p = float(np.mean(nz ** 2)) if n_in else 1.0
+        noise_p = float(np.mean(nz**2)) if n_in else 1.0
         x = x + nz * np.sqrt(speech_p / max(noise_p, 1e-30) * 10 ** (-noise_snr_db / 10))
 
     if echo_of is not None:
@@ -134,7 +146,7 @@ def telephone_channel(audio: np.ndarray, sr_hz: int, *, rng: np.random.Generator
         d = int(round(echo_delay_s * sr_hz))
         e = np.zeros(n_in)
         m = max(0, min(len(far), n_in - d))
-        e[d:d + m] = far[:m]
+        e[d : d + m] = far[:m]
         x = x + e * 10 ** (echo_db / 20)
 
     line_sr_hz = int(line_sr_hz)
@@ -152,15 +164,16 @@ def telephone_channel(audio: np.ndarray, sr_hz: int, *, rng: np.random.Generator
     flen = int(round(FRAME_S * line_sr_hz))
     n_frames = int(np.ceil(len(y) / flen)) if len(y) else 0
     if comfort_noise_dbfs is not None and n_frames:
-        y = _gate_comfort_noise(y, flen, n_frames, line_sr_hz, band_hz, comfort_noise_dbfs,
-                                gate_dbfs, comfort_noise_jitter_db, rng)
+        y = _gate_comfort_noise(
+            y, flen, n_frames, line_sr_hz, band_hz, comfort_noise_dbfs, gate_dbfs, comfort_noise_jitter_db, rng
+        )
     if loss_rate > 0 and n_frames:
         lost = rng.random(n_frames) < loss_rate
         for i in np.flatnonzero(lost):
             a, b = i * flen, min(len(y), (i + 1) * flen)
             if loss_fill == "repeat" and i > 0:
-                prev = y[(i - 1) * flen:i * flen]
-                y[a:b] = prev[:b - a]
+                prev = y[(i - 1) * flen : i * flen]
+                y[a:b] = prev[: b - a]
             else:
                 y[a:b] = 0.0
 
@@ -179,8 +192,9 @@ def active_level_dbfs(x: np.ndarray, sr_hz: int) -> float:
     return 10 * float(np.log10(_active_power(_mono(x, "x").astype(np.float64), int(sr_hz))))
 
 
-def set_active_level(x: np.ndarray, sr_hz: int, dbfs_target: float = NOMINAL_SPEECH_DBFS,
-                     *, peak_dbfs: float | None = -1.0) -> np.ndarray:
+def set_active_level(
+    x: np.ndarray, sr_hz: int, dbfs_target: float = NOMINAL_SPEECH_DBFS, *, peak_dbfs: float | None = -1.0
+) -> np.ndarray:
     """``x`` scaled so that :func:`active_level_dbfs` is ``dbfs_target`` (float32), the
     gain limited so that the peak sample stays at or below ``peak_dbfs`` (20·log10 of
     the absolute peak; ``None``: no limit). A signal with a large crest factor thus ends
@@ -199,6 +213,7 @@ def dbfs(x: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------- G.711 companding
+
 
 def _to_pcm16(x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(x, dtype=np.float64) * 32768.0), -32768, 32767).astype(np.int32)
@@ -251,13 +266,13 @@ def alaw_decode(code: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------- helpers
 
+
 def _mono(a: np.ndarray, name: str) -> np.ndarray:
     a = np.asarray(a)
     if a.ndim == 2 and a.shape[1] == 1:
         a = a[:, 0]
     if a.ndim != 1:
-        raise ValueError(f"{name} must be mono, shape (samples,); got shape {a.shape} "
-                         "(pass one channel, e.g. x[:, 0])")
+        raise ValueError(f"{name} must be mono, shape (samples,); got shape {a.shape} (pass one channel, e.g. x[:, 0])")
     if not np.issubdtype(a.dtype, np.floating):
         raise ValueError(f"{name} must be float audio in ±1.0, got dtype {a.dtype}")
     return a
@@ -305,12 +320,20 @@ def _pink(rng: np.random.Generator, n: int) -> np.ndarray:
     spec /= np.sqrt(f)
     spec[0] = 0.0
     p = np.fft.irfft(spec, n)
-    return p / np.sqrt(max(np.mean(p ** 2), 1e-30))
+    return p / np.sqrt(max(np.mean(p**2), 1e-30))
 
 
-def _gate_comfort_noise(y: np.ndarray, flen: int, n_frames: int, sr: int,
-                        band_hz: tuple[float, float] | None, cn_dbfs: float, gate_dbfs: float,
-                        jitter_db: float, rng: np.random.Generator) -> np.ndarray:
+def _gate_comfort_noise(
+    y: np.ndarray,
+    flen: int,
+    n_frames: int,
+    sr: int,
+    band_hz: tuple[float, float] | None,
+    cn_dbfs: float,
+    gate_dbfs: float,
+    jitter_db: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     p = _frame_power(y, flen)
     loud = p >= 10 ** (gate_dbfs / 10)
     keep = loud.copy()
@@ -319,14 +342,14 @@ def _gate_comfort_noise(y: np.ndarray, flen: int, n_frames: int, sr: int,
     cn = rng.standard_normal(n_frames * flen)
     if band_hz is not None:
         cn = _bandpass(cn, sr, float(band_hz[0]), float(band_hz[1]))
-    cn /= np.sqrt(max(np.mean(cn ** 2), 1e-30))
+    cn /= np.sqrt(max(np.mean(cn**2), 1e-30))
     if jitter_db > 0:  # SID updates every 100 ms, level interpolated between them
         seg = int(round(0.1 * sr))
         n_seg = len(cn) // seg + 2
         lev_db = rng.normal(0.0, jitter_db, n_seg)
         g = 10 ** (np.interp(np.arange(len(cn)) / seg, np.arange(n_seg), lev_db) / 20)
-        cn *= g / np.sqrt(np.mean(g ** 2))
+        cn *= g / np.sqrt(np.mean(g**2))
     cn *= 10 ** (cn_dbfs / 20)
     out = np.pad(y, (0, n_frames * flen - len(y))).reshape(n_frames, flen)
     out[~keep] = cn.reshape(n_frames, flen)[~keep]
-    return out.reshape(-1)[:len(y)]
+    return out.reshape(-1)[: len(y)]

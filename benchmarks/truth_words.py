@@ -13,7 +13,8 @@ latency is 1.3-2.6 s, README "Benchmarks").
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -31,29 +32,38 @@ def turn_words(turn: dict[str, Any], *, latency_s: float = 1.4, pass_s: float = 
     for w, a, b in zip(texts, edges[:-1], edges[1:]):
         end = float(b) - 0.02 * (b - a)  # a little gap between words
         t = math.ceil((end + latency_s) / pass_s - 1e-9) * pass_s
-        out.append(Word(t_s=round(t, 3), start_s=round(float(a), 3), end_s=round(end, 3), text=w,
-                        speaker=turn["speaker"], confidence=1.0))
+        out.append(
+            Word(
+                t_s=round(t, 3), start_s=round(float(a), 3), end_s=round(end, 3), text=w, speaker=turn["speaker"], confidence=1.0
+            )
+        )
     return out
 
 
-def truth_words(truth: dict[str, Any], *, latency_s: float = 1.4, pass_s: float = 0.5,
-                speakers: Iterable[str] = ("agent", "customer")) -> list[Word]:
+def truth_words(
+    truth: dict[str, Any], *, latency_s: float = 1.4, pass_s: float = 0.5, speakers: Iterable[str] = ("agent", "customer")
+) -> list[Word]:
     """All words of a rendered call's truth, ordered by commit time."""
     keep = set(speakers)
-    words = [w for t in truth["turns"] if t["speaker"] in keep
-             for w in turn_words(t, latency_s=latency_s, pass_s=pass_s)]
+    words = [w for t in truth["turns"] if t["speaker"] in keep for w in turn_words(t, latency_s=latency_s, pass_s=pass_s)]
     return sorted(words, key=lambda w: (w.t_s, w.start_s))
 
 
-def run_with_words(call: Any, words: list[Word], *, config: Any, block_s: float = 0.1,
-                   phrase_coach: Any | None = None, profile: Any | None = None) -> tuple[list[Any], Any]:
+def run_with_words(
+    call: Any,
+    words: list[Word],
+    *,
+    config: Any,
+    block_s: float = 0.1,
+    phrase_coach: Any | None = None,
+    profile: Any | None = None,
+) -> tuple[list[Any], Any]:
     """Feed ``call`` through a Pipeline in ``block_s`` blocks, handing each word over
     in the first block that ends at or after its commit time. Returns (events, pipe)."""
     from calmcall.audio_io import iter_blocks
     from calmcall.pipeline import Pipeline
 
-    pipe = Pipeline(config, has_customer=call.customer is not None, agent_baseline=profile,
-                    phrase_coach=phrase_coach)
+    pipe = Pipeline(config, has_customer=call.customer is not None, agent_baseline=profile, phrase_coach=phrase_coach)
     events: list[Any] = []
     i = 0
     for _t, blocks in iter_blocks(call, block_s=block_s):

@@ -39,8 +39,10 @@ def shared_audio(relpath: str = "") -> Path:
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """Gone: the real recordings are no longer copied into tests/data."""
-    pytest.fail("tests/data no longer holds real recordings: call shared_audio('jfk/jfk.wav') "
-                "(names as in ../shared/audio/README.md) from tests/conftest.py instead")
+    pytest.fail(
+        "tests/data no longer holds real recordings: call shared_audio('jfk/jfk.wav') "
+        "(names as in ../shared/audio/README.md) from tests/conftest.py instead"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ bounds)."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from typing import Any
 
@@ -22,13 +23,25 @@ needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="esp
 
 def _prosody(kind: str, t: float, excess: float, severity: str, short: str = "") -> Prompt:
     headline = {"pace": "Slow down", "pitch": "Lower pitch", "volume": "Lower voice"}[kind]
-    return Prompt(t_s=t, kind=kind, headline=headline, detail=f"{kind} detail", severity=severity,  # type: ignore[arg-type]
-                  evidence={"excess_margins": excess, "short": short or f"{kind} x{excess}"})
+    return Prompt(
+        t_s=t,
+        kind=kind,
+        headline=headline,
+        detail=f"{kind} detail",
+        severity=severity,  # type: ignore[arg-type]
+        evidence={"excess_margins": excess, "short": short or f"{kind} x{excess}"},
+    )
 
 
 def _phrase(rule: str, t: float, severity: str, rank: int) -> Prompt:
-    return Prompt(t_s=t, kind="phrase", headline="Phrase cue", detail=rule, severity=severity,  # type: ignore[arg-type]
-                  evidence={"rule": rule, "rank": rank})
+    return Prompt(
+        t_s=t,
+        kind="phrase",
+        headline="Phrase cue",
+        detail=rule,
+        severity=severity,  # type: ignore[arg-type]
+        evidence={"rule": rule, "rank": rank},
+    )
 
 
 def _run(coach: Coach, schedule: dict[int, list[Prompt]], ticks: range) -> list[Prompt]:
@@ -77,10 +90,12 @@ def test_a_stronger_cue_breaks_through_after_a_weak_one() -> None:
     pitch cue does not: 3 s must pass, and then the budget's bucket is empty (3 cues,
     refilled at one per 20 s: 0.72 + 4.7 / 20 < 1 by the time the pace ends)."""
     cfg = CoachConfig()
-    schedule = _merge({0: [_phrase("apology.bare_sorry", 0, "low", 10)]},
-                      _holding(_prosody("volume", 0, 1.5, "medium"), 90, 130),
-                      _holding(_prosody("pitch", 0, 1.5, "medium"), 160, 200),
-                      _holding(_prosody("pace", 0, 1.5, "medium"), 170, 210))
+    schedule = _merge(
+        {0: [_phrase("apology.bare_sorry", 0, "low", 10)]},
+        _holding(_prosody("volume", 0, 1.5, "medium"), 90, 130),
+        _holding(_prosody("pitch", 0, 1.5, "medium"), 160, 200),
+        _holding(_prosody("pace", 0, 1.5, "medium"), 170, 210),
+    )
     shown = _run(Coach(cfg), schedule, range(0, 260))
     assert [(p.kind, p.t_s) for p in shown] == [("phrase", 2.0), ("volume", 9.3), ("pitch", 16.3)]
 
@@ -89,8 +104,15 @@ def test_a_weak_cue_never_breaks_through() -> None:
     """A high escalation cue at 1 s; a low pace cue and a medium phrase cue (tiers 0
     and 1) ready 5 s later wait out the 20 s; the stronger of them is shown then."""
     esc = Prompt(t_s=0, kind="customer_escalation", headline="Caller escalating", detail="d", severity="high")
-    shown = _run(Coach(CoachConfig()), _merge(_holding(esc, 10, 30), _holding(_prosody("pace", 0, 1.05, "low"), 60, 260),
-                                              {60: [_phrase("defensive.policy", 0, "medium", 70)]}), range(0, 260))
+    shown = _run(
+        Coach(CoachConfig()),
+        _merge(
+            _holding(esc, 10, 30),
+            _holding(_prosody("pace", 0, 1.05, "low"), 60, 260),
+            {60: [_phrase("defensive.policy", 0, "medium", 70)]},
+        ),
+        range(0, 260),
+    )
     assert [(p.kind, p.t_s) for p in shown] == [("customer_escalation", 1.0), ("pace", 21.0)]
 
 
@@ -107,7 +129,7 @@ def test_the_budget_bucket_bounds_every_stretch_of_the_call() -> None:
     ts = [p.t_s for p in shown]
     assert len(ts) <= cfg.burst + 180 / cfg.min_interval_s
     assert all(sum(1 for u in ts if t - cfg.min_interval_s < u <= t) <= cfg.burst for t in ts)
-    assert all(b - a >= cfg.breakthrough_gap_s - 1e-9 for a, b in zip(ts, ts[1:]))
+    assert all(b - a >= cfg.breakthrough_gap_s - 1e-9 for a, b in itertools.pairwise(ts))
     assert len(ts) >= 180 / cfg.min_interval_s  # the budget is used, not starved
 
 
@@ -117,8 +139,9 @@ def test_the_same_kind_may_come_back_only_when_stronger() -> None:
     borderline one."""
     low = _prosody("pace", 0, 1.05, "low")
     high = _prosody("pace", 0, 2.4, "high")
-    shown = _run(Coach(CoachConfig()), _merge(_holding(low, 0, 40), _holding(high, 90, 120), _holding(low, 150, 200)),
-                 range(0, 260))
+    shown = _run(
+        Coach(CoachConfig()), _merge(_holding(low, 0, 40), _holding(high, 90, 120), _holding(low, 150, 200)), range(0, 260)
+    )
     assert [(p.kind, p.severity, p.t_s) for p in shown] == [("pace", "low", 2.0), ("pace", "high", 9.0)]
 
 
@@ -141,11 +164,17 @@ def test_the_worse_phrase_wins() -> None:
     """'As I said' (medium, rank 50) then 'calm down' (medium, rank 90) 0.8 s later:
     'calm down' is shown. A bare 'sorry' (low) loses to 'it's policy' (medium) 1.5 s
     later the same way."""
-    shown = _run(Coach(CoachConfig()), {10: [_phrase("defensive.as_i_said", 0, "medium", 50)],
-                                        18: [_phrase("defensive.calm_down", 0, "medium", 90)]}, range(0, 100))
+    shown = _run(
+        Coach(CoachConfig()),
+        {10: [_phrase("defensive.as_i_said", 0, "medium", 50)], 18: [_phrase("defensive.calm_down", 0, "medium", 90)]},
+        range(0, 100),
+    )
     assert [(p.evidence["rule"], p.t_s) for p in shown] == [("defensive.calm_down", 3.8)]
-    shown = _run(Coach(CoachConfig()), {10: [_phrase("apology.bare_sorry", 0, "low", 10)],
-                                        25: [_phrase("defensive.policy", 0, "medium", 70)]}, range(0, 100))
+    shown = _run(
+        Coach(CoachConfig()),
+        {10: [_phrase("apology.bare_sorry", 0, "low", 10)], 25: [_phrase("defensive.policy", 0, "medium", 70)]},
+        range(0, 100),
+    )
     assert [(p.evidence["rule"], p.t_s) for p in shown] == [("defensive.policy", 4.5)]
 
 
@@ -155,8 +184,9 @@ def test_builtin_playbook_ranks_the_worse_phrases_higher() -> None:
     pb = load_playbook()
     r = {rule.id: (rule.severity, rule.rank) for rule in pb.rules}
     for worse in ("defensive.calm_down", "defensive.not_my_fault", "defensive.policy"):
-        assert (r[worse][0], r[worse][1]) > (r["apology.bare_sorry"][0], r["apology.bare_sorry"][1]) or \
+        assert (r[worse][0], r[worse][1]) > (r["apology.bare_sorry"][0], r["apology.bare_sorry"][1]) or (
             r[worse][0] == "medium" and r["apology.bare_sorry"][0] == "low"
+        )
         assert r[worse][1] > r["defensive.as_i_said"][1] > r["apology.bare_sorry"][1]
 
 
@@ -172,14 +202,14 @@ def test_high_severity_is_shown_at_once_and_events_wait_for_the_grid() -> None:
 
 def test_budget_is_kept() -> None:
     """Medium cues that keep holding get one slot per 20 s."""
-    cands = _merge(_holding(_prosody("pace", 0, 1.5, "medium"), 0, 1200),
-                   _holding(_prosody("volume", 0, 1.5, "medium"), 0, 1200))
+    cands = _merge(_holding(_prosody("pace", 0, 1.5, "medium"), 0, 1200), _holding(_prosody("volume", 0, 1.5, "medium"), 0, 1200))
     shown = _run(Coach(CoachConfig()), cands, range(0, 1200))
-    gaps = [b.t_s - a.t_s for a, b in zip(shown, shown[1:])]
+    gaps = [b.t_s - a.t_s for a, b in itertools.pairwise(shown)]
     assert len(shown) == 3 and all(g >= 20.0 - 1e-9 for g in gaps)
 
 
 # ------------------------------------------------------------------ whole calls
+
 
 def _render(tmp_path: Any, name: str, build: Any) -> tuple[dict, Any]:
     import scripted
@@ -234,8 +264,14 @@ def test_a_phrase_cue_in_a_loud_high_turn_gives_way_to_the_voice_cue(tmp_path: A
     def build(s: Any, scripted: Any) -> None:
         _opening(s, scripted)
         s.say("agent", "Sorry.", wpm=150)
-        s.say("agent", "Please let me finish explaining, because the refund has already been approved.",
-              pitch=85, gain_db=9.0, label="pitch", gap_s=0.2)
+        s.say(
+            "agent",
+            "Please let me finish explaining, because the refund has already been approved.",
+            pitch=85,
+            gain_db=9.0,
+            label="pitch",
+            gap_s=0.2,
+        )
         s.say("customer", scripted.CUSTOMER_CALM[4])
         s.say("agent", scripted.AGENT_CALM[5], wpm=150)
 
@@ -252,8 +288,10 @@ def test_playbook_rank_is_validated_and_defaults_to_0(tmp_path: Any) -> None:
     from calmcall.text.playbook import PlaybookError, load_playbook
 
     ok = tmp_path / "ok.toml"
-    ok.write_text('[[rule]]\nid = "team.x"\npatterns = ["unfortunately"]\nheadline = "Positive framing"\n'
-                  'detail = "Say what you can do"\nseverity = "low"\nspeaker = "agent"\n')
+    ok.write_text(
+        '[[rule]]\nid = "team.x"\npatterns = ["unfortunately"]\nheadline = "Positive framing"\n'
+        'detail = "Say what you can do"\nseverity = "low"\nspeaker = "agent"\n'
+    )
     assert load_playbook([ok]).rule("team.x").rank == 0
     bad = tmp_path / "bad.toml"
     bad.write_text(ok.read_text() + "rank = 150\n")

@@ -25,7 +25,7 @@ def test_wpm_counts_speech_time_not_pauses() -> None:
 
 def test_wpm_only_uses_words_known_by_now_and_the_window() -> None:
     words = [W(i * 0.4, i * 0.4 + 0.3, f"w{i}", t=5.0) for i in range(10)]
-    assert wpm(words, now_s=4.9) is None            # not committed yet
+    assert wpm(words, now_s=4.9) is None  # not committed yet
     assert wpm(words, now_s=100.0, window_s=20.0) is None  # out of the window
     assert wpm(words + [W(0, 0.3, "x", "customer")], now_s=6.0, speaker="agent") == pytest.approx(60 * 10 / 3.9)
     with pytest.raises(ValueError, match="window_s"):
@@ -33,8 +33,15 @@ def test_wpm_only_uses_words_known_by_now_and_the_window() -> None:
 
 
 def test_cues_split_on_speaker_pause_and_sentence_end() -> None:
-    words = [W(0.0, 0.4, "Hello"), W(0.5, 0.9, "there."), W(1.0, 1.3, "How"), W(1.4, 1.6, "are"),
-             W(1.7, 2.0, "you?"), W(2.1, 2.5, "Fine", "customer"), W(5.0, 5.4, "thanks", "customer")]
+    words = [
+        W(0.0, 0.4, "Hello"),
+        W(0.5, 0.9, "there."),
+        W(1.0, 1.3, "How"),
+        W(1.4, 1.6, "are"),
+        W(1.7, 2.0, "you?"),
+        W(2.1, 2.5, "Fine", "customer"),
+        W(5.0, 5.4, "thanks", "customer"),
+    ]
     assert [c[3] for c in cues(words)] == ["Hello there.", "How are you?", "Fine", "thanks"]
 
 

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
 import pytest
-
-from calmcall.asr.metrics import wer, word_errors
-from calmcall.asr.words import normalize_transcript
-from calmcall.asr.model import load_model
-from calmcall.asr.stream import (
-    DecodeWorker,
-    SimulatedClock,
-    StreamingTranscriber,
-    transcribe_stream,
-    transcribe_whole_file,
-)
-from calmcall.events import Partial, Word
-
 from conftest import shared_audio
 from speech_clips import (  # benchmarks/speech_clips.py (on sys.path via conftest.py)
     JFK_TEXT,
@@ -28,13 +16,24 @@ from speech_clips import (  # benchmarks/speech_clips.py (on sys.path via confte
     read_16k,
 )
 
+from calmcall.asr.metrics import wer, word_errors
+from calmcall.asr.model import load_model
+from calmcall.asr.stream import (
+    DecodeWorker,
+    SimulatedClock,
+    StreamingTranscriber,
+    transcribe_stream,
+    transcribe_whole_file,
+)
+from calmcall.asr.words import normalize_transcript
+from calmcall.events import Partial, Word
+
 JFK = "jfk/jfk.wav"  # in ../shared/audio; shared_audio() skips the test when it is absent
 STEREO = "stereo-two-speaker/stereo_diarization.wav"
 
 
 def pad(x: np.ndarray, before_s: float = 1.0, after_s: float = 1.0) -> np.ndarray:
-    return np.concatenate([np.zeros(int(before_s * SR), np.float32), x,
-                           np.zeros(int(after_s * SR), np.float32)])
+    return np.concatenate([np.zeros(int(before_s * SR), np.float32), x, np.zeros(int(after_s * SR), np.float32)])
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +60,7 @@ def check_invariants(events, duration_s: float) -> None:  # type: ignore[no-unty
     assert [e.t_s for e in events] == sorted(e.t_s for e in events)
     starts = [w.start_s for w in words]
     assert starts == sorted(starts), "word start times must be monotonic"
-    for a, b in zip(words, words[1:]):
+    for a, b in itertools.pairwise(words):
         assert b.start_s >= a.end_s - 1e-6, (a, b)
     for w in words:
         assert 0.0 <= w.start_s <= w.end_s <= duration_s + 1e-6, w
@@ -91,7 +90,7 @@ def test_simulated_clock_with_fixed_cost_is_deterministic(model) -> None:  # typ
     assert runs[0] == runs[1]
     # the decoder is never in two places at once: passes are >= 0.4 s apart
     ts = sorted({e.t_s for e in runs[0]})
-    assert all(b - a >= 0.4 - 1e-9 for a, b in zip(ts, ts[1:]))
+    assert all(b - a >= 0.4 - 1e-9 for a, b in itertools.pairwise(ts))
     assert wer(JFK_TEXT, text_of(runs[0])) <= 0.05
 
 
@@ -132,8 +131,7 @@ def test_stereo_channels_share_one_decoder(model) -> None:  # type: ignore[no-un
 @pytest.mark.parametrize("kind", ["silence", "white noise"])
 def test_no_words_on_silence_or_noise(model, kind: str) -> None:  # type: ignore[no-untyped-def]
     rng = np.random.default_rng(0)
-    audio = (np.zeros(10 * SR, np.float32) if kind == "silence"
-             else (0.1 * rng.standard_normal(10 * SR)).astype(np.float32))
+    audio = np.zeros(10 * SR, np.float32) if kind == "silence" else (0.1 * rng.standard_normal(10 * SR)).astype(np.float32)
     events = transcribe_stream(model, audio, "agent")
     assert words_of(events) == []
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import shared_audio
 
 from calmcall.audio_io import CallFileError, iter_blocks, load_call
-from conftest import shared_audio
 
 
 def _stereo() -> Path:
@@ -117,7 +117,9 @@ def test_bad_input_table_via_cli(tmp_path: Path) -> None:
     for argv, expected in _bad_inputs(tmp_path):
         proc = subprocess.run(
             [sys.executable, "-m", "calmcall.cli", "analyze", *argv, "--no-transcribe"],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert proc.returncode == 2, (argv, proc.stderr)
         lines = proc.stderr.strip().splitlines()

@@ -51,8 +51,8 @@ def streamed_flac(path: Path, x: np.ndarray, rate: int = 16000) -> Path:
     sf.write(path, x, rate, format="FLAC")
     b = bytearray(path.read_bytes())
     si = 8  # "fLaC" + metadata block header; bytes 10..17 of STREAMINFO end in the 36-bit total
-    v = int.from_bytes(b[si + 10: si + 18], "big") & ~((1 << 36) - 1)
-    b[si + 10: si + 18] = v.to_bytes(8, "big")
+    v = int.from_bytes(b[si + 10 : si + 18], "big") & ~((1 << 36) - 1)
+    b[si + 10 : si + 18] = v.to_bytes(8, "big")
     path.write_bytes(bytes(b))
     return path
 
@@ -79,9 +79,12 @@ def test_wav_claiming_2147483647_hz_is_refused_before_allocating(tmp_path: Path,
     b = bytearray(p.read_bytes())
     b[24:28] = struct.pack("<I", 2_147_483_647)
     p.write_bytes(bytes(b))
-    for cmd in (["analyze", str(p), "--no-transcribe"], ["calibrate", str(p), "--out", str(tmp_path / "prof.toml")],
-                ["report", str(p), "--no-transcribe", "-o", str(tmp_path / "r.html")]):
-        rc, out, err = run_cli(capsys, *cmd)
+    for cmd in (
+        ["analyze", str(p), "--no-transcribe"],
+        ["calibrate", str(p), "--out", str(tmp_path / "prof.toml")],
+        ["report", str(p), "--no-transcribe", "-o", str(tmp_path / "r.html")],
+    ):
+        rc, _out, err = run_cli(capsys, *cmd)
         assert_one_line_error(rc, err, "hugerate.wav", "2147483647 Hz", "384000 Hz maximum")
     assert sorted(x.name for x in tmp_path.iterdir()) == ["hugerate.wav"]  # nothing written
 
@@ -102,7 +105,7 @@ def test_streamed_flac_with_zero_total_samples_is_decoded(tmp_path: Path, capsys
     call = load_call(p)
     ref = load_call(_plain_copy(tmp_path, x))
     assert np.array_equal(call.agent, ref.agent)
-    rc, out, err = run_cli(capsys, "analyze", str(p), "--no-transcribe")
+    rc, _out, err = run_cli(capsys, "analyze", str(p), "--no-transcribe")
     assert rc == 0, err
     assert "Traceback" not in err
 
@@ -172,8 +175,9 @@ def test_subprocess_contract_for_the_320_gib_header(tmp_path: Path) -> None:
     b = bytearray(p.read_bytes())
     b[24:28] = struct.pack("<I", 2_147_483_647)
     p.write_bytes(bytes(b))
-    proc = subprocess.run([sys.executable, "-m", "calmcall.cli", "analyze", str(p), "--no-transcribe"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "calmcall.cli", "analyze", str(p), "--no-transcribe"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
@@ -226,20 +230,23 @@ def test_profile_deep_nesting_is_one_line(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ numbers on the command line
 
 
-@pytest.mark.parametrize("argv,flag,rng", [
-    (["replay", "x.wav", "--speed", "nan"], "--speed", "(0, 50]"),
-    (["replay", "x.wav", "--speed", "0"], "--speed", "(0, 50]"),
-    (["replay", "x.wav", "--linger", "nan"], "--linger", "[0, 86400]"),
-    (["replay", "x.wav", "--linger", "-5"], "--linger", "[0, 86400]"),
-    (["replay", "x.wav", "--wait-client", "inf"], "--wait-client", "[0, 3600]"),
-    (["replay", "x.wav", "--port", "70000"], "--port", "[0, 65535]"),
-    (["replay", "x.wav", "--port", "-1"], "--port", "[0, 65535]"),
-    (["live", "--port", "1e3"], "--port", "[0, 65535]"),
-    (["live", "--duration", "-1"], "--duration", "(0, 86400]"),
-    (["analyze", "x.wav", "--agent-channel", "-1"], "--agent-channel", "[0, 63]"),
-    (["analyze", "x", "--out", "o", "--jobs", "0"], "--jobs", "[1, 256]"),
-    (["sessions", "-n", "abc"], "--limit", "[0, 1000000]"),
-])
+@pytest.mark.parametrize(
+    "argv,flag,rng",
+    [
+        (["replay", "x.wav", "--speed", "nan"], "--speed", "(0, 50]"),
+        (["replay", "x.wav", "--speed", "0"], "--speed", "(0, 50]"),
+        (["replay", "x.wav", "--linger", "nan"], "--linger", "[0, 86400]"),
+        (["replay", "x.wav", "--linger", "-5"], "--linger", "[0, 86400]"),
+        (["replay", "x.wav", "--wait-client", "inf"], "--wait-client", "[0, 3600]"),
+        (["replay", "x.wav", "--port", "70000"], "--port", "[0, 65535]"),
+        (["replay", "x.wav", "--port", "-1"], "--port", "[0, 65535]"),
+        (["live", "--port", "1e3"], "--port", "[0, 65535]"),
+        (["live", "--duration", "-1"], "--duration", "(0, 86400]"),
+        (["analyze", "x.wav", "--agent-channel", "-1"], "--agent-channel", "[0, 63]"),
+        (["analyze", "x", "--out", "o", "--jobs", "0"], "--jobs", "[1, 256]"),
+        (["sessions", "-n", "abc"], "--limit", "[0, 1000000]"),
+    ],
+)
 def test_out_of_range_cli_number_names_flag_and_range(capsys: Any, argv: list[str], flag: str, rng: str) -> None:
     rc, out, err = run_cli(capsys, *argv)
     assert_one_line_error(rc, err, flag, rng)
@@ -273,19 +280,22 @@ def test_catastrophic_regex_costs_microseconds(tmp_path: Path) -> None:
     assert [f.evidence["rule"] for f in fired] == ["my.rule"]  # the rule still matches what it should
 
 
-@pytest.mark.parametrize("pattern,words", [
-    ("/(a)\\\\1/", "backreferences and lookarounds are not supported"),
-    ("/a(?=b)/", "backreferences and lookarounds are not supported"),
-    ("(" * 12 + "calm" + ")" * 12, "nested more than 8 deep"),
-    ("[" * 100 + "x" + "]" * 100, "more than 64 elements"),
-    ("calm " * 120, "longer than 500 characters"),
-])
+@pytest.mark.parametrize(
+    "pattern,words",
+    [
+        ("/(a)\\\\1/", "backreferences and lookarounds are not supported"),
+        ("/a(?=b)/", "backreferences and lookarounds are not supported"),
+        ("(" * 12 + "calm" + ")" * 12, "nested more than 8 deep"),
+        ("[" * 100 + "x" + "]" * 100, "more than 64 elements"),
+        ("calm " * 120, "longer than 500 characters"),
+    ],
+)
 def test_playbook_pattern_refused_with_reason(tmp_path: Path, capsys: Any, pattern: str, words: str) -> None:
     p = tmp_path / "pb.toml"
     p.write_text("[[rule]]\n" + PB_RULE + f'patterns = ["{pattern}"]\n')
     call = tmp_path / "c.wav"
     sf.write(call, tone(), 16000)
-    rc, out, err = run_cli(capsys, "analyze", str(call), "--no-transcribe", "--playbook", str(p))
+    rc, _out, err = run_cli(capsys, "analyze", str(call), "--no-transcribe", "--playbook", str(p))
     assert_one_line_error(rc, err, "pb.toml", "my.rule", words)
 
 
@@ -316,8 +326,9 @@ def test_malformed_playbook_is_an_error_under_no_transcribe(tmp_path: Path, caps
     rc, out, err = run_cli(capsys, "analyze", str(call), "--no-transcribe", "--playbook", str(p))
     assert_one_line_error(rc, err, "pb.toml", "TOML syntax error")
     assert out == ""
-    rc, out, err = run_cli(capsys, "analyze", str(tmp_path), "--out", str(tmp_path / "out"), "--no-transcribe",
-                           "--playbook", str(p))
+    rc, out, err = run_cli(
+        capsys, "analyze", str(tmp_path), "--out", str(tmp_path / "out"), "--no-transcribe", "--playbook", str(p)
+    )
     assert_one_line_error(rc, err, "pb.toml")
     assert not (tmp_path / "out").exists()
 
@@ -340,12 +351,32 @@ def write_session(d: Path, sid: str, t_prompt: str | None, *, end_t: str = "2.0"
     import json
 
     d.mkdir(parents=True, exist_ok=True)
-    head = {"type": "session_start", "schema": 1, "session_id": sid, "started_at": "2026-01-01T10:00:00.000Z",
-            "meta": {"source": "replay", "roles": ["agent"]}}
-    meas = {"type": "measures", "t_s": 0.25, "speaker": "agent", "active": True, "f0_hz": 120.0, "pitch_st": 0.0,
-            "level_db": -30.0, "level_rel_db": 0.0, "rate_syl_s": 4.0, "rate_rel": 1.0, "wpm": None, "in_band": True}
-    prompt = '{"type":"prompt",' + ("" if t_prompt is None else f'"t_s":{t_prompt},') + \
-        '"kind":"pace","headline":"Slow down","detail":"x","severity":"low","evidence":{}}'
+    head = {
+        "type": "session_start",
+        "schema": 1,
+        "session_id": sid,
+        "started_at": "2026-01-01T10:00:00.000Z",
+        "meta": {"source": "replay", "roles": ["agent"]},
+    }
+    meas = {
+        "type": "measures",
+        "t_s": 0.25,
+        "speaker": "agent",
+        "active": True,
+        "f0_hz": 120.0,
+        "pitch_st": 0.0,
+        "level_db": -30.0,
+        "level_rel_db": 0.0,
+        "rate_syl_s": 4.0,
+        "rate_rel": 1.0,
+        "wpm": None,
+        "in_band": True,
+    }
+    prompt = (
+        '{"type":"prompt",'
+        + ("" if t_prompt is None else f'"t_s":{t_prompt},')
+        + '"kind":"pace","headline":"Slow down","detail":"x","severity":"low","evidence":{}}'
+    )
     end = f'{{"type":"session_end","t_s":{end_t},"ended_at":"2026-01-01T10:00:02.000Z","summary":{{"records":2,"prompts":1}}}}'
     p = d / f"{sid}.jsonl"
     p.write_text("\n".join([json.dumps(head), json.dumps(meas), prompt, end]) + "\n")
@@ -366,8 +397,12 @@ def test_damaged_prompt_time_is_skipped_and_counted_by_report(tmp_path: Path, ca
 def test_replay_of_a_1e308_record_does_not_wait(tmp_path: Path) -> None:
     """It hung forever; now the record is damage and the replay ends at once."""
     log = write_session(tmp_path / "s", "huge", "1e308")
-    proc = subprocess.run([sys.executable, "-m", "calmcall.cli", "replay", str(log), "--port", "0", "--no-log",
-                           "--linger", "0", "--speed", "50"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "calmcall.cli", "replay", str(log), "--port", "0", "--no-log", "--linger", "0", "--speed", "50"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "1 damaged record(s) skipped" in proc.stdout
     assert "Traceback" not in proc.stderr
@@ -408,14 +443,40 @@ def _event_log(d: Path, n: int = 40) -> Path:
     import json
 
     d.mkdir(parents=True, exist_ok=True)
-    recs = [{"type": "session_start", "schema": 1, "session_id": "src", "started_at": "2026-01-01T10:00:00.000Z",
-             "meta": {"source": "replay", "roles": ["agent"]}}]
+    recs = [
+        {
+            "type": "session_start",
+            "schema": 1,
+            "session_id": "src",
+            "started_at": "2026-01-01T10:00:00.000Z",
+            "meta": {"source": "replay", "roles": ["agent"]},
+        }
+    ]
     for i in range(n):
-        recs.append({"type": "measures", "t_s": round(0.05 * (i + 1), 3), "speaker": "agent", "active": True,
-                     "f0_hz": 120.0, "pitch_st": 0.0, "level_db": -30.0, "level_rel_db": 0.0, "rate_syl_s": 4.0,
-                     "rate_rel": 1.0, "wpm": None, "in_band": True})
-    recs.append({"type": "session_end", "t_s": round(0.05 * n, 3), "ended_at": "2026-01-01T10:00:02.000Z",
-                 "summary": {"records": n, "prompts": 0}})
+        recs.append(
+            {
+                "type": "measures",
+                "t_s": round(0.05 * (i + 1), 3),
+                "speaker": "agent",
+                "active": True,
+                "f0_hz": 120.0,
+                "pitch_st": 0.0,
+                "level_db": -30.0,
+                "level_rel_db": 0.0,
+                "rate_syl_s": 4.0,
+                "rate_rel": 1.0,
+                "wpm": None,
+                "in_band": True,
+            }
+        )
+    recs.append(
+        {
+            "type": "session_end",
+            "t_s": round(0.05 * n, 3),
+            "ended_at": "2026-01-01T10:00:02.000Z",
+            "summary": {"records": n, "prompts": 0},
+        }
+    )
     p = d / "src.jsonl"
     p.write_text("".join(json.dumps(r) + "\n" for r in recs))
     return p
@@ -456,10 +517,12 @@ def test_disk_full_mid_call_coaching_goes_on_and_the_loss_is_said(tmp_path: Path
     disk.install(monkeypatch)
     published: list[tuple[str, dict]] = []
     real_publish = server.OverlayServer.publish
-    monkeypatch.setattr(server.OverlayServer, "publish",
-                        lambda self, t, d: (published.append((t, d)), real_publish(self, t, d))[1])
-    rc, out, err = run_cli(capsys, "replay", str(src), "--port", "0", "--speed", "20", "--linger", "0",
-                           "--sessions-dir", str(out_dir))
+    monkeypatch.setattr(
+        server.OverlayServer, "publish", lambda self, t, d: (published.append((t, d)), real_publish(self, t, d))[1]
+    )
+    rc, out, err = run_cli(
+        capsys, "replay", str(src), "--port", "0", "--speed", "20", "--linger", "0", "--sessions-dir", str(out_dir)
+    )
     assert rc == 1, (out, err)
     assert "Traceback" not in err
     # coaching went on: every measures record was still published to the overlay
@@ -488,8 +551,9 @@ def test_unusable_sessions_folder_at_start_is_one_line(tmp_path: Path, monkeypat
         fail_os(monkeypatch, out_dir, errno.EROFS, method="mkdir")
     else:
         out_dir.write_text("a file, not a folder")
-    rc, out, err = run_cli(capsys, "replay", str(src), "--port", "0", "--speed", "20", "--linger", "0",
-                           "--sessions-dir", str(out_dir))
+    rc, out, err = run_cli(
+        capsys, "replay", str(src), "--port", "0", "--speed", "20", "--linger", "0", "--sessions-dir", str(out_dir)
+    )
     line = assert_one_line_error(rc, err, "cannot start the session log", str(out_dir), "--no-log")
     words = {"full": "disk is full", "readonly": "read-only", "notafolder": "a file, not a folder"}[how]
     assert words in line
@@ -542,8 +606,16 @@ def test_head_has_the_headers_and_no_body(overlay: Any) -> None:
     assert hhdrs["Content-Security-Policy"] == hdrs["Content-Security-Policy"]
 
 
-@pytest.mark.parametrize("hosts", [["127.0.0.1:{port}", "127.0.0.1:{port}"], ["127.0.0.1:{port}", "evil.example"],
-                                   ["127.0.0.1:{port} x"], ["127.0.0.1:{port}/"], ["@evil"]])
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        ["127.0.0.1:{port}", "127.0.0.1:{port}"],
+        ["127.0.0.1:{port}", "evil.example"],
+        ["127.0.0.1:{port} x"],
+        ["127.0.0.1:{port}/"],
+        ["@evil"],
+    ],
+)
 def test_duplicated_or_malformed_host_is_400_not_500(overlay: Any, hosts: list[str], caplog: Any) -> None:
     lines = "".join(f"Host: {h.format(port=overlay.port)}\r\n" for h in hosts)
     status, _, body = http_raw(overlay.port, f"GET / HTTP/1.1\r\n{lines}\r\n")
@@ -561,7 +633,7 @@ def test_analyze_outputs_are_written_0600(tmp_path: Path, capsys: Any) -> None:
     outs["--vtt"].write_text("old\n")
     os.chmod(outs["--vtt"], 0o644)  # an existing file is replaced by a private one
     argv = ["analyze", str(call), "--no-transcribe"] + [a for f, p in outs.items() for a in (f, str(p))]
-    rc, out, err = run_cli(capsys, *argv)
+    rc, _out, err = run_cli(capsys, *argv)
     assert rc == 0, err
     for p in outs.values():
         assert p.stat().st_mode & 0o777 == 0o600, p

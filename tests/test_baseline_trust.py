@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import shared_audio
 
 from calmcall.audio_io import load_call
 from calmcall.baseline import BaselineLearner
@@ -12,11 +13,11 @@ from calmcall.config import BaselineConfig, Config
 from calmcall.events import Baseline, BaselineReady, Measures
 from calmcall.pipeline import Pipeline
 from calmcall.prosody import HOP_S, FrameMeasure, PitchFrame
-from conftest import shared_audio
 
 
-def _frames(n: int, *, t0_s: float, f0_hz: float, nuclei_per_s: float, power: float = 1e-3,
-            active: bool = True) -> list[FrameMeasure]:
+def _frames(
+    n: int, *, t0_s: float, f0_hz: float, nuclei_per_s: float, power: float = 1e-3, active: bool = True
+) -> list[FrameMeasure]:
     """``n`` 10 ms speech frames; each carries its own pitch value (no delay)."""
     every = int(round(1.0 / (nuclei_per_s * HOP_S))) if nuclei_per_s > 0 else 10**9
     out = []
@@ -41,12 +42,15 @@ def test_plausible_window_gives_the_baseline_once() -> None:
     assert lr.status == "learned"
 
 
-@pytest.mark.parametrize("kw, reason", [
-    ({"f0_hz": 45.0, "nuclei_per_s": 4.0}, "median pitch 45 Hz"),
-    ({"f0_hz": 450.0, "nuclei_per_s": 4.0}, "median pitch 450 Hz"),
-    ({"f0_hz": 120.0, "nuclei_per_s": 1.0}, "pace 1.00 syllables/s"),
-    ({"f0_hz": 120.0, "nuclei_per_s": 4.0, "power": 1e-7}, "level -70.0 dBFS"),
-])
+@pytest.mark.parametrize(
+    "kw, reason",
+    [
+        ({"f0_hz": 45.0, "nuclei_per_s": 4.0}, "median pitch 45 Hz"),
+        ({"f0_hz": 450.0, "nuclei_per_s": 4.0}, "median pitch 450 Hz"),
+        ({"f0_hz": 120.0, "nuclei_per_s": 1.0}, "pace 1.00 syllables/s"),
+        ({"f0_hz": 120.0, "nuclei_per_s": 4.0, "power": 1e-7}, "level -70.0 dBFS"),
+    ],
+)
 def test_implausible_baseline_is_refused_and_learning_goes_on(kw: dict, reason: str) -> None:
     """10 s of implausible speech: no baseline, the status names the reason; learning
     starts afresh, and the next 10 s of plausible speech give the baseline of the good
@@ -66,8 +70,10 @@ def test_unsettled_baseline_waits() -> None:
     unsettled, no baseline."""
     lr = BaselineLearner(4.0)
     frames = _frames(400, t0_s=0.0, f0_hz=120.0, nuclei_per_s=4.0)
-    frames = [FrameMeasure(f.t_s, True, f.power, True, False, (PitchFrame(f.t_s, True, i % 20 == 0, 120.0, False),))
-              for i, f in enumerate(frames)]
+    frames = [
+        FrameMeasure(f.t_s, True, f.power, True, False, (PitchFrame(f.t_s, True, i % 20 == 0, 120.0, False),))
+        for i, f in enumerate(frames)
+    ]
     assert _feed(lr, frames) == []
     assert "unsettled" in lr.status
     assert lr.finish() is None

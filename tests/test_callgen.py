@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
-
 import callgen
+import pytest
 
 
 def test_splits_share_no_voice_and_no_line() -> None:

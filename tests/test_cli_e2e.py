@@ -93,8 +93,9 @@ def test_spoken_card_number_is_masked_everywhere(tmp_path: Path) -> None:
 
     turns = [
         scripted.Turn("agent", 0.5, "Thank you. Could you read me the card number, please?"),
-        scripted.Turn("customer", 4.5, "Yes. It is four one one one, one one one one, one one one one, one one one one.",
-                      wpm=130),
+        scripted.Turn(
+            "customer", 4.5, "Yes. It is four one one one, one one one one, one one one one, one one one one.", wpm=130
+        ),
         scripted.Turn("agent", 17.0, "Thank you, and the security code on the back?"),
         scripted.Turn("customer", 20.5, "The security code is seven three nine.", wpm=130),
     ]

@@ -36,8 +36,10 @@ def _max_delay_s(kind: str, words: bool = False) -> float:
         return PACE_MAX_DELAY_S[words]
     return CUSTOMER_MAX_DELAY_S if kind == "customer_escalation" else MAX_DELAY_S
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                  reason="espeak-ng not installed (the README test command installs it)")
+
+needs_espeak = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="espeak-ng not installed (the README test command installs it)"
+)
 
 
 def _analyze(wav: Path) -> dict[str, Any]:
@@ -52,15 +54,20 @@ def _match(doc: dict[str, Any], truth: dict[str, Any]) -> tuple[list[str], list[
     words = bool(doc["words"])
     prompts = doc["prompts"]
     for v in truth["violations"]:
-        hits = [p for p in prompts
-                if p["kind"] == v["kind"] and v["start_s"] <= p["t_s"] <= v["start_s"] + _max_delay_s(v["kind"], words)]
+        hits = [
+            p
+            for p in prompts
+            if p["kind"] == v["kind"] and v["start_s"] <= p["t_s"] <= v["start_s"] + _max_delay_s(v["kind"], words)
+        ]
         if hits:
             delays.append((v["kind"], hits[0]["t_s"] - v["start_s"]))
         else:
             missed.append(v["kind"])
     for p in prompts:
-        if not any(p["kind"] == v["kind"] and v["start_s"] <= p["t_s"] <= v["start_s"] + _max_delay_s(v["kind"], words)
-                   for v in truth["violations"]):
+        if not any(
+            p["kind"] == v["kind"] and v["start_s"] <= p["t_s"] <= v["start_s"] + _max_delay_s(v["kind"], words)
+            for v in truth["violations"]
+        ):
             false.append((p["kind"], p["t_s"]))
     return missed, false, delays
 
@@ -88,8 +95,9 @@ def test_violation_is_prompted_within_3_s(scenario_docs: dict, name: str) -> Non
 
 
 @needs_espeak
-@pytest.mark.parametrize("name", ["calm_only", "pace", "pitch", "volume", "overtalk", "customer_interrupts",
-                                  "customer_escalation"])
+@pytest.mark.parametrize(
+    "name", ["calm_only", "pace", "pitch", "volume", "overtalk", "customer_interrupts", "customer_escalation"]
+)
 def test_no_pitch_volume_overtalk_prompts_in_calm_turns(scenario_docs: dict, name: str) -> None:
     doc, truth = scenario_docs[name]
     _missed, false, _ = _match(doc, truth)
@@ -131,7 +139,7 @@ def _analyze_with_words(wav: Path, truth: dict[str, Any]) -> dict[str, Any]:
 def test_sample_call_gives_the_expected_prompts() -> None:
     truth = json.loads((ROOT / "samples" / "sample_call.truth.json").read_text())
     doc = _analyze_with_words(ROOT / "samples" / "sample_call.wav", truth)
-    missed, false, delays = _match(doc, truth)
+    missed, false, _delays = _match(doc, truth)
     assert not missed and not false, (missed, false, doc["prompts"])
     assert sorted(p["kind"] for p in doc["prompts"]) == sorted(v["kind"] for v in truth["violations"])
     pace = [p for p in doc["prompts"] if p["kind"] == "pace"][0]

@@ -23,8 +23,9 @@ def test_default_text_parses_back_to_defaults() -> None:
 
 
 def test_print_default_cli() -> None:
-    proc = subprocess.run([sys.executable, "-m", "calmcall.cli", "config", "--print-default"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "calmcall.cli", "config", "--print-default"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0
     assert config_from_dict(tomllib.loads(proc.stdout)) == Config()
 
@@ -62,7 +63,11 @@ def test_partial_config_overrides_only_its_keys(tmp_path: Path) -> None:
 def test_cli_reports_config_error_in_one_line(tmp_path: Path) -> None:
     p = tmp_path / "bad.toml"
     p.write_text("[coach]\nbogus = 1\n")
-    proc = subprocess.run([sys.executable, "-m", "calmcall.cli", "analyze", "--no-transcribe", "--config", str(p)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "calmcall.cli", "analyze", "--no-transcribe", "--config", str(p)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "coach.bogus" in proc.stderr

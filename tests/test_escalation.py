@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 from calmcall.config import Config
-from calmcall.escalation import (MAX_LEVEL_DB, MAX_PITCH_ST, MAX_RATE_RATIO, RiseTracker, bounded_rise,
-                                 describe)
+from calmcall.escalation import MAX_LEVEL_DB, MAX_PITCH_ST, MAX_RATE_RATIO, RiseTracker, bounded_rise, describe
 from calmcall.events import Baseline, Prompt
 
 CALM = Baseline(f0_hz=200.0, level_db=-30.0, rate_syl_s=4.0)
@@ -29,10 +28,8 @@ def test_every_rise_is_clipped_to_its_bound() -> None:
 
 
 def test_detail_is_in_db_semitones_and_bounded_percent() -> None:
-    assert describe({"level_rel_db": 8.4, "pitch_st": 4.2, "rate_rel": 1.45}) == \
-        "+8 dB louder, +4 semitones higher, 45 % faster"
-    assert describe({"level_rel_db": MAX_LEVEL_DB, "rate_rel": MAX_RATE_RATIO}) == \
-        "at least +20 dB louder, at least 100 % faster"
+    assert describe({"level_rel_db": 8.4, "pitch_st": 4.2, "rate_rel": 1.45}) == "+8 dB louder, +4 semitones higher, 45 % faster"
+    assert describe({"level_rel_db": MAX_LEVEL_DB, "rate_rel": MAX_RATE_RATIO}) == "at least +20 dB louder, at least 100 % faster"
 
 
 def test_rise_is_the_median_of_recent_speech() -> None:
@@ -65,7 +62,8 @@ def test_escalation_prompt_detail_is_bounded_on_a_scripted_call(tmp_path) -> Non
     m = re.fullmatch(r"Caller is (.+) than at the start - let them finish, then answer low and slow", esc[0].detail)
     assert m, esc[0].detail
     for part in m.group(1).split(", "):
-        assert re.fullmatch(r"(at least )?\+\d+ dB louder|(at least )?\+\d+ semitones higher|(at least )?\d+ % faster",
-                            part), part
+        assert re.fullmatch(r"(at least )?\+\d+ dB louder|(at least )?\+\d+ semitones higher|(at least )?\d+ % faster", part), (
+            part
+        )
     pct = re.search(r"(\d+) % faster", esc[0].detail)
     assert pct is None or int(pct.group(1)) <= 100

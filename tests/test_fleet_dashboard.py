@@ -21,8 +21,35 @@ pytest.importorskip("pyarrow", reason="calls.parquet needs pyarrow: pip install 
 HOSTILE_FILE = '<img src=x onerror=alert(1)>&"q'
 HOSTILE_TEAM = "</td><script>alert(2)</script>"
 HOSTILE_AGENT = '"><svg onload=alert(3)>'
-ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "main", "header", "h1", "h2", "p", "section", "div",
-                "b", "svg", "rect", "text", "line", "polyline", "circle", "table", "thead", "tbody", "tr", "th", "td", "a"}
+ALLOWED_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "main",
+    "header",
+    "h1",
+    "h2",
+    "p",
+    "section",
+    "div",
+    "b",
+    "svg",
+    "rect",
+    "text",
+    "line",
+    "polyline",
+    "circle",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "a",
+}
 
 
 class _Page(HTMLParser):
@@ -140,8 +167,14 @@ def test_no_per_agent_view_without_a_manifest(fleet: dict[str, Path], capsys: py
 
 def test_listen_score_counts_measured_facts() -> None:
     calm = {"in_band_share": 0.98, "agent_talk_s": 300, "prompts_total": 0, "overtalk_count": 0}
-    rough = {"in_band_share": 0.4, "agent_talk_s": 60, "prompts_total": 4, "overtalk_count": 3,
-             "escalations_not_back_in_band": 1, "silences_over_10s": 2}
+    rough = {
+        "in_band_share": 0.4,
+        "agent_talk_s": 60,
+        "prompts_total": 4,
+        "overtalk_count": 3,
+        "escalations_not_back_in_band": 1,
+        "silences_over_10s": 2,
+    }
     s_calm, why_calm = db.listen_score(calm)
     s_rough, why_rough = db.listen_score(rough)
     assert s_calm == pytest.approx(0.04) and why_calm == []

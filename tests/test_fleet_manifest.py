@@ -40,14 +40,17 @@ def _write_manifest(path: Path, rows: list[list[str]]) -> Path:
 
 def test_manifest_columns_reach_calls_parquet(calls: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CALMCALL_BATCH_INPROCESS", "1")
-    man = _write_manifest(calls / "manifest.csv", [
-        ["path", "agent_id", "call_time", "team", "queue"],
-        ["a.wav", "ag-7", "2026-12-01T09:30:00Z", "Billing", "disputes"],
-        [str(calls / "north" / "b.wav"), "ag-9", "2026-12-01T11:00:00+01:00", "", "cards"],
-        ["broken.wav", "ag-7", "2026-12-02T08:00:00", "Billing", ""],
-        ["missing.wav", "ag-1", "", "Billing", ""],
-        ["a.wav", "ag-dup", "", "", ""],  # the same call twice: the first row counts
-    ])
+    man = _write_manifest(
+        calls / "manifest.csv",
+        [
+            ["path", "agent_id", "call_time", "team", "queue"],
+            ["a.wav", "ag-7", "2026-12-01T09:30:00Z", "Billing", "disputes"],
+            [str(calls / "north" / "b.wav"), "ag-9", "2026-12-01T11:00:00+01:00", "", "cards"],
+            ["broken.wav", "ag-7", "2026-12-02T08:00:00", "Billing", ""],
+            ["missing.wav", "ag-1", "", "Billing", ""],
+            ["a.wav", "ag-dup", "", "", ""],  # the same call twice: the first row counts
+        ],
+    )
     out = tmp_path / "out"
     res = batch.batch_analyze(str(man), out, opts=batch.Options(transcribe=False), jobs=1, progress=io.StringIO())
     assert (res.total, res.done, len(res.failed)) == (4, 2, 2)
@@ -76,8 +79,9 @@ def test_manifest_columns_reach_calls_parquet(calls: Path, tmp_path: Path, monke
     assert oct((out / "calls.parquet").stat().st_mode & 0o777) == "0o600"
 
 
-def test_without_a_manifest_calls_group_by_folder_and_file_time(calls: Path, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_manifest_calls_group_by_folder_and_file_time(
+    calls: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CALMCALL_BATCH_INPROCESS", "1")
     os.utime(calls / "north" / "b.wav", (1_764_000_000, 1_764_000_000))
     out = tmp_path / "out"
@@ -88,16 +92,19 @@ def test_without_a_manifest_calls_group_by_folder_and_file_time(calls: Path, tmp
     assert rows["a.wav"]["agent_id"] == "" and rows["a.wav"]["team"] == ""
 
 
-@pytest.mark.parametrize(("rows", "needle"), [
-    ([["file", "agent_id"], ["a.wav", "x"]], "needs a 'path' column"),
-    ([["path", "call_time"], ["a.wav", "yesterday"]], "row 2: call_time 'yesterday' is not an ISO 8601 time"),
-    ([["path", "status"], ["a.wav", "vip"]], "'status', which is an output column"),
-    ([["path", "team", "team"], ["a.wav", "x", "y"]], "the column 'team' twice"),
-    ([["path", "team"], ["a.wav", "x", "extra"]], "row 2 has 3 fields, the header 2"),
-    ([["path", "team"], ["", "x"]], "row 2 has an empty path"),
-    ([["path", "team"]], "lists no calls"),
-    ([], "the manifest is empty"),
-])
+@pytest.mark.parametrize(
+    ("rows", "needle"),
+    [
+        ([["file", "agent_id"], ["a.wav", "x"]], "needs a 'path' column"),
+        ([["path", "call_time"], ["a.wav", "yesterday"]], "row 2: call_time 'yesterday' is not an ISO 8601 time"),
+        ([["path", "status"], ["a.wav", "vip"]], "'status', which is an output column"),
+        ([["path", "team", "team"], ["a.wav", "x", "y"]], "the column 'team' twice"),
+        ([["path", "team"], ["a.wav", "x", "extra"]], "row 2 has 3 fields, the header 2"),
+        ([["path", "team"], ["", "x"]], "row 2 has an empty path"),
+        ([["path", "team"]], "lists no calls"),
+        ([], "the manifest is empty"),
+    ],
+)
 def test_a_bad_manifest_is_one_clear_error(tmp_path: Path, rows: list[list[str]], needle: str) -> None:
     man = _write_manifest(tmp_path / "m.csv", rows)
     with pytest.raises(ManifestError) as ei:

@@ -80,8 +80,7 @@ def test_ray_engine_on_two_nodes_matches_the_local_pool(loopback: fc.LoopbackClu
     res_l = batch.batch_analyze(str(calls), local_out, opts=opts, jobs=2, progress=io.StringIO())
     log = io.StringIO()
     t0 = time.monotonic()
-    res_r = batch.batch_analyze(str(calls), ray_out, opts=opts, jobs=2, progress=log, engine="ray",
-                                ray_address=loopback.address)
+    res_r = batch.batch_analyze(str(calls), ray_out, opts=opts, jobs=2, progress=log, engine="ray", ray_address=loopback.address)
     assert time.monotonic() - t0 < 240
     assert (res_r.total, res_r.done, len(res_r.failed)) == (res_l.total, res_l.done, len(res_l.failed)) == (4, 3, 1)
     assert Path(res_r.failed[0][0]).name == "broken.wav" and "broken.wav" in res_r.failed[0][1]
@@ -102,8 +101,9 @@ def test_ray_engine_on_two_nodes_matches_the_local_pool(loopback: fc.LoopbackClu
     assert rows_r["s1.wav"]["group"] == "east"
     assert (ray_out / "summary.csv").read_text() == (local_out / "summary.csv").read_text()
     # resume: done calls are skipped, the bad one is tried again
-    res2 = batch.batch_analyze(str(calls), ray_out, opts=opts, jobs=2, progress=io.StringIO(), engine="ray",
-                               ray_address=loopback.address)
+    res2 = batch.batch_analyze(
+        str(calls), ray_out, opts=opts, jobs=2, progress=io.StringIO(), engine="ray", ray_address=loopback.address
+    )
     assert (res2.done, res2.skipped, len(res2.failed)) == (0, 3, 1)
     _assert_loopback_only(loopback.node_pids())
     assert not ray.is_initialized(), "the run disconnected from the cluster it joined"
@@ -116,8 +116,15 @@ def test_ray_engine_loads_the_model_once_per_actor(loopback: fc.LoopbackCluster,
     for i in range(4):
         sf.write(d / f"t{i}.wav", x[(10 + 7 * i) * rate : (15 + 7 * i) * rate], rate, subtype="PCM_16")
     out = tmp_path / "out"
-    res = batch.batch_analyze(str(d), out, opts=batch.Options(transcribe=True, report=False), jobs=2,
-                              progress=io.StringIO(), engine="ray", ray_address=loopback.address)
+    res = batch.batch_analyze(
+        str(d),
+        out,
+        opts=batch.Options(transcribe=True, report=False),
+        jobs=2,
+        progress=io.StringIO(),
+        engine="ray",
+        ray_address=loopback.address,
+    )
     assert (res.done, len(res.failed)) == (4, 0), res.failed
     # the real tiny.en model: each of the two actors loaded it once for its calls
     assert sorted(engine.LAST_RUN_MODEL_LOADS.values()) == [1, 1], engine.LAST_RUN_MODEL_LOADS

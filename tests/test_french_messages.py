@@ -27,8 +27,7 @@ def docs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
 
     from calmcall.analysis import analyze_file
 
-    out = {"words": analyze_file(SAMPLE, config=Config()),
-           "prosody": analyze_file(SAMPLE, config=Config(), transcribe=False)}
+    out = {"words": analyze_file(SAMPLE, config=Config()), "prosody": analyze_file(SAMPLE, config=Config(), transcribe=False)}
     if shutil.which("espeak-ng") is not None:
         sys.path.insert(0, str(ROOT))
         from benchmarks.scripted import render_call, scenario
@@ -64,8 +63,14 @@ def test_catalogue_english_equals_the_pipeline_text(docs: dict[str, dict]) -> No
 def test_english_localize_is_the_identity(docs: dict[str, dict]) -> None:
     for p in docs["words"]["prompts"]:
         assert localize_dict(p, "en") == p
-        prompt = Prompt(t_s=p["t_s"], kind=p["kind"], headline=p["headline"], detail=p["detail"],
-                        severity=p["severity"], evidence=p["evidence"])
+        prompt = Prompt(
+            t_s=p["t_s"],
+            kind=p["kind"],
+            headline=p["headline"],
+            detail=p["detail"],
+            severity=p["severity"],
+            evidence=p["evidence"],
+        )
         assert localize(prompt, "en") is prompt or localize(prompt, "en") == prompt
 
 
@@ -87,13 +92,19 @@ def test_french_rendering_of_every_kind(docs: dict[str, dict]) -> None:
 
 
 def test_also_list_is_translated() -> None:
-    p = {"kind": "pitch", "headline": "Lower pitch", "severity": "high", "t_s": 3.0,
-         "detail": "Your pitch is +4.2 semitones above your calm level (150 Hz vs 118 Hz) (also 210 wpm, +7 dB louder)",
-         "evidence": {"pitch_st": 4.2, "f0_hz": 150.0, "baseline_f0_hz": 118.0,
-                      "also": [{"kind": "pace"}, {"kind": "volume"}]}}
+    p = {
+        "kind": "pitch",
+        "headline": "Lower pitch",
+        "severity": "high",
+        "t_s": 3.0,
+        "detail": "Your pitch is +4.2 semitones above your calm level (150 Hz vs 118 Hz) (also 210 wpm, +7 dB louder)",
+        "evidence": {"pitch_st": 4.2, "f0_hz": 150.0, "baseline_f0_hz": 118.0, "also": [{"kind": "pace"}, {"kind": "volume"}]},
+    }
     fr = localize_dict(p, "fr")
-    assert fr["detail"] == ("Votre voix est +4,2 demi-tons au-dessus de votre niveau calme (150 Hz contre 118 Hz) "
-                            "(aussi 210 mots/min, +7 dB plus fort)")
+    assert fr["detail"] == (
+        "Votre voix est +4,2 demi-tons au-dessus de votre niveau calme (150 Hz contre 118 Hz) "
+        "(aussi 210 mots/min, +7 dB plus fort)"
+    )
 
 
 def test_phrase_cues_follow_the_playbook_of_the_cue_language() -> None:
@@ -101,8 +112,14 @@ def test_phrase_cues_follow_the_playbook_of_the_cue_language() -> None:
 
     en, fr = load_playbook(language="en"), load_playbook(language="fr")
     for rid in ("defensive.policy", "apology.bare_sorry", "escalation.manager_early"):
-        p = {"kind": "phrase", "headline": en.rule(rid).headline, "detail": en.rule(rid).detail,
-             "evidence": {"rule": rid}, "t_s": 1.0, "severity": "medium"}
+        p = {
+            "kind": "phrase",
+            "headline": en.rule(rid).headline,
+            "detail": en.rule(rid).detail,
+            "evidence": {"rule": rid},
+            "t_s": 1.0,
+            "severity": "medium",
+        }
         to_fr = localize_dict(p, "fr")
         assert (to_fr["headline"], to_fr["detail"]) == (fr.rule(rid).headline, fr.rule(rid).detail)
         back = localize_dict(to_fr, "en")

@@ -97,18 +97,20 @@ def _espeak(voice: str, text: str) -> np.ndarray:
     import soundfile as sf
     from scipy.signal import resample_poly
 
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "--stdout", text], capture_output=True,
-                         check=True).stdout
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "--stdout", text], capture_output=True, check=True).stdout
     x, sr = sf.read(io.BytesIO(wav), dtype="float32")
     return (resample_poly(x, 16000, sr) * 0.3).astype(np.float32)
 
 
 @needs_espeak
-@pytest.mark.parametrize("voice,text,lang", [
-    ("fr", "Bonjour, vous êtes bien au service client, que puis-je faire pour vous aujourd'hui ?", "fr"),
-    ("fr-ch", "C'est la politique de l'entreprise, monsieur, je ne peux rien faire de plus.", "fr"),
-    ("en-us", "Thank you for calling, my name is Sam, how can I help you today?", "en"),
-])
+@pytest.mark.parametrize(
+    "voice,text,lang",
+    [
+        ("fr", "Bonjour, vous êtes bien au service client, que puis-je faire pour vous aujourd'hui ?", "fr"),
+        ("fr-ch", "C'est la politique de l'entreprise, monsieur, je ne peux rien faire de plus.", "fr"),
+        ("en-us", "Thank you for calling, my name is Sam, how can I help you today?", "en"),
+    ],
+)
 def test_language_lock_detects_and_locks(base_model, voice: str, text: str, lang: str) -> None:
     lock = LanguageLock(None)
     audio = _espeak(voice, text)
@@ -142,10 +144,8 @@ def test_unsure_passes_decide_by_their_weighted_mean() -> None:
 
 
 def _segment(tokens: int, text: str) -> SimpleNamespace:
-    words = [SimpleNamespace(word=f" {w}", start=0.1 * i, end=0.1 * i + 0.1, probability=0.9)
-             for i, w in enumerate(text.split())]
-    return SimpleNamespace(no_speech_prob=0.01, avg_logprob=-0.2, compression_ratio=1.5, tokens=list(range(tokens)),
-                           words=words)
+    words = [SimpleNamespace(word=f" {w}", start=0.1 * i, end=0.1 * i + 0.1, probability=0.9) for i, w in enumerate(text.split())]
+    return SimpleNamespace(no_speech_prob=0.01, avg_logprob=-0.2, compression_ratio=1.5, tokens=list(range(tokens)), words=words)
 
 
 class _LoopingModel:
@@ -181,15 +181,21 @@ def test_french_speech_through_the_streaming_transcriber(base_model) -> None:
     # (espeak French is ambiguous to base's language detection: on "C'est la politique
     # de l'entreprise, monsieur." its streaming passes read p(fr) 0.13-0.69 and lock English;
     # real French reads ~1.0. This sentence locks French, which is what is tested here.)
-    audio = np.concatenate([np.zeros(8000, np.float32),
-                            _espeak("fr", "Bonjour, vous êtes bien au service client, que puis-je faire pour vous "
-                                          "aujourd'hui ? C'est la politique de l'entreprise, monsieur."),
-                            np.zeros(16000, np.float32)])
-    tr = StreamingTranscriber(base_model, "agent", clock=SimulatedClock(fixed_cost_s=0.3), options=opts,
-                              language_lock=lock)
+    audio = np.concatenate(
+        [
+            np.zeros(8000, np.float32),
+            _espeak(
+                "fr",
+                "Bonjour, vous êtes bien au service client, que puis-je faire pour vous "
+                "aujourd'hui ? C'est la politique de l'entreprise, monsieur.",
+            ),
+            np.zeros(16000, np.float32),
+        ]
+    )
+    tr = StreamingTranscriber(base_model, "agent", clock=SimulatedClock(fixed_cost_s=0.3), options=opts, language_lock=lock)
     words = []
     for i in range(0, len(audio), 1600):
-        words += [w for w in tr.feed(audio[i:i + 1600]) if hasattr(w, "confidence")]
+        words += [w for w in tr.feed(audio[i : i + 1600]) if hasattr(w, "confidence")]
     words += tr.finish()
     text = " ".join(w.text for w in words).lower()
     assert lock.language == "fr"

@@ -13,13 +13,54 @@ from calmcall.text.syllables_fr import fr_number_syllables, syllables_fr, text_s
 
 #: hand-counted, as spoken in conversation (mute final e not counted)
 HAND = {
-    "porte": 1, "portes": 1, "idée": 2, "réel": 2, "parlent": 1, "moment": 2, "naïf": 2, "payer": 2,
-    "bonjour": 2, "désolée": 3, "politique": 3, "entreprise": 3, "comprendre": 2, "frustration": 3,
-    "solution": 3, "ensemble": 2, "responsable": 3, "c'est": 1, "l'entreprise": 3, "aujourd'hui": 3,
-    "téléphone": 3, "commande": 2, "arrivée": 3, "semaines": 2, "attendu": 3, "calmez-vous": 3, "je": 1,
-    "vous": 1, "votre": 1, "problème": 2, "question": 2, "vraiment": 2, "monsieur": 2, "une": 1,
-    "nous": 1, "allons": 2, "trouver": 2, "service": 2, "merci": 2, "carte": 1, "numéro": 3,
-    "peut-être": 2, "80": 2, "91": 3, "21": 3, "2026": 4, "****": 4, "que": 1,
+    "porte": 1,
+    "portes": 1,
+    "idée": 2,
+    "réel": 2,
+    "parlent": 1,
+    "moment": 2,
+    "naïf": 2,
+    "payer": 2,
+    "bonjour": 2,
+    "désolée": 3,
+    "politique": 3,
+    "entreprise": 3,
+    "comprendre": 2,
+    "frustration": 3,
+    "solution": 3,
+    "ensemble": 2,
+    "responsable": 3,
+    "c'est": 1,
+    "l'entreprise": 3,
+    "aujourd'hui": 3,
+    "téléphone": 3,
+    "commande": 2,
+    "arrivée": 3,
+    "semaines": 2,
+    "attendu": 3,
+    "calmez-vous": 3,
+    "je": 1,
+    "vous": 1,
+    "votre": 1,
+    "problème": 2,
+    "question": 2,
+    "vraiment": 2,
+    "monsieur": 2,
+    "une": 1,
+    "nous": 1,
+    "allons": 2,
+    "trouver": 2,
+    "service": 2,
+    "merci": 2,
+    "carte": 1,
+    "numéro": 3,
+    "peut-être": 2,
+    "80": 2,
+    "91": 3,
+    "21": 3,
+    "2026": 4,
+    "****": 4,
+    "que": 1,
 }
 
 
@@ -35,7 +76,9 @@ def test_english_counter_miscounts_french() -> None:
     assert sum(syllables(w) for w in words) != sum(syllables_fr(w) for w in words)
 
 
-@pytest.mark.parametrize("n,syl", [(0, 2), (1, 1), (17, 2), (20, 1), (21, 3), (70, 3), (71, 4), (80, 2), (99, 4), (100, 1), (300, 2)])
+@pytest.mark.parametrize(
+    "n,syl", [(0, 2), (1, 1), (17, 2), (20, 1), (21, 3), (70, 3), (71, 4), (80, 2), (99, 4), (100, 1), (300, 2)]
+)
 def test_french_number_syllables(n: int, syl: int) -> None:
     assert fr_number_syllables(n) == syl
 

@@ -34,8 +34,9 @@ FR_HEADLINES = {CATALOGUE["fr"][f"{k}.headline"] for k in ("pace", "pitch", "vol
 @pytest.fixture(scope="module")
 def calls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, dict]]:
     """voice -> (truth, analyze document with --language fr)."""
-    from calmcall.analysis import analyze_file
     from scripted_fr import FR_VOICES, render_french_call
+
+    from calmcall.analysis import analyze_file
 
     d = tmp_path_factory.mktemp("fr")
     out = {}
@@ -77,8 +78,9 @@ def test_french_playbook_on_the_recognised_words(calls, voice: str) -> None:
     fired = []
     words = sorted(doc["words"], key=lambda w: w["t_s"])
     for w in words:
-        fired += pc.on_word(Word(w["t_s"], w["start_s"], w["end_s"], w["text"], w["speaker"], w["confidence"]),
-                            customer_escalated=True)
+        fired += pc.on_word(
+            Word(w["t_s"], w["start_s"], w["end_s"], w["text"], w["speaker"], w["confidence"]), customer_escalated=True
+        )
         fired += pc.tick(w["t_s"], customer_escalated=True)
     fired += pc.finish(doc["duration_s"])
     starts = truth["phrase_starts"]
@@ -91,8 +93,9 @@ def test_french_playbook_on_the_recognised_words(calls, voice: str) -> None:
 def test_auto_detects_french(tmp_path: Path) -> None:
     """The development script (the held-out one is measured in benchmarks/bench_french.py:
     espeak French is ambiguous to base's language detection, docs/french.md)."""
-    from calmcall.analysis import analyze_file
     from scripted_fr import DEV_SCRIPT, render_french_call
+
+    from calmcall.analysis import analyze_file
 
     path = tmp_path / "auto.wav"
     render_french_call(path, DEV_SCRIPT, voice="fr")

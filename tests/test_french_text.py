@@ -10,21 +10,24 @@ from calmcall.text.masking import CardMasker, MaskContext, mask_partial, mask_te
 from calmcall.text.normalize_fr import fr_number_value, normalize_text_fr
 from calmcall.text.playbook import LanguageRoutedCoach, PhraseCoach, load_playbook
 
-
 # ---------------------------------------------------------------- normaliser
 
-@pytest.mark.parametrize("a,b", [
-    ("Ce n'est pas ma faute", "c'est pas ma faute"),      # ne dropped
-    ("C'est la politique", "C est la politique"),          # elision, apostrophe lost
-    ("C'est la politique", "cest la politique"),           # apostrophe and space lost
-    ("C 'est la politique", "c'est la politique"),         # Whisper's word split "C" + "'est"
-    ("Je suis désolée", "je suis desolee"),                # accents
-    ("Calmez-vous", "calmez vous"),                        # hyphen
-    ("comme je vous l'ai déjà dit", "comme je vous l ai deja dit"),
-    ("Je n'y peux rien", "j'y peux rien"),
-    ("M. Dupont", "Monsieur Dupont"),
-    ("Mme Martin", "madame martin"),
-])
+
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("Ce n'est pas ma faute", "c'est pas ma faute"),  # ne dropped
+        ("C'est la politique", "C est la politique"),  # elision, apostrophe lost
+        ("C'est la politique", "cest la politique"),  # apostrophe and space lost
+        ("C 'est la politique", "c'est la politique"),  # Whisper's word split "C" + "'est"
+        ("Je suis désolée", "je suis desolee"),  # accents
+        ("Calmez-vous", "calmez vous"),  # hyphen
+        ("comme je vous l'ai déjà dit", "comme je vous l ai deja dit"),
+        ("Je n'y peux rien", "j'y peux rien"),
+        ("M. Dupont", "Monsieur Dupont"),
+        ("Mme Martin", "madame martin"),
+    ],
+)
 def test_spellings_normalise_to_the_same_tokens(a: str, b: str) -> None:
     assert normalize_text_fr(a) == normalize_text_fr(b)
 
@@ -35,11 +38,20 @@ def test_normaliser_keeps_what_differs() -> None:
     assert normalize_text_fr("un") == ["un"]  # the article stays a word
 
 
-@pytest.mark.parametrize("parts,value", [
-    (["quatre", "vingt", "onze"], 91), (["soixante", "dix"], 70), (["soixante", "dix", "sept"], 77),
-    (["vingt", "et", "un"], 21), (["quatre", "vingts"], 80), (["dix", "huit"], 18), (["deux", "cent", "trois"], 203),
-    (["soixante", "et", "onze"], 71), (["septante", "deux"], 72),
-])
+@pytest.mark.parametrize(
+    "parts,value",
+    [
+        (["quatre", "vingt", "onze"], 91),
+        (["soixante", "dix"], 70),
+        (["soixante", "dix", "sept"], 77),
+        (["vingt", "et", "un"], 21),
+        (["quatre", "vingts"], 80),
+        (["dix", "huit"], 18),
+        (["deux", "cent", "trois"], 203),
+        (["soixante", "et", "onze"], 71),
+        (["septante", "deux"], 72),
+    ],
+)
 def test_french_number_values(parts: list[str], value: int) -> None:
     assert fr_number_value(parts) == value
 
@@ -55,8 +67,9 @@ FR = load_playbook(language="fr")
 EN = load_playbook()
 
 
-def _run(pb, lines: list[tuple[str, str]], *, escalated: bool = False, name: str | None = None,
-         gap_s: float = 2.5) -> list[tuple[float, str]]:
+def _run(
+    pb, lines: list[tuple[str, str]], *, escalated: bool = False, name: str | None = None, gap_s: float = 2.5
+) -> list[tuple[float, str]]:
     """Feed ``lines`` ((speaker, text), one word every 0.35 s) to a coach; returns
     (time, rule id) of every prompt."""
     pc = PhraseCoach(pb, customer_name=name)
@@ -83,53 +96,71 @@ def test_french_playbook_has_the_english_rule_ids() -> None:
         assert r.headline != EN.rule(r.id).headline and r.detail != EN.rule(r.id).detail
 
 
-@pytest.mark.parametrize("text,rule", [
-    ("Je suis désolée.", "apology.bare_sorry"),
-    ("Désolé, mais je ne peux rien faire de plus.", "apology.bare_sorry"),
-    ("Toutes mes excuses.", "apology.bare_sorry"),
-    ("Calmez-vous, monsieur.", "defensive.calm_down"),
-    ("Calmez vous s'il vous plaît", "defensive.calm_down"),
-    ("Ce n'est pas ma faute.", "defensive.not_my_fault"),
-    ("C'est pas mon problème.", "defensive.not_my_fault"),
-    ("Je n'y peux rien.", "defensive.not_my_fault"),
-    ("C'est la politique de l'entreprise.", "defensive.policy"),
-    ("C 'est la politique de l 'entreprise.", "defensive.policy"),
-    ("Comme je vous l'ai déjà dit, le colis est parti.", "defensive.as_i_said"),
-    ("Je vous l'ai déjà dit.", "defensive.as_i_said"),
-    ("Vous devez comprendre que le délai est normal.", "defensive.lecture"),
-    ("Vous n'écoutez pas.", "defensive.lecture"),
-    ("Je vais vous passer mon responsable.", "escalation.manager_early"),
-    ("Je peux vous passer mon superieur.", "escalation.manager_early"),  # Whisper drops the accent
-])
+@pytest.mark.parametrize(
+    "text,rule",
+    [
+        ("Je suis désolée.", "apology.bare_sorry"),
+        ("Désolé, mais je ne peux rien faire de plus.", "apology.bare_sorry"),
+        ("Toutes mes excuses.", "apology.bare_sorry"),
+        ("Calmez-vous, monsieur.", "defensive.calm_down"),
+        ("Calmez vous s'il vous plaît", "defensive.calm_down"),
+        ("Ce n'est pas ma faute.", "defensive.not_my_fault"),
+        ("C'est pas mon problème.", "defensive.not_my_fault"),
+        ("Je n'y peux rien.", "defensive.not_my_fault"),
+        ("C'est la politique de l'entreprise.", "defensive.policy"),
+        ("C 'est la politique de l 'entreprise.", "defensive.policy"),
+        ("Comme je vous l'ai déjà dit, le colis est parti.", "defensive.as_i_said"),
+        ("Je vous l'ai déjà dit.", "defensive.as_i_said"),
+        ("Vous devez comprendre que le délai est normal.", "defensive.lecture"),
+        ("Vous n'écoutez pas.", "defensive.lecture"),
+        ("Je vais vous passer mon responsable.", "escalation.manager_early"),
+        ("Je peux vous passer mon superieur.", "escalation.manager_early"),  # Whisper drops the accent
+    ],
+)
 def test_agent_phrases_fire(text: str, rule: str) -> None:
     assert rule in _rules(FR, text)
 
 
-@pytest.mark.parametrize("text", [
-    "Je suis désolée pour ce retard.",
-    "Désolé que vous ayez attendu si longtemps.",
-    "Je vous présente mes excuses pour cette erreur.",
-    "Mes excuses pour le dérangement.",
-    "Pardon ?",
-    "C'est ma faute, je corrige tout de suite.",
-    "Je comprends votre frustration, je regarde votre dossier.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Je suis désolée pour ce retard.",
+        "Désolé que vous ayez attendu si longtemps.",
+        "Je vous présente mes excuses pour cette erreur.",
+        "Mes excuses pour le dérangement.",
+        "Pardon ?",
+        "C'est ma faute, je corrige tout de suite.",
+        "Je comprends votre frustration, je regarde votre dossier.",
+    ],
+)
 def test_full_apologies_and_good_phrases_stay_quiet(text: str) -> None:
     assert _rules(FR, text) == []
 
 
 def test_contradiction_right_after_the_customer() -> None:
-    lines = [("customer", "Votre service est vraiment nul, j'attends depuis trois semaines"),
-             ("agent", "Non madame, vous avez tort, le colis est parti hier")]
+    lines = [
+        ("customer", "Votre service est vraiment nul, j'attends depuis trois semaines"),
+        ("agent", "Non madame, vous avez tort, le colis est parti hier"),
+    ]
     assert "argue.contradict" in [r for _, r in _run(FR, lines, gap_s=0.5)]
 
 
 def test_empathy_absence_and_its_satisfier() -> None:
-    silent = [("customer", "C'est inadmissible"), ("agent", "Alors je regarde le dossier"),
-              ("agent", "Le colis est au dépôt"), ("agent", "Il arrive demain"), ("agent", "Voilà")]
+    silent = [
+        ("customer", "C'est inadmissible"),
+        ("agent", "Alors je regarde le dossier"),
+        ("agent", "Le colis est au dépôt"),
+        ("agent", "Il arrive demain"),
+        ("agent", "Voilà"),
+    ]
     assert "empathy.acknowledge" in [r for _, r in _run(FR, silent, escalated=True, gap_s=4.0)]
-    acknowledged = [("customer", "C'est inadmissible"), ("agent", "Je comprends votre frustration"),
-                    ("agent", "Le colis est au dépôt"), ("agent", "Il arrive demain"), ("agent", "Voilà")]
+    acknowledged = [
+        ("customer", "C'est inadmissible"),
+        ("agent", "Je comprends votre frustration"),
+        ("agent", "Le colis est au dépôt"),
+        ("agent", "Il arrive demain"),
+        ("agent", "Voilà"),
+    ]
     assert "empathy.acknowledge" not in [r for _, r in _run(FR, acknowledged, escalated=True, gap_s=4.0)]
 
 
@@ -174,8 +205,11 @@ def test_customer_insult_fires_the_boundary_rule() -> None:
 
 def test_user_french_rule_file_uses_the_french_normaliser(tmp_path) -> None:
     f = tmp_path / "mes_regles.toml"
-    f.write_text('[[rule]]\nid = "maison.pas_possible"\nspeaker = "agent"\npatterns = ["ce n\'est pas possible"]\n'
-                 'headline = "Proposez autre"\ndetail = "Dites ce qui est possible"\nseverity = "low"\n', encoding="utf-8")
+    f.write_text(
+        '[[rule]]\nid = "maison.pas_possible"\nspeaker = "agent"\npatterns = ["ce n\'est pas possible"]\n'
+        'headline = "Proposez autre"\ndetail = "Dites ce qui est possible"\nseverity = "low"\n',
+        encoding="utf-8",
+    )
     pb = load_playbook(extra=[f], language="fr")
     assert "maison.pas_possible" in _rules(pb, "C'est pas possible.")
 
@@ -216,12 +250,25 @@ def test_french_digit_words_are_masked() -> None:
     assert mask_text(CARD, language="fr").startswith("* " * 12)  # Luhn-valid: masked without the word "carte"
 
 
-@pytest.mark.parametrize("spoken,digits", [
-    ("quatre-vingt-onze", "91"), ("quatre vingt onze", "91"), ("soixante-dix", "70"), ("soixante dix sept", "77"),
-    ("soixante et onze", "71"), ("vingt et un", "21"), ("quatre-vingts", "80"), ("dix-huit", "18"),
-    ("zéro zéro", "00"), ("double quatre", "44"), ("deux fois quatre", "44"), ("triple un", "111"),
-    ("septante-deux nonante", "7290"), ("deux cent trois", "203"),
-])
+@pytest.mark.parametrize(
+    "spoken,digits",
+    [
+        ("quatre-vingt-onze", "91"),
+        ("quatre vingt onze", "91"),
+        ("soixante-dix", "70"),
+        ("soixante dix sept", "77"),
+        ("soixante et onze", "71"),
+        ("vingt et un", "21"),
+        ("quatre-vingts", "80"),
+        ("dix-huit", "18"),
+        ("zéro zéro", "00"),
+        ("double quatre", "44"),
+        ("deux fois quatre", "44"),
+        ("triple un", "111"),
+        ("septante-deux nonante", "7290"),
+        ("deux cent trois", "203"),
+    ],
+)
 def test_french_number_words_to_digits(spoken: str, digits: str) -> None:
     assert words_to_digits(spoken, "fr") == digits
 

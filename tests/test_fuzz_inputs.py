@@ -41,8 +41,13 @@ TIME_BOUND_S = 20.0
 #: ``CALMCALL_FUZZ_SCALE=N`` runs N times as many examples, randomised (a deeper
 #: local hunt); the default is the small deterministic CI run.
 FUZZ_SCALE = max(1, int(os.environ.get("CALMCALL_FUZZ_SCALE", "1") or 1))
-FUZZ = settings(derandomize=FUZZ_SCALE == 1, deadline=None, database=None, print_blob=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    derandomize=FUZZ_SCALE == 1,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def fuzz(examples: int) -> settings:
@@ -103,14 +108,21 @@ def flac_bytes() -> bytes:
 # ---------------------------------------------------------------- audio headers
 
 #: Header values that have broken things (and their neighbours), plus anything.
-U32 = st.one_of(st.sampled_from([0, 1, 7999, 8000, 16000, 44100, 384000, 384001, 2**31 - 1, 2**32 - 1]),
-                st.integers(0, 2**32 - 1))
+U32 = st.one_of(
+    st.sampled_from([0, 1, 7999, 8000, 16000, 44100, 384000, 384001, 2**31 - 1, 2**32 - 1]), st.integers(0, 2**32 - 1)
+)
 U16 = st.one_of(st.sampled_from([0, 1, 2, 3, 64, 65, 255, 1024, 65535]), st.integers(0, 65535))
 
 #: (offset, struct format) of the fields of the canonical 44-byte WAV header.
 WAV_FIELDS = {
-    "riff_size": (4, "<I"), "fmt_size": (16, "<I"), "format_tag": (20, "<H"), "channels": (22, "<H"),
-    "rate": (24, "<I"), "byte_rate": (28, "<I"), "block_align": (32, "<H"), "bits": (34, "<H"),
+    "riff_size": (4, "<I"),
+    "fmt_size": (16, "<I"),
+    "format_tag": (20, "<H"),
+    "channels": (22, "<H"),
+    "rate": (24, "<I"),
+    "byte_rate": (28, "<I"),
+    "block_align": (32, "<H"),
+    "bits": (34, "<H"),
     "data_size": (40, "<I"),
 }
 
@@ -134,7 +146,7 @@ def broken_flac(draw: Any) -> bytes:
     36 bits, block sizes) set to generated values, plus stray bytes and cuts."""
     b = bytearray(flac_bytes())
     si = 8
-    packed = int.from_bytes(b[si + 10: si + 18], "big")
+    packed = int.from_bytes(b[si + 10 : si + 18], "big")
     rate = packed >> 44
     ch = (packed >> 41) & 7
     bps = (packed >> 36) & 31
@@ -144,7 +156,7 @@ def broken_flac(draw: Any) -> bytes:
     bps = draw(st.one_of(st.just(bps), st.integers(0, 31)))
     total = draw(st.one_of(st.just(total), st.sampled_from([0, 1, (1 << 36) - 1]), st.integers(0, (1 << 36) - 1)))
     packed = (rate << 44) | (ch << 41) | (bps << 36) | total
-    b[si + 10: si + 18] = packed.to_bytes(8, "big")
+    b[si + 10 : si + 18] = packed.to_bytes(8, "big")
     if draw(st.booleans()):
         struct.pack_into(">HH", b, si, draw(U16), draw(U16))  # min/max block size
     for _ in range(draw(st.integers(0, 2))):
@@ -180,19 +192,42 @@ def test_fuzz_wav_headers_in_a_real_process(data: bytes) -> None:
         p = Path(d) / "call.wav"
         p.write_bytes(data)
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "calmcall.cli", "calibrate", str(p), "--out", str(Path(d) / "p.toml")],
-                              capture_output=True, text=True, timeout=TIME_BOUND_S * 3)
+        proc = subprocess.run(
+            [sys.executable, "-m", "calmcall.cli", "calibrate", str(p), "--out", str(Path(d) / "p.toml")],
+            capture_output=True,
+            text=True,
+            timeout=TIME_BOUND_S * 3,
+        )
         check(["calibrate", str(p)], proc.returncode, proc.stderr, (time.perf_counter() - t0) / 3)
 
 
 # ---------------------------------------------------------------- TOML files
 
+
 def toml_value(depth: int = 2) -> st.SearchStrategy[str]:
     """TOML value text: numbers of every kind (nan, inf, huge, negative), strings,
     booleans, arrays and inline tables (nested a little, or very deep)."""
     scalars = st.one_of(
-        st.sampled_from(["nan", "inf", "-inf", "+nan", "0", "-0.0", "1e308", "-1e308", "1e-320",
-                         "99999999999999999999999", "-5", "true", "false", '"abc"', "''", "1979-05-27"]),
+        st.sampled_from(
+            [
+                "nan",
+                "inf",
+                "-inf",
+                "+nan",
+                "0",
+                "-0.0",
+                "1e308",
+                "-1e308",
+                "1e-320",
+                "99999999999999999999999",
+                "-5",
+                "true",
+                "false",
+                '"abc"',
+                "''",
+                "1979-05-27",
+            ]
+        ),
         st.floats(allow_nan=False, allow_infinity=False).map(repr),
         st.integers(-(2**63), 2**63 - 1).map(str),
         st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=8).map(json.dumps),
@@ -202,10 +237,12 @@ def toml_value(depth: int = 2) -> st.SearchStrategy[str]:
         return st.one_of(scalars, deep)
     inner = toml_value(depth - 1)
     return st.one_of(
-        scalars, deep,
+        scalars,
+        deep,
         st.lists(inner, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
         st.dictionaries(st.sampled_from(["a", "b", "x"]), inner, max_size=2).map(
-            lambda d: "{" + ", ".join(f"{k} = {v}" for k, v in d.items()) + "}"),
+            lambda d: "{" + ", ".join(f"{k} = {v}" for k, v in d.items()) + "}"
+        ),
     )
 
 
@@ -233,8 +270,10 @@ def _config_sections() -> dict[str, list[str]]:
 
     from calmcall.config import Config
 
-    return {f.name: [g.name for g in dataclasses.fields(f.default_factory())]  # type: ignore[misc]
-            for f in dataclasses.fields(Config)}
+    return {
+        f.name: [g.name for g in dataclasses.fields(f.default_factory())]  # type: ignore[misc]
+        for f in dataclasses.fields(Config)
+    }
 
 
 @fuzz(80)
@@ -243,7 +282,7 @@ def test_fuzz_config_files(text: str) -> None:
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "c.toml"
         p.write_text(text, encoding="utf-8", errors="surrogatepass")
-        rc, out, err = run_contract(["config", "--check", str(p)])
+        rc, _out, _err = run_contract(["config", "--check", str(p)])
         if rc == 0:  # an accepted config holds only finite numbers in range
             from calmcall.config import load_config
 
@@ -264,8 +303,7 @@ def short_call() -> Path:
 
 
 @fuzz(30)
-@given(text=toml_doc({"baseline": ["f0_hz", "level_db", "rate_syl_s", "speech_s", "wpm"]}),
-       complete=st.booleans())
+@given(text=toml_doc({"baseline": ["f0_hz", "level_db", "rate_syl_s", "speech_s", "wpm"]}), complete=st.booleans())
 def test_fuzz_profiles(text: str, complete: bool) -> None:
     with tempfile.TemporaryDirectory() as d:
         p = Path(d) / "prof.toml"
@@ -278,9 +316,37 @@ def test_fuzz_profiles(text: str, complete: bool) -> None:
 # ---------------------------------------------------------------- playbooks
 
 #: Pieces of the pattern language and of regexes, glued into generated patterns.
-PATTERN_PIECES = ["calm", "down", "sorry", "(", ")", "[", "]", "|", "!", "^", "$", "?", "*", "...", "{num}",
-                  "{customer_name}", "{name}", "{bogus}", "/", "/(\\\\w+)+\\\\d/", "/(a|a)*b/", "/[/", "/(a)\\\\1/",
-                  "/a(?=b)/", "/.*.*.*x/", "/f+u+c+k\\\\w*/", "it's", "no,", " "]
+PATTERN_PIECES = [
+    "calm",
+    "down",
+    "sorry",
+    "(",
+    ")",
+    "[",
+    "]",
+    "|",
+    "!",
+    "^",
+    "$",
+    "?",
+    "*",
+    "...",
+    "{num}",
+    "{customer_name}",
+    "{name}",
+    "{bogus}",
+    "/",
+    "/(\\\\w+)+\\\\d/",
+    "/(a|a)*b/",
+    "/[/",
+    "/(a)\\\\1/",
+    "/a(?=b)/",
+    "/.*.*.*x/",
+    "/f+u+c+k\\\\w*/",
+    "it's",
+    "no,",
+    " ",
+]
 
 
 @st.composite
@@ -289,20 +355,23 @@ def playbook_doc(draw: Any) -> str:
     out = []
     if draw(st.booleans()):
         out.append("[settings]")
-        for key in draw(st.lists(st.sampled_from(["utterance_gap_s", "settle_s", "refire_s", "name_min_len", "x"]),
-                                 max_size=2, unique=True)):
+        for key in draw(
+            st.lists(st.sampled_from(["utterance_gap_s", "settle_s", "refire_s", "name_min_len", "x"]), max_size=2, unique=True)
+        ):
             out.append(f"{key} = {draw(toml_value(0))}")
     for i in range(n_rules):
-        pats = draw(st.lists(st.lists(st.sampled_from(PATTERN_PIECES), min_size=1, max_size=12).map(" ".join),
-                             min_size=0, max_size=3))
+        pats = draw(
+            st.lists(st.lists(st.sampled_from(PATTERN_PIECES), min_size=1, max_size=12).map(" ".join), min_size=0, max_size=3)
+        )
         out.append("[[rule]]")
         out.append(f'id = "fuzz.{i}"')
         out.append(f'type = "{draw(st.sampled_from(["phrase", "absence", "exchange", "bogus"]))}"')
         out.append(f'speaker = "{draw(st.sampled_from(["agent", "customer", "both"]))}"')
         out.append("patterns = [" + ", ".join(json.dumps(p) for p in pats) + "]")
         out.append('headline = "Slow down"\ndetail = "One line."\nseverity = "low"')
-        for key in draw(st.lists(st.sampled_from(["within_s", "refire_s", "window_s", "min_turns", "after_other_s"]),
-                                 max_size=2, unique=True)):
+        for key in draw(
+            st.lists(st.sampled_from(["within_s", "refire_s", "window_s", "min_turns", "after_other_s"]), max_size=2, unique=True)
+        ):
             out.append(f"{key} = {draw(toml_value(0))}")
     if draw(st.integers(0, 9)) == 0:
         out.append("x = " + "[" * draw(st.integers(30, 2000)))
@@ -332,33 +401,84 @@ def test_fuzz_playbooks(text: str) -> None:
 
 # ---------------------------------------------------------------- damaged session logs
 
+
 def base_log_lines() -> list[str]:
-    recs: list[dict[str, Any]] = [{"type": "session_start", "schema": 1, "session_id": "fuzz",
-                                   "started_at": "2026-01-01T10:00:00.000Z",
-                                   "meta": {"source": "replay", "roles": ["agent", "customer"], "agent": "a"}}]
+    recs: list[dict[str, Any]] = [
+        {
+            "type": "session_start",
+            "schema": 1,
+            "session_id": "fuzz",
+            "started_at": "2026-01-01T10:00:00.000Z",
+            "meta": {"source": "replay", "roles": ["agent", "customer"], "agent": "a"},
+        }
+    ]
     for i in range(8):
-        recs.append({"type": "measures", "t_s": 0.25 * (i + 1), "speaker": "agent" if i % 2 else "customer",
-                     "active": True, "f0_hz": 120.0, "pitch_st": 0.5, "level_db": -30.0, "level_rel_db": 1.0,
-                     "rate_syl_s": 4.0, "rate_rel": 1.1, "wpm": None, "in_band": bool(i % 3)})
-    recs.append({"type": "word", "t_s": 1.2, "start_s": 0.9, "end_s": 1.1, "text": "hello", "speaker": "agent",
-                 "confidence": 0.9})
+        recs.append(
+            {
+                "type": "measures",
+                "t_s": 0.25 * (i + 1),
+                "speaker": "agent" if i % 2 else "customer",
+                "active": True,
+                "f0_hz": 120.0,
+                "pitch_st": 0.5,
+                "level_db": -30.0,
+                "level_rel_db": 1.0,
+                "rate_syl_s": 4.0,
+                "rate_rel": 1.1,
+                "wpm": None,
+                "in_band": bool(i % 3),
+            }
+        )
+    recs.append(
+        {"type": "word", "t_s": 1.2, "start_s": 0.9, "end_s": 1.1, "text": "hello", "speaker": "agent", "confidence": 0.9}
+    )
     recs.append({"type": "customer_state", "t_s": 1.3, "state": "escalated", "evidence": {}})
-    recs.append({"type": "prompt", "t_s": 1.5, "kind": "pace", "headline": "Slow down", "detail": "x",
-                 "severity": "low", "evidence": {}})
-    recs.append({"type": "baseline", "t_s": 1.6, "speaker": "agent",
-                 "baseline": {"f0_hz": 120.0, "level_db": -30.0, "rate_syl_s": 4.0}})
-    recs.append({"type": "session_end", "t_s": 2.0, "ended_at": "2026-01-01T10:00:02.000Z",
-                 "summary": {"records": 12, "prompts": 1, "agent_in_band_share": 0.5}})
+    recs.append(
+        {"type": "prompt", "t_s": 1.5, "kind": "pace", "headline": "Slow down", "detail": "x", "severity": "low", "evidence": {}}
+    )
+    recs.append(
+        {"type": "baseline", "t_s": 1.6, "speaker": "agent", "baseline": {"f0_hz": 120.0, "level_db": -30.0, "rate_syl_s": 4.0}}
+    )
+    recs.append(
+        {
+            "type": "session_end",
+            "t_s": 2.0,
+            "ended_at": "2026-01-01T10:00:02.000Z",
+            "summary": {"records": 12, "prompts": 1, "agent_in_band_share": 0.5},
+        }
+    )
     return [json.dumps(r) for r in recs]
 
 
 JSON_VALUES = st.one_of(
-    st.sampled_from(["null", "NaN", "Infinity", "-Infinity", "1e308", "-1", '"abc"', "[]", "{}", "true", "0",
-                     "[" * 5000 + "]" * 5000]),
-    st.floats(allow_nan=False).map(json.dumps), st.integers().map(str), st.text(max_size=5).map(json.dumps),
+    st.sampled_from(
+        ["null", "NaN", "Infinity", "-Infinity", "1e308", "-1", '"abc"', "[]", "{}", "true", "0", "[" * 5000 + "]" * 5000]
+    ),
+    st.floats(allow_nan=False).map(json.dumps),
+    st.integers().map(str),
+    st.text(max_size=5).map(json.dumps),
 )
-KEYS = ["t_s", "type", "start_s", "end_s", "kind", "speaker", "text", "state", "f0_hz", "pitch_st", "level_db",
-        "in_band", "baseline", "summary", "meta", "prompts", "agent_in_band_share", "session_id", "started_at"]
+KEYS = [
+    "t_s",
+    "type",
+    "start_s",
+    "end_s",
+    "kind",
+    "speaker",
+    "text",
+    "state",
+    "f0_hz",
+    "pitch_st",
+    "level_db",
+    "in_band",
+    "baseline",
+    "summary",
+    "meta",
+    "prompts",
+    "agent_in_band_share",
+    "session_id",
+    "started_at",
+]
 
 
 @st.composite
@@ -422,18 +542,45 @@ def test_fuzz_session_logs_replay(data: bytes) -> None:
 # ---------------------------------------------------------------- numbers on the command line
 
 NUMBER_TEXT = st.one_of(
-    st.sampled_from(["nan", "NaN", "inf", "-inf", "1e308", "-1", "0", "-0", "1e3", "0x10", "70000", "65536",
-                     "99999999999999999999999", "", " ", "abc", "1,5", "½", "٣"]),
-    st.floats().map(repr), st.integers(-(10**30), 10**30).map(str),
+    st.sampled_from(
+        [
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "1e308",
+            "-1",
+            "0",
+            "-0",
+            "1e3",
+            "0x10",
+            "70000",
+            "65536",
+            "99999999999999999999999",
+            "",
+            " ",
+            "abc",
+            "1,5",
+            "½",
+            "٣",
+        ]
+    ),
+    st.floats().map(repr),
+    st.integers(-(10**30), 10**30).map(str),
 )
 #: (command line before the flag, flag): each is safe to run with a valid value too
 #: (a missing input then ends it with one line before anything starts).
 FLAGS = [
-    (["replay", "no-such-call.wav"], "--speed"), (["replay", "no-such-call.wav"], "--linger"),
-    (["replay", "no-such-call.wav"], "--wait-client"), (["replay", "no-such-call.wav"], "--port"),
-    (["replay", "no-such-call.wav"], "--agent-channel"), (["analyze", "no-such-call.wav"], "--agent-channel"),
-    (["analyze", "no-such-call.wav"], "--customer-channel"), (["analyze", "no-such-*.wav", "--out", "o"], "--jobs"),
-    (["report", "no-such-call.wav"], "--agent-channel"), (["calibrate", "no-such-call.wav", "--out", "p"], "--agent-channel"),
+    (["replay", "no-such-call.wav"], "--speed"),
+    (["replay", "no-such-call.wav"], "--linger"),
+    (["replay", "no-such-call.wav"], "--wait-client"),
+    (["replay", "no-such-call.wav"], "--port"),
+    (["replay", "no-such-call.wav"], "--agent-channel"),
+    (["analyze", "no-such-call.wav"], "--agent-channel"),
+    (["analyze", "no-such-call.wav"], "--customer-channel"),
+    (["analyze", "no-such-*.wav", "--out", "o"], "--jobs"),
+    (["report", "no-such-call.wav"], "--agent-channel"),
+    (["calibrate", "no-such-call.wav", "--out", "p"], "--agent-channel"),
 ]
 
 
@@ -441,7 +588,7 @@ FLAGS = [
 @given(where=st.sampled_from(FLAGS), value=NUMBER_TEXT)
 def test_fuzz_cli_numbers(where: tuple[list[str], str], value: str) -> None:
     before, flag = where
-    rc, out, err = run_contract([*before, f"{flag}={value}"])
+    rc, _out, _err = run_contract([*before, f"{flag}={value}"])
     assert rc == 2  # either the number is refused, or the missing call is
 
 
@@ -454,7 +601,8 @@ def test_fuzz_sessions_limit(value: str) -> None:
 
 @pytest.mark.parametrize("value", ["nan", "-5", "70000"])
 def test_fuzz_numbers_in_a_real_process(value: str) -> None:
-    proc = subprocess.run([sys.executable, "-m", "calmcall.cli", "replay", "x.wav", "--port", value],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "calmcall.cli", "replay", "x.wav", "--port", value], capture_output=True, text=True, timeout=60
+    )
     check(["replay", "--port", value], proc.returncode, proc.stderr, 0.0)
     assert proc.returncode == 2

@@ -18,6 +18,11 @@ def test_no_pyflakes_errors() -> None:
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
     if ruff is None:
         pytest.skip("ruff is not installed (it comes with the test extra: pip install -e '.[test]')")
-    proc = subprocess.run([ruff, "check", "--select", "F,E9", "--output-format", "concise", "--no-cache",
-                           "src", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [ruff, "check", "--select", "F,E9", "--output-format", "concise", "--no-cache", "src", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

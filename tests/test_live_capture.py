@@ -31,7 +31,7 @@ def test_streaming_resampler_equals_one_shot_and_keeps_a_tone(rate):
     parts, pos = [], 0
     while pos < len(x):
         n = int(rng.integers(1, 2000))
-        parts.append(rs.process(x[pos:pos + n]))
+        parts.append(rs.process(x[pos : pos + n]))
         pos += n
     chunked = np.concatenate(parts)
     assert len(chunked) == len(one)
@@ -415,9 +415,22 @@ def test_live_with_a_missing_device_is_one_line_and_leaves_nothing_behind(tmp_pa
     import sys
 
     proc = subprocess.run(
-        [sys.executable, "-m", "calmcall.cli", "live", "--device", "No Such Mic 12345", "--port", "0",
-         "--no-transcribe", "--sessions-dir", str(tmp_path / "sessions")],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "calmcall.cli",
+            "live",
+            "--device",
+            "No Such Mic 12345",
+            "--port",
+            "0",
+            "--no-transcribe",
+            "--sessions-dir",
+            str(tmp_path / "sessions"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert proc.stdout == ""

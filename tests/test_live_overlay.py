@@ -15,8 +15,13 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -41,19 +46,33 @@ def page(browser):
 
 
 def start(port: int = 0, token: str | None = None) -> ServerThread:
-    srv = OverlayServer(port=port, token=token, hello=lambda: {
-        "mode": "live",
-        "band": {"pace": {"lo": 0.85, "hi": 1.15}, "pitch": {"hi": 3.0}, "volume": {"hi": 6.0}},
-    })
+    srv = OverlayServer(
+        port=port,
+        token=token,
+        hello=lambda: {
+            "mode": "live",
+            "band": {"pace": {"lo": 0.85, "hi": 1.15}, "pitch": {"hi": 3.0}, "volume": {"hi": 6.0}},
+        },
+    )
     th = ServerThread(srv)
     th.start()
     return th
 
 
 def measures(rate_rel: float, pitch_st: float, level_rel_db: float) -> dict:
-    return {"t_s": 1.0, "speaker": "agent", "active": True, "f0_hz": 120.0, "pitch_st": pitch_st,
-            "level_db": -20.0, "level_rel_db": level_rel_db, "rate_syl_s": 4.0, "rate_rel": rate_rel,
-            "wpm": None, "in_band": True}
+    return {
+        "t_s": 1.0,
+        "speaker": "agent",
+        "active": True,
+        "f0_hz": 120.0,
+        "pitch_st": pitch_st,
+        "level_db": -20.0,
+        "level_rel_db": level_rel_db,
+        "rate_syl_s": 4.0,
+        "rate_rel": rate_rel,
+        "wpm": None,
+        "in_band": True,
+    }
 
 
 def test_overlay_moves_gauges_shows_prompt_and_reconnects(page):
@@ -76,15 +95,22 @@ def test_overlay_moves_gauges_shows_prompt_and_reconnects(page):
         assert page.locator("#v-pitch").inner_text() == "+8.0 st"
 
         srv.publish("customer_state", {"t_s": 2.0, "state": "escalated", "evidence": {}})
-        srv.publish("prompt", {"t_s": 2.0, "kind": "pitch", "headline": "Lower voice",
-                               "detail": "Pitch +8 st above your calm voice", "severity": "medium",
-                               "evidence": {}})
+        srv.publish(
+            "prompt",
+            {
+                "t_s": 2.0,
+                "kind": "pitch",
+                "headline": "Lower voice",
+                "detail": "Pitch +8 st above your calm voice",
+                "severity": "medium",
+                "evidence": {},
+            },
+        )
         headline = page.locator("#headline")
         playwright_api.expect(headline).to_have_text("Lower voice", timeout=5000)
         assert headline.is_visible()
         playwright_api.expect(page.locator("#customer")).to_have_text("Escalated")
-        srv.publish("word", {"t_s": 3.0, "start_s": 2.5, "end_s": 2.8, "text": "hello",
-                             "speaker": "agent", "confidence": 0.9})
+        srv.publish("word", {"t_s": 3.0, "start_s": 2.5, "end_s": 2.8, "text": "hello", "speaker": "agent", "confidence": 0.9})
         page.keyboard.press("t")  # keyboard toggles the transcript
         playwright_api.expect(page.locator("#transcript")).to_contain_text("hello")
         ARTIFACTS.mkdir(exist_ok=True)
@@ -97,9 +123,17 @@ def test_overlay_moves_gauges_shows_prompt_and_reconnects(page):
         th = start(port, token)
         srv = th.server
         page.wait_for_function("window.calmcall.conn === 'open'", timeout=15000)
-        srv.publish("prompt", {"t_s": 9.0, "kind": "pace", "headline": "Slow down",
-                               "detail": "190 wpm, your calm pace is 140", "severity": "high",
-                               "evidence": {}})
+        srv.publish(
+            "prompt",
+            {
+                "t_s": 9.0,
+                "kind": "pace",
+                "headline": "Slow down",
+                "detail": "190 wpm, your calm pace is 140",
+                "severity": "high",
+                "evidence": {},
+            },
+        )
         playwright_api.expect(page.locator("#headline")).to_have_text("Slow down", timeout=5000)
         page.screenshot(path=str(ARTIFACTS / "overlay-reconnected.png"))
     finally:
@@ -121,7 +155,7 @@ def test_overlay_with_a_stale_token_says_so_and_stops_retrying(page):
 class _AttackerPage(http.server.BaseHTTPRequestHandler):
     body = b""
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.end_headers()
@@ -167,8 +201,10 @@ def test_overlay_says_when_the_session_log_stopped(page):
         srv.publish("status", {"t_s": 1.0, "info": ok})
         playwright_api.expect(page.locator("#stats")).to_contain_text("model tiny.en")
         assert "stopped" not in page.locator("#stats").inner_text()
-        stopped = {**ok, "log": {"state": "stopped", "path": "/x.jsonl", "error": "the disk is full",
-                                 "stopped_at_s": 12.5, "lost_records": 3}}
+        stopped = {
+            **ok,
+            "log": {"state": "stopped", "path": "/x.jsonl", "error": "the disk is full", "stopped_at_s": 12.5, "lost_records": 3},
+        }
         srv.publish("status", {"t_s": 2.0, "info": stopped})
         playwright_api.expect(page.locator("#stats")).to_contain_text("session log stopped at 12.5 s: the disk is full")
         assert "conn-refused" in page.locator("#stats").get_attribute("class")

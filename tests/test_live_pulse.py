@@ -20,24 +20,25 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
 import soundfile as sf
+from pulse_sink import AGENT_INPUT, CALL_SINK, CUSTOMER_INPUT, running_pulse  # benchmarks/ (conftest.py)
 from websockets.sync.client import connect
 
 from calmcall.qa.sessionlog import read_session
-from pulse_sink import AGENT_INPUT, CALL_SINK, CUSTOMER_INPUT, running_pulse  # benchmarks/ (conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "sample_call.wav"
 TRUTH = ROOT / "samples" / "sample_call.truth.json"
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("pulseaudio") is None or shutil.which("paplay") is None,
-                       reason="pulseaudio / pulseaudio-utils not installed"),
+    pytest.mark.skipif(
+        shutil.which("pulseaudio") is None or shutil.which("paplay") is None, reason="pulseaudio / pulseaudio-utils not installed"
+    ),
     pytest.mark.skipif(not SAMPLE.exists(), reason="samples/sample_call.wav missing"),
 ]
 
@@ -53,7 +54,7 @@ def agent_test_call(path: Path) -> float:
     loud turn (+10 dB, 'volume' violation at 60.34 s in the sample)."""
     x, sr = sf.read(SAMPLE, dtype="float32")
     agent = x[:, 0]
-    clip = np.concatenate([agent[: int(16.5 * sr)], agent[int(60.0 * sr): int(64.8 * sr)]])
+    clip = np.concatenate([agent[: int(16.5 * sr)], agent[int(60.0 * sr) : int(64.8 * sr)]])
     sf.write(path, clip, sr, subtype="PCM_16")
     return 16.5 + 0.34  # where the loud speech starts in the clip
 
@@ -61,7 +62,11 @@ def agent_test_call(path: Path) -> float:
 def start_live(env: dict[str, str], *extra: str, device: str = "pulse") -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "calmcall.cli", "live", "--port", "0", "--device", device, *extra],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -127,9 +132,23 @@ def test_live_captures_the_virtual_microphone_and_prompts(pulse, tmp_path):
 
 def test_live_with_an_unknown_device_lists_what_is_available(pulse):
     proc = subprocess.run(
-        [sys.executable, "-m", "calmcall.cli", "live", "--port", "0", "--no-transcribe", "--no-log",
-         "--device", "Plantronics Blackwire"],
-        env=pulse, capture_output=True, text=True, cwd=ROOT, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "calmcall.cli",
+            "live",
+            "--port",
+            "0",
+            "--no-transcribe",
+            "--no-log",
+            "--device",
+            "Plantronics Blackwire",
+        ],
+        env=pulse,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "no input device named 'Plantronics Blackwire'" in proc.stderr
@@ -137,8 +156,14 @@ def test_live_with_an_unknown_device_lists_what_is_available(pulse):
 
 
 def test_devices_lists_the_virtual_microphone(pulse):
-    proc = subprocess.run([sys.executable, "-m", "calmcall.cli", "devices", "--json"],
-                          env=pulse, capture_output=True, text=True, cwd=ROOT, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "calmcall.cli", "devices", "--json"],
+        env=pulse,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     names = [d["name"] for d in json.loads(proc.stdout)]
     assert "pulse" in names
@@ -168,8 +193,9 @@ def test_live_captures_the_customer_from_a_second_input(pulse, tmp_path):
     sessions = tmp_path / "sessions"
     # stopped with Ctrl-C, not --duration: a --duration timer outlives an earlier stop
     # and keeps the process alive until it runs out
-    proc, _url = start_live(pulse, "--customer-device", CUSTOMER_INPUT, "--no-transcribe",
-                            "--sessions-dir", str(sessions), device=AGENT_INPUT)
+    proc, _url = start_live(
+        pulse, "--customer-device", CUSTOMER_INPUT, "--no-transcribe", "--sessions-dir", str(sessions), device=AGENT_INPUT
+    )
     try:
         wait_for_audio(sessions, proc)
         play_unix = time.time()
@@ -177,7 +203,7 @@ def test_live_captures_the_customer_from_a_second_input(pulse, tmp_path):
         time.sleep(1.5)  # the last blocks reach the pipeline
     finally:
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err[-2000:]
     logs = list(sessions.glob("*.jsonl"))
     assert len(logs) == 1
@@ -189,8 +215,11 @@ def test_live_captures_the_customer_from_a_second_input(pulse, tmp_path):
     devices = {d["role"]: d for d in status["devices"]}
     assert devices["agent"]["name"] == AGENT_INPUT and devices["customer"]["name"] == CUSTOMER_INPUT
     assert all(d["state"] == "ok" and d["rate_hz"] == 44100.0 for d in devices.values()), devices
-    faults = [e["info"]["event"] for e in events if e["type"] == "status" and "event" in e["info"]
-              and e["info"]["event"]["kind"] != "open"]
+    faults = [
+        e["info"]["event"]
+        for e in events
+        if e["type"] == "status" and "event" in e["info"] and e["info"]["event"]["kind"] != "open"
+    ]
     # a sound server may take 1-2 s to deliver a new stream's first block: that is no
     # fault (a reopen at start would also put silence before the first sample)
     assert not faults, faults
@@ -208,8 +237,11 @@ def test_live_captures_the_customer_from_a_second_input(pulse, tmp_path):
     # (analyze on the file: escalation 18.83 s, overtalk 26.85 s), within 3 s
     expect_esc = start["customer_escalation"] + cfg["customer"]["hold_s"]
     expect_over = start["overtalk"] + cfg["overtalk"]["overlap_s"]
-    seen = {"escalated": escalated[0]["t_s"] - offset, "customer_escalation": esc["t_s"] - offset,
-            "overtalk": over["t_s"] - offset}
+    seen = {
+        "escalated": escalated[0]["t_s"] - offset,
+        "customer_escalation": esc["t_s"] - offset,
+        "overtalk": over["t_s"] - offset,
+    }
     assert abs(seen["escalated"] - expect_esc) <= 3.0, (seen, offset)
     assert abs(seen["customer_escalation"] - expect_esc) <= 3.0, (seen, offset)
     assert abs(seen["overtalk"] - expect_over) <= 3.0, (seen, offset)
@@ -221,9 +253,11 @@ def test_live_captures_the_customer_from_a_second_input(pulse, tmp_path):
     # file (10.0 s) when the agent cut in, within the 0.5 s the alignment allows.
     customer_lag = (start["overtalk"] - start["customer_escalation"]) - over["evidence"]["customer_talking_s"]
     assert abs(customer_lag) < 0.5, customer_lag
-    print(f"\ntwo-input live: playback at audio t={offset:.3f} s; escalated {seen['escalated']:.2f} s, "
-          f"escalation prompt {seen['customer_escalation']:.2f} s, overtalk {seen['overtalk']:.2f} s "
-          f"(call time); agent heard {agent_lag * 1000:.0f} ms after playback, customer "
-          f"{customer_lag * 1000:+.0f} ms vs agent; underruns {status['customer_underruns']}, "
-          f"trimmed {status['customer_trimmed_s']} s, lag {status['lag_ms']} ms, "
-          f"device latency {[d['device_latency_ms'] for d in devices.values()]} ms, faults {faults}")
+    print(
+        f"\ntwo-input live: playback at audio t={offset:.3f} s; escalated {seen['escalated']:.2f} s, "
+        f"escalation prompt {seen['customer_escalation']:.2f} s, overtalk {seen['overtalk']:.2f} s "
+        f"(call time); agent heard {agent_lag * 1000:.0f} ms after playback, customer "
+        f"{customer_lag * 1000:+.0f} ms vs agent; underruns {status['customer_underruns']}, "
+        f"trimmed {status['customer_trimmed_s']} s, lag {status['lag_ms']} ms, "
+        f"device latency {[d['device_latency_ms'] for d in devices.values()]} ms, faults {faults}"
+    )

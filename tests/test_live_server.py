@@ -36,9 +36,7 @@ def raw_request(port: int, path: str, headers: dict[str, str]) -> tuple[int, dic
             data += chunk
             if b"\r\n\r\n" in data:
                 head, _, body = data.partition(b"\r\n\r\n")
-                hdrs = dict(
-                    line.split(": ", 1) for line in head.decode("latin-1").split("\r\n")[1:]
-                )
+                hdrs = dict(line.split(": ", 1) for line in head.decode("latin-1").split("\r\n")[1:])
                 if len(body) >= int(hdrs.get("Content-Length", "0")) and "Upgrade" not in hdrs:
                     break
                 if "Upgrade" in hdrs:
@@ -83,14 +81,19 @@ def test_bad_host_is_refused_for_page_and_socket(server, host):
 
 @pytest.mark.parametrize(
     "origin",
-    ["http://evil.example", "null", "", "http://127.0.0.1:1", "http://localhost:{port}",
-     "https://127.0.0.1:{port}", "http://127.0.0.1:{port}.evil.example"],
+    [
+        "http://evil.example",
+        "null",
+        "",
+        "http://127.0.0.1:1",
+        "http://localhost:{port}",
+        "https://127.0.0.1:{port}",
+        "http://127.0.0.1:{port}.evil.example",
+    ],
 )
 def test_foreign_origin_is_refused_even_with_the_token(server, origin):
     origin = origin.format(port=server.port)
-    status, _, body = raw_request(
-        server.port, f"/ws?token={server.token}", ws_headers(server, Origin=origin)
-    )
+    status, _, body = raw_request(server.port, f"/ws?token={server.token}", ws_headers(server, Origin=origin))
     assert status == 403, body
     # and with the right origin the very same request is accepted
     assert raw_request(server.port, f"/ws?token={server.token}", ws_headers(server))[0] == 101
@@ -113,8 +116,9 @@ def test_two_origin_headers_are_refused(server):
         assert sock.recv(100).split()[1] == b"403"
 
 
-@pytest.mark.parametrize("path", ["/ws", "/ws?token=", "/ws?token=wrong", "/ws?token={token}x",
-                                  "/ws?token={token}&token={token}"])
+@pytest.mark.parametrize(
+    "path", ["/ws", "/ws?token=", "/ws?token=wrong", "/ws?token={token}x", "/ws?token={token}&token={token}"]
+)
 def test_missing_or_wrong_token_closes_with_1008(server, path):
     uri = f"ws://127.0.0.1:{server.port}" + path.format(token=server.token)
     with connect(uri, origin=server.origin, compression=None) as ws:

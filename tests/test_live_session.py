@@ -6,6 +6,7 @@ server with real sockets (a client that never reads and a healthy one).
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 import threading
@@ -40,7 +41,7 @@ def offline_prompts(call, cfg):
     pipe = Pipeline(cfg, has_customer=call.customer is not None)
     edges = [0, FIRST_BLOCK_N, *range(FIRST_BLOCK_N + BLOCK_N, len(call.agent), BLOCK_N), len(call.agent)]
     out = []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         out += pipe.feed({"agent": call.agent[a:b], "customer": call.customer[a:b]})
     out += pipe.finish()
     return [(round(e.t_s, 2), e.kind) for e in out if e.type == "prompt"]
@@ -53,8 +54,13 @@ def test_replay_gives_the_offline_prompts_on_time():
     cfg = config_from_dict({"targets": {"acoustic_pace_margin": 0.3, "acoustic_pace_hold_s": 0.75}})
     published = []
     src = FileSource(call, name="sample", speed=SPEED)
-    sess = Session(src, Pipeline(cfg, has_customer=True), config=cfg,
-                   publish=lambda t, d: published.append((time.time(), t, d)), mode="replay")
+    sess = Session(
+        src,
+        Pipeline(cfg, has_customer=True),
+        config=cfg,
+        publish=lambda t, d: published.append((time.time(), t, d)),
+        mode="replay",
+    )
     t0 = time.monotonic()
     stats = sess.run()
     wall = time.monotonic() - t0
@@ -111,9 +117,17 @@ def test_a_client_that_never_reads_does_not_hold_up_a_long_call():
     stuck = socket.socket()
     stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     stuck.connect(("127.0.0.1", srv.port))
-    hdrs = [f"GET /ws?token={srv.token} HTTP/1.1", f"Host: 127.0.0.1:{srv.port}", "Upgrade: websocket",
-            "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-            "Sec-WebSocket-Version: 13", f"Origin: {srv.origin}", "", ""]
+    hdrs = [
+        f"GET /ws?token={srv.token} HTTP/1.1",
+        f"Host: 127.0.0.1:{srv.port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+        f"Origin: {srv.origin}",
+        "",
+        "",
+    ]
     stuck.sendall("\r\n".join(hdrs).encode())
     assert stuck.recv(12).split()[1] == b"101"
     received: list[dict] = []
@@ -134,8 +148,9 @@ def test_a_client_that_never_reads_does_not_hold_up_a_long_call():
         rss0 = rss_mb()
         src = FileSource(call, name="long", speed=speed)
         # no throttling: every measures event goes out, ~2x8 messages per audio second
-        sess = Session(src, Pipeline(cfg, has_customer=True), config=cfg, publish=srv.publish,
-                       mode="replay", measures_min_interval_s=0.0)
+        sess = Session(
+            src, Pipeline(cfg, has_customer=True), config=cfg, publish=srv.publish, mode="replay", measures_min_interval_s=0.0
+        )
         t0 = time.monotonic()
         stats = sess.run()
         wall = time.monotonic() - t0

@@ -14,8 +14,7 @@ def _blk(n: int) -> dict[str, np.ndarray]:
 
 def test_records_become_events_and_damaged_ones_are_skipped() -> None:
     recs = [
-        {"type": "word", "t_s": 1.2, "start_s": 0.1, "end_s": 0.5, "text": "hello", "speaker": "agent",
-         "confidence": 0.9},
+        {"type": "word", "t_s": 1.2, "start_s": 0.1, "end_s": 0.5, "text": "hello", "speaker": "agent", "confidence": 0.9},
         {"type": "partial", "t_s": 1.0, "speaker": "customer", "text": "hi th"},
         {"type": "word", "t_s": "x", "start_s": 0.1, "end_s": 0.5, "text": "bad", "speaker": "agent"},
         {"type": "word", "t_s": float("nan"), "start_s": 0.1, "end_s": 0.5, "text": "nan", "speaker": "agent"},
@@ -30,8 +29,7 @@ def test_records_become_events_and_damaged_ones_are_skipped() -> None:
 
 
 def test_items_are_due_when_the_fed_audio_reaches_their_t_s() -> None:
-    w = [Word(t_s=t, start_s=0.0, end_s=0.1, text=str(t), speaker="agent", confidence=1.0)
-         for t in (0.3, 0.1, 0.2, 0.2)]
+    w = [Word(t_s=t, start_s=0.0, end_s=0.1, text=str(t), speaker="agent", confidence=1.0) for t in (0.3, 0.1, 0.2, 0.2)]
     lw = LoggedWords(w)
     assert lw.feed(_blk(800)) == []  # 0.05 s
     assert [x.text for x in lw.feed(_blk(800))] == ["0.1"]  # 0.1 s: logged t_s are rounded to 10 ms

@@ -18,8 +18,16 @@ def say(text: str, start_s: float, speaker: str = "customer", word_s: float = WO
     t = start_s
     for raw in text.split():
         end = t + word_s - 0.05
-        out.append(Word(t_s=round(end + LATENCY_S, 3), start_s=round(t, 3), end_s=round(end, 3),
-                        text=" " + raw, speaker=speaker, confidence=0.9))
+        out.append(
+            Word(
+                t_s=round(end + LATENCY_S, 3),
+                start_s=round(t, 3),
+                end_s=round(end, 3),
+                text=" " + raw,
+                speaker=speaker,
+                confidence=0.9,
+            )
+        )
         t += word_s
     return out
 
@@ -50,6 +58,7 @@ def test_words_to_digits():
 
 
 # ---------------------------------------------------------------- spoken card numbers
+
 
 def test_spoken_card_number_is_masked_in_words():
     words = say("my card number is " + CARD_WORDS + " thanks", 1.0)
@@ -89,6 +98,7 @@ def test_digit_card_number_is_masked():
 
 # ---------------------------------------------------------------- left alone
 
+
 def test_non_luhn_sixteen_digits_is_not_masked():
     # an order or account number: fails the Luhn check, no card talk -> left alone
     assert not luhn_ok("4111111111111112")
@@ -105,14 +115,22 @@ def test_phone_numbers_are_not_masked():
 
 
 def test_everyday_numbers_are_untouched():
-    for s in ["one moment please", "I called two or three times", "it cost 129 pounds",
-              "oh I see", "give me five minutes", "for two weeks", "in 2024"]:
+    for s in [
+        "one moment please",
+        "I called two or three times",
+        "it cost 129 pounds",
+        "oh I see",
+        "give me five minutes",
+        "for two weeks",
+        "in 2024",
+    ]:
         assert mask_text(s) == s
         words = say(s, 1.0)
         assert texts(feed_all(CardMasker(), words)) == texts(words)
 
 
 # ---------------------------------------------------------------- security codes
+
 
 def test_cvv_after_security_code_is_masked():
     words = say("and the security code is one two three okay", 1.0)
@@ -146,6 +164,7 @@ def test_code_right_after_card_number_is_masked():
 
 # ---------------------------------------------------------------- card conversation
 
+
 def test_misheard_digit_still_masked_when_talking_about_a_card():
     ctx = MaskContext()
     agent, cust = CardMasker(context=ctx), CardMasker(context=ctx)
@@ -172,6 +191,7 @@ def test_partials_mask_half_numbers():
 
 # ---------------------------------------------------------------- streaming behaviour
 
+
 def test_held_words_are_released_with_correct_timings():
     words = say("it is " + CARD_WORDS + " thanks", 1.0)
     m = CardMasker()
@@ -179,7 +199,7 @@ def test_held_words_are_released_with_correct_timings():
     for w in words[:-1]:
         got = m.feed([w])
         if w.text.strip() in ("it", "is"):
-            assert got == [w]          # plain words pass straight through
+            assert got == [w]  # plain words pass straight through
         else:
             assert got == [] and m.holding
         released += got
@@ -214,7 +234,7 @@ def test_gap_ends_a_run():
     a = say("one two", 1.0)
     b = say("three", a[-1].end_s + 2.5)
     out = m.feed(a + b)
-    assert texts(out) == "one two"                    # released when "three" came 2.5 s later
+    assert texts(out) == "one two"  # released when "three" came 2.5 s later
     assert all(w.t_s == b[0].t_s for w in out)
     assert m.holding
 
@@ -235,6 +255,7 @@ def test_filler_inside_a_card_number_is_kept_and_does_not_split_it():
 # (tiny.en on espeak-ng speech: digits glued to commas, "four" heard as "for", groups
 # garbled into extra digits, a spoken CVV heard as "10023", "CVV" heard as "CV")
 
+
 def test_real_recogniser_output_formats():
     garbled = [" Yes,", " it's", " for", " 111,", " 111,", " 111,", " 111,", " 111,", " 111,", " 111."]
     out = texts(feed_all(CardMasker(), _words(garbled)))
@@ -251,8 +272,11 @@ def test_real_recogniser_output_formats():
 def _words(texts_: list[str], start_s: float = 1.0) -> list[Word]:
     out, t = [], start_s
     for raw in texts_:
-        out.append(Word(t_s=round(t + 1.5, 3), start_s=round(t, 3), end_s=round(t + 0.3, 3),
-                        text=raw, speaker="customer", confidence=0.8))
+        out.append(
+            Word(
+                t_s=round(t + 1.5, 3), start_s=round(t, 3), end_s=round(t + 0.3, 3), text=raw, speaker="customer", confidence=0.8
+            )
+        )
         t += 0.35
     return out
 

@@ -32,8 +32,7 @@ def _call(tmp_path: Path) -> Path:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "calmcall.cli", "measure", *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", "calmcall.cli", "measure", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_measure_channel_arrays_are_per_10ms_frame() -> None:

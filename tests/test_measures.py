@@ -7,15 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _phone import phone_band
+from conftest import shared_audio
+from speech_clips import EMODB_PAIRS, LJSPEECH_STEMS, emodb_pair, emodb_wavs
 
 from calmcall.audio_io import SAMPLE_RATE_HZ, load_call
 from calmcall.config import MeasureConfig
 from calmcall.measure import measure_channel
 from calmcall.pitch import SWIFT_HOP, SwiftPitch, yin_frames
 from calmcall.prosody import HOP_S, FrameMeasure, PitchFrame, SpeakerTracker, db
-from _phone import phone_band
-from conftest import shared_audio
-from speech_clips import EMODB_PAIRS, LJSPEECH_STEMS, emodb_pair, emodb_wavs
 
 SR = SAMPLE_RATE_HZ
 
@@ -83,7 +83,7 @@ def test_noise_and_silence_are_unvoiced() -> None:
     rng = np.random.default_rng(1)
     noise = (0.1 * rng.standard_normal(SR)).astype(np.float32)
     frames = np.lib.stride_tricks.sliding_window_view(noise, 640)[::160]
-    f0, aper = yin_frames(frames, sr_hz=SR, fmin_hz=65, fmax_hz=450)
+    f0, _aper = yin_frames(frames, sr_hz=SR, fmin_hz=65, fmax_hz=450)
     assert np.mean(np.isnan(f0)) > 0.95
     for x in (np.zeros(SR, dtype=np.float32), noise):
         tr, fr = track(x)

@@ -12,22 +12,24 @@ from __future__ import annotations
 
 import shutil
 
+import callgen
 import numpy as np
 import pytest
 
-import callgen
 from calmcall.config import Config
 from calmcall.events import Prompt
 from calmcall.pipeline import Pipeline
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                  reason="espeak-ng not installed (the README test command installs it)")
+needs_espeak = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None, reason="espeak-ng not installed (the README test command installs it)"
+)
 
 SR = 16000
 AGENT = ("en-us+m3", 140, 40)
 CALLER = ("en-gb-x-rp+f2", 140, 45)
-CALLER_LONG = ("Well the thing is, I set up the direct debit back in January, and every month since then "
-               "you have taken the money twice.")
+CALLER_LONG = (
+    "Well the thing is, I set up the direct debit back in January, and every month since then you have taken the money twice."
+)
 AGENT_LINE = "Okay, I can see that on the account, let me check it for you."
 
 
@@ -35,13 +37,14 @@ def _say(who: tuple[str, int, int], text: str) -> np.ndarray:
     return callgen.synth(who[0], who[1], who[2], text) * 10 ** (-4 / 20)  # -34 dBFS speech
 
 
-def _mix(parts: list[tuple[str, float, np.ndarray]], dur_s: float, *, echo_db: float | None = None,
-         seed: int = 0) -> dict[str, np.ndarray]:
+def _mix(
+    parts: list[tuple[str, float, np.ndarray]], dur_s: float, *, echo_db: float | None = None, seed: int = 0
+) -> dict[str, np.ndarray]:
     n = int(dur_s * SR)
     ch = {"agent": np.zeros(n), "customer": np.zeros(n)}
     for role, t0, x in parts:
         s = int(t0 * SR)
-        ch[role][s: s + len(x)] += x[: n - s]
+        ch[role][s : s + len(x)] += x[: n - s]
     if echo_db is not None:
         d = int(0.04 * SR)  # 40 ms late, as a headset's echo path
         ch["agent"] += np.concatenate([np.zeros(d), ch["customer"][: n - d]]) * 10 ** (echo_db / 20)
@@ -54,7 +57,7 @@ def _run(audio: dict[str, np.ndarray]) -> tuple[Pipeline, list[Prompt]]:
     out = []
     step = 1600
     for i in range(0, len(audio["agent"]), step):
-        out += pipe.feed({k: v[i: i + step] for k, v in audio.items()})
+        out += pipe.feed({k: v[i : i + step] for k, v in audio.items()})
     return pipe, [e for e in out if isinstance(e, Prompt) and e.kind == "overtalk"]
 
 
@@ -66,8 +69,7 @@ def _caller_end_s(t0: float) -> float:
 @pytest.mark.parametrize("gap_s", [0.0, 0.1, 0.2])
 def test_agent_answering_right_after_the_caller_stops_is_not_overtalk(gap_s: float) -> None:
     end = _caller_end_s(0.5)
-    audio = _mix([("customer", 0.5, _say(CALLER, CALLER_LONG)),
-                  ("agent", end + gap_s, _say(AGENT, AGENT_LINE))], end + 5.0)
+    audio = _mix([("customer", 0.5, _say(CALLER, CALLER_LONG)), ("agent", end + gap_s, _say(AGENT, AGENT_LINE))], end + 5.0)
     pipe, prompts = _run(audio)
     assert pipe.overtalk.count == 0 and not prompts, prompts
 
@@ -78,8 +80,10 @@ def test_agent_backchannel_inside_the_callers_turn_is_not_overtalk(word: str) ->
     bc = callgen.synth(AGENT[0], int(AGENT[1] * 1.3), AGENT[2], word) * 10 ** (-4 / 20)
     assert len(bc) / SR < 0.6  # the fixture is a short backchannel
     end = _caller_end_s(0.5)
-    audio = _mix([("customer", 0.5, _say(CALLER, CALLER_LONG)), ("agent", 2.5, bc),
-                  ("agent", end + 0.5, _say(AGENT, AGENT_LINE))], end + 5.0)
+    audio = _mix(
+        [("customer", 0.5, _say(CALLER, CALLER_LONG)), ("agent", 2.5, bc), ("agent", end + 0.5, _say(AGENT, AGENT_LINE))],
+        end + 5.0,
+    )
     pipe, prompts = _run(audio)
     assert pipe.overtalk.count == 0 and not prompts, prompts
 
@@ -103,8 +107,7 @@ def test_agent_starting_while_the_caller_talks_on_is_overtalk() -> None:
 def test_caller_interrupting_the_agent_is_not_agent_overtalk() -> None:
     a = _say(AGENT, "So the first charge is the monthly plan, and the second one is a roaming fee from June.")
     a_end = 0.5 + len(a) / SR
-    audio = _mix([("agent", 0.5, a), ("customer", a_end - 1.5, _say(CALLER, CALLER_LONG))],
-                 a_end + 8.0)
+    audio = _mix([("agent", 0.5, a), ("customer", a_end - 1.5, _say(CALLER, CALLER_LONG))], a_end + 8.0)
     pipe, prompts = _run(audio)
     assert pipe.overtalk.count == 0 and not prompts, prompts
 
@@ -113,8 +116,15 @@ def test_caller_interrupting_the_agent_is_not_agent_overtalk() -> None:
 def test_echo_of_the_caller_on_the_agent_channel_is_not_overtalk() -> None:
     """The caller's voice at -25 dB in the agent's mic is not the agent speaking."""
     end = _caller_end_s(0.5)
-    audio = _mix([("customer", 0.5, _say(CALLER, CALLER_LONG)), ("agent", end + 0.6, _say(AGENT, AGENT_LINE)),
-                  ("customer", end + 4.5, _say(CALLER, CALLER_LONG))], end + 12.0, echo_db=-25.0)
+    audio = _mix(
+        [
+            ("customer", 0.5, _say(CALLER, CALLER_LONG)),
+            ("agent", end + 0.6, _say(AGENT, AGENT_LINE)),
+            ("customer", end + 4.5, _say(CALLER, CALLER_LONG)),
+        ],
+        end + 12.0,
+        echo_db=-25.0,
+    )
     pipe, prompts = _run(audio)
     assert pipe.overtalk.count == 0 and not prompts, prompts
 
@@ -159,5 +169,3 @@ def test_answering_after_the_caller_on_a_telephone_channel_is_not_overtalk(tmp_p
     assert len(found) == len(true) and all(abs(f - t) <= 0.5 for f, t in zip(found, true)), (found, true)
     monkeypatch.setattr(ot, "SPEECH_DROP_DB", 1e3)  # every active frame speech: the fixture is the hard case
     assert [t for t in onsets() if 7.5 <= t <= 8.5]
-
-

@@ -89,10 +89,11 @@ def test_syllables_of_numbers_marks_and_compounds() -> None:
     assert text_syllables("ask not what your country can do for you") == 10
 
 
-def _words(times: list[tuple[float, float]], text: str = "word", *, latency_s: float = 1.0,
-           speaker: str = "agent") -> list[Word]:
-    return [Word(t_s=b + latency_s, start_s=a, end_s=b, text=text, speaker=speaker, confidence=1.0)  # type: ignore[arg-type]
-            for a, b in times]
+def _words(times: list[tuple[float, float]], text: str = "word", *, latency_s: float = 1.0, speaker: str = "agent") -> list[Word]:
+    return [
+        Word(t_s=b + latency_s, start_s=a, end_s=b, text=text, speaker=speaker, confidence=1.0)  # type: ignore[arg-type]
+        for a, b in times
+    ]
 
 
 def test_words_over_elapsed_includes_short_pauses_and_splits_at_long_ones() -> None:
@@ -135,7 +136,9 @@ def test_reading_settles_after_9_s_or_40_syllables() -> None:
     for w in _words([(0.5 * i, 0.5 * i + 0.4) for i in range(20)], text="thank"):  # 1 syllable each
         wp.add(w)
     r = wp.reading(30.0)
-    assert r is not None and r.elapsed_s == pytest.approx(9.0) and r.wpm == pytest.approx(120.0) and r.settled  # outgrew the 9 s window
+    assert (
+        r is not None and r.elapsed_s == pytest.approx(9.0) and r.wpm == pytest.approx(120.0) and r.settled
+    )  # outgrew the 9 s window
     short = wp.reading(30.0, 2.5)
     assert short is not None and short.words == 5 and not short.settled
     wp2 = WordPace()
@@ -146,6 +149,7 @@ def test_reading_settles_after_9_s_or_40_syllables() -> None:
 
 
 # ------------------------------------------------------------------ calm pace bounds
+
 
 def _state_with_baseline(t_b: float = 10.0) -> _SpeakerState:
     st = _SpeakerState("agent", Config(), 10.0, None)
@@ -216,8 +220,17 @@ def test_no_cue_says_a_calm_pace_outside_90_260(tmp_path) -> None:  # type: igno
     for scale, prof in ((1.0, profile), (1.0, None), (3.0, None), (0.3, None)):
         words = truth_words(truth)
         if scale != 1.0:  # the calm turns' word times squeezed or stretched around their starts
-            words = [Word(t_s=w.t_s, start_s=w.start_s, end_s=w.start_s + (w.end_s - w.start_s) * scale, text=w.text,
-                          speaker=w.speaker, confidence=1.0) for w in words]
+            words = [
+                Word(
+                    t_s=w.t_s,
+                    start_s=w.start_s,
+                    end_s=w.start_s + (w.end_s - w.start_s) * scale,
+                    text=w.text,
+                    speaker=w.speaker,
+                    confidence=1.0,
+                )
+                for w in words
+            ]
         events, _ = run_with_words(call, words, config=Config(), profile=prof)
         texts += [e.detail for e in events if isinstance(e, Prompt)]
     paces = [int(m.group(1)) for t in texts for m in [_CALM_RE.search(t)] if m]

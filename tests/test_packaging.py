@@ -34,7 +34,8 @@ def _copy_project(dest: Path) -> Path:
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, dest / name)
     shutil.copytree(
-        ROOT / "src", dest / "src",
+        ROOT / "src",
+        dest / "src",
         ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
     )
     return dest
@@ -45,9 +46,21 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     project = _copy_project(tmp_path_factory.mktemp("project"))
     out = tmp_path_factory.mktemp("wheel")
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "-w", str(out), str(project)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "-w",
+            str(out),
+            str(project),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     wheels = sorted(out.glob("calmcall-*.whl"))
@@ -87,8 +100,12 @@ def test_installed_wheel_finds_overlay(wheel: Path, tmp_path: Path) -> None:
     # site first on the path, ahead of the checkout's editable install (a .pth entry)
     env = {**os.environ, "PYTHONPATH": str(site)}
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-        cwd=tmp_path, env=env,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     module_file, web_dir, served, n_rules = proc.stdout.strip().splitlines()

@@ -10,6 +10,7 @@ sample. The sample call has every kind of prosody prompt, an escalation and over
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def _events(first_n: int, n: int) -> list[dict]:
     pipe = Pipeline(cfg, has_customer=True)
     edges = [0, first_n, *range(first_n + n, len(call.agent), n), len(call.agent)]
     out = []
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         out += pipe.feed({"agent": call.agent[a:b], "customer": call.customer[a:b]})
     out += pipe.finish()
     return [to_dict(e) for e in out]
@@ -39,8 +40,11 @@ def reference() -> list[dict]:
     return _events(1600, 1600)  # the 0.1 s grid from t=0 that analyze uses
 
 
-@pytest.mark.parametrize("first_n, n", [(480, 1600), (368, 368), (4000, 4000), (1, 1600)],
-                         ids=["aligned-grid", "23ms-blocks", "250ms-blocks", "1-sample-then-0.1s"])
+@pytest.mark.parametrize(
+    "first_n, n",
+    [(480, 1600), (368, 368), (4000, 4000), (1, 1600)],
+    ids=["aligned-grid", "23ms-blocks", "250ms-blocks", "1-sample-then-0.1s"],
+)
 def test_block_size_does_not_change_events(reference: list[dict], first_n: int, n: int) -> None:
     kinds = {e.get("kind") for e in reference if e["type"] == "prompt"}
     assert {"pace", "pitch", "volume", "overtalk", "customer_escalation"} <= kinds

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from _phone import phone_band
+from conftest import shared_audio
+from speech_clips import EMODB_PAIRS, LJSPEECH_STEMS
+
 from calmcall.audio_io import load_call
 from calmcall.measure import measure_channel
 from calmcall.pitch import yin_frames
 from calmcall.prosody import F0Median
-from conftest import shared_audio
-from speech_clips import EMODB_PAIRS, LJSPEECH_STEMS
 
 SR = 16_000
 
@@ -27,8 +27,9 @@ def clips() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     out = []
     for n in names:
         x = load_call(shared_audio(n)).agent
-        f0, voiced, _ = librosa.pyin(x.astype(np.float64), fmin=50, fmax=500, sr=SR, frame_length=1024,
-                                     hop_length=160, center=True)
+        f0, voiced, _ = librosa.pyin(
+            x.astype(np.float64), fmin=50, fmax=500, sr=SR, frame_length=1024, hop_length=160, center=True
+        )
         out.append((n, x, f0, voiced))
     return out
 
@@ -60,7 +61,7 @@ def test_gross_pitch_error_through_the_phone_band(clips: list) -> None:
     more than half an octave from the reference's median over the same frames (an
     octave jump in the median would read as a +12 st "Lower pitch")."""
     gross = both_n = jumps = 0
-    for name, x, ref_f0, ref_v in clips:
+    for _name, x, ref_f0, ref_v in clips:
         m = measure_channel(phone_band(x))
         v, f, rv, rf = _ref_at(m, ref_f0, ref_v)
         both = v & rv
@@ -78,7 +79,7 @@ def test_voicing_survives_the_phone_band(clips: list) -> None:
     """Frames whose voicing differs between the phone-band copy and the clean copy
     (same tracker, speech decision included) <= 7 % (measured 5.4 %)."""
     diff = total = 0
-    for name, x, _, _ in clips:
+    for _name, x, _, _ in clips:
         a, b = measure_channel(x), measure_channel(phone_band(x))
         diff += int(np.sum(a["voiced"] != b["voiced"]))
         total += len(a["voiced"])
@@ -89,7 +90,7 @@ def test_yin_doubles_through_the_phone_band(clips: list) -> None:
     """Why swift-f0: plain YIN (65-450 Hz, 40 ms frames) on the same phone-band audio
     has > 5 % gross errors against the same reference."""
     gross = both_n = 0
-    for name, x, ref_f0, ref_v in clips:
+    for _name, x, ref_f0, ref_v in clips:
         y = phone_band(x)
         frames = np.lib.stride_tricks.sliding_window_view(y, 640)[::160]
         f0, _ = yin_frames(frames, sr_hz=SR, fmin_hz=65, fmax_hz=450, threshold=0.2)

@@ -11,8 +11,8 @@ import pytest
 from calmcall.events import Prompt, Word
 from calmcall.text.playbook import PhraseCoach, PlaybookError, load_playbook
 
-WORD_S = 0.32      # a word every 0.32 s of audio, ~190 wpm with short gaps
-LATENCY_S = 1.1    # commit latency of the streaming transcriber
+WORD_S = 0.32  # a word every 0.32 s of audio, ~190 wpm with short gaps
+LATENCY_S = 1.1  # commit latency of the streaming transcriber
 
 
 def say(speaker: str, text: str, start_s: float, latency_s: float = LATENCY_S) -> list[Word]:
@@ -21,8 +21,16 @@ def say(speaker: str, text: str, start_s: float, latency_s: float = LATENCY_S) -
     t = start_s
     for raw in text.split():
         end = t + WORD_S - 0.04
-        out.append(Word(t_s=round(end + latency_s, 3), start_s=round(t, 3), end_s=round(end, 3),
-                        text=" " + raw, speaker=speaker, confidence=0.9))
+        out.append(
+            Word(
+                t_s=round(end + latency_s, 3),
+                start_s=round(t, 3),
+                end_s=round(end, 3),
+                text=" " + raw,
+                speaker=speaker,
+                confidence=0.9,
+            )
+        )
         t += WORD_S
     return out
 
@@ -63,12 +71,22 @@ def rules(prompts: list[Prompt]) -> list[str]:
 
 # ---------------------------------------------------------------- the playbook itself
 
+
 def test_builtin_rules_are_complete_and_well_formed():
     pb = load_playbook()
     assert set(pb.ids) >= {
-        "apology.bare_sorry", "defensive.calm_down", "defensive.not_my_fault", "defensive.policy",
-        "defensive.as_i_said", "defensive.lecture", "argue.contradict", "argue.stuck",
-        "empathy.acknowledge", "rapport.use_name", "escalation.manager_early", "abuse.boundary",
+        "apology.bare_sorry",
+        "defensive.calm_down",
+        "defensive.not_my_fault",
+        "defensive.policy",
+        "defensive.as_i_said",
+        "defensive.lecture",
+        "argue.contradict",
+        "argue.stuck",
+        "empathy.acknowledge",
+        "rapport.use_name",
+        "escalation.manager_early",
+        "abuse.boundary",
     }
     for r in pb.rules:
         assert len(r.headline.split()) == 2, r.id
@@ -91,28 +109,35 @@ def test_prompt_shape_and_evidence():
 
 # ---------------------------------------------------------------- bare sorry
 
-@pytest.mark.parametrize("text", [
-    "Sorry.",
-    "Oh, I'm so sorry.",
-    "I am sorry, let me look at that.",
-    "SORRY!",
-    "My apologies.",
-    "I'm sorry, but the system is down.",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sorry.",
+        "Oh, I'm so sorry.",
+        "I am sorry, let me look at that.",
+        "SORRY!",
+        "My apologies.",
+        "I'm sorry, but the system is down.",
+    ],
+)
 def test_bare_sorry_fires(text):
     assert "apology.bare_sorry" in rules(run(say("agent", text, 1.0)))
 
 
-@pytest.mark.parametrize("text", [
-    "I'm sorry that your order arrived late.",
-    "I am sorry for the delay on your refund.",
-    "Sorry about the wait.",
-    "I'm really sorry you had to call twice.",
-    "We are sorry to hear that.",
-    "Sorry?",
-    "I apologize for the mix-up with your bill.",
-    "My apologies for the trouble.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I'm sorry that your order arrived late.",
+        "I am sorry for the delay on your refund.",
+        "Sorry about the wait.",
+        "I'm really sorry you had to call twice.",
+        "We are sorry to hear that.",
+        "Sorry?",
+        "I apologize for the mix-up with your bill.",
+        "My apologies for the trouble.",
+    ],
+)
 def test_full_apology_or_pardon_is_not_bare(text):
     assert "apology.bare_sorry" not in rules(run(say("agent", text, 1.0)))
 
@@ -134,31 +159,38 @@ def test_customer_sorry_is_not_coached():
 
 # ---------------------------------------------------------------- defensive phrases
 
-@pytest.mark.parametrize("text,rule", [
-    ("Sir, please calm down.", "defensive.calm_down"),
-    ("You need to CALM DOWN", "defensive.calm_down"),
-    ("That's not my fault.", "defensive.not_my_fault"),
-    ("that is not my problem", "defensive.not_my_fault"),
-    ("Thats not my department", "defensive.not_my_fault"),
-    ("It's company policy.", "defensive.policy"),
-    ("it is just our policy", "defensive.policy"),
-    ("As I already said, the refund takes five days.", "defensive.as_i_said"),
-    ("Like I told you before, it ships Monday.", "defensive.as_i_said"),
-    ("You need to understand that we can't do that.", "defensive.lecture"),
-    ("You have to understand, madam.", "defensive.lecture"),
-    ("You're not listening.", "defensive.lecture"),
-])
+
+@pytest.mark.parametrize(
+    "text,rule",
+    [
+        ("Sir, please calm down.", "defensive.calm_down"),
+        ("You need to CALM DOWN", "defensive.calm_down"),
+        ("That's not my fault.", "defensive.not_my_fault"),
+        ("that is not my problem", "defensive.not_my_fault"),
+        ("Thats not my department", "defensive.not_my_fault"),
+        ("It's company policy.", "defensive.policy"),
+        ("it is just our policy", "defensive.policy"),
+        ("As I already said, the refund takes five days.", "defensive.as_i_said"),
+        ("Like I told you before, it ships Monday.", "defensive.as_i_said"),
+        ("You need to understand that we can't do that.", "defensive.lecture"),
+        ("You have to understand, madam.", "defensive.lecture"),
+        ("You're not listening.", "defensive.lecture"),
+    ],
+)
 def test_defensive_phrases(text, rule):
     assert rule in rules(run(say("agent", text, 1.0)))
 
 
-@pytest.mark.parametrize("text", [
-    "I understand, let me check that for you.",
-    "Our refund policy gives you thirty days.",       # mentions policy, not hiding behind it
-    "I can see it is not your fault at all.",          # "not your fault" is not "not my fault"
-    "Let me explain how the charge works.",
-    "Thank you for your patience.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I understand, let me check that for you.",
+        "Our refund policy gives you thirty days.",  # mentions policy, not hiding behind it
+        "I can see it is not your fault at all.",  # "not your fault" is not "not my fault"
+        "Let me explain how the charge works.",
+        "Thank you for your patience.",
+    ],
+)
 def test_neutral_agent_speech_is_quiet(text):
     assert rules(run(say("agent", text, 1.0))) == []
 
@@ -169,6 +201,7 @@ def test_same_rule_does_not_fire_on_every_word():
 
 
 # ---------------------------------------------------------------- arguing
+
 
 def test_contradicting_right_after_a_complaint():
     cust = say("customer", "This is the third time my parcel has been late.", 1.0)
@@ -221,6 +254,7 @@ def test_two_contradictions_are_not_yet_stuck():
 
 # ---------------------------------------------------------------- acknowledgement
 
+
 def test_escalated_customer_without_acknowledgement():
     cust = say("customer", "I have been waiting for three weeks and nobody calls me back!", 1.0)
     agent = say("agent", "Can I have your order number please.", end_of(cust) + 0.5)
@@ -231,12 +265,15 @@ def test_escalated_customer_without_acknowledgement():
     assert ack[0].evidence["since_s"] == pytest.approx(3.0)
 
 
-@pytest.mark.parametrize("ack", [
-    "I understand, that's really frustrating.",
-    "I can see why you're upset.",
-    "That must be so frustrating.",
-    "I'd be annoyed too.",
-])
+@pytest.mark.parametrize(
+    "ack",
+    [
+        "I understand, that's really frustrating.",
+        "I can see why you're upset.",
+        "That must be so frustrating.",
+        "I'd be annoyed too.",
+    ],
+)
 def test_acknowledgement_resets_the_clock(ack):
     cust = say("customer", "I have been waiting for three weeks and nobody calls me back!", 1.0)
     agent = say("agent", ack, 8.0)
@@ -250,6 +287,7 @@ def test_calm_customer_needs_no_acknowledgement():
 
 
 # ---------------------------------------------------------------- customer's name
+
 
 def test_name_said_by_customer_then_not_used():
     cust = say("customer", "Hi, my name is Sarah Jones and I am furious.", 1.0)
@@ -286,6 +324,7 @@ def test_this_is_ridiculous_is_not_a_name():
 
 # ---------------------------------------------------------------- manager
 
+
 def test_manager_offered_right_after_escalation():
     cust = say("customer", "This is the worst service I have ever had!", 1.0)
     agent = say("agent", "I can transfer you to my supervisor.", 6.0)
@@ -310,14 +349,18 @@ def test_manager_after_trying_and_well_into_the_escalation_is_fine():
 
 # ---------------------------------------------------------------- abuse
 
-@pytest.mark.parametrize("text", [
-    "This is fucking ridiculous.",
-    "You're an idiot.",
-    "What a load of bullshit.",
-    "Oh shut up and listen.",
-    "This is f***ing useless.",
-    "You are completely useless!",
-])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This is fucking ridiculous.",
+        "You're an idiot.",
+        "What a load of bullshit.",
+        "Oh shut up and listen.",
+        "This is f***ing useless.",
+        "You are completely useless!",
+    ],
+)
 def test_abuse_from_customer(text):
     ps = run(say("customer", text, 1.0))
     assert "abuse.boundary" in rules(ps)
@@ -325,16 +368,20 @@ def test_abuse_from_customer(text):
     assert p.severity == "high" and p.detail == "You may set a boundary and follow the abuse policy"
 
 
-@pytest.mark.parametrize("text", [
-    "This is really annoying, the app is useless.",   # about the product, not the agent
-    "I just want to know where my parcel is.",
-    "Scunthorpe is where I live.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This is really annoying, the app is useless.",  # about the product, not the agent
+        "I just want to know where my parcel is.",
+        "Scunthorpe is where I live.",
+    ],
+)
 def test_no_abuse(text):
     assert "abuse.boundary" not in rules(run(say("customer", text, 1.0)))
 
 
 # ---------------------------------------------------------------- user rule files
+
 
 def test_user_file_adds_and_overrides_and_disables(tmp_path: Path):
     f = tmp_path / "my_rules.toml"
@@ -393,27 +440,27 @@ def test_syntax_error_names_the_file(tmp_path: Path):
 
 
 def test_unknown_key_names_rule_and_key(tmp_path: Path):
-    msg = _bad(tmp_path, '[[rule]]\n' + RULE + 'patterns = ["x"]\nseverty = "high"\n')
+    msg = _bad(tmp_path, "[[rule]]\n" + RULE + 'patterns = ["x"]\nseverty = "high"\n')
     assert "rule 'x.rule'" in msg and "'severty'" in msg
 
 
 def test_bad_type_and_bad_values(tmp_path: Path):
-    msg = _bad(tmp_path, '[[rule]]\n' + RULE + 'patterns = "calm down"\n')
+    msg = _bad(tmp_path, "[[rule]]\n" + RULE + 'patterns = "calm down"\n')
     assert "rule 'x.rule'" in msg and "patterns" in msg
-    msg = _bad(tmp_path, '[[rule]]\n' + RULE.replace('"low"', '"urgent"') + 'patterns = ["x"]\n')
+    msg = _bad(tmp_path, "[[rule]]\n" + RULE.replace('"low"', '"urgent"') + 'patterns = ["x"]\n')
     assert "severity" in msg
-    msg = _bad(tmp_path, '[[rule]]\n' + RULE.replace('"agent"', '"supervisor"') + 'patterns = ["x"]\n')
+    msg = _bad(tmp_path, "[[rule]]\n" + RULE.replace('"agent"', '"supervisor"') + 'patterns = ["x"]\n')
     assert "speaker" in msg
-    msg = _bad(tmp_path, '[[rule]]\n' + RULE + 'patterns = ["x"]\nwithin_s = "soon"\n')
+    msg = _bad(tmp_path, "[[rule]]\n" + RULE + 'patterns = ["x"]\nwithin_s = "soon"\n')
     assert "within_s" in msg
 
 
 def test_bad_patterns(tmp_path: Path):
-    msg = _bad(tmp_path, '[[rule]]\n' + RULE + 'patterns = ["calm (down"]\n')
+    msg = _bad(tmp_path, "[[rule]]\n" + RULE + 'patterns = ["calm (down"]\n')
     assert "rule 'x.rule'" in msg and "calm (down" in msg and "missing ')'" in msg
-    msg = _bad(tmp_path, '[[rule]]\n' + RULE + 'patterns = ["/fu(ck/"]\n')
+    msg = _bad(tmp_path, "[[rule]]\n" + RULE + 'patterns = ["/fu(ck/"]\n')
     assert "bad regex" in msg
-    msg = _bad(tmp_path, '[[rule]]\n' + RULE + 'patterns = ["{nope}"]\n')
+    msg = _bad(tmp_path, "[[rule]]\n" + RULE + 'patterns = ["{nope}"]\n')
     assert "unknown class" in msg
     msg = _bad(tmp_path, 'colour = "blue"\n')
     assert "colour" in msg
@@ -426,22 +473,26 @@ def test_missing_user_file(tmp_path: Path):
 
 # ---------------------------------------------------------------- pattern language
 
-@pytest.mark.parametrize("pattern,text,hit", [
-    ("that's not my (fault|problem)", "That is NOT my problem!", True),
-    ("i am not", "I'm not", True),
-    ("can not", "I can't", True),
-    ("can not", "I cannot", True),
-    ("give me [a|one] minute", "give me one minute", True),
-    ("give me [a|one] minute", "give me a minute", True),
-    ("give me {num} minutes", "give me 5 minutes", True),
-    ("give me {num} minutes", "give me five minutes", True),
-    ("transfer you ... manager", "transfer you to my manager", True),
-    ("transfer you ... manager", "transfer you to someone who is not the manager", False),
-    ("^ but", "well but", False),
-    ("^ but", "Okay. But", True),
-    ("ref* me", "refund me", True),
-    ("/re(fund|turn)/ it", "return it", True),
-])
+
+@pytest.mark.parametrize(
+    "pattern,text,hit",
+    [
+        ("that's not my (fault|problem)", "That is NOT my problem!", True),
+        ("i am not", "I'm not", True),
+        ("can not", "I can't", True),
+        ("can not", "I cannot", True),
+        ("give me [a|one] minute", "give me one minute", True),
+        ("give me [a|one] minute", "give me a minute", True),
+        ("give me {num} minutes", "give me 5 minutes", True),
+        ("give me {num} minutes", "give me five minutes", True),
+        ("transfer you ... manager", "transfer you to my manager", True),
+        ("transfer you ... manager", "transfer you to someone who is not the manager", False),
+        ("^ but", "well but", False),
+        ("^ but", "Okay. But", True),
+        ("ref* me", "refund me", True),
+        ("/re(fund|turn)/ it", "return it", True),
+    ],
+)
 def test_pattern_language(tmp_path: Path, pattern, text, hit):
     f = tmp_path / "p.toml"
     f.write_text(

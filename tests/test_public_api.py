@@ -36,8 +36,7 @@ def test_import_calmcall_is_cheap() -> None:
 
 
 def test_python_dash_m_calmcall_is_the_cli() -> None:
-    proc = subprocess.run([sys.executable, "-m", "calmcall", "--version"], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "calmcall", "--version"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and calmcall.__version__ in proc.stdout + proc.stderr
 
 
@@ -81,7 +80,7 @@ def test_the_embedding_example_in_the_architecture_doc_runs() -> None:
     try:
         scope: dict[str, object] = {}
         with contextlib.redirect_stdout(out):
-            exec(compile(code, "ARCHITECTURE.md", "exec"), scope)  # noqa: S102
+            exec(compile(code, "ARCHITECTURE.md", "exec"), scope)
     finally:
         os.chdir(cwd)
     lines = out.getvalue().splitlines()

@@ -58,8 +58,11 @@ def test_batch_with_a_corrupt_file_then_resume(calls: Path, tmp_path: Path) -> N
     card = sc.scorecard(doc_a)
     assert rows["call_a.wav"]["status"] == "ok"
     assert int(rows["call_a.wav"]["prompts_total"]) == len(doc_a["prompts"])
-    assert float(rows["call_a.wav"]["in_band_share"] or "nan") == pytest.approx(card["in_band_share"]) \
-        if card["in_band_share"] is not None else rows["call_a.wav"]["in_band_share"] == ""
+    assert (
+        float(rows["call_a.wav"]["in_band_share"] or "nan") == pytest.approx(card["in_band_share"])
+        if card["in_band_share"] is not None
+        else rows["call_a.wav"]["in_band_share"] == ""
+    )
     assert rows["mono.wav"]["overtalk_count"] == "" and rows["mono.wav"]["talk_ratio_agent"] == ""
     assert float(rows["mono.wav"]["duration_s"]) == pytest.approx(11.0, abs=0.1)
 

@@ -20,21 +20,39 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import shared_audio
 
 from calmcall.audio_io import load_call
 from calmcall.events import Partial, Word
 from calmcall.qa import sessionlog as sl
 from calmcall.qa.recorder import AudioRecorder, to_pcm16
 from calmcall.text.masking import luhn_ok, words_to_digits
-from conftest import shared_audio
 
 SR = 16000
 
 
 def _replay(wav: Path, sessions: Path) -> sl.SessionLog:
-    proc = subprocess.run([sys.executable, "-m", "calmcall.cli", "replay", str(wav), "--record-audio", "--speed", "2",
-                           "--port", "0", "--sessions-dir", str(sessions), "--linger", "0"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "calmcall.cli",
+            "replay",
+            str(wav),
+            "--record-audio",
+            "--speed",
+            "2",
+            "--port",
+            "0",
+            "--sessions-dir",
+            str(sessions),
+            "--linger",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     logs = list(sessions.glob("*.jsonl"))
     assert len(logs) == 1, logs
@@ -107,7 +125,7 @@ def test_card_number_read_in_groups_with_pauses_is_silent_though_the_model_drops
     turns = asked_pauses["truth"]["turns"]
     for k, t in enumerate(turns):
         if t["speaker"] == "agent":
-            nxt = next((u for u in turns[k + 1:] if u["speaker"] == "customer"), None)
+            nxt = next((u for u in turns[k + 1 :] if u["speaker"] == "customer"), None)
             prev = [u["end_s"] for u in turns[:k] if u["speaker"] == "customer"]
             i = int(max(t["start_s"], (prev[-1] if prev else 0.0) + 0.6) * SR)
             j = int((min(t["end_s"], nxt["start_s"] - 0.3) if nxt else t["end_s"]) * SR)
@@ -158,14 +176,16 @@ def _lj(*names: str) -> list[np.ndarray]:
     return [load_call(lj / f"LJ001-{n}.wav").agent for n in names]
 
 
-def _place(clips: list[tuple[str, np.ndarray, float]], total_s: float, seed: int = 0) -> tuple[dict[str, np.ndarray], list[tuple[str, int, int]]]:
+def _place(
+    clips: list[tuple[str, np.ndarray, float]], total_s: float, seed: int = 0
+) -> tuple[dict[str, np.ndarray], list[tuple[str, int, int]]]:
     rng = np.random.default_rng(seed)
     n = int(total_s * SR)
     chans = {r: rng.normal(0.0, 10 ** (-65 / 20), n).astype(np.float32) for r in ("agent", "customer")}
     spans = []
     for role, x, t in clips:
         i = int(t * SR)
-        chans[role][i:i + len(x)] += x
+        chans[role][i : i + len(x)] += x
         loud = np.flatnonzero(np.abs(x) > 0.02)
         spans.append((role, i + loud[0], i + loud[-1] + 1))
     return chans, spans
@@ -175,8 +195,16 @@ def _covering_words(role: str, i: int, j: int, text: str = "so") -> list[Word]:
     """Words 0.3 s long covering samples [i, j) (a transcript that heard all of it)."""
     out, t = [], i / SR
     while t < j / SR:
-        out.append(Word(t_s=j / SR + 1.5, start_s=round(t, 3), end_s=round(min(t + 0.3, j / SR), 3), text=text,
-                        speaker=role, confidence=0.9))
+        out.append(
+            Word(
+                t_s=j / SR + 1.5,
+                start_s=round(t, 3),
+                end_s=round(min(t + 0.3, j / SR), 3),
+                text=text,
+                speaker=role,
+                confidence=0.9,
+            )
+        )
         t += 0.3
     return out
 
@@ -188,7 +216,7 @@ def _run(rec: AudioRecorder, chans: dict[str, np.ndarray], feed: list[tuple[floa
     feed = sorted(feed, key=lambda e: e[0])
     k = 0
     for b in range(0, len(chans["agent"]), 1600):
-        rec.add_block({r: x[b:b + 1600] for r, x in chans.items()})
+        rec.add_block({r: x[b : b + 1600] for r, x in chans.items()})
         t = (b + 1600) / SR
         while k < len(feed) and feed[k][0] <= t:
             item = feed[k][1]
@@ -229,8 +257,7 @@ def test_speech_the_transcript_has_no_words_for_is_silenced(tmp_path: Path) -> N
     assert summary["evidence_spans"]["untranscribed"] == 1 and summary["late_masks"] == 0
 
 
-def test_digits_the_masker_lets_through_and_number_words_in_a_partial_are_silenced(
-        tmp_path: Path) -> None:
+def test_digits_the_masker_lets_through_and_number_words_in_a_partial_are_silenced(tmp_path: Path) -> None:
     """Committed "for the 0 2 5, normal 2" (how tiny.en heard "four zero two five, double
     two ...": 4 digits, no mask) silences the customer's stretch of speech; so does a
     partial "four one one" whose words never get committed; the agent's sentence between
@@ -239,15 +266,23 @@ def test_digits_the_masker_lets_through_and_number_words_in_a_partial_are_silenc
     chans, spans = _place([("customer", a, 1.0), ("agent", c, 9.0), ("customer", b, 17.0)], 28.0)
     _, i0, j0 = spans[0]
     t0 = i0 / SR + 1.0
-    words = [Word(t_s=t0 + 6.0, start_s=round(t0 + 0.3 * k, 2), end_s=round(t0 + 0.3 * k + 0.25, 2), text=x,
-                  speaker="customer", confidence=0.5) for k, x in enumerate(["for", "the", "0", "2", "5,", "normal", "2,"])]
+    words = [
+        Word(
+            t_s=t0 + 6.0,
+            start_s=round(t0 + 0.3 * k, 2),
+            end_s=round(t0 + 0.3 * k + 0.25, 2),
+            text=x,
+            speaker="customer",
+            confidence=0.5,
+        )
+        for k, x in enumerate(["for", "the", "0", "2", "5,", "normal", "2,"])
+    ]
     feed: list[tuple[float, Any]] = [(w.t_s, w) for w in words]
     feed += [(w.t_s, w) for w in _covering_words("customer", i0, j0)[:2]]
     feed += [(w.t_s, w) for w in _covering_words("agent", spans[1][1], spans[1][2])]
-    _, i2, j2 = spans[2]
+    _, i2, _j2 = spans[2]
     feed.append((i2 / SR + 2.0, Partial(t_s=round(i2 / SR + 2.0, 2), speaker="customer", text="four one one")))
-    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, cvv_window_s=0.0,
-                        uncovered_s=0.0)
+    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, cvv_window_s=0.0, uncovered_s=0.0)
     summary = _run(rec, chans, feed)
     out = _out(tmp_path)
     want = {r: to_pcm16(x) for r, x in chans.items()}
@@ -255,27 +290,31 @@ def test_digits_the_masker_lets_through_and_number_words_in_a_partial_are_silenc
         assert np.abs(want["customer"][i:j]).max() > 1000
         assert not out["customer"][i:j].any() and not out["agent"][i:j].any()
     _, i, j = spans[1]
-    assert np.array_equal(out["agent"][i - SR // 2:j + SR // 2], want["agent"][i - SR // 2:j + SR // 2])
+    assert np.array_equal(out["agent"][i - SR // 2 : j + SR // 2], want["agent"][i - SR // 2 : j + SR // 2])
     assert summary["evidence_spans"]["digits"] >= 2 and summary["late_masks"] == 0
 
 
-def test_a_request_for_the_card_number_opens_a_window_on_the_customers_speech(
-        tmp_path: Path) -> None:
+def test_a_request_for_the_card_number_opens_a_window_on_the_customers_speech(tmp_path: Path) -> None:
     """The agent's "could you read me the card number" (committed) opens the 30 s card
     window: the customer's answer is silenced though its words are ordinary ones (a
     number the recogniser heard as "normal San Run"); the customer's speech after the
     window and the agent's own speech are kept. The same phrase in a partial only (its
     committed words lost it) opens the window too."""
     a, b, c, d = _lj("0002", "0006", "0008", "0013")
-    chans, spans = _place([("agent", c, 1.0), ("customer", a, 10.0), ("customer", b, 44.0),
-                           ("agent", d, 52.0), ("customer", a, 62.0)], 74.0)
+    chans, spans = _place(
+        [("agent", c, 1.0), ("customer", a, 10.0), ("customer", b, 44.0), ("agent", d, 52.0), ("customer", a, 62.0)], 74.0
+    )
     ask_end = spans[0][2] / SR
     feed: list[tuple[float, Any]] = []
     texts = ["could", "you", "read", "me", "the", "card", "number"]
     for k, x in enumerate(texts):
         s0 = ask_end - 0.3 * (len(texts) - k)
-        feed.append((ask_end + 1.5, Word(t_s=ask_end + 1.5, start_s=round(s0, 2), end_s=round(s0 + 0.28, 2), text=x,
-                                         speaker="agent", confidence=0.9)))
+        feed.append(
+            (
+                ask_end + 1.5,
+                Word(t_s=ask_end + 1.5, start_s=round(s0, 2), end_s=round(s0 + 0.28, 2), text=x, speaker="agent", confidence=0.9),
+            )
+        )
     for role, i, j in spans:  # every sentence fully covered by ordinary words
         feed += [(w.t_s, w) for w in _covering_words(role, i, j, "normal")]
     # the second question: only a partial shows it, then the words come back garbled
@@ -289,7 +328,7 @@ def test_a_request_for_the_card_number_opens_a_window_on_the_customers_speech(
         _, i, j = spans[k]
         assert not out["customer"][i:j].any(), k
     _, i, j = spans[2]  # 34 s after the first request: kept
-    assert np.array_equal(out["customer"][i - SR // 2:j + SR // 2], want["customer"][i - SR // 2:j + SR // 2])
+    assert np.array_equal(out["customer"][i - SR // 2 : j + SR // 2], want["customer"][i - SR // 2 : j + SR // 2])
     for k in (0, 3):  # the agent's questions: kept
         _, i, j = spans[k]
         assert np.array_equal(out["agent"][i:j], want["agent"][i:j])
@@ -301,15 +340,40 @@ def test_card_requests_and_spoken_digits_the_recorder_looks_for() -> None:
 
     def said(text: str) -> bool:
         w = text.split()
-        return any(card_request(w[:i + 1]) for i in range(len(w)))
+        return any(card_request(w[: i + 1]) for i in range(len(w)))
 
-    for text in ("Can I have the long number on the card, please?", "Could you read me the card, Amber?",
-                 "what is the card number", "the number on the front of your debit card", "my visa",
-                 "I just need the sixteen digit card number", "and the expiry date"):
+    for text in (
+        "Can I have the long number on the card, please?",
+        "Could you read me the card, Amber?",
+        "what is the card number",
+        "the number on the front of your debit card",
+        "my visa",
+        "I just need the sixteen digit card number",
+        "and the expiry date",
+    ):
         assert said(text), text
-    for text in ("block the card for online orders", "I need to change the phone number on my account",
-                 "Could you give me the order number?", "thanks for calling"):
+    for text in (
+        "block the card for online orders",
+        "I need to change the phone number on my account",
+        "Could you give me the order number?",
+        "thanks for calling",
+    ):
         assert not said(text), text
-    assert [spoken_digit_count(w) for w in ("four", "4111", "fourteen", "forty-one", "double", "hundred",
-                                            "for", "uh", "and", "C17066", "mp3", "hello", "****")] == \
-        [1, 4, 2, 2, 1, 2, 0, 0, 0, 5, None, None, None]
+    assert [
+        spoken_digit_count(w)
+        for w in (
+            "four",
+            "4111",
+            "fourteen",
+            "forty-one",
+            "double",
+            "hundred",
+            "for",
+            "uh",
+            "and",
+            "C17066",
+            "mp3",
+            "hello",
+            "****",
+        )
+    ] == [1, 4, 2, 2, 1, 2, 0, 0, 0, 5, None, None, None]

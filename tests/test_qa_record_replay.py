@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import shared_audio
 
 from calmcall.audio_io import load_call
 from calmcall.config import load_config
@@ -35,7 +36,6 @@ from calmcall.live.session import BLOCK_N, FIRST_BLOCK_N, FileSource, Session
 from calmcall.pipeline import Pipeline
 from calmcall.qa import sessionlog as sl
 from calmcall.qa.recorder import AudioRecorder, FlacSink, read_recording, to_pcm16
-from conftest import shared_audio
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC_DIR = str(ROOT / "src")
@@ -45,8 +45,7 @@ SR = 16000
 
 
 def _cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "calmcall.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "calmcall.cli", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def _only_session(d: Path, exclude: set[Path] | None = None) -> sl.SessionLog:
@@ -60,7 +59,7 @@ def _prompts(records: list[dict[str, Any]], kinds: set[str] = PROSODY) -> list[t
 
 
 def _blocks(x: np.ndarray, n: int = 1600) -> list[np.ndarray]:
-    return [x[i:i + n] for i in range(0, len(x), n)]
+    return [x[i : i + n] for i in range(0, len(x), n)]
 
 
 # --------------------------------------------------------------------- recorded sessions (ASR)
@@ -70,8 +69,9 @@ def _blocks(x: np.ndarray, n: int = 1600) -> list[np.ndarray]:
 def recorded_sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[sl.SessionLog, Path]:
     """The sample call replayed through the live path with --record-audio (real model)."""
     d = tmp_path_factory.mktemp("rec_sample")
-    proc = _cli("replay", str(SAMPLE), "--record-audio", "--speed", "10", "--port", "0",
-                "--sessions-dir", str(d), "--linger", "0")
+    proc = _cli(
+        "replay", str(SAMPLE), "--record-audio", "--speed", "10", "--port", "0", "--sessions-dir", str(d), "--linger", "0"
+    )
     assert proc.returncode == 0, proc.stderr
     assert "audio recorded: 88.6 s per channel in 2 FLAC file(s)" in proc.stdout
     return _only_session(d), d
@@ -87,16 +87,18 @@ def recorded_card(tmp_path_factory: pytest.TempPathFactory) -> tuple[sl.SessionL
     d = tmp_path_factory.mktemp("rec_card")
     turns = [
         scripted.Turn("agent", 0.5, "Thank you. Could you read me the card number, please?"),
-        scripted.Turn("customer", 4.5, "Yes. It is four one one one, one one one one, one one one one, "
-                      "one one one one.", wpm=130),
+        scripted.Turn(
+            "customer", 4.5, "Yes. It is four one one one, one one one one, one one one one, one one one one.", wpm=130
+        ),
         scripted.Turn("agent", 17.0, "Thank you, and the security code on the back?"),
         scripted.Turn("customer", 20.5, "The security code is seven three nine.", wpm=130),
     ]
     wav = d / "card.wav"
     truth = scripted.render_call(turns, wav, duration_s=27.0, noise_db=-65.0)
     sessions = d / "sessions"
-    proc = _cli("replay", str(wav), "--record-audio", "--speed", "2", "--port", "0",
-                "--sessions-dir", str(sessions), "--linger", "0")
+    proc = _cli(
+        "replay", str(wav), "--record-audio", "--speed", "2", "--port", "0", "--sessions-dir", str(sessions), "--linger", "0"
+    )
     assert proc.returncode == 0, proc.stderr
     return _only_session(sessions), wav, truth
 
@@ -172,8 +174,10 @@ def test_security_code_read_after_the_card_number_is_silent_in_the_recording(rec
     # and inside it (the question for the code) is intact up to 0.3 s (the pad) before
     # the customer's next turn starts
     first = truth["turns"][0]
-    for i, j in ((int(first["start_s"] * SR), int((card["start_s"] - 0.3) * SR)),
-                 (int(ask["start_s"] * SR), int((code["start_s"] - 0.3) * SR))):
+    for i, j in (
+        (int(first["start_s"] * SR), int((card["start_s"] - 0.3) * SR)),
+        (int(ask["start_s"] * SR), int((code["start_s"] - 0.3) * SR)),
+    ):
         assert np.abs(original[i:j, 0]).max() > 1000
         assert np.array_equal(rec["agent"][i:j], original[i:j, 0])
     # so is the line noise in the window's pauses (between the number and the question)
@@ -193,8 +197,7 @@ def test_replay_of_a_recorded_session_gives_its_prompts(recorded_sample, tmp_pat
     original, d = recorded_sample
     before = set(d.glob("*.jsonl"))
     prefix = original.session_id[:-2]  # a unique prefix of the id
-    proc = _cli("replay", prefix, "--sessions-dir", str(d), "--speed", "25",
-                "--port", "0", "--linger", "0")
+    proc = _cli("replay", prefix, "--sessions-dir", str(d), "--speed", "25", "--port", "0", "--linger", "0")
     assert proc.returncode == 0, proc.stderr
     new = _only_session(d, exclude=before)
     assert new.meta["source"] == "replay" and new.meta["replay_of"] == original.session_id
@@ -213,8 +216,19 @@ def test_replay_of_a_recorded_session_without_words(recorded_sample) -> None:
     """--no-transcribe: the recorded audio alone (prosody cues only, no model, no words)."""
     original, d = recorded_sample
     before = set(d.glob("*.jsonl"))
-    proc = _cli("replay", original.session_id, "--sessions-dir", str(d), "--no-transcribe", "--speed", "25",
-                "--port", "0", "--linger", "0")
+    proc = _cli(
+        "replay",
+        original.session_id,
+        "--sessions-dir",
+        str(d),
+        "--no-transcribe",
+        "--speed",
+        "25",
+        "--port",
+        "0",
+        "--linger",
+        "0",
+    )
     assert proc.returncode == 0, proc.stderr
     new = _only_session(d, exclude=before)
     assert new.meta["replay_input"] == "audio" and new.meta["model"] is None and new.words == []
@@ -228,8 +242,7 @@ def test_replay_of_a_recorded_session_without_words(recorded_sample) -> None:
 
 def test_replay_of_logged_words_refuses_record_audio(recorded_sample) -> None:
     original, d = recorded_sample
-    proc = _cli("replay", original.session_id, "--sessions-dir", str(d), "--record-audio",
-                "--port", "0", "--linger", "0")
+    proc = _cli("replay", original.session_id, "--sessions-dir", str(d), "--record-audio", "--port", "0", "--linger", "0")
     assert proc.returncode == 2
     assert "--retranscribe" in proc.stderr and proc.stderr.count("\n") == 1
 
@@ -250,16 +263,34 @@ def _read_url(proc: subprocess.Popen[str], lines: list[str]) -> str:
 def test_replay_of_a_session_without_audio_re_emits_its_prompts(tmp_path: Path) -> None:
     from websockets.sync.client import connect
 
-    proc = _cli("replay", str(SAMPLE), "--no-transcribe", "--speed", "30", "--port", "0",
-                "--sessions-dir", str(tmp_path), "--linger", "0")
+    proc = _cli(
+        "replay", str(SAMPLE), "--no-transcribe", "--speed", "30", "--port", "0", "--sessions-dir", str(tmp_path), "--linger", "0"
+    )
     assert proc.returncode == 0, proc.stderr
     original = _only_session(tmp_path)
     assert original.audio_paths() == {} and len(original.prompts) >= 4
     speed = 20.0
     child = subprocess.Popen(
-        [sys.executable, "-m", "calmcall.cli", "replay", original.session_id, "--sessions-dir", str(tmp_path),
-         "--speed", str(speed), "--port", "0", "--wait-client", "20", "--linger", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "calmcall.cli",
+            "replay",
+            original.session_id,
+            "--sessions-dir",
+            str(tmp_path),
+            "--speed",
+            str(speed),
+            "--port",
+            "0",
+            "--wait-client",
+            "20",
+            "--linger",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     lines: list[str] = []
     try:
@@ -302,13 +333,11 @@ def test_bad_session_refs_and_refused_options_are_one_line_exit_2(tmp_path: Path
         with sl.SessionWriter(tmp_path, {"source": "live"}, session_id=sid) as w:
             w.write({"type": "measures", "t_s": 0.25, "speaker": "agent", "active": False})
     cases = [
-        (("replay", "no-such-call", "--sessions-dir", str(tmp_path)), ["neither an audio file nor a session",
-                                                                        "no-such-call"]),
+        (("replay", "no-such-call", "--sessions-dir", str(tmp_path)), ["neither an audio file nor a session", "no-such-call"]),
         (("replay", "20250301T091500Z-aaaa", "--sessions-dir", str(tmp_path)), ["matches 2 sessions"]),
         (("replay", str(SAMPLE), "--record-audio", "--no-transcribe"), ["--record-audio needs transcription"]),
         (("replay", str(SAMPLE), "--record-audio", "--no-log"), ["next to the session log"]),
-        (("replay", "20250301T091500Z-aaaaaa", "--sessions-dir", str(tmp_path), "--record-audio"),
-         ["has no recorded audio"]),
+        (("replay", "20250301T091500Z-aaaaaa", "--sessions-dir", str(tmp_path), "--record-audio"), ["has no recorded audio"]),
     ]
     for args, needles in cases:
         proc = _cli(*args, "--port", "0", timeout=60)
@@ -359,8 +388,14 @@ def test_full_queue_drops_rather_than_blocks(tmp_path: Path) -> None:
     warnings: list[str] = []
     # no transcriber feeds words here: the untranscribed-speech rule (which would silence
     # all of this speech) is off
-    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, delay_s=1.0,
-                        queue_s=2.0, sink_factory=factory, on_warning=warnings.append, uncovered_s=0.0)
+    rec = AudioRecorder(
+        {"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"},
+        delay_s=1.0,
+        queue_s=2.0,
+        sink_factory=factory,
+        on_warning=warnings.append,
+        uncovered_s=0.0,
+    )
     rec.start()
     worst_s = 0.0
     for a, c in zip(_blocks(agent), _blocks(customer)):
@@ -406,8 +441,13 @@ def test_write_error_stops_recording_with_one_warning_and_the_session_goes_on(tm
     warnings: list[str] = []
     # no transcriber in this session: the rule for speech without words is off (it would
     # hold and silence all of the speech, and change the pieces written)
-    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, delay_s=1.0,
-                        sink_factory=lambda p: _FailingSink(p, 3), on_warning=warnings.append, uncovered_s=0.0)
+    rec = AudioRecorder(
+        {"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"},
+        delay_s=1.0,
+        sink_factory=lambda p: _FailingSink(p, 3),
+        on_warning=warnings.append,
+        uncovered_s=0.0,
+    )
     rec.start()
     statuses: list[dict[str, Any]] = []
 
@@ -415,8 +455,7 @@ def test_write_error_stops_recording_with_one_warning_and_the_session_goes_on(tm
         if t == "status":
             statuses.append(d["info"])
 
-    sess = Session(FileSource(call, speed=40.0), Pipeline(cfg, has_customer=True), config=cfg,
-                   publish=publish, recorder=rec)
+    sess = Session(FileSource(call, speed=40.0), Pipeline(cfg, has_customer=True), config=cfg, publish=publish, recorder=rec)
     stats = sess.run()
     assert sess.t_s == pytest.approx(call.duration_s)  # the whole call was coached
     # no transcript: pace would need the wider acoustic band, so only these are certain
@@ -432,8 +471,7 @@ def test_audio_waits_for_words_the_card_masker_holds(tmp_path: Path) -> None:
     x = load_call(shared_audio("jfk/jfk.wav")).agent  # 11 s of real speech
     # the masked word's padded span alone (no growing over speech, no CVV window after it)
     # (and no rule for speech without words: this test feeds one word only)
-    rec = AudioRecorder({"agent": tmp_path / "a.flac"}, delay_s=2.0, pad_s=0.3, extend_s=0.0, cvv_window_s=0.0,
-                        uncovered_s=0.0)
+    rec = AudioRecorder({"agent": tmp_path / "a.flac"}, delay_s=2.0, pad_s=0.3, extend_s=0.0, cvv_window_s=0.0, uncovered_s=0.0)
     rec.start()
     raw = Word(t_s=4.0, start_s=3.0, end_s=3.4, text="four", speaker="agent", confidence=0.9)
     for k, b in enumerate(_blocks(x)):
@@ -473,8 +511,7 @@ def test_a_masked_word_silences_its_whole_stretch_of_speech(tmp_path: Path) -> N
     starts = [SR, SR + len(clips[0]) + len(gap), SR + len(clips[0]) + len(clips[1]) + 2 * len(gap)]
     # without the CVV window, which would also silence the third sentence (tested below),
     # and without the rule for speech no word covers (only one word is fed)
-    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, cvv_window_s=0.0,
-                        uncovered_s=0.0)
+    rec = AudioRecorder({"agent": tmp_path / "a.flac", "customer": tmp_path / "c.flac"}, cvv_window_s=0.0, uncovered_s=0.0)
     rec.start()
     w0 = (starts[1] + SR) / SR  # a word 1.0-1.4 s into the middle sentence
     raw = Word(t_s=w0 + 2.0, start_s=w0, end_s=w0 + 0.4, text="four", speaker="customer", confidence=0.8)
@@ -484,8 +521,7 @@ def test_a_masked_word_silences_its_whole_stretch_of_speech(tmp_path: Path) -> N
         if abs(t - raw.t_s) < 0.05:
             rec.transcribed([raw])
         if abs(t - (raw.t_s + 4.5)) < 0.05:  # released masked after the card masker's hold
-            rec.word(Word(t_s=t, start_s=raw.start_s, end_s=raw.end_s, text="*", speaker="customer",
-                          confidence=0.8))
+            rec.word(Word(t_s=t, start_s=raw.start_s, end_s=raw.end_s, text="*", speaker="customer", confidence=0.8))
         rec.advance(None)
     summary = rec.finish()
     out = {r: sf.read(tmp_path / f"{r[0]}.flac", dtype="int16")[0] for r in ("agent", "customer")}
@@ -502,8 +538,7 @@ def test_a_masked_word_silences_its_whole_stretch_of_speech(tmp_path: Path) -> N
     assert summary["masked_spans"] == 1 and summary["late_masks"] == 0
 
 
-def test_cvv_window_silences_the_readers_speech_after_a_card_number_or_a_cvv_question(
-        tmp_path: Path) -> None:
+def test_cvv_window_silences_the_readers_speech_after_a_card_number_or_a_cvv_question(tmp_path: Path) -> None:
     """Real sentences on both channels, masked and keyword words fed as the pipeline
     would. After a masked word (a card number) the customer's next stretch of speech in
     the 20 s CVV window is silenced though no word points at it; so is the customer's
@@ -515,14 +550,19 @@ def test_cvv_window_silences_the_readers_speech_after_a_card_number_or_a_cvv_que
     rng = np.random.default_rng(1)
     chans = {r: rng.normal(0.0, 10 ** (-65 / 20), total).astype(np.float32) for r in ("agent", "customer")}
     placed: dict[str, tuple[str, int, int]] = {}
-    for name, role, n, t in (("card", "customer", "0002", 1.0), ("agent_in_window", "agent", "0008", 5.0),
-                             ("code", "customer", "0013", 9.0), ("after_card_window", "customer", "0004", 26.0),
-                             ("ask", "agent", "0006", 32.0), ("answer", "customer", "0002", 39.0),
-                             ("after_ask_window", "customer", "0008", 57.0)):
+    for name, role, n, t in (
+        ("card", "customer", "0002", 1.0),
+        ("agent_in_window", "agent", "0008", 5.0),
+        ("code", "customer", "0013", 9.0),
+        ("after_card_window", "customer", "0004", 26.0),
+        ("ask", "agent", "0006", 32.0),
+        ("answer", "customer", "0002", 39.0),
+        ("after_ask_window", "customer", "0008", 57.0),
+    ):
         x = clip[n]
         loud = np.flatnonzero(np.abs(x) > 0.02)
         i = int(t * SR)
-        chans[role][i:i + len(x)] += x
+        chans[role][i : i + len(x)] += x
         placed[name] = (role, i + loud[0], i + loud[-1] + 1)  # where the sentence has speech
     words = [  # (released at, raw word, text the masker released)
         (6.0, Word(t_s=3.0, start_s=1.5, end_s=1.9, text="four", speaker="customer", confidence=0.8), "*"),
@@ -540,8 +580,16 @@ def test_cvv_window_silences_the_readers_speech_after_a_card_number_or_a_cvv_que
             if abs(t - raw.t_s) < 0.05:
                 rec.transcribed([raw])
             if abs(t - due) < 0.05:
-                rec.word(Word(t_s=due, start_s=raw.start_s, end_s=raw.end_s, text=text or raw.text,
-                              speaker=raw.speaker, confidence=raw.confidence))
+                rec.word(
+                    Word(
+                        t_s=due,
+                        start_s=raw.start_s,
+                        end_s=raw.end_s,
+                        text=text or raw.text,
+                        speaker=raw.speaker,
+                        confidence=raw.confidence,
+                    )
+                )
         rec.advance(None)
     summary = rec.finish()
     out = {r: sf.read(tmp_path / f"{r[0]}.flac", dtype="int16")[0] for r in ("agent", "customer")}
@@ -591,7 +639,8 @@ def test_kill_9_leaves_a_flac_that_reads_up_to_the_last_flush(tmp_path: Path) ->
     out = tmp_path / "killed.agent.flac"
     child = subprocess.Popen(
         [sys.executable, "-c", _KILL_CHILD.format(src=SRC_DIR, wav=str(shared_audio("jfk/jfk.wav")), out=str(out))],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     reported: list[tuple[int, float]] = []
 
@@ -617,7 +666,7 @@ def test_kill_9_leaves_a_flac_that_reads_up_to_the_last_flush(tmp_path: Path) ->
     # lost: the 1 s delay, up to 1 s since the last flush, up to one 4096-sample FLAC block
     assert fed_s - 1.0 - 1.0 - 4096 / SR - 0.5 <= len(y) / SR <= fed_s
     x = load_call(shared_audio("jfk/jfk.wav")).agent
-    want = np.concatenate([x[(k * 1600) % (len(x) - 1600):][:1600] for k in range(len(y) // 1600 + 1)])
+    want = np.concatenate([x[(k * 1600) % (len(x) - 1600) :][:1600] for k in range(len(y) // 1600 + 1)])
     assert np.array_equal(np.round(y * 32768), np.round(want[: len(y)] * 32768).clip(-32768, 32767))
     z, _ = read_recording(out)
     assert len(z) == len(y)

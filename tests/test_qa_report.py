@@ -24,8 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 CROP_S = 45.0  # covers the sample's escalation, overtalk and pace prompt; keeps the test short
 
@@ -151,8 +156,15 @@ def test_logged_session_gives_the_analyze_prompts_and_scorecard(short_call: Path
     assert len(analyzed["prompts"]) >= 2
     from_session = sl.session_to_analysis(session)
     a, b = sc.scorecard(analyzed), sc.scorecard(from_session)
-    for key in ("in_band_share", "prompts_per_kind", "overtalk_count", "talk_ratio_agent", "escalations",
-                "longest_agent_monologue_s", "silence_total_s"):
+    for key in (
+        "in_band_share",
+        "prompts_per_kind",
+        "overtalk_count",
+        "talk_ratio_agent",
+        "escalations",
+        "longest_agent_monologue_s",
+        "silence_total_s",
+    ):
         assert a[key] == b[key], key
     info = sl.list_sessions(tmp_path)[0]
     assert info.prompts == len(analyzed["prompts"]) and info.in_band_share == a["in_band_share"]
@@ -160,8 +172,9 @@ def test_logged_session_gives_the_analyze_prompts_and_scorecard(short_call: Path
 
 def test_cli_sessions_and_report(short_call: Path, doc: dict, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     sessions = tmp_path / "sessions"
-    with sl.SessionWriter(sessions, {"source": "live", "agent": "Sam", "file": str(short_call)},
-                          session_id="20250102T030405Z-abcdef") as w:
+    with sl.SessionWriter(
+        sessions, {"source": "live", "agent": "Sam", "file": str(short_call)}, session_id="20250102T030405Z-abcdef"
+    ) as w:
         for p in doc["prompts"]:
             w.write({"type": "prompt", **p})
         for m in doc["timeline"]:
@@ -202,11 +215,17 @@ def test_live_replay_session_log_has_the_analyze_prompts(short_call: Path, tmp_p
 
     cfg = load_config(None)
     call = load_call(short_call)
-    with sl.SessionWriter(tmp_path, {"source": "replay", "file": str(short_call), "config": cfg.to_dict()},
-                          session_id="live-replay") as w:
-        session = live.Session(live.FileSource(call, name=str(short_call), speed=30.0),
-                               Pipeline(cfg, has_customer=True), publish=lambda *a, **k: None, config=cfg,
-                               mode="replay", on_event=w.write)
+    with sl.SessionWriter(
+        tmp_path, {"source": "replay", "file": str(short_call), "config": cfg.to_dict()}, session_id="live-replay"
+    ) as w:
+        session = live.Session(
+            live.FileSource(call, name=str(short_call), speed=30.0),
+            Pipeline(cfg, has_customer=True),
+            publish=lambda *a, **k: None,
+            config=cfg,
+            mode="replay",
+            on_event=w.write,
+        )
         session.run()
     logged = [{k: v for k, v in p.items() if k != "type"} for p in sl.read_session(w.path).prompts]
     assert logged == analyze_file(short_call, config=cfg, transcribe=False)["prompts"]

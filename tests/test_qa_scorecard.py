@@ -20,20 +20,38 @@ def _timeline(agent_spans, customer_spans, duration, *, out_of_band=()):
                 continue
             active = any(a < t <= b for a, b in spans)
             oob = who == "agent" and any(a < t <= b for a, b in out_of_band)
-            tl.append({"t_s": t, "speaker": who, "active": active, "f0_hz": 120.0 if active else None,
-                       "pitch_st": (5.0 if oob else 0.0) if active else None,
-                       "level_db": -30.0 if active else None, "level_rel_db": 0.0 if active else None,
-                       "rate_syl_s": 4.0 if active else None, "rate_rel": 1.0 if active else None,
-                       "wpm": None, "in_band": (not oob) if active and who == "agent" else None})
+            tl.append(
+                {
+                    "t_s": t,
+                    "speaker": who,
+                    "active": active,
+                    "f0_hz": 120.0 if active else None,
+                    "pitch_st": (5.0 if oob else 0.0) if active else None,
+                    "level_db": -30.0 if active else None,
+                    "level_rel_db": 0.0 if active else None,
+                    "rate_syl_s": 4.0 if active else None,
+                    "rate_rel": 1.0 if active else None,
+                    "wpm": None,
+                    "in_band": (not oob) if active and who == "agent" else None,
+                }
+            )
     return tl
 
 
 def _doc(agent, customer, duration, **kw):
     states = kw.pop("states", [])
     prompts = kw.pop("prompts", [])
-    return {"file": "x.wav", "duration_s": duration, "channels": {"agent": 0, "customer": 1},
-            "prompts": prompts, "words": [], "timeline": _timeline(agent, customer, duration, **kw),
-            "customer_states": states, "baselines": {}, "config": {}}
+    return {
+        "file": "x.wav",
+        "duration_s": duration,
+        "channels": {"agent": 0, "customer": 1},
+        "prompts": prompts,
+        "words": [],
+        "timeline": _timeline(agent, customer, duration, **kw),
+        "customer_states": states,
+        "baselines": {},
+        "config": {},
+    }
 
 
 def test_silences_gaps_under_2s_ignored_and_over_10s_listed() -> None:
@@ -71,8 +89,11 @@ def test_longest_monologue_breaks_on_other_party_or_long_pause() -> None:
 
 
 def test_escalation_episode_and_time_back_into_band() -> None:
-    states = [{"t_s": 10.0, "state": "escalated", "evidence": {}}, {"t_s": 40.0, "state": "calm", "evidence": {}},
-              {"t_s": 50.0, "state": "escalated", "evidence": {}}]
+    states = [
+        {"t_s": 10.0, "state": "escalated", "evidence": {}},
+        {"t_s": 40.0, "state": "calm", "evidence": {}},
+        {"t_s": 50.0, "state": "escalated", "evidence": {}},
+    ]
     # agent speaks throughout, out of band 15-22 -> back at 22 = 7 s; second episode: stays in band
     doc = _doc([(0, 60)], None, 60.0, out_of_band=[(15, 22)], states=states)
     card = sc.scorecard(doc)
@@ -110,7 +131,9 @@ def test_prompt_counts_turns_and_csv_row() -> None:
     assert card["prompts_per_kind"]["overtalk"] == 0 and card["prompts_total"] == 3
     turns = sc.turns(doc["words"])
     assert [(t["speaker"], t["text"], t["overlap"]) for t in turns] == [
-        ("agent", "hello there", False), ("customer", "hi card", True)]
+        ("agent", "hello there", False),
+        ("customer", "hi card", True),
+    ]
     row = sc.csv_row(doc, card)
     assert set(row) == set(sc.CSV_FIELDS)
     assert row["prompts_pace"] == 2 and row["status"] == "ok" and row["silences_over_10s"] == 0

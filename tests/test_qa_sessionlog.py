@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-
 from calmcall import events as ev
 from calmcall.qa import sessionlog as sl
 
@@ -24,14 +23,29 @@ SRC_DIR = str(Path(ev.__file__).resolve().parent.parent)
 
 def _measures(t_s: float, speaker: str = "agent", in_band: bool | None = True) -> ev.Measures:
     return ev.Measures(
-        t_s=t_s, speaker=speaker, active=True, f0_hz=180.0, pitch_st=0.5, level_db=-24.0,
-        level_rel_db=1.0, rate_syl_s=4.0, rate_rel=1.05, wpm=150.0, in_band=in_band,
+        t_s=t_s,
+        speaker=speaker,
+        active=True,
+        f0_hz=180.0,
+        pitch_st=0.5,
+        level_db=-24.0,
+        level_rel_db=1.0,
+        rate_syl_s=4.0,
+        rate_rel=1.05,
+        wpm=150.0,
+        in_band=in_band,
     )
 
 
 def _prompt(t_s: float) -> ev.Prompt:
-    return ev.Prompt(t_s=t_s, kind="pace", headline="Slow down", detail="190 wpm - your calm pace is 140",
-                     severity="medium", evidence={"wpm": 190.0, "calm_wpm": 140.0})
+    return ev.Prompt(
+        t_s=t_s,
+        kind="pace",
+        headline="Slow down",
+        detail="190 wpm - your calm pace is 140",
+        severity="medium",
+        evidence={"wpm": 190.0, "calm_wpm": 140.0},
+    )
 
 
 def test_round_trip_and_listing(tmp_path: Path) -> None:
@@ -127,7 +141,8 @@ _CHILD = textwrap.dedent(
 def test_kill_9_loses_at_most_about_one_second(tmp_path: Path) -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD.format(src=SRC_DIR, dir=str(tmp_path))],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     reported: list[tuple[int, float]] = []
 

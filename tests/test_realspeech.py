@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pytest
-
 import ami
 import bench_realspeech as br
+import numpy as np
+import pytest
 from conftest import shared_audio
 
 SR = 16000
@@ -27,7 +26,8 @@ def _write_rttm(tmp_path: Path) -> Path:
         "SPEAKER call2 1 3.250 0.250 <NA> <NA> carol <NA> <NA>\n"
         "SPEAKER call1 1 2.000 1.000 <NA> <NA> alice <NA> <NA>\n"
         "SPEAKER call1 1 4.000 1.000 <NA> <NA> bob <NA> <NA>\n"
-        "SPEAKER call1 1 5.000 0.500 <NA> <NA> alice <NA> <NA>\n")
+        "SPEAKER call1 1 5.000 0.500 <NA> <NA> alice <NA> <NA>\n"
+    )
     return p
 
 
@@ -36,7 +36,12 @@ def test_read_rttm(tmp_path: Path) -> None:
     assert set(r) == {"call1", "call2"}
     assert r["call2"] == [ami.Turn("call2", "carol", 3.25, 3.5)]
     assert [(t.speaker, t.start_s, t.end_s) for t in r["call1"]] == [
-        ("alice", 0.0, 1.0), ("bob", 0.5, 1.5), ("alice", 2.0, 3.0), ("bob", 4.0, 5.0), ("alice", 5.0, 5.5)]
+        ("alice", 0.0, 1.0),
+        ("bob", 0.5, 1.5),
+        ("alice", 2.0, 3.0),
+        ("bob", 4.0, 5.0),
+        ("alice", 5.0, 5.5),
+    ]
     bad = tmp_path / "bad.rttm"
     bad.write_text("SPEAKER call1 1 0.0 1.0\n")
     with pytest.raises(ValueError, match="bad.rttm:1"):
@@ -64,10 +69,10 @@ def test_split_two_channels_zeroes_only_the_other_sides_solo_speech(tmp_path: Pa
     a, b = sp.channels
 
     def zero(y: np.ndarray, s: float, e: float) -> bool:
-        return not y[int(s * SR):int(e * SR)].any()
+        return not y[int(s * SR) : int(e * SR)].any()
 
     def kept(y: np.ndarray, s: float, e: float) -> bool:
-        return np.array_equal(y[int(s * SR):int(e * SR)], x[int(s * SR):int(e * SR)])
+        return np.array_equal(y[int(s * SR) : int(e * SR)], x[int(s * SR) : int(e * SR)])
 
     # A: zero where only bob talks; overlap (0.5-1.0) and silence (3-4, 5.5-6) kept
     assert zero(a, 1.0, 1.5) and zero(a, 4.0, 5.0)
@@ -89,7 +94,7 @@ def test_split_of_a_one_speaker_clip_leaves_side_b_the_room() -> None:
     sp = ami.split_two_channels(x, [ami.Turn("c", "solo", 1.0, 2.0)])
     assert sp.sides == (("solo",), ())
     np.testing.assert_array_equal(sp.channels[0], x)
-    assert np.count_nonzero(sp.channels[1] == 0) == SR and not sp.channels[1][SR:2 * SR].any()
+    assert np.count_nonzero(sp.channels[1] == 0) == SR and not sp.channels[1][SR : 2 * SR].any()
 
 
 def test_split_of_a_real_ami_clip() -> None:
@@ -103,7 +108,7 @@ def test_split_of_a_real_ami_clip() -> None:
     for ch, solo_other in ((sp.channels[0], ami.subtract(tb, ta)), (sp.channels[1], ami.subtract(ta, tb))):
         gone = np.zeros(len(x), bool)
         for s, e in solo_other:
-            gone[int(round(s * SR)):int(round(e * SR))] = True
+            gone[int(round(s * SR)) : int(round(e * SR))] = True
         assert gone.sum() > 2 * SR
         assert not ch[gone].any()
         np.testing.assert_array_equal(ch[~gone], x[~gone])
@@ -145,7 +150,7 @@ def test_vad_counts_and_plausible_baselines() -> None:
     assert br.precision_recall(c) == (0.6, 0.75)
     ok = {"f0_hz": 180.0, "rate_syl_s": 4.5, "level_db": -26.0}
     assert br.plausible(ok)
-    assert not br.plausible({**ok, "rate_syl_s": 0.7})   # "your calm pace is 32 wpm"
+    assert not br.plausible({**ok, "rate_syl_s": 0.7})  # "your calm pace is 32 wpm"
     assert not br.plausible({**ok, "f0_hz": 480.0})
     assert not br.plausible({**ok, "level_db": None})
 

@@ -42,8 +42,16 @@ def script_words(latency_s: float = 1.4) -> list[Word | Partial]:
         for text, a, b in zip(texts, edges[:-1], edges[1:], strict=True):
             t = round(float(b) + latency_s, 2)
             out.append(Partial(t_s=round(t - 0.3, 2), speaker=turn["speaker"], text=text[:3]))
-            out.append(Word(t_s=t, start_s=round(float(a), 3), end_s=round(float(b), 3), text=text,
-                            speaker=turn["speaker"], confidence=1.0))
+            out.append(
+                Word(
+                    t_s=t,
+                    start_s=round(float(a), 3),
+                    end_s=round(float(b), 3),
+                    text=text,
+                    speaker=turn["speaker"],
+                    confidence=1.0,
+                )
+            )
     return out
 
 
@@ -61,8 +69,9 @@ def test_analyze_and_live_give_identical_events_for_the_same_decode_results() ->
     seen: list[Event] = []
     src = FileSource(call, name="sample", speed=8.0, first_block_n=BLOCK_N)  # analyze's 0.1 s grid
     pipe = Pipeline(cfg, has_customer=True, phrase_coach=make_phrase_coach(None))
-    sess = Session(src, pipe, config=cfg, publish=lambda t, d: None, transcriber=LoggedWords(words),
-                   on_event=seen.append, mode="replay")
+    sess = Session(
+        src, pipe, config=cfg, publish=lambda t, d: None, transcriber=LoggedWords(words), on_event=seen.append, mode="replay"
+    )
     sess.run()
 
     a, b = _key(offline), _key(seen)
@@ -84,9 +93,11 @@ def test_words_of_both_speakers_reach_the_pipeline_in_release_order() -> None:
             return super().feed_words(items)
 
     cfg = load_config(None)
-    w = [Word(t_s=0.12, start_s=0.0, end_s=0.1, text="b", speaker="customer", confidence=1.0),
-         Word(t_s=0.15, start_s=0.0, end_s=0.1, text="c", speaker="agent", confidence=1.0),
-         Word(t_s=0.11, start_s=0.0, end_s=0.1, text="a", speaker="agent", confidence=1.0)]
+    w = [
+        Word(t_s=0.12, start_s=0.0, end_s=0.1, text="b", speaker="customer", confidence=1.0),
+        Word(t_s=0.15, start_s=0.0, end_s=0.1, text="c", speaker="agent", confidence=1.0),
+        Word(t_s=0.11, start_s=0.0, end_s=0.1, text="a", speaker="agent", confidence=1.0),
+    ]
     runner = CallRunner(Spy(cfg, has_customer=True), LoggedWords(w))
     z = np.zeros(BLOCK_N * 2, np.float32)
     runner.feed({"agent": z, "customer": z})

@@ -42,7 +42,7 @@ def _median_f0_hz(x: np.ndarray, sr: int = SR) -> float:
 
 def _segment(audio: np.ndarray, turn: dict, sr: int = SR) -> np.ndarray:
     ch = 0 if turn["speaker"] == "agent" else 1
-    return audio[int(round(turn["start_s"] * sr)): int(round(turn["end_s"] * sr)), ch]
+    return audio[int(round(turn["start_s"] * sr)) : int(round(turn["end_s"] * sr)), ch]
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_file_format_channels_and_duration(rendered) -> None:
         for t in truth["turns"]:
             if t["speaker"] == spk:
                 # times are rounded to 1 ms: allow 1 ms either side
-                mask[int(t["start_s"] * SR) - 16: int(np.ceil(t["end_s"] * SR)) + 16] = False
+                mask[int(t["start_s"] * SR) - 16 : int(np.ceil(t["end_s"] * SR)) + 16] = False
         assert np.max(np.abs(audio[mask, ch])) == 0.0
         # ...and speech at both ends of every turn of that speaker.
         for t in truth["turns"]:
@@ -138,7 +138,8 @@ def test_truth_json_matches_return_and_turns(rendered) -> None:
         assert json.loads(path.with_suffix(".truth.json").read_text()) == truth
         turns = scenario(name)
         assert [(t["speaker"], t["text"], t["label"], t["wpm"], t["pitch"]) for t in truth["turns"]] == [
-            (t.speaker, t.text, t.label, t.wpm, t.pitch) for t in turns]
+            (t.speaker, t.text, t.label, t.wpm, t.pitch) for t in turns
+        ]
         for t, src in zip(truth["turns"], turns):
             assert t["start_s"] == pytest.approx(src.start_s, abs=1e-3)
             assert t["voice"] == scripted.DEFAULT_VOICES[t["speaker"]]
@@ -150,8 +151,7 @@ def test_overtalk_truth(rendered) -> None:
     truth = rendered["overtalk"][0]
     (v,) = truth["violations"]
     agent = _only(truth, "overtalk")
-    (cust,) = [t for t in truth["turns"]
-               if t["speaker"] == "customer" and t["start_s"] <= agent["start_s"] < t["end_s"]]
+    (cust,) = [t for t in truth["turns"] if t["speaker"] == "customer" and t["start_s"] <= agent["start_s"] < t["end_s"]]
     assert v == {"kind": "overtalk", "start_s": agent["start_s"], "end_s": cust["end_s"], "speaker": "agent"}
     assert cust["end_s"] - agent["start_s"] >= 1.5
 
@@ -161,16 +161,14 @@ def test_customer_interrupts_is_not_agent_overtalk(rendered) -> None:
     assert truth["violations"] == []
     cust_starts = [t["start_s"] for t in truth["turns"] if t["speaker"] == "customer"]
     # some customer turn starts while the agent is speaking
-    assert any(a["start_s"] < c < a["end_s"] for c in cust_starts
-               for a in truth["turns"] if a["speaker"] == "agent")
+    assert any(a["start_s"] < c < a["end_s"] for c in cust_starts for a in truth["turns"] if a["speaker"] == "agent")
 
 
 def test_customer_escalation(rendered) -> None:
     truth, audio, _ = rendered["customer_escalation"]
     (v,) = truth["violations"]
     esc = _only(truth, "escalated")
-    assert v == {"kind": "customer_escalation", "start_s": esc["start_s"], "end_s": esc["end_s"],
-                 "speaker": "customer"}
+    assert v == {"kind": "customer_escalation", "start_s": esc["start_s"], "end_s": esc["end_s"], "speaker": "customer"}
     calm = [t for t in truth["turns"] if t["speaker"] == "customer" and t["label"] == "calm"]
     calm_db = np.mean([_active_rms_db(_segment(audio, t)) for t in calm])
     assert _active_rms_db(_segment(audio, esc)) - calm_db >= 6.0
@@ -197,8 +195,7 @@ def test_script_contradictions_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="overtalk"):  # overtalk with nobody to talk over
         render_call([Turn("agent", 0.2, "Hello.", label="overtalk")], out)
     with pytest.raises(ValueError, match="inside customer speech"):  # unlabelled overtalk
-        render_call([Turn("customer", 0.0, "I have been waiting for an hour on this line."),
-                     Turn("agent", 0.5, "Hello.")], out)
+        render_call([Turn("customer", 0.0, "I have been waiting for an hour on this line."), Turn("agent", 0.5, "Hello.")], out)
     with pytest.raises(ValueError, match="overlap"):
         render_call([Turn("agent", 0.0, "Thank you for calling."), Turn("agent", 0.3, "Hello.")], out)
     with pytest.raises(ValueError, match="not valid"):

@@ -6,16 +6,19 @@ that picks the phone-band Silero thresholds."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import soundfile as sf
-
 from _phone import noise_channel, phone_band
-from calmcall.asr.silero import FRAME_N as FRAME, GatedSilero, SileroStream
+from conftest import shared_audio
+
+from calmcall.asr.silero import FRAME_N as FRAME
+from calmcall.asr.silero import GatedSilero, SileroStream
 from calmcall.config import MeasureConfig
 from calmcall.measure import measure_channel
 from calmcall.prosody import ChannelFront
-from conftest import shared_audio
 
 SR = 16_000
 
@@ -31,7 +34,7 @@ def _feed_gated(x: np.ndarray, needed_of, block: int, first: int) -> np.ndarray:
     g = GatedSilero()
     out, done = [], 0
     edges = [0, first, *range(first + block, len(x), block), len(x)]
-    for a, b in zip(edges[:-1], edges[1:]):
+    for a, b in itertools.pairwise(edges):
         g.feed(x[a:b])
         n = (b - 640) // 160 + 1 if b >= 640 else 0  # 10 ms frames complete so far
         i = np.arange(done, n)
@@ -55,9 +58,11 @@ def test_gated_silero_matches_the_stream_where_it_runs_and_ignores_block_size() 
     for s in range(0, len(need_k), 140):
         need_k[s : s + 20] = True  # 20 on, 120 off
         need_k[s + 30 : s + 40] = True  # 10 off (filled by the warm-up), 10 on
+
     def needed(i: np.ndarray) -> np.ndarray:
         kk = (i * 160 + 640) // FRAME - 1
         return need_k[np.maximum(kk, 0)] & (kk >= 0)
+
     ref = _feed_gated(x, needed, 1600, 1600)
     for block, first in ((368, 368), (4000, 4000), (1600, 1), (777, 5000)):
         np.testing.assert_array_equal(_feed_gated(x, needed, block, first), ref)

@@ -7,15 +7,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
+from _phone import noise_channel, phone_band
+from conftest import shared_audio
 from scipy.signal import lfilter
 
-from _phone import noise_channel, phone_band
 from calmcall.audio_io import load_call
 from calmcall.config import Config
 from calmcall.events import BaselineReady
 from calmcall.measure import measure_channel
 from calmcall.pipeline import Pipeline
-from conftest import shared_audio
 
 SR = 16_000
 
@@ -88,8 +88,9 @@ def test_echo_of_the_far_side_at_minus_25_db_is_not_speech(delay_s: float) -> No
     assert with_far_phone["speech"].sum() <= 0.02 * len(with_far_phone["speech"])
 
 
-@pytest.mark.parametrize("near_db, echo", [(-15.0, False), (0.0, True)],
-                         ids=["soft-talker-under-a-loud-far-side", "talker-plus-echo"])
+@pytest.mark.parametrize(
+    "near_db, echo", [(-15.0, False), (0.0, True)], ids=["soft-talker-under-a-loud-far-side", "talker-plus-echo"]
+)
 def test_double_talk_is_still_speech(near_db: float, echo: bool) -> None:
     """A second talker on this channel while the far side talks: kept as speech when
     19 dB below a loud far side (level alone would call it bleed), and when the far
@@ -132,7 +133,7 @@ def test_phone_band_recall_on_the_development_clips() -> None:
     wide = dataclasses.replace(MeasureConfig(), speech_prob_on_narrowband=0.5, speech_prob_off_narrowband=0.1)
     counts = {"narrowband": [0, 0, 0], "wideband": [0, 0, 0]}
     for clip in ("trn00", "trn01", "trn02", "trn04", "trn05", "trn06", "trn07", "trn08", "trn09"):
-        x, sr = sf.read(shared_audio(f"ami-meeting/{clip}.wav"), dtype="float32")
+        x, _sr = sf.read(shared_audio(f"ami-meeting/{clip}.wav"), dtype="float32")
         y = phone_band(x)
         for name, cfg in (("narrowband", MeasureConfig()), ("wideband", wide)):
             m = measure_channel(y, cfg)

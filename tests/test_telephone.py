@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.signal import welch
-
 import telephone as tel
+from scipy.signal import welch
 from telephone import CONDITIONS, telephone_channel
 
 SR = 16000
@@ -22,7 +21,7 @@ def _voice(seconds: float = 2.0, f0_hz: float = 140.0, dbfs: float = -20.0, sr: 
     t = np.arange(int(seconds * sr)) / sr
     x = sum(np.sin(2 * np.pi * f0_hz * k * t) / k for k in range(1, 16))
     x *= 0.6 + 0.4 * np.sin(2 * np.pi * 4 * t)
-    return (x * np.sqrt(10 ** (dbfs / 10) / np.mean(x ** 2))).astype(np.float32)
+    return (x * np.sqrt(10 ** (dbfs / 10) / np.mean(x**2))).astype(np.float32)
 
 
 def _band_db(x: np.ndarray, lo: float, hi: float) -> float:
@@ -51,7 +50,7 @@ def test_phone_band_limits_measured_by_spectrum():
     y = telephone_channel(x, SR, rng=_rng(), **CONDITIONS["phone"])
     inband = _band_db(y, 500, 3000)
     assert abs(_band_db(y, 500, 1000) - _band_db(y, 2500, 3000)) < 1.0  # flat in the pass band
-    assert _band_db(y, 20, 150) < inband - 30     # below the 300 Hz edge (down to the codec's noise)
+    assert _band_db(y, 20, 150) < inband - 30  # below the 300 Hz edge (down to the codec's noise)
     lin = telephone_channel(x, SR, rng=_rng(), **dict(CONDITIONS["phone"], codec="none"))
     assert _band_db(lin, 20, 150) < _band_db(lin, 500, 3000) - 60  # the filter itself
     assert _band_db(y, 3800, 4000) < inband - 20  # above the 3400 Hz edge
@@ -70,16 +69,14 @@ def test_codec_levels_and_companding_snr(codec):
         y = dec(enc(s))
         assert abs(tel.dbfs(y) - level) < 0.2
         # companding: the SNR stays high at low levels (8-bit linear would give ~0 dB at -50)
-        snr = 10 * np.log10(np.mean(s ** 2) / np.mean((y - s) ** 2))
+        snr = 10 * np.log10(np.mean(s**2) / np.mean((y - s) ** 2))
         assert snr > min_snr_db, (level, snr)
 
 
 def test_g711_reference_codes():
     # ITU-T G.711 table values
-    np.testing.assert_array_equal(tel.ulaw_decode(np.array([0x00, 0x80, 0xFF, 0x7F])) * 32768,
-                                  [-32124, 32124, 0, 0])
-    np.testing.assert_array_equal(tel.alaw_decode(np.array([0xD5, 0x55, 0xAA, 0x2A])) * 32768,
-                                  [8, -8, 32256, -32256])
+    np.testing.assert_array_equal(tel.ulaw_decode(np.array([0x00, 0x80, 0xFF, 0x7F])) * 32768, [-32124, 32124, 0, 0])
+    np.testing.assert_array_equal(tel.alaw_decode(np.array([0xD5, 0x55, 0xAA, 0x2A])) * 32768, [8, -8, 32256, -32256])
     assert tel.ulaw_encode(np.array([0.0]))[0] == 0xFF
     codes = np.arange(256)
     for c in ("ulaw", "alaw"):  # decode → encode → decode is the identity on every code
@@ -102,8 +99,7 @@ def test_echo_level_and_delay():
     kw = dict(codec="ulaw", comfort_noise_dbfs=None)
     direct = telephone_channel(far, SR, rng=_rng(), **kw)
     for echo_db in (-20.0, -30.0):
-        echo = telephone_channel(np.zeros_like(far), SR, rng=_rng(), echo_of=far, echo_db=echo_db,
-                                 echo_delay_s=0.03, **kw)
+        echo = telephone_channel(np.zeros_like(far), SR, rng=_rng(), echo_of=far, echo_db=echo_db, echo_delay_s=0.03, **kw)
         assert abs((tel.dbfs(echo) - tel.dbfs(direct)) - echo_db) < 1.0
     xc = np.correlate(echo[:SR], direct[:SR], mode="full")
     lag = int(np.argmax(xc)) - (SR - 1)
@@ -112,24 +108,24 @@ def test_echo_level_and_delay():
 
 def test_gated_comfort_noise_level_and_speech_untouched():
     x = np.zeros(3 * SR, dtype=np.float32)
-    x[SR:2 * SR] = _voice(1.0, dbfs=-20.0)
+    x[SR : 2 * SR] = _voice(1.0, dbfs=-20.0)
     kw = dict(codec="ulaw", comfort_noise_dbfs=-60.0)
     y = telephone_channel(x, SR, rng=_rng(), **kw)
     ref = telephone_channel(x, SR, rng=_rng(), **dict(kw, comfort_noise_dbfs=None))
     # between speech: noise at the comfort level (silence would be -inf)
-    assert abs(tel.dbfs(y[:int(0.9 * SR)]) - (-60.0)) < 1.0
-    assert abs(tel.dbfs(y[int(2.2 * SR):]) - (-60.0)) < 1.0
+    assert abs(tel.dbfs(y[: int(0.9 * SR)]) - (-60.0)) < 1.0
+    assert abs(tel.dbfs(y[int(2.2 * SR) :]) - (-60.0)) < 1.0
     # during speech: the gate is open, the signal passes unchanged
-    np.testing.assert_allclose(y[int(1.05 * SR):int(1.95 * SR)], ref[int(1.05 * SR):int(1.95 * SR)],
-                               atol=1e-6)
+    np.testing.assert_allclose(y[int(1.05 * SR) : int(1.95 * SR)], ref[int(1.05 * SR) : int(1.95 * SR)], atol=1e-6)
     # silence input: all comfort noise, its level wandering around the nominal one
     z = telephone_channel(np.zeros(10 * SR, dtype=np.float32), SR, rng=_rng(), comfort_noise_dbfs=-62.0)
     assert abs(tel.dbfs(z) - (-62.0)) < 1.0
-    seg_db = [tel.dbfs(z[i:i + 1600]) for i in range(0, len(z), 1600)]  # 100 ms
+    seg_db = [tel.dbfs(z[i : i + 1600]) for i in range(0, len(z), 1600)]  # 100 ms
     assert 1.0 < np.std(seg_db) < 3.0
-    steady = telephone_channel(np.zeros(10 * SR, dtype=np.float32), SR, rng=_rng(), comfort_noise_dbfs=-62.0,
-                               comfort_noise_jitter_db=0.0)
-    assert np.std([tel.dbfs(steady[i:i + 1600]) for i in range(0, len(z), 1600)]) < 0.5
+    steady = telephone_channel(
+        np.zeros(10 * SR, dtype=np.float32), SR, rng=_rng(), comfort_noise_dbfs=-62.0, comfort_noise_jitter_db=0.0
+    )
+    assert np.std([tel.dbfs(steady[i : i + 1600]) for i in range(0, len(z), 1600)]) < 0.5
 
 
 def test_packet_loss_zero_and_repeat():
@@ -138,11 +134,11 @@ def test_packet_loss_zero_and_repeat():
     y = telephone_channel(x, SR, rng=_rng(3), loss_rate=0.2, loss_fill="zero", **wide)
     frames = y.reshape(-1, 320)
     zeroed = np.all(frames == 0, axis=1)
-    assert 0.1 < zeroed.mean() < 0.3                      # 200 frames at p = 0.2
+    assert 0.1 < zeroed.mean() < 0.3  # 200 frames at p = 0.2
     np.testing.assert_allclose(frames[~zeroed], x.reshape(-1, 320)[~zeroed], atol=1e-6)
     r = telephone_channel(x, SR, rng=_rng(3), loss_rate=0.2, loss_fill="repeat", **wide).reshape(-1, 320)
-    assert not np.any(np.all(r[1:] == 0, axis=1))       # (a lost first frame has nothing to repeat)
-    for i in np.flatnonzero(zeroed):                      # same rng: same frames lost
+    assert not np.any(np.all(r[1:] == 0, axis=1))  # (a lost first frame has nothing to repeat)
+    for i in np.flatnonzero(zeroed):  # same rng: same frames lost
         if i > 0:
             np.testing.assert_array_equal(r[i], r[i - 1])
 

@@ -56,9 +56,32 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [  # a literal, so linters and type checkers read it; tests/test_public_api.py checks it against _EXPORTS
-    "__version__", "run_call", "analyze_file", "Pipeline", "CallRunner", "Transcribers", "RunOptions", "load_call", "iter_blocks", "Call", "SAMPLE_RATE_HZ",
-    "load_config", "Config", "Event", "Prompt", "Measures", "Baseline", "BaselineReady", "CustomerState", "Word",
-    "Partial", "Status", "to_dict", "CalmcallError", "InputError", "RuntimeFault",
+    "SAMPLE_RATE_HZ",
+    "Baseline",
+    "BaselineReady",
+    "Call",
+    "CallRunner",
+    "CalmcallError",
+    "Config",
+    "CustomerState",
+    "Event",
+    "InputError",
+    "Measures",
+    "Partial",
+    "Pipeline",
+    "Prompt",
+    "RunOptions",
+    "RuntimeFault",
+    "Status",
+    "Transcribers",
+    "Word",
+    "__version__",
+    "analyze_file",
+    "iter_blocks",
+    "load_call",
+    "load_config",
+    "run_call",
+    "to_dict",
 ]
 
 
@@ -80,8 +103,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from .audio_io import SAMPLE_RATE_HZ, Call, iter_blocks, load_call
     from .config import Config, load_config
     from .errors import CalmcallError, InputError, RuntimeFault
+    from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Status, Word, to_dict
     from .options import RunOptions
-    from .runner import CallRunner, Transcribers
-    from .events import (Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Status, Word,
-                         to_dict)
     from .pipeline import Pipeline
+    from .runner import CallRunner, Transcribers

@@ -24,8 +24,14 @@ log = logging.getLogger(__name__)
 BLOCK_S = 0.1
 
 
-def make_phrase_coach(playbook_files: list[Path] | None, *, replace_playbook: bool = False,
-                      customer_name: str | None = None, language: str = "en", lock: Any | None = None) -> Any:
+def make_phrase_coach(
+    playbook_files: list[Path] | None,
+    *,
+    replace_playbook: bool = False,
+    customer_name: str | None = None,
+    language: str = "en",
+    lock: Any | None = None,
+) -> Any:
     """The phrase coach of a call: the built-in playbook of ``language`` (``en``,
     ``fr``; ``auto``: both, routed by the call's language ``lock``) plus
     ``playbook_files`` (only those with ``replace_playbook``); used by analyze, live
@@ -35,9 +41,15 @@ def make_phrase_coach(playbook_files: list[Path] | None, *, replace_playbook: bo
     if language == "auto":
         if lock is None:
             raise ValueError("language 'auto' needs the call's LanguageLock")
-        return LanguageRoutedCoach({lang: make_phrase_coach(playbook_files, replace_playbook=replace_playbook,
-                                                            customer_name=customer_name, language=lang)
-                                    for lang in ("en", "fr")}, lock)
+        return LanguageRoutedCoach(
+            {
+                lang: make_phrase_coach(
+                    playbook_files, replace_playbook=replace_playbook, customer_name=customer_name, language=lang
+                )
+                for lang in ("en", "fr")
+            },
+            lock,
+        )
     pb = load_playbook(extra=list(playbook_files or []), replace=replace_playbook, language=language)
     return PhraseCoach(pb, customer_name=customer_name)
 
@@ -70,8 +82,13 @@ def run_call(
 
     language = config.language.call
     options, lock = call_language(language)
-    phrase_coach = make_phrase_coach(playbook_files, replace_playbook=replace_playbook, customer_name=customer_name,
-                                     language=language, lock=lock) if transcribe else None
+    phrase_coach = (
+        make_phrase_coach(
+            playbook_files, replace_playbook=replace_playbook, customer_name=customer_name, language=language, lock=lock
+        )
+        if transcribe
+        else None
+    )
     pipe = Pipeline(config, has_customer=call.customer is not None, agent_baseline=profile, phrase_coach=phrase_coach)
     pipe.language_lock = lock  # type: ignore[attr-defined]  # read by build_document
     if not transcribe:
@@ -85,8 +102,9 @@ def run_call(
         roles: list[Speaker] = ["agent", "customer"] if call.customer is not None else ["agent"]
         # one clock for both speakers: they queue for one decoder, as they do live
         auto_lock = lock if language == "auto" else None
-        transcriber = Transcribers(model, roles, clock=SimulatedClock(fixed_cost_s=fixed_asr_cost_s),
-                                   options=options, language_lock=auto_lock)
+        transcriber = Transcribers(
+            model, roles, clock=SimulatedClock(fixed_cost_s=fixed_asr_cost_s), options=options, language_lock=auto_lock
+        )
     runner = CallRunner(pipe, transcriber)
     events: list[Event] = []
     for _t, blocks in iter_blocks(call, block_s=BLOCK_S):
@@ -98,8 +116,18 @@ def run_call(
 
 def build_document(call: Call, events: list[Event], pipe: Pipeline, config: Config) -> dict[str, Any]:
     """The analyze JSON document of ``call`` (:mod:`calmcall.document`; docs/analyze-json.md)."""
-    words = [{"start_s": round(e.start_s, 3), "end_s": round(e.end_s, 3), "text": e.text, "speaker": e.speaker,
-              "confidence": round(e.confidence, 3), "t_s": round(e.t_s, 3)} for e in events if isinstance(e, Word)]
+    words = [
+        {
+            "start_s": round(e.start_s, 3),
+            "end_s": round(e.end_s, 3),
+            "text": e.text,
+            "speaker": e.speaker,
+            "confidence": round(e.confidence, 3),
+            "t_s": round(e.t_s, 3),
+        }
+        for e in events
+        if isinstance(e, Word)
+    ]
     words.sort(key=lambda w: (w["start_s"], w["speaker"]))
     baselines: dict[str, Any] = {"agent": None, "customer": None}
     for e in events:
@@ -108,8 +136,15 @@ def build_document(call: Call, events: list[Event], pipe: Pipeline, config: Conf
             baselines[e.speaker] = {**d["baseline"], "t_s": d["t_s"]}
     profile = pipe.profile_baseline("agent")
     if profile is not None:
-        baselines["agent"] = {"f0_hz": profile.f0_hz, "level_db": profile.level_db, "rate_syl_s": profile.rate_syl_s,
-                              "wpm": profile.wpm, "speech_s": profile.speech_s, "source": "profile", "t_s": 0.0}
+        baselines["agent"] = {
+            "f0_hz": profile.f0_hz,
+            "level_db": profile.level_db,
+            "rate_syl_s": profile.rate_syl_s,
+            "wpm": profile.wpm,
+            "speech_s": profile.speech_s,
+            "source": "profile",
+            "t_s": 0.0,
+        }
     lock = getattr(pipe, "language_lock", None)
     detected = lock.language if lock is not None else None
     cue_lang = config.language.cue_language(detected)
@@ -119,17 +154,24 @@ def build_document(call: Call, events: list[Event], pipe: Pipeline, config: Conf
 
         prompts = [localize_dict(p, cue_lang) for p in prompts]
     doc = analysis_document(
-        file=call.path, duration_s=round(call.duration_s, 3), channels=call.channels,
+        file=call.path,
+        duration_s=round(call.duration_s, 3),
+        channels=call.channels,
         prompts=prompts,
         words=words,
         timeline=strip_type(to_dict(e) for e in events if isinstance(e, Measures)),
         customer_states=[to_dict(e) for e in events if isinstance(e, CustomerState)],
-        baselines=baselines, config=config.to_dict(), measures=pipe.summary(),
+        baselines=baselines,
+        config=config.to_dict(),
+        measures=pipe.summary(),
         suppressed_prompts=pipe.coach.suppressed,
     )
     if config.language.call != "en" or cue_lang != "en":  # English documents stay as they were
-        doc["language"] = {"call": config.language.call, "cues": cue_lang,
-                           **({"detection": lock.to_dict()} if lock is not None and config.language.call == "auto" else {})}
+        doc["language"] = {
+            "call": config.language.call,
+            "cues": cue_lang,
+            **({"detection": lock.to_dict()} if lock is not None and config.language.call == "auto" else {}),
+        }
     return doc
 
 
@@ -149,7 +191,13 @@ def analyze_file(
     """Load, run and summarise one call. Raises ``CallFileError`` on bad input."""
     call = load_call(path, agent_channel=agent_channel, customer_channel=customer_channel)
     events, pipe = run_call(
-        call, config=config, profile=profile, transcribe=transcribe, customer_name=customer_name,
-        model_dir=model_dir, playbook_files=playbook_files, replace_playbook=replace_playbook,
+        call,
+        config=config,
+        profile=profile,
+        transcribe=transcribe,
+        customer_name=customer_name,
+        model_dir=model_dir,
+        playbook_files=playbook_files,
+        replace_playbook=replace_playbook,
     )
     return build_document(call, events, pipe, config)

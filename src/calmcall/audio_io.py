@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import errno
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from .safeio import explain, number_arg
 from .constants import SAMPLE_RATE_HZ
 from .errors import InputError
+from .safeio import explain, number_arg
 
 MIN_SOURCE_RATE_HZ = 8_000
 #: Highest source rate read (studio gear goes to 384 kHz; anything above is a corrupt header).
@@ -117,8 +118,11 @@ def load_call(
     if rate_hz < MIN_SOURCE_RATE_HZ:
         raise _fail(p, f"sample rate {rate_hz} Hz is below the {MIN_SOURCE_RATE_HZ} Hz minimum")
     if rate_hz > MAX_SOURCE_RATE_HZ:
-        raise _fail(p, f"sample rate {rate_hz} Hz is above the {MAX_SOURCE_RATE_HZ} Hz maximum "
-                       "(a corrupt header, or convert the file to 16-48 kHz)")
+        raise _fail(
+            p,
+            f"sample rate {rate_hz} Hz is above the {MAX_SOURCE_RATE_HZ} Hz maximum "
+            "(a corrupt header, or convert the file to 16-48 kHz)",
+        )
     n_ch = int(info.channels)
     if not 1 <= n_ch <= MAX_CHANNELS:
         raise _fail(p, f"header claims {n_ch} channels; calmcall reads 1 to {MAX_CHANNELS} (a corrupt header?)")
@@ -166,8 +170,11 @@ def _decode(p: Path, info: Any, picked: list[int]) -> list[np.ndarray]:
     max_frames = int(MAX_CALL_S * info.samplerate)
     known = 0 < int(info.frames) < _UNKNOWN_FRAMES
     if known and int(info.frames) > max_frames:
-        raise _fail(p, f"is {info.frames / info.samplerate / 3600:.1f} h long; calmcall reads calls up to "
-                       f"{MAX_CALL_S / 3600:.0f} h (cut it into parts)")
+        raise _fail(
+            p,
+            f"is {info.frames / info.samplerate / 3600:.1f} h long; calmcall reads calls up to "
+            f"{MAX_CALL_S / 3600:.0f} h (cut it into parts)",
+        )
     chunks: list[list[np.ndarray]] = [[] for _ in picked]
     total = 0
     try:
@@ -181,8 +188,11 @@ def _decode(p: Path, info: Any, picked: list[int]) -> list[np.ndarray]:
                     chunks[k].append(buf[:n, ch].copy())
                 total += n
                 if total > max_frames:
-                    raise _fail(p, f"is longer than {MAX_CALL_S / 3600:.0f} h; calmcall reads calls up to "
-                                   f"{MAX_CALL_S / 3600:.0f} h (cut it into parts)")
+                    raise _fail(
+                        p,
+                        f"is longer than {MAX_CALL_S / 3600:.0f} h; calmcall reads calls up to "
+                        f"{MAX_CALL_S / 3600:.0f} h (cut it into parts)",
+                    )
         out = []
         for k in range(len(picked)):  # each channel joined, then its chunks freed
             out.append(np.concatenate(chunks[k]) if chunks[k] else np.zeros(0, dtype=np.float32))

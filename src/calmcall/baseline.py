@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
 from .config import BaselineConfig
+from .errors import InputError
 from .events import Baseline
 from .prosody import HOP_S, FrameMeasure, PitchFrame, db
-from .errors import InputError
 
 
 class ProfileError(InputError):
@@ -164,13 +165,19 @@ class BaselineLearner:
         loud = [pw for _, pw, ld in self._speech if ld]
         if not loud:
             return None, "unsettled: no speech above the noise gate"
-        b = Baseline(f0_hz=float(np.median(f0)), level_db=db(float(np.mean(loud))), rate_syl_s=nuclei / pitched_s,
-                     speech_s=self.window_speech_s, source="learned")
+        b = Baseline(
+            f0_hz=float(np.median(f0)),
+            level_db=db(float(np.mean(loud))),
+            rate_syl_s=nuclei / pitched_s,
+            speech_s=self.window_speech_s,
+            source="learned",
+        )
         if not c.f0_min_hz <= b.f0_hz <= c.f0_max_hz:
             return None, f"implausible: median pitch {b.f0_hz:.0f} Hz, outside {c.f0_min_hz:.0f}-{c.f0_max_hz:.0f} Hz"
         if not c.rate_min_syl_s <= b.rate_syl_s <= c.rate_max_syl_s:
-            return None, (f"implausible: pace {b.rate_syl_s:.2f} syllables/s of speech, outside "
-                          f"{c.rate_min_syl_s:g}-{c.rate_max_syl_s:g}")
+            return None, (
+                f"implausible: pace {b.rate_syl_s:.2f} syllables/s of speech, outside {c.rate_min_syl_s:g}-{c.rate_max_syl_s:g}"
+            )
         if b.level_db < self._min_level_db:
             return None, f"implausible: level {b.level_db:.1f} dBFS, below {self._min_level_db:.0f} dBFS"
         return b, None
@@ -204,15 +211,15 @@ def read_profile(path: str | Path) -> Baseline:
     from .safeio import finite_in, read_toml, short_repr
 
     p = Path(path)
-    data = read_toml(p, ProfileError, what="profile",
-                     missing_hint=f" (create one with `calmcall calibrate RECORDING --out {p}`)")
+    data = read_toml(p, ProfileError, what="profile", missing_hint=f" (create one with `calmcall calibrate RECORDING --out {p}`)")
     section = data.get("baseline")
     if not isinstance(section, dict):
         raise ProfileError(f"{p}: missing [baseline] table (create the profile with `calmcall calibrate`)")
     unknown = set(section) - set(_PROFILE_KEYS) - set(_PROFILE_OPTIONAL)
     if unknown:
-        raise ProfileError(f"{p}: unknown key baseline.{sorted(unknown)[0]} "
-                           f"(known: {', '.join([*_PROFILE_KEYS, *_PROFILE_OPTIONAL])})")
+        raise ProfileError(
+            f"{p}: unknown key baseline.{sorted(unknown)[0]} (known: {', '.join([*_PROFILE_KEYS, *_PROFILE_OPTIONAL])})"
+        )
     values: dict[str, float] = {}
     for key, (lo, hi) in {**_PROFILE_KEYS, **_PROFILE_OPTIONAL}.items():
         if key not in section and key in _PROFILE_OPTIONAL:
@@ -221,8 +228,13 @@ def read_profile(path: str | Path) -> Baseline:
         if not finite_in(v, lo, hi):
             raise ProfileError(f"{p}: baseline.{key} must be a number in [{lo}, {hi}], got {short_repr(v)}")
         values[key] = float(v)
-    return Baseline(f0_hz=values["f0_hz"], level_db=values["level_db"], rate_syl_s=values["rate_syl_s"],
-                    speech_s=values.get("speech_s", 0.0), source="profile")
+    return Baseline(
+        f0_hz=values["f0_hz"],
+        level_db=values["level_db"],
+        rate_syl_s=values["rate_syl_s"],
+        speech_s=values.get("speech_s", 0.0),
+        source="profile",
+    )
 
 
 def calibrate(agent_16k: np.ndarray, measure: Any, baseline_cfg: BaselineConfig, *, source: str = "the recording") -> Baseline:
@@ -239,12 +251,14 @@ def calibrate(agent_16k: np.ndarray, measure: Any, baseline_cfg: BaselineConfig,
     tracker = SpeakerTracker(measure)
     learner = BaselineLearner(1e9, baseline_cfg, gate_floor_db=measure.vad_floor_db)
     for start in range(0, len(agent_16k), SAMPLE_RATE_HZ):
-        for f in tracker.update(agent_16k[start:start + SAMPLE_RATE_HZ]):
+        for f in tracker.update(agent_16k[start : start + SAMPLE_RATE_HZ]):
             learner.update(f)
     learner.add_pitched(tracker.flush())
     need_s = baseline_cfg.agent_speech_s / 2
     baseline = learner.finish(min_speech_s=need_s)
     if baseline is None:
-        raise ProfileError(f"{source}: no usable calm baseline ({learner.reason}; need at least {need_s:.0f} s of "
-                           "plausible speech: record the agent reading calmly for longer)")
+        raise ProfileError(
+            f"{source}: no usable calm baseline ({learner.reason}; need at least {need_s:.0f} s of "
+            "plausible speech: record the agent reading calmly for longer)"
+        )
     return baseline

@@ -6,8 +6,9 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -15,9 +16,9 @@ from . import __version__
 from .audio_io import CHANNEL, load_call
 from .baseline import calibrate, write_profile
 from .config import default_config_text, load_config
-from .safeio import number_arg
 from .errors import CalmcallError, InputError
 from .options import RunOptions, add_channel_arguments, add_config_argument, add_run_arguments
+from .safeio import number_arg
 
 log = logging.getLogger("calmcall")
 
@@ -36,12 +37,9 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"calmcall: error: {self.prog}: {' '.join(message.split())} (see {self.prog} --help)\n")
 
 
-
-
 def _add_call_args(p: argparse.ArgumentParser) -> None:
     add_channel_arguments(p)
     add_config_argument(p)
-
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,15 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     a = sub.add_parser("analyze", help="analyze a recorded call (or a folder/glob of calls with --out)")
-    a.add_argument("call", nargs="?", default=None,
-                   help="audio file (WAV/FLAC/OGG/MP3); default: the bundled sample call")
+    a.add_argument("call", nargs="?", default=None, help="audio file (WAV/FLAC/OGG/MP3); default: the bundled sample call")
     _add_call_args(a)
     add_run_arguments(a)
     a.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="write the analysis document")
     a.add_argument("--vtt", type=Path, default=None, metavar="FILE", help="write the transcript as WebVTT")
     a.add_argument("--srt", type=Path, default=None, metavar="FILE", help="write the transcript as SubRip")
     a.add_argument("--out", type=Path, default=None, metavar="DIR", help="batch mode: per-call JSON + reports + summary.csv")
-    a.add_argument("--jobs", type=number_arg(1, 256, integer=True), default=None, help="batch mode: parallel workers (default: CPU count)")
+    a.add_argument(
+        "--jobs", type=number_arg(1, 256, integer=True), default=None, help="batch mode: parallel workers (default: CPU count)"
+    )
     a.set_defaults(func=cmd_analyze)
 
     c = sub.add_parser("calibrate", help="learn the agent's calm baseline from a calm recording")
@@ -71,8 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("measure", help="per-frame measures (speech, voicing, F0, level) of a call, every 10 ms per speaker")
     m.add_argument("call", help="audio file (WAV/FLAC/OGG/MP3)")
-    m.add_argument("--csv", type=Path, default=None, metavar="OUT.csv", help="write one row per frame per speaker "
-                   "(default, with no --csv/--json: the CSV on standard output)")
+    m.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        metavar="OUT.csv",
+        help="write one row per frame per speaker (default, with no --csv/--json: the CSV on standard output)",
+    )
     m.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="write the frames as a JSON document")
     _add_call_args(m)
     m.set_defaults(func=cmd_measure)
@@ -102,8 +106,11 @@ def _check_playbooks(args: argparse.Namespace, language: str = "en") -> None:
     if getattr(args, "playbook", None) and getattr(args, "no_transcribe", False):
         from .text.playbook import check_playbook_files
 
-        check_playbook_files(args.playbook, replace=bool(getattr(args, "replace_playbook", False)),
-                             language="en" if language == "auto" else language)
+        check_playbook_files(
+            args.playbook,
+            replace=bool(getattr(args, "replace_playbook", False)),
+            language="en" if language == "auto" else language,
+        )
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -116,8 +123,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return run_batch(args)
     if target is None:
         if not SAMPLE_CALL.is_file():  # an installed wheel has no samples/ folder
-            raise UsageError("name a call to analyze: calmcall analyze CALL (the sample call "
-                             "samples/sample_call.wav comes only with a source checkout)")
+            raise UsageError(
+                "name a call to analyze: calmcall analyze CALL (the sample call "
+                "samples/sample_call.wav comes only with a source checkout)"
+            )
         target = str(SAMPLE_CALL)
     from .qa.batch import is_batch_target
 
@@ -138,8 +147,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from .asr.export import to_srt, to_vtt
         from .events import Word
 
-        words = [Word(t_s=w["t_s"], start_s=w["start_s"], end_s=w["end_s"], text=w["text"], speaker=w["speaker"],
-                      confidence=w["confidence"]) for w in doc["words"]]
+        words = [
+            Word(
+                t_s=w["t_s"],
+                start_s=w["start_s"],
+                end_s=w["end_s"],
+                text=w["text"],
+                speaker=w["speaker"],
+                confidence=w["confidence"],
+            )
+            for w in doc["words"]
+        ]
         if args.vtt is not None:
             _write(args.vtt, to_vtt(words))
             print(f"wrote {args.vtt}")
@@ -184,8 +202,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         write_profile(args.out, baseline, recording=str(args.recording))
     except OSError as exc:
         raise UsageError(f"{args.out}: cannot write profile ({exc.strerror or exc})") from None
-    print(f"calm baseline from {baseline.speech_s:.1f} s of speech: median pitch {baseline.f0_hz:.0f} Hz, "
-          f"level {baseline.level_db:.1f} dBFS, pace {baseline.rate_syl_s:.2f} syllables/s")
+    print(
+        f"calm baseline from {baseline.speech_s:.1f} s of speech: median pitch {baseline.f0_hz:.0f} Hz, "
+        f"level {baseline.level_db:.1f} dBFS, pace {baseline.rate_syl_s:.2f} syllables/s"
+    )
     print(f"wrote {args.out}")
     return 0
 
@@ -199,8 +219,10 @@ def cmd_measure(args: argparse.Namespace) -> int:
     if args.csv is None and args.json is None:
         write_csv(sys.stdout, measures)
         return 0
-    for path, write in ((args.csv, lambda p: write_csv(p, measures)),
-                        (args.json, lambda p: write_json(p, measure_document(call, measures)))):
+    for path, write in (
+        (args.csv, lambda p: write_csv(p, measures)),
+        (args.json, lambda p: write_json(p, measure_document(call, measures))),
+    ):
         if path is None:
             continue
         try:
@@ -213,8 +235,10 @@ def cmd_measure(args: argparse.Namespace) -> int:
         speech_s = float(np.count_nonzero(mm["speech"])) * 0.01
         voiced = mm["f0_hz"][mm["voiced"]]
         med = f"{np.median(voiced):.0f} Hz" if len(voiced) else "-"
-        print(f"{speaker}: {n} frames, {speech_s:.1f} s speech, {int(np.count_nonzero(mm['voiced']))} voiced frames, "
-              f"median F0 {med}")
+        print(
+            f"{speaker}: {n} frames, {speech_s:.1f} s speech, {int(np.count_nonzero(mm['voiced']))} voiced frames, "
+            f"median F0 {med}"
+        )
     return 0
 
 

@@ -226,13 +226,21 @@ class Coach:
         detail = p.detail
         marked = [(key, tier(p))]
         if p.kind in PROSODY_KINDS:
-            others = sorted((c for k, c in self._pending.items()
-                             if c.prompt.kind in PROSODY_KINDS and now_s - c.last_s <= _REFRESH_S),
-                            key=self._rank, reverse=True)
+            others = sorted(
+                (c for k, c in self._pending.items() if c.prompt.kind in PROSODY_KINDS and now_s - c.last_s <= _REFRESH_S),
+                key=self._rank,
+                reverse=True,
+            )
             if others:
-                evidence["also"] = [{"kind": c.prompt.kind, "severity": c.prompt.severity,
-                                     "excess_margins": c.prompt.evidence.get("excess_margins"),
-                                     "detail": c.prompt.detail} for c in others]
+                evidence["also"] = [
+                    {
+                        "kind": c.prompt.kind,
+                        "severity": c.prompt.severity,
+                        "excess_margins": c.prompt.evidence.get("excess_margins"),
+                        "detail": c.prompt.detail,
+                    }
+                    for c in others
+                ]
                 shorts = [str(c.prompt.evidence.get("short") or c.prompt.headline.lower()) for c in others]
                 detail = f"{detail} (also {', '.join(shorts)})"
                 if max(tier(c.prompt) for c in others) == 3:

@@ -10,7 +10,8 @@ and the scorecard all read this one shape; docs/analyze-json.md describes every 
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = ["SCHEMA_VERSION", "analysis_document", "strip_type"]
 

@@ -40,7 +40,7 @@ RuntimeFault        calmcall.errors                (base) the environment failed
 
 from __future__ import annotations
 
-__all__ = ["CalmcallError", "InputError", "RuntimeFault", "ManifestError", "FleetError", "ClusterError"]
+__all__ = ["CalmcallError", "ClusterError", "FleetError", "InputError", "ManifestError", "RuntimeFault"]
 
 
 class CalmcallError(Exception):

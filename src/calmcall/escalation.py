@@ -23,7 +23,7 @@ The detail shown to the agent says what rose and by how much in those units
 from __future__ import annotations
 
 from collections import deque
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

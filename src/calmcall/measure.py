@@ -104,14 +104,16 @@ def _rows(measures: dict[str, dict[str, np.ndarray]]) -> list[dict[str, Any]]:
     for k in range(n):  # time-major: at each frame, agent then customer
         for speaker, m in measures.items():
             f0 = float(m["f0_hz"][k])
-            rows.append({
-                "t_s": round(float(m["t_s"][k]), 3),
-                "speaker": speaker,
-                "speech": int(m["speech"][k]),
-                "voiced": int(m["voiced"][k]),
-                "f0_hz": None if math.isnan(f0) else round(f0, 2),
-                "level_db": round(float(m["level_db"][k]), 2),
-            })
+            rows.append(
+                {
+                    "t_s": round(float(m["t_s"][k]), 3),
+                    "speaker": speaker,
+                    "speech": int(m["speech"][k]),
+                    "voiced": int(m["voiced"][k]),
+                    "f0_hz": None if math.isnan(f0) else round(f0, 2),
+                    "level_db": round(float(m["level_db"][k]), 2),
+                }
+            )
     return rows
 
 

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from .events import Prompt
 
-__all__ = ["CATALOGUE", "CUE_LANGUAGES", "localize", "localize_dict", "message", "render_prompt", "overlay_strings"]
+__all__ = ["CATALOGUE", "CUE_LANGUAGES", "localize", "localize_dict", "message", "overlay_strings", "render_prompt"]
 
 CUE_LANGUAGES = ("en", "fr")
 
@@ -230,6 +231,7 @@ def overlay_strings(lang: str | None) -> dict[str, str]:
 
 # ---------------------------------------------------------------- cue rendering
 
+
 def _raised(ev: Mapping[str, Any], lang: str) -> str:
     """escalation.describe() in ``lang``: what rose and by how much."""
     from .escalation import MAX_LEVEL_DB, MAX_PITCH_ST, MAX_RATE_RATIO
@@ -278,16 +280,20 @@ def _render_prompt(kind: str, evidence: Mapping[str, Any], lang: str) -> tuple[s
         if kind == "pace":
             return message("pace.headline", lang), _pace_detail(ev, lang)[0]
         if kind == "pitch":
-            return message("pitch.headline", lang), message("pitch.detail", lang, pitch_st=ev["pitch_st"],
-                                                             f0_hz=ev["f0_hz"], baseline_f0_hz=ev["baseline_f0_hz"])
+            return message("pitch.headline", lang), message(
+                "pitch.detail", lang, pitch_st=ev["pitch_st"], f0_hz=ev["f0_hz"], baseline_f0_hz=ev["baseline_f0_hz"]
+            )
         if kind == "volume":
             return message("volume.headline", lang), message("volume.detail", lang, level_rel_db=ev["level_rel_db"])
         if kind == "overtalk":
-            return message("overtalk.headline", lang), message("overtalk.detail", lang,
-                                                               customer_talking_s=ev["customer_talking_s"])
+            return message("overtalk.headline", lang), message(
+                "overtalk.detail", lang, customer_talking_s=ev["customer_talking_s"]
+            )
         if kind == "customer_escalation":
-            return (message("customer_escalation.headline", lang),
-                    message("customer_escalation.detail", lang, raised=_raised(ev, lang)))
+            return (
+                message("customer_escalation.headline", lang),
+                message("customer_escalation.detail", lang, raised=_raised(ev, lang)),
+            )
     except (KeyError, TypeError, ValueError):
         return None
     return None
@@ -336,8 +342,7 @@ def _phrase(prompt_headline: str, prompt_detail: str, ev: Mapping[str, Any], lan
     the text its author wrote."""
     rid = str(ev.get("rule"))
     target = _playbook_rules(lang).get(rid)
-    if target is None or not any(_playbook_rules(other).get(rid, ("",))[0] == prompt_headline
-                                 for other in CUE_LANGUAGES):
+    if target is None or not any(_playbook_rules(other).get(rid, ("",))[0] == prompt_headline for other in CUE_LANGUAGES):
         return prompt_headline, prompt_detail
     headline, detail = target
     name = ev.get("name")
@@ -357,8 +362,9 @@ def localize(prompt: Prompt, lang: str | None) -> Prompt:
     lang = _lang(lang)
     if lang == "en" and prompt.kind != "phrase" and prompt.headline == CATALOGUE["en"].get(f"{prompt.kind}.headline"):
         return prompt
-    d = localize_dict({"kind": prompt.kind, "headline": prompt.headline, "detail": prompt.detail,
-                       "evidence": prompt.evidence}, lang)
+    d = localize_dict(
+        {"kind": prompt.kind, "headline": prompt.headline, "detail": prompt.detail, "evidence": prompt.evidence}, lang
+    )
     return dataclasses.replace(prompt, headline=d["headline"], detail=d["detail"])
 
 

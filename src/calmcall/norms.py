@@ -23,10 +23,11 @@ A ceiling set in the user's config file is kept as written; only the default mov
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-__all__ = ["LanguageNorms", "NORMS", "norms_for", "apply_norms", "syllable_counter"]
+__all__ = ["NORMS", "LanguageNorms", "apply_norms", "norms_for", "syllable_counter"]
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,11 @@ def syllable_counter(language: str | None) -> Callable[[str], int]:
 
 
 _FR_LETTERS = set("àâçéèêëîïôûùüœ")
-_FR_WORDS = frozenset("""je tu il elle nous vous ils elles le la les un une des du de est suis sont pas oui non
+_FR_WORDS = frozenset(
+    """je tu il elle nous vous ils elles le la les un une des du de est suis sont pas oui non
 merci bonjour monsieur madame votre vos notre nos mon ma mes que qui quoi avec pour dans sur mais donc
-c'est j'ai n'est d'accord très bien""".split())
+c'est j'ai n'est d'accord très bien""".split()
+)
 
 
 def _auto_syllables(word: str) -> int:

@@ -92,49 +92,87 @@ class RunOptions:
         """The keyword arguments :func:`calmcall.analysis.analyze_file` takes besides
         ``config`` and ``profile`` (which :meth:`load_config` / :meth:`load_profile` load)."""
         return {
-            "agent_channel": self.agent_channel, "customer_channel": self.customer_channel,
-            "transcribe": self.transcribe, "customer_name": self.customer_name, "model_dir": self.model_dir,
-            "playbook_files": list(self.playbook_files), "replace_playbook": self.replace_playbook,
+            "agent_channel": self.agent_channel,
+            "customer_channel": self.customer_channel,
+            "transcribe": self.transcribe,
+            "customer_name": self.customer_name,
+            "model_dir": self.model_dir,
+            "playbook_files": list(self.playbook_files),
+            "replace_playbook": self.replace_playbook,
         }
 
 
 def add_channel_arguments(p: argparse.ArgumentParser, *, note: str = "") -> None:
     """``--agent-channel N`` and ``--customer-channel M`` (0-based). ``note`` is added to
     the help texts (e.g. " (audio input)")."""
-    p.add_argument("--agent-channel", type=CHANNEL, default=None, metavar="N",
-                   help=f"channel of the agent, from 0 (default 0){note}")
-    p.add_argument("--customer-channel", type=CHANNEL, default=None, metavar="M",
-                   help=f"channel of the customer (default 1 on a stereo file; none on mono){note}")
+    p.add_argument(
+        "--agent-channel", type=CHANNEL, default=None, metavar="N", help=f"channel of the agent, from 0 (default 0){note}"
+    )
+    p.add_argument(
+        "--customer-channel",
+        type=CHANNEL,
+        default=None,
+        metavar="M",
+        help=f"channel of the customer (default 1 on a stereo file; none on mono){note}",
+    )
 
 
 def add_config_argument(p: argparse.ArgumentParser, *, note: str = "") -> None:
     """``--config FILE``."""
-    p.add_argument("--config", type=Path, default=None, metavar="FILE",
-                   help=f"TOML config (see `calmcall config --print-default`){note}")
+    p.add_argument(
+        "--config", type=Path, default=None, metavar="FILE", help=f"TOML config (see `calmcall config --print-default`){note}"
+    )
 
 
 def add_run_arguments(p: argparse.ArgumentParser, *, note: str = "") -> None:
     """``--profile``, ``--no-transcribe``, ``--model``, ``--customer-name``,
     ``--playbook`` (repeatable) and ``--replace-playbook``."""
-    p.add_argument("--profile", type=Path, default=None, metavar="PROFILE.toml",
-                   help=f"the agent's calm baseline from `calmcall calibrate` (else learned from the call){note}")
-    p.add_argument("--no-transcribe", action="store_true",
-                   help=f"prosody cues only: no speech recognition (no transcript, no phrase cues){note}")
-    p.add_argument("--model", type=Path, default=None, metavar="DIR",
-                   help=f"CTranslate2 Whisper model directory (default: the bundled tiny.en){note}")
-    p.add_argument("--customer-name", default=None, metavar="NAME",
-                   help=f"the customer's name, for the use-their-name phrase cue{note}")
-    p.add_argument("--playbook", type=Path, action="append", default=None, metavar="FILE",
-                   help=f"extra phrase rules (TOML); may be repeated{note}")
-    p.add_argument("--replace-playbook", action="store_true",
-                   help=f"use only the --playbook files, not the built-in rules{note}")
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="PROFILE.toml",
+        help=f"the agent's calm baseline from `calmcall calibrate` (else learned from the call){note}",
+    )
+    p.add_argument(
+        "--no-transcribe",
+        action="store_true",
+        help=f"prosody cues only: no speech recognition (no transcript, no phrase cues){note}",
+    )
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"CTranslate2 Whisper model directory (default: the bundled tiny.en){note}",
+    )
+    p.add_argument(
+        "--customer-name", default=None, metavar="NAME", help=f"the customer's name, for the use-their-name phrase cue{note}"
+    )
+    p.add_argument(
+        "--playbook",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="FILE",
+        help=f"extra phrase rules (TOML); may be repeated{note}",
+    )
+    p.add_argument("--replace-playbook", action="store_true", help=f"use only the --playbook files, not the built-in rules{note}")
     add_language_arguments(p)
 
 
 def add_language_arguments(p: argparse.ArgumentParser) -> None:
     """``--language`` and ``--cue-language`` (override the config's ``[language]``)."""
-    p.add_argument("--language", choices=("en", "fr", "auto"), default=None,
-                   help="language of the call: en (tiny.en, default), fr or auto (multilingual base model; auto "
-                        "detects it from the first utterance); picks the model, the playbook and the masked number words")
-    p.add_argument("--cue-language", choices=("same", "en", "fr"), default=None,
-                   help="language of the prompts, summary and report (default: same as --language)")
+    p.add_argument(
+        "--language",
+        choices=("en", "fr", "auto"),
+        default=None,
+        help="language of the call: en (tiny.en, default), fr or auto (multilingual base model; auto "
+        "detects it from the first utterance); picks the model, the playbook and the masked number words",
+    )
+    p.add_argument(
+        "--cue-language",
+        choices=("same", "en", "fr"),
+        default=None,
+        help="language of the prompts, summary and report (default: same as --language)",
+    )

@@ -52,7 +52,6 @@ from .config import OvertalkConfig
 from .events import Prompt
 from .prosody import FrameMeasure
 
-
 MIN_OFF_S = 0.1  #: the agent's activity must be off at least this long for a new onset (s)
 #: an active frame more than this far below its channel's active speech level is not
 #: speech to the detector (comfort noise, line hiss inside the activity decision) (dB)
@@ -107,8 +106,14 @@ class OvertalkDetector:
             return True
         return f.active and f.t_s - self._speech_last_s[role] <= self.release_s + 1e-9
 
-    def update(self, agent: FrameMeasure, customer: FrameMeasure, *, agent_level_db: float | None = None,
-               customer_level_db: float | None = None) -> Prompt | None:
+    def update(
+        self,
+        agent: FrameMeasure,
+        customer: FrameMeasure,
+        *,
+        agent_level_db: float | None = None,
+        customer_level_db: float | None = None,
+    ) -> Prompt | None:
         """Advance by one frame pair (same ``t_s``); returns a prompt when an
         overtalk is confirmed at this frame, else ``None``. ``*_level_db``: each
         channel's active speech level so far (dBFS; ``None``: every active frame is
@@ -145,10 +150,17 @@ class OvertalkDetector:
         self._onset_s = None
         self.episodes.append(OvertalkEpisode(onset_s=onset_s, t_s=t, floor_s=self._floor_s))
         return Prompt(
-            t_s=t, kind="overtalk", headline="Listen first",
-            detail=(f"You started while the caller was talking ({self._floor_s:.1f} s into their turn) "
-                    "and they kept going - let them finish"),
+            t_s=t,
+            kind="overtalk",
+            headline="Listen first",
+            detail=(
+                f"You started while the caller was talking ({self._floor_s:.1f} s into their turn) "
+                "and they kept going - let them finish"
+            ),
             severity="high",
-            evidence={"agent_onset_s": round(onset_s, 3), "customer_talking_s": round(self._floor_s, 3),
-                      "overlap_s": round(t - onset_s, 3)},
+            evidence={
+                "agent_onset_s": round(onset_s, 3),
+                "customer_talking_s": round(self._floor_s, 3),
+                "overlap_s": round(t - onset_s, 3),
+            },
         )

@@ -39,25 +39,25 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from .events import Word
 
 __all__ = [
     "MAX_PAUSE_S",
-    "WINDOW_S",
-    "SHORT_WINDOW_S",
-    "SHORT_MIN_WORDS",
     "PLAUSIBLE_WPM",
+    "SHORT_MIN_WORDS",
+    "SHORT_WINDOW_S",
+    "WINDOW_S",
     "PaceReading",
     "WordPace",
-    "syllables",
-    "text_syllables",
+    "elapsed_of",
     "plausible_wpm",
     "stretches",
+    "syllables",
+    "text_syllables",
     "words_over_elapsed",
-    "elapsed_of",
 ]
 
 MAX_PAUSE_S = 2.0  #: a pause longer than this ends a stretch of speech (s)
@@ -82,39 +82,199 @@ def plausible_wpm(wpm: float | None) -> bool:
 # Spelling heuristics after Lingua::EN::Syllable (vowel groups, then patterns that
 # take one away or add one), with a small table of words they get wrong that are
 # common on calls. Measured in tests/test_pace.py on a hand-counted word list.
-_SUB = [re.compile(p) for p in (
-    r"cial", r"tia", r"cius", r"cious", r"giu", r"ion", r"iou", r"sia$", r".ely$", r"[^td]ed$",
-    r"[^aeiouy]es$(?<![cgsxz]es)(?<![^aeiouy]les)", r"[^aeiouy]ement$", r"[^aeiouy]eful",
-)]
-_ADD = [re.compile(p) for p in (
-    r"ia", r"riet", r"dien", r"iu", r"io", r"ii", r"[aeiouym]bl$", r"[aeiou]{3}", r"^mc", r"ism$",
-    r"([^aeiouy])\1l$", r"[^l]lien", r"^coa[dglx].", r"[^gq]ua[^auieo]", r"dnt$", r"eo(?!u)", r"ying$",
-)]
+_SUB = [
+    re.compile(p)
+    for p in (
+        r"cial",
+        r"tia",
+        r"cius",
+        r"cious",
+        r"giu",
+        r"ion",
+        r"iou",
+        r"sia$",
+        r".ely$",
+        r"[^td]ed$",
+        r"[^aeiouy]es$(?<![cgsxz]es)(?<![^aeiouy]les)",
+        r"[^aeiouy]ement$",
+        r"[^aeiouy]eful",
+    )
+]
+_ADD = [
+    re.compile(p)
+    for p in (
+        r"ia",
+        r"riet",
+        r"dien",
+        r"iu",
+        r"io",
+        r"ii",
+        r"[aeiouym]bl$",
+        r"[aeiou]{3}",
+        r"^mc",
+        r"ism$",
+        r"([^aeiouy])\1l$",
+        r"[^l]lien",
+        r"^coa[dglx].",
+        r"[^gq]ua[^auieo]",
+        r"dnt$",
+        r"eo(?!u)",
+        r"ying$",
+    )
+]
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 _EXCEPTIONS: dict[str, int] = {
     # words the patterns miscount (checked by hand)
-    "the": 1, "are": 1, "were": 1, "where": 1, "there": 1, "here": 1, "one": 1, "once": 1,
-    "someone": 2, "anyone": 3, "everyone": 3, "done": 1, "gone": 1, "none": 1, "come": 1, "some": 1,
-    "sometimes": 2, "somewhere": 2, "something": 2, "give": 1, "have": 1, "live": 1, "love": 1,
-    "move": 1, "above": 2, "whole": 1, "people": 2, "business": 2, "every": 3, "everything": 4,
-    "everybody": 4, "evening": 2, "different": 3, "interest": 3, "interesting": 4, "family": 3,
-    "actually": 4, "usually": 4, "really": 2, "area": 3, "idea": 3, "being": 2, "seeing": 2,
-    "doing": 2, "going": 2, "lion": 2, "quiet": 2, "science": 2, "create": 2, "created": 3,
-    "poem": 2, "cruel": 2, "fuel": 2, "real": 1, "sure": 1, "wednesday": 2, "business's": 3,
-    "hour": 1, "hours": 1, "our": 1, "fire": 1, "tired": 1, "prior": 2, "via": 2, "ok": 2, "okay": 2,
-    "email": 2, "emails": 2, "online": 2, "ensure": 2, "insurance": 3, "naive": 2, "maybe": 2,
-    "simile": 3, "recipe": 3, "apostrophe": 4, "minute": 2, "minutes": 2, "piece": 1,
-    "nice": 1, "twice": 1, "since": 1, "wanted": 2, "needed": 2, "refund": 2, "refunded": 3,
-    "charged": 1, "changed": 1, "called": 1, "asked": 1, "looked": 1, "used": 1, "closed": 1,
-    "received": 2, "arrived": 2, "promised": 2, "placed": 1, "fixed": 1, "passed": 1,
-    "sorry": 2, "theirs": 1, "yours": 1, "mr": 2, "mrs": 2, "ms": 1, "dr": 2, "etc": 4,
-    "whose": 1, "those": 1, "these": 1, "please": 1, "because": 2, "course": 1, "house": 1,
-    "mouse": 1, "else": 1, "iPhone": 2, "iphone": 2, "ive": 1, "youre": 1, "theyre": 1, "were'nt": 2,
-    "towards": 2, "toward": 2, "forward": 2, "answered": 2, "covered": 2, "delivered": 3,
-    "ordered": 2, "offered": 2, "considered": 3, "registered": 3, "bothered": 2,
-    "every's": 3, "evenings": 2, "realize": 3, "realise": 3, "reality": 4, "area's": 3,
-    "being's": 2, "create's": 2, "wizard": 2, "curtain": 2, "horizon": 3, "extremely": 3,
-    "vanished": 2, "americans": 4, "american": 4, "country": 2, "fellow": 2,
+    "the": 1,
+    "are": 1,
+    "were": 1,
+    "where": 1,
+    "there": 1,
+    "here": 1,
+    "one": 1,
+    "once": 1,
+    "someone": 2,
+    "anyone": 3,
+    "everyone": 3,
+    "done": 1,
+    "gone": 1,
+    "none": 1,
+    "come": 1,
+    "some": 1,
+    "sometimes": 2,
+    "somewhere": 2,
+    "something": 2,
+    "give": 1,
+    "have": 1,
+    "live": 1,
+    "love": 1,
+    "move": 1,
+    "above": 2,
+    "whole": 1,
+    "people": 2,
+    "business": 2,
+    "every": 3,
+    "everything": 4,
+    "everybody": 4,
+    "evening": 2,
+    "different": 3,
+    "interest": 3,
+    "interesting": 4,
+    "family": 3,
+    "actually": 4,
+    "usually": 4,
+    "really": 2,
+    "area": 3,
+    "idea": 3,
+    "being": 2,
+    "seeing": 2,
+    "doing": 2,
+    "going": 2,
+    "lion": 2,
+    "quiet": 2,
+    "science": 2,
+    "create": 2,
+    "created": 3,
+    "poem": 2,
+    "cruel": 2,
+    "fuel": 2,
+    "real": 1,
+    "sure": 1,
+    "wednesday": 2,
+    "business's": 3,
+    "hour": 1,
+    "hours": 1,
+    "our": 1,
+    "fire": 1,
+    "tired": 1,
+    "prior": 2,
+    "via": 2,
+    "ok": 2,
+    "okay": 2,
+    "email": 2,
+    "emails": 2,
+    "online": 2,
+    "ensure": 2,
+    "insurance": 3,
+    "naive": 2,
+    "maybe": 2,
+    "simile": 3,
+    "recipe": 3,
+    "apostrophe": 4,
+    "minute": 2,
+    "minutes": 2,
+    "piece": 1,
+    "nice": 1,
+    "twice": 1,
+    "since": 1,
+    "wanted": 2,
+    "needed": 2,
+    "refund": 2,
+    "refunded": 3,
+    "charged": 1,
+    "changed": 1,
+    "called": 1,
+    "asked": 1,
+    "looked": 1,
+    "used": 1,
+    "closed": 1,
+    "received": 2,
+    "arrived": 2,
+    "promised": 2,
+    "placed": 1,
+    "fixed": 1,
+    "passed": 1,
+    "sorry": 2,
+    "theirs": 1,
+    "yours": 1,
+    "mr": 2,
+    "mrs": 2,
+    "ms": 1,
+    "dr": 2,
+    "etc": 4,
+    "whose": 1,
+    "those": 1,
+    "these": 1,
+    "please": 1,
+    "because": 2,
+    "course": 1,
+    "house": 1,
+    "mouse": 1,
+    "else": 1,
+    "iPhone": 2,
+    "iphone": 2,
+    "ive": 1,
+    "youre": 1,
+    "theyre": 1,
+    "were'nt": 2,
+    "towards": 2,
+    "toward": 2,
+    "forward": 2,
+    "answered": 2,
+    "covered": 2,
+    "delivered": 3,
+    "ordered": 2,
+    "offered": 2,
+    "considered": 3,
+    "registered": 3,
+    "bothered": 2,
+    "every's": 3,
+    "evenings": 2,
+    "realize": 3,
+    "realise": 3,
+    "reality": 4,
+    "area's": 3,
+    "being's": 2,
+    "create's": 2,
+    "wizard": 2,
+    "curtain": 2,
+    "horizon": 3,
+    "extremely": 3,
+    "vanished": 2,
+    "americans": 4,
+    "american": 4,
+    "country": 2,
+    "fellow": 2,
 }
 _ONES = (2, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 3, 1, 2, 2, 2, 2, 3, 2, 2)  # zero .. nineteen
 _TENS = (0, 0, 2, 2, 2, 2, 2, 3, 2, 2)  # twenty .. ninety
@@ -198,6 +358,7 @@ def text_syllables(text: str) -> int:
 
 # ------------------------------------------------------------------ the measure
 
+
 @dataclass(frozen=True)
 class PaceReading:
     """One pace reading over the words of the current stretch.
@@ -228,8 +389,9 @@ def elapsed_of(words: list[Word]) -> float:
     return (max(mid) - mid[0]) * n / (n - 1)
 
 
-def words_over_elapsed(words: list[Word], syllable_fn: "Callable[[str], int] | None" = None
-                       ) -> tuple[float, float, int, int, float] | None:
+def words_over_elapsed(
+    words: list[Word], syllable_fn: Callable[[str], int] | None = None
+) -> tuple[float, float, int, int, float] | None:
     """``(wpm, syl_s, words, syllables, elapsed_s)`` of time-ordered ``words`` taken
     as one stretch; ``None`` when their elapsed time is not positive (under 2 words).
     ``syllable_fn``: syllables of one word (default English :func:`syllables`)."""
@@ -263,10 +425,17 @@ class WordPace:
     word of the current stretch yet, or too few).
     """
 
-    def __init__(self, *, window_s: float = WINDOW_S, max_pause_s: float = MAX_PAUSE_S,
-                 min_words: int = 4, min_elapsed_s: float = 1.2, settle_s: float = WINDOW_S,
-                 settle_syllables: int = SETTLE_SYLLABLES,
-                 syllable_fn: "Callable[[str], int] | None" = None) -> None:
+    def __init__(
+        self,
+        *,
+        window_s: float = WINDOW_S,
+        max_pause_s: float = MAX_PAUSE_S,
+        min_words: int = 4,
+        min_elapsed_s: float = 1.2,
+        settle_s: float = WINDOW_S,
+        settle_syllables: int = SETTLE_SYLLABLES,
+        syllable_fn: Callable[[str], int] | None = None,
+    ) -> None:
         if window_s <= 0 or max_pause_s <= 0:
             raise ValueError(f"window_s and max_pause_s must be > 0 s, got {window_s}, {max_pause_s}")
         self.window_s = window_s
@@ -357,8 +526,16 @@ class WordPace:
         # a full window is settled only if the window itself is settle_s long (a short
         # window cut from a longer stretch is not)
         settled = (cut and window_s >= self.settle_s) or span >= self.settle_s - 1e-9 or n_syl >= self.settle_syllables
-        return PaceReading(wpm=60.0 * len(sel) / elapsed, syl_s=n_syl / elapsed, words=len(sel),
-                           syllables=n_syl, start_s=start, end_s=end, settled=settled, elapsed_s=elapsed)
+        return PaceReading(
+            wpm=60.0 * len(sel) / elapsed,
+            syl_s=n_syl / elapsed,
+            words=len(sel),
+            syllables=n_syl,
+            start_s=start,
+            end_s=end,
+            settled=settled,
+            elapsed_s=elapsed,
+        )
 
     def wpm(self, now_s: float) -> float | None:
         r = self.reading(now_s)

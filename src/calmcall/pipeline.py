@@ -11,11 +11,10 @@ block size the caller uses (live capture or file replay).
 from __future__ import annotations
 
 import functools
-
-from typing import Any, Iterable, Mapping
-
 import logging
 import math
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +24,16 @@ from .config import Config
 from .escalation import RATE_RANGE_SYL_S, RiseTracker, describe
 from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Speaker, Word
 from .overtalk import OvertalkDetector
-from .pace import PLAUSIBLE_WPM, SHORT_MIN_WORDS, SHORT_WINDOW_S, PaceReading, WordPace, plausible_wpm, stretches, words_over_elapsed
+from .pace import (
+    PLAUSIBLE_WPM,
+    SHORT_MIN_WORDS,
+    SHORT_WINDOW_S,
+    PaceReading,
+    WordPace,
+    plausible_wpm,
+    stretches,
+    words_over_elapsed,
+)
 from .prosody import HOP_S, FrameMeasure, SpeakerTracker
 
 log = logging.getLogger(__name__)
@@ -126,11 +134,14 @@ class _SpeakerState:
         wpm = 60.0 * n_words / elapsed_s
         if not plausible_wpm(wpm):
             self.calm_pace_refused = {
-                "t_s": round(now_s, 3), "wpm": round(float(wpm), 1), "words": n_words,
+                "t_s": round(now_s, 3),
+                "wpm": round(float(wpm), 1),
+                "words": n_words,
                 "elapsed_s": round(elapsed_s, 2),
                 "reason": f"{wpm:.0f} wpm is outside the plausible {PLAUSIBLE_WPM[0]:.0f}-{PLAUSIBLE_WPM[1]:.0f} wpm "
-                          "for a calm pace (voice activity or transcript wrong): not used; the word pace is "
-                          "judged against the absolute ceiling instead"}
+                "for a calm pace (voice activity or transcript wrong): not used; the word pace is "
+                "judged against the absolute ceiling instead",
+            }
             log.warning("%s calm pace not used: %s", self.speaker, self.calm_pace_refused["reason"])
             return None
         self.calm_pace = (wpm, n_syl / elapsed_s)
@@ -204,7 +215,8 @@ class Pipeline:
         # overtalk (turn-taking rules: calmcall.overtalk)
         # the speech decision (Silero gate AND energy gate) runs up to the longer hangover past the speech
         self.overtalk = OvertalkDetector(
-            config.overtalk, release_s=max(config.measure.vad_hangover_s, config.measure.speech_hangover_s))
+            config.overtalk, release_s=max(config.measure.vad_hangover_s, config.measure.speech_hangover_s)
+        )
         self.t_s = 0.0
         self._pending: list[Event] = []
 
@@ -224,9 +236,10 @@ class Pipeline:
         # so a decision at a frame never sees later audio of the same block
         # both channels' front ends first, so each channel's echo check sees the other's
         fronts = {role: st.tracker.front.feed(blocks[role]) for role, st in self._spk.items()}
-        frames = {role: st.tracker.measure_front(blocks[role], fronts[role],
-                                                 far=fronts.get("customer" if role == "agent" else "agent"))
-                  for role, st in self._spk.items()}
+        frames = {
+            role: st.tracker.measure_front(blocks[role], fronts[role], far=fronts.get("customer" if role == "agent" else "agent"))
+            for role, st in self._spk.items()
+        }
         out: list[Event] = self._pending
         self._pending = []
         agent_frames = frames["agent"]
@@ -264,8 +277,9 @@ class Pipeline:
         return BaselineReady(t_s=t_s, speaker=st.speaker, baseline=b)
 
     def _overtalk(self, af: FrameMeasure, cf: FrameMeasure) -> list[Event]:
-        p = self.overtalk.update(af, cf, agent_level_db=self._spk["agent"].stats.level_db,
-                                 customer_level_db=self._spk["customer"].stats.level_db)
+        p = self.overtalk.update(
+            af, cf, agent_level_db=self._spk["agent"].stats.level_db, customer_level_db=self._spk["customer"].stats.level_db
+        )
         out: list[Event] = []
         if p is not None:
             out += self.coach.offer([p])
@@ -309,15 +323,19 @@ class Pipeline:
             self.customer_escalated = False
             out.append(CustomerState(t_s=t, state="calm", evidence={"calm_for_s": round(t - self._last_raised_s, 3)}))
         if self.customer_escalated and not self._escalation_prompted and since is not None:
-            cands.append(Prompt(
-                t_s=t, kind="customer_escalation", headline="Caller escalating",
-                detail=f"Caller is {describe(raised)} than at the start - let them finish, then answer low and slow",
-                severity="high", evidence={"since_s": round(since, 3), **_r(raised)},
-            ))
+            cands.append(
+                Prompt(
+                    t_s=t,
+                    kind="customer_escalation",
+                    headline="Caller escalating",
+                    detail=f"Caller is {describe(raised)} than at the start - let them finish, then answer low and slow",
+                    severity="high",
+                    evidence={"since_s": round(since, 3), **_r(raised)},
+                )
+            )
         return out
 
-    def _pace(self, st: _SpeakerState, t: float, rate_rel: float | None,
-              margins: Mapping[str, float]) -> dict[str, Any]:
+    def _pace(self, st: _SpeakerState, t: float, rate_rel: float | None, margins: Mapping[str, float]) -> dict[str, Any]:
         """The pace measure in use now and its excess in margins (>= 1: outside the band).
 
         With committed words in the current stretch: syllables of the words over
@@ -353,13 +371,28 @@ class Pipeline:
             calm = st.calm_pace
             if calm is not None:
                 rel = r.syl_s / calm[1] if calm[1] > 0 else r.wpm / calm[0]
-                res = {"source": "words", "basis": "calm", "excess": (rel - 1.0 - extra) / m,
-                       "magnitude": (rel - 1.0) / m, "margin": m, "allowance": extra, "reading": r, "rel": rel}
+                res = {
+                    "source": "words",
+                    "basis": "calm",
+                    "excess": (rel - 1.0 - extra) / m,
+                    "magnitude": (rel - 1.0) / m,
+                    "margin": m,
+                    "allowance": extra,
+                    "reading": r,
+                    "rel": rel,
+                }
             else:
                 ceiling = tg.pace_ceiling_wpm
-                res = {"source": "words", "basis": "ceiling", "margin": m, "allowance": extra, "reading": r, "rel": None,
-                       "excess": 1.0 + (r.wpm / (ceiling * (1.0 + extra)) - 1.0) / m,
-                       "magnitude": 1.0 + (r.wpm / ceiling - 1.0) / m}
+                res = {
+                    "source": "words",
+                    "basis": "ceiling",
+                    "margin": m,
+                    "allowance": extra,
+                    "reading": r,
+                    "rel": None,
+                    "excess": 1.0 + (r.wpm / (ceiling * (1.0 + extra)) - 1.0) / m,
+                    "magnitude": 1.0 + (r.wpm / ceiling - 1.0) / m,
+                }
             if best is None or res["excess"] > best["excess"]:
                 best = res
         assert best is not None
@@ -396,25 +429,46 @@ class Pipeline:
                 else:
                     detail = f"{r.wpm:.0f} wpm - above the {tg.pace_ceiling_wpm:.0f} wpm ceiling"
                 short = f"{r.wpm:.0f} wpm"
-                ev: dict[str, Any] = {"wpm": r.wpm, "syl_s": r.syl_s, "words": r.words, "syllables": r.syllables,
-                                      "elapsed_s": r.elapsed_s, "settled": r.settled, "pace_rel": pace["rel"],
-                                      "calm_syl_s": st.calm_pace[1] if st.calm_pace else None}
+                ev: dict[str, Any] = {
+                    "wpm": r.wpm,
+                    "syl_s": r.syl_s,
+                    "words": r.words,
+                    "syllables": r.syllables,
+                    "elapsed_s": r.elapsed_s,
+                    "settled": r.settled,
+                    "pace_rel": pace["rel"],
+                    "calm_syl_s": st.calm_pace[1] if st.calm_pace else None,
+                }
             else:
                 pct = (pace["rel"] - 1.0) * 100.0
                 detail = f"~{pct:.0f} % faster than your calm pace"
                 short = f"pace +{pct:.0f} %"
                 spw = st.nuclei_per_word(self.cfg.measure.nuclei_per_word)
-                ev = {"wpm_estimate": rel["rate_syl_s"] * 60.0 / spw if rel["rate_syl_s"] else None,
-                      "pace_rel": pace["rel"]}
-            cands.append(self._prosody_prompt(
-                t, "pace", "Slow down", detail, max(pace["magnitude"], 1.0),
-                {"since_s": since, "wpm_source": pace["source"], "basis": pace.get("basis"), **ev,
-                 "calm_wpm": calm_wpm, "calm_pace_refused_wpm": (st.calm_pace_refused or {}).get("wpm"),
-                 "rate_syl_s": rel["rate_syl_s"],
-                 "baseline_rate_syl_s": b.rate_syl_s if b else None, "rate_rel": rel["rate_rel"],
-                 "margin": pace["margin"], "allowance": pace.get("allowance"), "ceiling_wpm": tg.pace_ceiling_wpm,
-                 "short": short},
-            ))
+                ev = {"wpm_estimate": rel["rate_syl_s"] * 60.0 / spw if rel["rate_syl_s"] else None, "pace_rel": pace["rel"]}
+            cands.append(
+                self._prosody_prompt(
+                    t,
+                    "pace",
+                    "Slow down",
+                    detail,
+                    max(pace["magnitude"], 1.0),
+                    {
+                        "since_s": since,
+                        "wpm_source": pace["source"],
+                        "basis": pace.get("basis"),
+                        **ev,
+                        "calm_wpm": calm_wpm,
+                        "calm_pace_refused_wpm": (st.calm_pace_refused or {}).get("wpm"),
+                        "rate_syl_s": rel["rate_syl_s"],
+                        "baseline_rate_syl_s": b.rate_syl_s if b else None,
+                        "rate_rel": rel["rate_rel"],
+                        "margin": pace["margin"],
+                        "allowance": pace.get("allowance"),
+                        "ceiling_wpm": tg.pace_ceiling_wpm,
+                        "short": short,
+                    },
+                )
+            )
         # pitch and volume: relative only
         if b is not None:
             pitch_margin = margins["pitch"]
@@ -422,29 +476,48 @@ class Pipeline:
             pitch_excess = excess["pitch"]
             since = self._holds["pitch"].update(t, active=active, condition=pitch_excess >= 1.0)
             if since is not None and st_up is not None:
-                cands.append(self._prosody_prompt(
-                    t, "pitch", "Lower pitch",
-                    f"Your pitch is {st_up:+.1f} semitones above your calm level ({rel['f0_hz']:.0f} Hz vs {b.f0_hz:.0f} Hz)",
-                    pitch_excess,
-                    {"since_s": since, "pitch_st": st_up, "f0_hz": rel["f0_hz"], "baseline_f0_hz": b.f0_hz,
-                     "margin_st": pitch_margin, "short": f"pitch {st_up:+.1f} st"},
-                ))
+                cands.append(
+                    self._prosody_prompt(
+                        t,
+                        "pitch",
+                        "Lower pitch",
+                        f"Your pitch is {st_up:+.1f} semitones above your calm level ({rel['f0_hz']:.0f} Hz vs {b.f0_hz:.0f} Hz)",
+                        pitch_excess,
+                        {
+                            "since_s": since,
+                            "pitch_st": st_up,
+                            "f0_hz": rel["f0_hz"],
+                            "baseline_f0_hz": b.f0_hz,
+                            "margin_st": pitch_margin,
+                            "short": f"pitch {st_up:+.1f} st",
+                        },
+                    )
+                )
             vol_margin = margins["volume"]
             up_db = rel["level_rel_db"]
             vol_excess = excess["volume"]
             since = self._holds["volume"].update(t, active=active, condition=vol_excess >= 1.0)
             if since is not None and up_db is not None:
-                cands.append(self._prosody_prompt(
-                    t, "volume", "Lower voice",
-                    f"You are {up_db:.0f} dB louder than your calm level",
-                    vol_excess,
-                    {"since_s": since, "level_rel_db": up_db, "level_db": rel["level_db"],
-                     "baseline_level_db": b.level_db, "margin_db": vol_margin, "short": f"{up_db:+.0f} dB louder"},
-                ))
+                cands.append(
+                    self._prosody_prompt(
+                        t,
+                        "volume",
+                        "Lower voice",
+                        f"You are {up_db:.0f} dB louder than your calm level",
+                        vol_excess,
+                        {
+                            "since_s": since,
+                            "level_rel_db": up_db,
+                            "level_db": rel["level_db"],
+                            "baseline_level_db": b.level_db,
+                            "margin_db": vol_margin,
+                            "short": f"{up_db:+.0f} dB louder",
+                        },
+                    )
+                )
         return cands
 
-    def _prosody_prompt(self, t: float, kind: str, headline: str, detail: str, excess: float,
-                        evidence: dict[str, Any]) -> Prompt:
+    def _prosody_prompt(self, t: float, kind: str, headline: str, detail: str, excess: float, evidence: dict[str, Any]) -> Prompt:
         """A pace/pitch/volume candidate: high severity from ``high_severity_factor``
         margins, low (borderline) under ``low_severity_factor``, else medium; the
         excess goes into the evidence as ``excess_margins`` (the arbiter's strength)."""
@@ -470,14 +543,23 @@ class Pipeline:
                 in_band = max(excess.values()) < 1.0
                 st.rated_frames += 1
                 st.in_band_frames += int(in_band)
-            out.append(Measures(
-                t_s=t, speaker=role, active=st.tracker.active,  # type: ignore[arg-type]
-                f0_hz=_opt(rel["f0_hz"]), pitch_st=_opt(rel["pitch_st"]), level_db=_opt(rel["level_db"]),
-                level_rel_db=_opt(rel["level_rel_db"]), rate_syl_s=_opt(rel["rate_syl_s"]),
-                rate_rel=_opt(rel["rate_rel"]), wpm=_opt(st.words.wpm(t)), in_band=in_band,
-                baseline_status=st.baseline_status,
-                excess=None if in_band is None or excess is None else {k: round(float(v), 3) for k, v in excess.items()},
-            ))
+            out.append(
+                Measures(
+                    t_s=t,
+                    speaker=role,
+                    active=st.tracker.active,  # type: ignore[arg-type]
+                    f0_hz=_opt(rel["f0_hz"]),
+                    pitch_st=_opt(rel["pitch_st"]),
+                    level_db=_opt(rel["level_db"]),
+                    level_rel_db=_opt(rel["level_rel_db"]),
+                    rate_syl_s=_opt(rel["rate_syl_s"]),
+                    rate_rel=_opt(rel["rate_rel"]),
+                    wpm=_opt(st.words.wpm(t)),
+                    in_band=in_band,
+                    baseline_status=st.baseline_status,
+                    excess=None if in_band is None or excess is None else {k: round(float(v), 3) for k, v in excess.items()},
+                )
+            )
         return out
 
     # ------------------------------------------------------------- words
@@ -584,8 +666,14 @@ def _excess(rel: Mapping[str, float | None], margins: Mapping[str, float]) -> di
 def _baseline_dict(b: Baseline | None) -> dict[str, Any] | None:
     if b is None:
         return None
-    return {"f0_hz": b.f0_hz, "level_db": b.level_db, "rate_syl_s": b.rate_syl_s, "wpm": b.wpm,
-            "speech_s": b.speech_s, "source": b.source}
+    return {
+        "f0_hz": b.f0_hz,
+        "level_db": b.level_db,
+        "rate_syl_s": b.rate_syl_s,
+        "wpm": b.wpm,
+        "speech_s": b.speech_s,
+        "source": b.source,
+    }
 
 
 def _opt(v: float | None) -> float | None:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .constants import SAMPLE_RATE_HZ
 from .config import MeasureConfig
+from .constants import SAMPLE_RATE_HZ
 from .pitch import SWIFT_HOP, SwiftPitch
 from .rate import VOWEL_BAND_HZ, SyllableCounter
 from .vad import EchoCheck, NarrowbandDetector, NoiseFloorVad, ProbabilityGate
@@ -91,8 +91,7 @@ class F0Median:
     depend only on the order of the frames pushed, not on how the audio was fed.
     """
 
-    def __init__(self, n_frames: int, min_frames: int,
-                 guard_st: tuple[float, float] | None = OCTAVE_GUARD_ST) -> None:
+    def __init__(self, n_frames: int, min_frames: int, guard_st: tuple[float, float] | None = OCTAVE_GUARD_ST) -> None:
         if not 1 <= min_frames <= n_frames:
             raise ValueError(f"need 1 <= min_frames <= n_frames, got {min_frames}, {n_frames}")
         self.n_frames, self.min_frames = int(n_frames), int(min_frames)
@@ -210,7 +209,8 @@ class ChannelFront:
     """
 
     def __init__(self, cfg: MeasureConfig, *, gated_silero: bool = True) -> None:
-        from .asr.silero import FRAME_N as SILERO_FRAME, GatedSilero, SileroStream
+        from .asr.silero import FRAME_N as SILERO_FRAME
+        from .asr.silero import GatedSilero, SileroStream
 
         self._gated = gated_silero
         self._silero = SileroStream()
@@ -219,10 +219,14 @@ class ChannelFront:
         self._probs: list[float] = []  # ungated: Silero probabilities from Silero frame self._p0 on
         self._p0 = 0
         self._cfg = cfg
-        self._gate = ProbabilityGate(hop_s=HOP_S, on=cfg.speech_prob_on, off=cfg.speech_prob_off,
-                                     hangover_s=cfg.speech_hangover_s)
+        self._gate = ProbabilityGate(
+            hop_s=HOP_S, on=cfg.speech_prob_on, off=cfg.speech_prob_off, hangover_s=cfg.speech_hangover_s
+        )
         self._vad = NoiseFloorVad(
-            hop_s=HOP_S, margin_db=cfg.vad_margin_db, abs_floor_db=cfg.vad_floor_db, hangover_s=cfg.vad_hangover_s,
+            hop_s=HOP_S,
+            margin_db=cfg.vad_margin_db,
+            abs_floor_db=cfg.vad_floor_db,
+            hangover_s=cfg.vad_hangover_s,
         )
         self._nb = NarrowbandDetector(hop_s=HOP_S, hf_db=cfg.narrowband_hf_db)
         self._buf = np.zeros(0, dtype=np.float32)
@@ -256,8 +260,14 @@ class ChannelFront:
         n_new = (len(buf) - FRAME) // HOP + 1 if len(buf) >= FRAME else 0
         if n_new <= 0:
             self._buf = buf
-            return FrontFrames(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, bool),
-                               np.zeros(0, bool), np.zeros((0, len(ECHO_BAND_EDGES_HZ) - 1)))
+            return FrontFrames(
+                np.zeros(0),
+                np.zeros(0),
+                np.zeros(0),
+                np.zeros(0, bool),
+                np.zeros(0, bool),
+                np.zeros((0, len(ECHO_BAND_EDGES_HZ) - 1)),
+            )
         frames = np.lib.stride_tricks.sliding_window_view(buf, FRAME)[: n_new * HOP : HOP]
         power = np.mean(frames.astype(np.float64) ** 2, axis=1)
         level_db = 10.0 * np.log10(np.maximum(power, 1e-12))
@@ -272,8 +282,11 @@ class ChannelFront:
             probs = np.asarray(self._probs, dtype=np.float64)
             prob = np.where(k >= 0, probs[np.maximum(k - self._p0, 0)] if len(probs) else 0.0, 0.0)
         c = self._cfg
-        on = self._gate.update_many(prob, on=np.where(nb, c.speech_prob_on_narrowband, c.speech_prob_on),
-                                    off=np.where(nb, c.speech_prob_off_narrowband, c.speech_prob_off))
+        on = self._gate.update_many(
+            prob,
+            on=np.where(nb, c.speech_prob_on_narrowband, c.speech_prob_on),
+            off=np.where(nb, c.speech_prob_off_narrowband, c.speech_prob_off),
+        )
         speech = on & active
         self._n_frames += n_new
         if not self._gated:  # keep only the probabilities later frames can still look up
@@ -296,8 +309,9 @@ class SpeakerTracker:
     def __init__(self, cfg: MeasureConfig, *, gated_silero: bool = True) -> None:
         self.cfg = cfg
         self.front = ChannelFront(cfg, gated_silero=gated_silero)
-        self._echo = EchoCheck(hop_s=HOP_S, n_bands=len(ECHO_BAND_EDGES_HZ) - 1, min_r=cfg.echo_min_r,
-                               margin_db=cfg.echo_margin_db)
+        self._echo = EchoCheck(
+            hop_s=HOP_S, n_bands=len(ECHO_BAND_EDGES_HZ) - 1, min_r=cfg.echo_min_r, margin_db=cfg.echo_margin_db
+        )
         chunk = max(1, int(round(cfg.pitch_chunk_s * SAMPLE_RATE_HZ / SWIFT_HOP)))
         self._pitch = SwiftPitch(chunk_frames=chunk, fmin_hz=cfg.pitch_min_hz, fmax_hz=cfg.pitch_max_hz)
         self._pending: deque[tuple[int, float, bool, float]] = deque()  # (frame, t_s, active, vowel-band dB)
@@ -351,8 +365,9 @@ class SpeakerTracker:
         syl_db = np.where(speech, ff.vowel_db, -120.0)
         out: list[FrameMeasure] = []
         release = self._pitch.release_sample(self._pitch.next_chunk)
-        for sp, syl, pw, ld, ec in zip(speech.tolist(), syl_db.tolist(), ff.power.tolist(), (ff.loud & speech).tolist(),
-                                       echo.tolist()):
+        for sp, syl, pw, ld, ec in zip(
+            speech.tolist(), syl_db.tolist(), ff.power.tolist(), (ff.loud & speech).tolist(), echo.tolist()
+        ):
             self._n_frames += 1
             end = (self._n_frames - 1) * HOP + FRAME
             t_s = end / SAMPLE_RATE_HZ

@@ -57,7 +57,11 @@ class SyllableCounter:
             if intensity_db >= self._peak_db:
                 self._new_peak(intensity_db)
             elif intensity_db < self._peak_db - self._dip_db:
-                if self._peak_voiced and self._peak_db - self._dip >= self._dip_db and self._peak_i - self._last_nucleus_i >= self._min_gap:
+                if (
+                    self._peak_voiced
+                    and self._peak_db - self._dip >= self._dip_db
+                    and self._peak_i - self._last_nucleus_i >= self._min_gap
+                ):
                     found = True
                     self._last_nucleus_i = self._peak_i
                 self._rising = False

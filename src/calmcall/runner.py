@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Callable, Iterable, Protocol, cast
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from .events import Event, Partial, Speaker, Word
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CallRunner", "Transcriber", "Transcribers", "transcriber_settled_s", "SETTLE_GUARD_S"]
+__all__ = ["SETTLE_GUARD_S", "CallRunner", "Transcriber", "Transcribers", "transcriber_settled_s"]
 
 
 class Transcriber(Protocol):
@@ -58,8 +59,7 @@ class Transcribers:
         self.worker = DecodeWorker() if clock is None else None
         self.language_lock = transcriber_kw.get("language_lock")  # auto language: what the call settled on
         if clock is None:
-            self.by_role = {r: StreamingTranscriber(model, cast(Speaker, r), worker=self.worker, **transcriber_kw)
-                            for r in roles}
+            self.by_role = {r: StreamingTranscriber(model, cast(Speaker, r), worker=self.worker, **transcriber_kw) for r in roles}
         else:
             self.by_role = {r: StreamingTranscriber(model, cast(Speaker, r), clock=clock, **transcriber_kw) for r in roles}
         self._closed = False
@@ -133,9 +133,14 @@ class CallRunner:
     goes on without words); ``on_transcriber_failed(exc)`` is told.
     """
 
-    def __init__(self, pipeline: Any, transcriber: Transcriber | None = None, *,
-                 on_words: Callable[[list[Any]], None] | None = None,
-                 on_transcriber_failed: Callable[[BaseException], None] | None = None) -> None:
+    def __init__(
+        self,
+        pipeline: Any,
+        transcriber: Transcriber | None = None,
+        *,
+        on_words: Callable[[list[Any]], None] | None = None,
+        on_transcriber_failed: Callable[[BaseException], None] | None = None,
+    ) -> None:
         self.pipe = pipeline
         self.transcriber = transcriber
         self.on_words = on_words

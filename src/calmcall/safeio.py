@@ -19,8 +19,9 @@ import math
 import os
 import tempfile
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeGuard
+from typing import Any, TypeGuard
 
 #: Largest config/profile/playbook file read (bytes); these files are a few KiB.
 MAX_TOML_BYTES = 1 << 20
@@ -90,8 +91,14 @@ def toml_depth_error(text: str) -> str | None:
     return None
 
 
-def read_toml(path: str | Path, error: type[Exception], *, what: str, missing_hint: str = "",
-              syntax: str = "{source}: not valid TOML ({exc})") -> dict[str, Any]:
+def read_toml(
+    path: str | Path,
+    error: type[Exception],
+    *,
+    what: str,
+    missing_hint: str = "",
+    syntax: str = "{source}: not valid TOML ({exc})",
+) -> dict[str, Any]:
     """Read and parse the TOML file ``path``; every failure is ``error("PATH: ...")``,
     one line that says what to do. ``what`` names the file's role ("config file")."""
     p = Path(path)
@@ -110,8 +117,9 @@ def read_toml(path: str | Path, error: type[Exception], *, what: str, missing_hi
     return parse_toml(text, error, source=str(p), syntax=syntax)
 
 
-def parse_toml(text: str, error: type[Exception], *, source: str,
-               syntax: str = "{source}: not valid TOML ({exc})") -> dict[str, Any]:
+def parse_toml(
+    text: str, error: type[Exception], *, source: str, syntax: str = "{source}: not valid TOML ({exc})"
+) -> dict[str, Any]:
     """``tomllib.loads`` with the nesting bounded; errors are ``error("SOURCE: ...")``
     (a syntax error formatted by ``syntax``)."""
     deep = toml_depth_error(text)

@@ -62,11 +62,21 @@ def format_summary(doc: dict[str, Any], lang: str | None = None) -> str:
         if not m:
             continue
         b = m.get("baseline")
-        base = t("summary.baseline_none", status=m.get("baseline_status") or t("summary.not_learned")) if not b else (
-            t("summary.baseline", f0_hz=b["f0_hz"], level_db=b["level_db"], rate_syl_s=b["rate_syl_s"], source=b["source"]))
-        lines.append(t("summary.speaker", role=t(f"role.{role}"), speech_s=m["speech_s"],
-                       f0=_fmt(m["median_f0_hz"], "Hz"), level=_fmt(m["active_level_db"], "dBFS", ".1f"),
-                       pace=_fmt(m["rate_syl_s"], "syl/s", ".2f")))
+        base = (
+            t("summary.baseline_none", status=m.get("baseline_status") or t("summary.not_learned"))
+            if not b
+            else (t("summary.baseline", f0_hz=b["f0_hz"], level_db=b["level_db"], rate_syl_s=b["rate_syl_s"], source=b["source"]))
+        )
+        lines.append(
+            t(
+                "summary.speaker",
+                role=t(f"role.{role}"),
+                speech_s=m["speech_s"],
+                f0=_fmt(m["median_f0_hz"], "Hz"),
+                level=_fmt(m["active_level_db"], "dBFS", ".1f"),
+                pace=_fmt(m["rate_syl_s"], "syl/s", ".2f"),
+            )
+        )
         lines.append(f"  {'':8s} {base}")
     share = doc["measures"]["agent"].get("in_band_share")
     if share is not None:

@@ -110,8 +110,7 @@ class ProbabilityGate:
         """Feed one frame's speech probability (0-1); returns the decision."""
         return bool(self.update_many(np.array([prob], dtype=np.float64))[0])
 
-    def update_many(self, probs: np.ndarray, *, on: np.ndarray | None = None,
-                    off: np.ndarray | None = None) -> np.ndarray:
+    def update_many(self, probs: np.ndarray, *, on: np.ndarray | None = None, off: np.ndarray | None = None) -> np.ndarray:
         """:meth:`update` for consecutive frames (probabilities, shape (n,)): the
         decisions as a bool array of shape (n,). ``on`` / ``off``: per-frame thresholds
         (shape (n,), 0-1) instead of the constructor's (a narrowband channel's)."""
@@ -150,8 +149,9 @@ class NarrowbandDetector:
     Frames are taken one by one, so the state does not depend on the block size.
     """
 
-    def __init__(self, *, hop_s: float, hf_db: float = -55.0, hysteresis_db: float = 3.0,
-                 tau_s: float = 2.0, min_loud_s: float = 0.3) -> None:
+    def __init__(
+        self, *, hop_s: float, hf_db: float = -55.0, hysteresis_db: float = 3.0, tau_s: float = 2.0, min_loud_s: float = 0.3
+    ) -> None:
         self._a = hop_s / max(tau_s, hop_s)
         self._on_db, self._off_db = hf_db, hf_db + hysteresis_db
         self._min = max(1, int(round(min_loud_s / hop_s)))
@@ -166,9 +166,13 @@ class NarrowbandDetector:
         narrowband state after each frame (bool (n,))."""
         out = np.zeros(len(loud), dtype=bool)
         a, hi_s, band_s, n, nb = self._a, self._hi, self._band, self._n, self.narrowband
-        for i, (h, b, ld) in enumerate(zip(np.asarray(hf_power, dtype=np.float64).tolist(),
-                                           np.asarray(band_power, dtype=np.float64).tolist(),
-                                           np.asarray(loud, dtype=bool).tolist())):
+        for i, (h, b, ld) in enumerate(
+            zip(
+                np.asarray(hf_power, dtype=np.float64).tolist(),
+                np.asarray(band_power, dtype=np.float64).tolist(),
+                np.asarray(loud, dtype=bool).tolist(),
+            )
+        ):
             if ld:
                 n += 1
                 if n == 1:
@@ -219,8 +223,17 @@ class EchoCheck:
     an agent speaking softly under a shouting caller is 15-20 dB below them, and not an echo.
     """
 
-    def __init__(self, *, hop_s: float, n_bands: int, min_r: float = 0.75, margin_db: float = 6.0,
-                 window_s: float = 0.5, max_delay_s: float = 0.25, range_db: float = 25.0) -> None:
+    def __init__(
+        self,
+        *,
+        hop_s: float,
+        n_bands: int,
+        min_r: float = 0.75,
+        margin_db: float = 6.0,
+        window_s: float = 0.5,
+        max_delay_s: float = 0.25,
+        range_db: float = 25.0,
+    ) -> None:
         self._w = max(2, int(round(window_s / hop_s)))
         self._d = max(0, int(round(max_delay_s / hop_s)))
         self._min_r = min_r
@@ -235,19 +248,32 @@ class EchoCheck:
         self._far_db = np.full(n, -120.0)
         self.last_r = float("nan")  #: the best correlation at the last checked frame
 
-    def update(self, near_bands_db: np.ndarray, near_db: float, far_bands_db: np.ndarray, far_db: float,
-               near_speech: bool) -> bool:
+    def update(
+        self, near_bands_db: np.ndarray, near_db: float, far_bands_db: np.ndarray, far_db: float, near_speech: bool
+    ) -> bool:
         """Feed one frame of both channels: band log-energies (dB, shape (n_bands,)),
         levels (dBFS) and this channel's speech decision before this check. True when
         this frame is speech that is only the far side's echo. (The far side's own
         speech decision is not needed: near speech that follows the far side's band
         pattern is its echo whatever the far side's detector said.)"""
-        return bool(self.update_many(np.asarray(near_bands_db, dtype=np.float64)[None, :], np.array([near_db]),
-                                     np.asarray(far_bands_db, dtype=np.float64)[None, :], np.array([far_db]),
-                                     np.array([near_speech], dtype=bool))[0])
+        return bool(
+            self.update_many(
+                np.asarray(near_bands_db, dtype=np.float64)[None, :],
+                np.array([near_db]),
+                np.asarray(far_bands_db, dtype=np.float64)[None, :],
+                np.array([far_db]),
+                np.array([near_speech], dtype=bool),
+            )[0]
+        )
 
-    def update_many(self, near_bands_db: np.ndarray, near_db: np.ndarray, far_bands_db: np.ndarray,
-                    far_db: np.ndarray, near_speech: np.ndarray) -> np.ndarray:
+    def update_many(
+        self,
+        near_bands_db: np.ndarray,
+        near_db: np.ndarray,
+        far_bands_db: np.ndarray,
+        far_db: np.ndarray,
+        near_speech: np.ndarray,
+    ) -> np.ndarray:
         """:meth:`update` for ``m`` consecutive frames: band dB of shape (m, n_bands),
         levels (dBFS) and speech decisions of shape (m,); returns the echo flags, bool
         (m,). The level test runs over the whole block at once; the correlation only

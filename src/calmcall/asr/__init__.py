@@ -15,16 +15,16 @@ from typing import Any
 from calmcall.asr.model import ModelError, load_model, resolve_model
 
 __all__ = [
-    "ModelError",
-    "resolve_model",
-    "load_model",
-    "StreamingTranscriber",
-    "DecodeWorker",
     "DecodeOptions",
+    "DecodeWorker",
+    "ModelError",
+    "StreamingTranscriber",
+    "load_model",
+    "resolve_model",
+    "to_srt",
+    "to_vtt",
     "transcribe_whole_file",
     "wpm",
-    "to_vtt",
-    "to_srt",
 ]
 
 _LAZY = {

@@ -7,8 +7,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from typing import Any, Callable
-
+from collections.abc import Callable
+from typing import Any
 
 
 class SimulatedClock:
@@ -88,7 +88,7 @@ class DecodeWorker:
         self._jobs.put(None)
         self._thread.join(timeout_s)
 
-    def __enter__(self) -> "DecodeWorker":
+    def __enter__(self) -> DecodeWorker:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -96,5 +96,3 @@ class DecodeWorker:
 
 
 # ----------------------------------------------------------------- the transcriber
-
-

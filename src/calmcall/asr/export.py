@@ -9,11 +9,11 @@ characters. VTT carries the speaker as a voice tag (``<v agent>``), SRT as a pre
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from calmcall.events import Word
 
-__all__ = ["cues", "to_vtt", "to_srt"]
+__all__ = ["cues", "to_srt", "to_vtt"]
 
 _SENTENCE_END = (".", "?", "!")
 
@@ -31,8 +31,7 @@ def cues(
 
     def flush() -> None:
         if cur:
-            out.append((cur[0].start_s, max(w.end_s for w in cur), cur[0].speaker,
-                        " ".join(w.text for w in cur)))
+            out.append((cur[0].start_s, max(w.end_s for w in cur), cur[0].speaker, " ".join(w.text for w in cur)))
             cur.clear()
 
     for w in sorted(words, key=lambda w: (w.start_s, w.end_s)):
@@ -70,8 +69,7 @@ def to_vtt(words: Iterable[Word], *, names: Mapping[str, str] | None = None) -> 
     for start, end, speaker, text in cues(words):
         name = (names or {}).get(speaker, speaker)
         end = max(end, start + 0.001)
-        parts += [f"{_ts(start, '.')} --> {_ts(end, '.')}",
-                  f"<v {_escape_vtt(name)}>{_escape_vtt(text)}", ""]
+        parts += [f"{_ts(start, '.')} --> {_ts(end, '.')}", f"<v {_escape_vtt(name)}>{_escape_vtt(text)}", ""]
     return "\n".join(parts)
 
 

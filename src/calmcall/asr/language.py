@@ -28,14 +28,23 @@ language half-way in a call centre.
 from __future__ import annotations
 
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from calmcall.constants import SAMPLE_RATE_HZ
 
-__all__ = ["LANGUAGES", "LanguageLock", "detect_language", "MIN_EVIDENCE_S", "CONFIDENT_S", "CONFIDENT_P",
-           "DECIDE_AFTER_S", "check_language"]
+__all__ = [
+    "CONFIDENT_P",
+    "CONFIDENT_S",
+    "DECIDE_AFTER_S",
+    "LANGUAGES",
+    "MIN_EVIDENCE_S",
+    "LanguageLock",
+    "check_language",
+    "detect_language",
+]
 
 #: Languages calmcall coaches in (recognition, playbook, masking, cues).
 LANGUAGES: tuple[str, ...] = ("en", "fr")
@@ -132,8 +141,13 @@ class LanguageLock:
         self.detected_at_s = round(t_s, 3)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"language": self._language, "detected": self.detected, "probability": self.probability,
-                "detected_at_s": self.detected_at_s, "evidence_s": round(self._evidence_s, 2)}
+        return {
+            "language": self._language,
+            "detected": self.detected,
+            "probability": self.probability,
+            "detected_at_s": self.detected_at_s,
+            "evidence_s": round(self._evidence_s, 2),
+        }
 
 
 #: Repetition-loop guard of the multilingual model (tokens per second of audio a pass
@@ -151,11 +165,10 @@ def decode_options(language: str) -> Any:
     check_language(language)
     if language == "en":
         return DecodeOptions()
-    return DecodeOptions(language=None if language == "auto" else language,
-                         max_tokens_per_s=MULTILINGUAL_MAX_TOKENS_PER_S)
+    return DecodeOptions(language=None if language == "auto" else language, max_tokens_per_s=MULTILINGUAL_MAX_TOKENS_PER_S)
 
 
-def call_language(language: str) -> tuple[Any, "LanguageLock"]:
+def call_language(language: str) -> tuple[Any, LanguageLock]:
     """``(decode options, language lock)`` for a call in ``language`` (en/fr/auto)."""
     check_language(language)
     return decode_options(language), LanguageLock(None if language == "auto" else language)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class KnownModel:
     name: str
-    source: str          # where it comes from (PyPI package and path inside it)
+    source: str  # where it comes from (PyPI package and path inside it)
     licence: str
-    size_bytes: int      # size of model.bin
-    sha256: str          # sha256 of model.bin
+    size_bytes: int  # size of model.bin
+    sha256: str  # sha256 of model.bin
     english_only: bool
 
 

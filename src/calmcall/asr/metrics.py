@@ -12,19 +12,51 @@ from __future__ import annotations
 
 from calmcall.asr.words import normalize_transcript
 
-__all__ = ["word_errors", "wer", "scoring_words", "EQUIVALENTS"]
+__all__ = ["EQUIVALENTS", "scoring_words", "wer", "word_errors"]
 
 #: Spelling → the words it stands for, applied to reference and hypothesis alike.
 EQUIVALENTS: dict[str, str] = {
-    "that's": "that is", "it's": "it is", "what's": "what is", "there's": "there is", "here's": "here is",
-    "he's": "he is", "she's": "she is", "let's": "let us", "i'm": "i am", "you're": "you are",
-    "we're": "we are", "they're": "they are", "i've": "i have", "you've": "you have", "we've": "we have",
-    "they've": "they have", "i'll": "i will", "you'll": "you will", "we'll": "we will", "they'll": "they will",
-    "it'll": "it will", "i'd": "i would", "you'd": "you would", "we'd": "we would", "can't": "cannot",
-    "won't": "will not", "don't": "do not", "doesn't": "does not", "didn't": "did not", "isn't": "is not",
-    "aren't": "are not", "wasn't": "was not", "weren't": "were not", "haven't": "have not",
-    "hasn't": "has not", "couldn't": "could not", "wouldn't": "would not", "shouldn't": "should not",
-    "alright": "all right", "okay": "ok", "o.k.": "ok",
+    "that's": "that is",
+    "it's": "it is",
+    "what's": "what is",
+    "there's": "there is",
+    "here's": "here is",
+    "he's": "he is",
+    "she's": "she is",
+    "let's": "let us",
+    "i'm": "i am",
+    "you're": "you are",
+    "we're": "we are",
+    "they're": "they are",
+    "i've": "i have",
+    "you've": "you have",
+    "we've": "we have",
+    "they've": "they have",
+    "i'll": "i will",
+    "you'll": "you will",
+    "we'll": "we will",
+    "they'll": "they will",
+    "it'll": "it will",
+    "i'd": "i would",
+    "you'd": "you would",
+    "we'd": "we would",
+    "can't": "cannot",
+    "won't": "will not",
+    "don't": "do not",
+    "doesn't": "does not",
+    "didn't": "did not",
+    "isn't": "is not",
+    "aren't": "are not",
+    "wasn't": "was not",
+    "weren't": "were not",
+    "haven't": "have not",
+    "hasn't": "has not",
+    "couldn't": "could not",
+    "wouldn't": "would not",
+    "shouldn't": "should not",
+    "alright": "all right",
+    "okay": "ok",
+    "o.k.": "ok",
 }
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from calmcall.asr.manifest import KNOWN_MODELS, KnownModel
+
 from ..errors import RuntimeFault
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,12 +41,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "ModelError",
     "default_model_dir",
-    "multilingual_model_dir",
-    "model_for_language",
-    "resolve_model",
-    "load_model",
-    "known_model",
     "is_multilingual",
+    "known_model",
+    "load_model",
+    "model_for_language",
+    "multilingual_model_dir",
+    "resolve_model",
 ]
 
 REQUIRED_FILES: tuple[str, ...] = ("model.bin", "config.json", "tokenizer.json")
@@ -240,11 +241,7 @@ def resolve_model(path: str | os.PathLike[str] | None = None) -> Path:
     if not any((model_dir / name).is_file() for name in VOCABULARY_FILES):
         missing.append(" or ".join(VOCABULARY_FILES))
     if missing:
-        extra = (
-            " (without it faster-whisper would download one from the network)"
-            if "tokenizer.json" in missing
-            else ""
-        )
+        extra = " (without it faster-whisper would download one from the network)" if "tokenizer.json" in missing else ""
         raise ModelError(f"{where} is missing {', '.join(missing)}{extra}; fix: {fix}")
 
     try:
@@ -267,9 +264,7 @@ def resolve_model(path: str | os.PathLike[str] | None = None) -> Path:
     return model_dir.resolve()
 
 
-def load_model(
-    path: str | os.PathLike[str] | None = None, *, cpu_threads: int = 1, language: str = "en"
-) -> "WhisperModel":
+def load_model(path: str | os.PathLike[str] | None = None, *, cpu_threads: int = 1, language: str = "en") -> WhisperModel:
     """Resolve, verify and load the model: CPU, int8, ``local_files_only``.
 
     ``language`` (``en``, ``fr``, ``auto``) picks the default model when ``path`` is

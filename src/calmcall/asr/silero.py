@@ -66,9 +66,7 @@ class SileroStream:
         self._context = frames[-1, -CONTEXT:].copy()
         batch = np.concatenate([contexts, frames], axis=1)
         # The v6 graph treats the batch axis as time and carries (h, c) across it.
-        probs, self._h, self._c = self._session.run(
-            None, {"input": batch, "h": self._h, "c": self._c}
-        )
+        probs, self._h, self._c = self._session.run(None, {"input": batch, "h": self._h, "c": self._c})
         self.frames += n
         return np.asarray(probs, dtype=np.float32).ravel()
 

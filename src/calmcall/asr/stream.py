@@ -56,27 +56,30 @@ import dataclasses
 import math
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from calmcall.asr.silero import FRAME_N as FRAME, SileroStream
-from calmcall.constants import SAMPLE_RATE_HZ
-from calmcall.events import Partial, Speaker, Word
 from calmcall.asr.executors import DecodeWorker, SimulatedClock
+from calmcall.asr.silero import FRAME_N as FRAME
+from calmcall.asr.silero import SileroStream
 from calmcall.asr.whisper import DecodeOptions, _decode, _HypWord, transcribe_whole_file
 from calmcall.asr.words import _norm_word, normalize_transcript
+from calmcall.constants import SAMPLE_RATE_HZ
+from calmcall.events import Partial, Speaker, Word
 
 __all__ = [
     "DecodeOptions",
-    "SimulatedClock",
     "DecodeWorker",
+    "SimulatedClock",
     "StreamingTranscriber",
-    "transcribe_whole_file",
-    "transcribe_stream",
     "normalize_transcript",
+    "transcribe_stream",
+    "transcribe_whole_file",
 ]
+
 
 @dataclass(slots=True)
 class _Job:
@@ -343,7 +346,10 @@ class StreamingTranscriber:
         hyp, done_s = self.clock.run(
             start_s,
             lambda: _decode(
-                self.model, audio, (self._origin + job.ctx0) / self._sr, self._pass_options(audio, start_s),
+                self.model,
+                audio,
+                (self._origin + job.ctx0) / self._sr,
+                self._pass_options(audio, start_s),
                 job.prompt,
             ),
         )

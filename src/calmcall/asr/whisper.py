@@ -15,6 +15,7 @@ from calmcall.asr.words import _norm_word
 from calmcall.constants import SAMPLE_RATE_HZ
 from calmcall.events import Speaker, Word
 
+
 @dataclass(frozen=True, slots=True)
 class DecodeOptions:
     """Options of every faster-whisper pass.
@@ -108,9 +109,7 @@ class _HypWord:
     prob: float
 
 
-def _decode(
-    model: Any, audio: np.ndarray, offset_s: float, opts: DecodeOptions, prompt: str | None
-) -> list[_HypWord]:
+def _decode(model: Any, audio: np.ndarray, offset_s: float, opts: DecodeOptions, prompt: str | None) -> list[_HypWord]:
     """One faster-whisper pass over ``audio`` (which starts at ``offset_s``); returns
     the words of the segments that pass the quality filters, in absolute seconds."""
     kwargs = opts.transcribe_kwargs()
@@ -183,12 +182,8 @@ def transcribe_whole_file(
             if not _norm_word(text):
                 continue
             end = min(float(w.end), duration_s)
-            words.append(
-                Word(duration_s, min(float(w.start), end), end, text, speaker, float(w.probability))
-            )
+            words.append(Word(duration_s, min(float(w.start), end), end, text, speaker, float(w.probability)))
     return words
 
 
 # --------------------------------------------------------------------------- clocks
-
-

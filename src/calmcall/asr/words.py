@@ -15,5 +15,3 @@ def normalize_transcript(text: str) -> str:
 
 def _norm_word(text: str) -> str:
     return _PUNCT.sub("", text.lower()).strip()
-
-

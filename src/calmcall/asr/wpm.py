@@ -22,11 +22,11 @@ seconds of speech in the window (a rate settles after ~9 s / ~40 syllables).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from calmcall.events import Word
 
-__all__ = ["wpm", "speech_time_s"]
+__all__ = ["speech_time_s", "wpm"]
 
 
 def speech_time_s(words: list[Word], *, max_gap_s: float = 0.5) -> float:
@@ -63,13 +63,7 @@ def wpm(
         raise ValueError(f"window_s must be > 0 seconds, got {window_s}")
     t0 = now_s - window_s
     sel = sorted(
-        (
-            w
-            for w in words
-            if w.t_s <= now_s
-            and w.start_s >= t0
-            and (speaker is None or w.speaker == speaker)
-        ),
+        (w for w in words if w.t_s <= now_s and w.start_s >= t0 and (speaker is None or w.speaker == speaker)),
         key=lambda w: w.start_s,
     )
     if len(sel) < min_words:

@@ -47,8 +47,10 @@ def split_address(address: str) -> tuple[str, int]:
     """``HOST:PORT`` (``[v6]:PORT`` too) as ``(host, port)``; :class:`ClusterError` if malformed."""
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ClusterError(f"--ray-address {address!r}: give HOST:PORT of the head's GCS (e.g. 10.0.0.5:6379), "
-                           "or ray://HOST:10001 for Ray Client")
+        raise ClusterError(
+            f"--ray-address {address!r}: give HOST:PORT of the head's GCS (e.g. 10.0.0.5:6379), "
+            "or ray://HOST:10001 for Ray Client"
+        )
     return host.strip("[]"), int(port)
 
 
@@ -80,14 +82,18 @@ def check_bootstrap(address: str) -> None:
     host, port = split_address(address)
     resolved = services.canonicalize_bootstrap_address(address)
     if is_loopback(host) and (resolved is None or not is_loopback(split_address(resolved)[0])):
-        raise ClusterError(f"Ray would connect to {resolved} for {address}: the loopback pin is not in effect "
-                           "(call calmcall.fleet.cluster.pin_loopback() before ray.init)")
+        raise ClusterError(
+            f"Ray would connect to {resolved} for {address}: the loopback pin is not in effect "
+            "(call calmcall.fleet.cluster.pin_loopback() before ray.init)"
+        )
     try:
         with socket.create_connection((host, port), timeout=5):
             pass
     except OSError as exc:
-        raise ClusterError(f"--ray-address {address}: nothing answers there ({exc.strerror or exc}); "
-                           "start the head with `ray start --head --port=PORT` or check the address") from None
+        raise ClusterError(
+            f"--ray-address {address}: nothing answers there ({exc.strerror or exc}); "
+            "start the head with `ray start --head --port=PORT` or check the address"
+        ) from None
 
 
 class LoopbackCluster:
@@ -97,8 +103,14 @@ class LoopbackCluster:
     ``cpus_per_node``: the logical CPUs each node offers; ``object_store_bytes`` per node.
     :attr:`address` is ``127.0.0.1:<GCS port>``, built here (never Ray's idea of it)."""
 
-    def __init__(self, *, workers: int = 1, cpus_per_node: int = 2, object_store_bytes: int = 100 * 1024 * 1024,
-                 start_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        workers: int = 1,
+        cpus_per_node: int = 2,
+        object_store_bytes: int = 100 * 1024 * 1024,
+        start_timeout_s: float = 60.0,
+    ) -> None:
         self.workers = workers
         self.cpus_per_node = cpus_per_node
         self.object_store_bytes = object_store_bytes
@@ -132,10 +144,16 @@ class LoopbackCluster:
         os.environ["RAY_TMPDIR"] = self._tmp  # Ray writes its "current cluster" file there, not in /tmp/ray
         ray_base_env()
         pin_loopback()
-        args: dict[str, Any] = {"num_cpus": self.cpus_per_node, "node_ip_address": LOOPBACK, "object_store_memory": self.object_store_bytes}
+        args: dict[str, Any] = {
+            "num_cpus": self.cpus_per_node,
+            "node_ip_address": LOOPBACK,
+            "object_store_memory": self.object_store_bytes,
+        }
         try:
-            c = Cluster(initialize_head=True, head_node_args={**args, "include_dashboard": False,
-                                                              "temp_dir": os.path.join(self._tmp, "ray")})
+            c = Cluster(
+                initialize_head=True,
+                head_node_args={**args, "include_dashboard": False, "temp_dir": os.path.join(self._tmp, "ray")},
+            )
             self._cluster = c
             for _ in range(self.workers):
                 c.add_node(**args)

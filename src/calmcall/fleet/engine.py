@@ -44,13 +44,16 @@ LAST_RUN_NODES: dict[int, str] = {}
 
 
 def _items(jobs: list[Job]) -> list[dict[str, Any]]:
-    return [{"idx": i, "source": j.source, "name": j.name, "json_path": j.json_path, "html_path": j.html_path or ""}
-            for i, j in enumerate(jobs)]
+    return [
+        {"idx": i, "source": j.source, "name": j.name, "json_path": j.json_path, "html_path": j.html_path or ""}
+        for i, j in enumerate(jobs)
+    ]
 
 
 def _job(row: dict[str, Any]) -> Job:
-    return Job(source=str(row["source"]), name=str(row["name"]), json_path=str(row["json_path"]),
-               html_path=str(row["html_path"]) or None)
+    return Job(
+        source=str(row["source"]), name=str(row["name"]), json_path=str(row["json_path"]), html_path=str(row["html_path"]) or None
+    )
 
 
 def _rows(batch: dict[str, Any]) -> list[dict[str, Any]]:
@@ -105,8 +108,13 @@ class Analyzer:
             idx.append(int(r["idx"]))
             res.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
         n = len(idx)
-        return {"idx": idx, "result": res, "model_loads": [self._qb.MODEL_LOADS] * n,
-                "actor_pid": [os.getpid()] * n, "node_id": [self.node_id] * n}
+        return {
+            "idx": idx,
+            "result": res,
+            "model_loads": [self._qb.MODEL_LOADS] * n,
+            "actor_pid": [os.getpid()] * n,
+            "node_id": [self.node_id] * n,
+        }
 
 
 def _first_line(exc: BaseException) -> str:
@@ -144,17 +152,23 @@ class _RaySession:
             os.makedirs(os.path.join(self.tmp, "ray"))
             os.environ["RAY_TMPDIR"] = self.tmp
             where = f"a local Ray on {LOOPBACK}"
-            init = lambda: ray.init(num_cpus=workers + 1, _node_ip_address=LOOPBACK,  # noqa: E731
-                                    _temp_dir=os.path.join(self.tmp or "", "ray"),
-                                    object_store_memory=512 * 1024 * 1024, **kw)
+            init = lambda: ray.init(
+                num_cpus=workers + 1,
+                _node_ip_address=LOOPBACK,  # noqa: E731
+                _temp_dir=os.path.join(self.tmp or "", "ray"),
+                object_store_memory=512 * 1024 * 1024,
+                **kw,
+            )
         try:
             init()
         except ClusterError:
             raise
         except Exception as exc:
             self.close()
-            raise ClusterError(f"cannot start or join {where}: {_first_line(exc)}; check --ray-address "
-                               "(HOST:PORT of the head's GCS, or ray://HOST:10001)") from exc
+            raise ClusterError(
+                f"cannot start or join {where}: {_first_line(exc)}; check --ray-address "
+                "(HOST:PORT of the head's GCS, or ray://HOST:10001)"
+            ) from exc
         self.started = True
         if not address:
             ip = ray.util.get_node_ip_address()
@@ -215,14 +229,16 @@ def run_ray_jobs(
         ctx.print_on_execution_start = False
         ds: Any = ray.data.from_items(_items(jobs), override_num_blocks=len(jobs))
         decode: Any = decode_batch
-        ds = ds.map_batches(decode, fn_kwargs={"opts": opts}, batch_size=1, batch_format="numpy",
-                            zero_copy_batch=False, num_cpus=DECODE_CPUS)
+        ds = ds.map_batches(
+            decode, fn_kwargs={"opts": opts}, batch_size=1, batch_format="numpy", zero_copy_batch=False, num_cpus=DECODE_CPUS
+        )
         # a fixed pool of n actors (ActorPoolStrategy(size=n): what concurrency=n was before Ray 2.51);
         # one call in flight per actor: a call is a long task, and the first actor ready would
         # otherwise queue several while the others are still loading their model
         pool = ray.data.ActorPoolStrategy(size=n, max_tasks_in_flight_per_actor=1)
-        ds = ds.map_batches(Analyzer, fn_constructor_kwargs={"opts": opts}, batch_size=1, batch_format="numpy",
-                            compute=pool, num_cpus=1)
+        ds = ds.map_batches(
+            Analyzer, fn_constructor_kwargs={"opts": opts}, batch_size=1, batch_format="numpy", compute=pool, num_cpus=1
+        )
         LAST_RUN_MODEL_LOADS.clear()
         LAST_RUN_NODES.clear()
         try:

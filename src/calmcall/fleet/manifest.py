@@ -48,8 +48,9 @@ def parse_time(text: str) -> dt.datetime:
     return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
-def read_manifest(path: str | os.PathLike[str], *, reserved: set[str] | frozenset[str] = frozenset()
-                  ) -> tuple[list[Path], dict[str, dict[str, str]]]:
+def read_manifest(
+    path: str | os.PathLike[str], *, reserved: set[str] | frozenset[str] = frozenset()
+) -> tuple[list[Path], dict[str, dict[str, str]]]:
     """The calls a manifest lists (resolved, in file order, repeated paths dropped) and,
     per call (key: the resolved path as ``str``), its metadata: ``agent_id``, ``team``,
     ``call_time`` (ISO 8601 UTC or ``""``), ``group`` (the team, else the folder name)
@@ -63,20 +64,30 @@ def read_manifest(path: str | os.PathLike[str], *, reserved: set[str] | frozense
             reader = csv.reader(f)
             header = next(reader, None)
             if header is None:
-                raise ManifestError(f"{p}: the manifest is empty; give a header row (path,agent_id,call_time,team) "
-                                    "and one row per call")
+                raise ManifestError(
+                    f"{p}: the manifest is empty; give a header row (path,agent_id,call_time,team) and one row per call"
+                )
             cols = [c.strip() for c in header]
             if "path" not in cols:
-                raise ManifestError(f"{p}: a manifest needs a 'path' column (header: {', '.join(map(repr, cols)) or 'none'}); "
-                                    "add one naming each call's audio file")
+                raise ManifestError(
+                    f"{p}: a manifest needs a 'path' column (header: {', '.join(map(repr, cols)) or 'none'}); "
+                    "add one naming each call's audio file"
+                )
             bad = [c for c in cols if not c]
             dup = sorted({c for c in cols if cols.count(c) > 1})
             clash = sorted(set(cols) & set(reserved) - set(KNOWN_COLUMNS))
             if bad or dup or clash:
-                what = ("an empty column name" if bad else f"the column {dup[0]!r} twice" if dup
-                        else f"the column {clash[0]!r}, which is an output column of its own")
-                raise ManifestError(f"{p}: the header has {what}; give every column a distinct name "
-                                    "(rename extra columns that clash, e.g. to manifest_" + (clash or dup or ["x"])[0] + ")")
+                what = (
+                    "an empty column name"
+                    if bad
+                    else f"the column {dup[0]!r} twice"
+                    if dup
+                    else f"the column {clash[0]!r}, which is an output column of its own"
+                )
+                raise ManifestError(
+                    f"{p}: the header has {what}; give every column a distinct name "
+                    "(rename extra columns that clash, e.g. to manifest_" + (clash or dup or ["x"])[0] + ")"
+                )
             rows = list(reader)
     except OSError as exc:
         raise ManifestError(f"{p}: cannot read the manifest ({exc.strerror or exc})") from None
@@ -88,8 +99,7 @@ def read_manifest(path: str | os.PathLike[str], *, reserved: set[str] | frozense
         if not any(v.strip() for v in raw):
             continue  # a blank line
         if len(raw) != len(cols):
-            raise ManifestError(f"{p}: row {n} has {len(raw)} fields, the header {len(cols)}; "
-                                "quote fields that contain commas")
+            raise ManifestError(f"{p}: row {n} has {len(raw)} fields, the header {len(cols)}; quote fields that contain commas")
         r = {c: v.strip() for c, v in zip(cols, raw)}
         if not r["path"]:
             raise ManifestError(f"{p}: row {n} has an empty path; give every row the call's audio file")
@@ -102,8 +112,9 @@ def read_manifest(path: str | os.PathLike[str], *, reserved: set[str] | frozense
             try:
                 t = parse_time(t).isoformat(timespec="seconds")
             except ValueError:
-                raise ManifestError(f"{p}: row {n}: call_time {t[:40]!r} is not an ISO 8601 time "
-                                    "(e.g. 2026-12-01T09:30:00Z)") from None
+                raise ManifestError(
+                    f"{p}: row {n}: call_time {t[:40]!r} is not an ISO 8601 time (e.g. 2026-12-01T09:30:00Z)"
+                ) from None
         m = {k: v for k, v in r.items() if k != "path"}
         m.setdefault("agent_id", "")
         m.setdefault("team", "")

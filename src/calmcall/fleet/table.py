@@ -35,8 +35,14 @@ CALLS_PARQUET = "calls.parquet"
 STRING_COLUMNS: frozenset[str] = frozenset({"file", "status", "error", "json", "report"})
 INT_COLUMNS: frozenset[str] = frozenset(
     {c for c in sc.CSV_FIELDS if c.startswith("prompts_")}
-    | {"overtalk_count", "agent_interruptions", "silences_over_10s", "escalation_episodes",
-       "escalations_not_back_in_band", "words"}
+    | {
+        "overtalk_count",
+        "agent_interruptions",
+        "silences_over_10s",
+        "escalation_episodes",
+        "escalations_not_back_in_band",
+        "words",
+    }
 )
 #: columns calls.parquet adds to the summary row (the batch puts them in each row)
 EXTRA_NUMBER_COLUMNS: tuple[str, ...] = ("agent_talk_s", "overtalk_s")

@@ -14,8 +14,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from math import gcd
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from scipy.signal import firwin
@@ -69,7 +70,7 @@ class StreamingResampler:
         self._n_in += len(x)
         limit = self._n_in * self.up
         if self._m >= limit:
-            self._hist = buf[-(self._taps - 1):]
+            self._hist = buf[-(self._taps - 1) :]
             return np.zeros(0, dtype=np.float32)
         count = (limit - self._m + self.down - 1) // self.down
         ms = self._m + self.down * np.arange(count, dtype=np.int64)
@@ -78,7 +79,7 @@ class StreamingResampler:
         idx = (i - start)[:, None] - self._j[None, :]
         y = np.einsum("kj,kj->k", self._h[p], buf[idx])
         self._m = int(ms[-1]) + self.down
-        self._hist = buf[-(self._taps - 1):]
+        self._hist = buf[-(self._taps - 1) :]
         return y.astype(np.float32)
 
 
@@ -118,9 +119,7 @@ class DeviceCapture:
         self.chunk_s = chunk_s
         self.poll_s = poll_s
         self.clock = clock
-        self._queue: queue.Queue[tuple[int, float, np.ndarray]] = queue.Queue(
-            maxsize=max(4, int(round(queue_s / chunk_s)))
-        )
+        self._queue: queue.Queue[tuple[int, float, np.ndarray]] = queue.Queue(maxsize=max(4, int(round(queue_s / chunk_s))))
         self.device: InputDevice | None = None
         self.rate_hz: float | None = None
         self._stream: InputStreamLike | None = None
@@ -196,7 +195,9 @@ class DeviceCapture:
         self._gen += 1
         gen = self._gen
         stream = self.backend.open_input(
-            device, rate_hz=rate, blocksize=max(1, int(round(rate * self.chunk_s))),
+            device,
+            rate_hz=rate,
+            blocksize=max(1, int(round(rate * self.chunk_s))),
             callback=self._make_callback(gen, rate),
         )
         try:
@@ -240,8 +241,7 @@ class DeviceCapture:
             except Exception:
                 listing = "  (could not list devices)"
             raise DeviceError(
-                f"cannot open the {self.role} input {self.requested or '(default)'!r}: {exc}\n"
-                f"available input devices:\n{listing}"
+                f"cannot open the {self.role} input {self.requested or '(default)'!r}: {exc}\navailable input devices:\n{listing}"
             ) from exc
         self.state = "ok"
         assert self.device is not None
@@ -270,8 +270,9 @@ class DeviceCapture:
                 stream = self._stream
                 if stream is not None and not getattr(stream, "active", True):
                     why = "the stream stopped"
-                elif now - self._last_cb > (self.stall_s if self._delivered_gen == self._gen
-                                            else max(self.stall_s, self.start_s)):
+                elif now - self._last_cb > (
+                    self.stall_s if self._delivered_gen == self._gen else max(self.stall_s, self.start_s)
+                ):
                     why = f"no audio for {now - self._last_cb:.1f} s"
                 if why is None:
                     continue

@@ -7,8 +7,10 @@ so tests can inject faults with a stand-in backend.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
+
 from ..errors import RuntimeFault
 
 
@@ -27,8 +29,11 @@ class InputDevice:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "index": self.index, "name": self.name, "hostapi": self.hostapi,
-            "channels": self.channels, "default_rate_hz": self.default_rate_hz,
+            "index": self.index,
+            "name": self.name,
+            "hostapi": self.hostapi,
+            "channels": self.channels,
+            "default_rate_hz": self.default_rate_hz,
             "default": self.is_default,
         }
 
@@ -45,8 +50,7 @@ Callback = Callable[[Any, int, Any, Any], None]
 
 class Backend(Protocol):
     def input_devices(self) -> list[InputDevice]: ...
-    def open_input(self, device: InputDevice, *, rate_hz: float, blocksize: int,
-                   callback: Callback) -> InputStreamLike: ...
+    def open_input(self, device: InputDevice, *, rate_hz: float, blocksize: int, callback: Callback) -> InputStreamLike: ...
     def refresh(self) -> None: ...
 
 
@@ -74,20 +78,27 @@ class SoundDeviceBackend:
         for dev in sd.query_devices():
             if dev["max_input_channels"] <= 0:
                 continue
-            out.append(InputDevice(
-                index=int(dev["index"]), name=str(dev["name"]),
-                hostapi=str(apis[dev["hostapi"]]["name"]),
-                channels=int(dev["max_input_channels"]),
-                default_rate_hz=float(dev["default_samplerate"]),
-                is_default=int(dev["index"]) == default_in,
-            ))
+            out.append(
+                InputDevice(
+                    index=int(dev["index"]),
+                    name=str(dev["name"]),
+                    hostapi=str(apis[dev["hostapi"]]["name"]),
+                    channels=int(dev["max_input_channels"]),
+                    default_rate_hz=float(dev["default_samplerate"]),
+                    is_default=int(dev["index"]) == default_in,
+                )
+            )
         return out
 
-    def open_input(self, device: InputDevice, *, rate_hz: float, blocksize: int,
-                   callback: Callback) -> InputStreamLike:
+    def open_input(self, device: InputDevice, *, rate_hz: float, blocksize: int, callback: Callback) -> InputStreamLike:
         stream = self.sd.InputStream(
-            device=device.index, samplerate=rate_hz, channels=1, dtype="float32",
-            blocksize=blocksize, latency="low", callback=callback,
+            device=device.index,
+            samplerate=rate_hz,
+            channels=1,
+            dtype="float32",
+            blocksize=blocksize,
+            latency="low",
+            callback=callback,
         )
         return stream
 
@@ -117,8 +128,7 @@ def find_device(devices: list[InputDevice], name: str | None) -> InputDevice:
     Raises :class:`DeviceError` listing the available devices."""
     if not devices:
         raise DeviceError(
-            "no input device found: plug in a headset, or check that PortAudio can "
-            "see your sound server (calmcall devices)"
+            "no input device found: plug in a headset, or check that PortAudio can see your sound server (calmcall devices)"
         )
     if name is None:
         for d in devices:
@@ -135,8 +145,7 @@ def find_device(devices: list[InputDevice], name: str | None) -> InputDevice:
     if len(partial) > 1:
         raise DeviceError(
             f"input device name {name!r} is ambiguous; it matches:\n"
-            + format_devices(partial) + "\nuse a longer part of the name"
+            + format_devices(partial)
+            + "\nuse a longer part of the name"
         )
-    raise DeviceError(
-        f"no input device named {name!r}; available input devices:\n" + format_devices(devices)
-    )
+    raise DeviceError(f"no input device named {name!r}; available input devices:\n" + format_devices(devices))

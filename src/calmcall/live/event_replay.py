@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..events import Status, to_dict
 from .publishing import Publish, Publisher, SessionStats
+
 
 class EventReplay(Publisher):
     """Re-emits the events of a session log (one without recorded audio) to the overlay
@@ -109,10 +111,15 @@ class EventReplay(Publisher):
         kind = str(rec["type"])
         self.stats.count(kind)
         if kind == "prompt":
-            self.stats.prompts.append({
-                "t_s": _t(rec), "kind": rec.get("kind"), "headline": rec.get("headline"),
-                "audio_wall": self.audio_wall(_t(rec)), "published_wall": time.time(),
-            })
+            self.stats.prompts.append(
+                {
+                    "t_s": _t(rec),
+                    "kind": rec.get("kind"),
+                    "headline": rec.get("headline"),
+                    "audio_wall": self.audio_wall(_t(rec)),
+                    "published_wall": time.time(),
+                }
+            )
         elif kind == "word":
             self.stats.words += 1
         self.publish(kind, rec)
@@ -122,11 +129,20 @@ class EventReplay(Publisher):
 
     def _status(self, *, force: bool = False) -> None:
         info: dict[str, Any] = {
-            "mode": self.mode, "source": "session", "session_id": self.session_id,
-            "model": self.model_name, "t_s": round(self._pos_s, 2), "lag_ms": None,
-            "position_s": round(self._pos_s, 2), "duration_s": round(self.duration_s, 2),
-            "overflows": 0, "dropped_blocks": 0, "max_block_ms": 0.0,
-            "origin_unix_ms": round(self.origin_unix * 1000.0, 1), "speed": self.speed, "devices": [],
+            "mode": self.mode,
+            "source": "session",
+            "session_id": self.session_id,
+            "model": self.model_name,
+            "t_s": round(self._pos_s, 2),
+            "lag_ms": None,
+            "position_s": round(self._pos_s, 2),
+            "duration_s": round(self.duration_s, 2),
+            "overflows": 0,
+            "dropped_blocks": 0,
+            "max_block_ms": 0.0,
+            "origin_unix_ms": round(self.origin_unix * 1000.0, 1),
+            "speed": self.speed,
+            "devices": [],
         }
         if self.status_extra is not None:
             info.update(self.status_extra())

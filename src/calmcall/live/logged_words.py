@@ -17,7 +17,8 @@ partials whose ``t_s`` the audio fed so far has reached.
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -50,8 +51,16 @@ def logged_transcript(records: Iterable[dict[str, Any]]) -> list[Word | Partial]
                 start_s, end_s = float(r["start_s"]), float(r["end_s"])
                 if not (math.isfinite(start_s) and math.isfinite(end_s)):
                     continue
-                out.append(Word(t_s=t_s, start_s=start_s, end_s=end_s, text=str(r.get("text", "")),
-                                speaker=r["speaker"], confidence=float(r.get("confidence", 1.0))))
+                out.append(
+                    Word(
+                        t_s=t_s,
+                        start_s=start_s,
+                        end_s=end_s,
+                        text=str(r.get("text", "")),
+                        speaker=r["speaker"],
+                        confidence=float(r.get("confidence", 1.0)),
+                    )
+                )
         except (KeyError, TypeError, ValueError):
             continue
     return out
@@ -81,11 +90,11 @@ class LoggedWords:
         start = self._next
         while self._next < len(self._items) and self._items[self._next].t_s <= due_s:
             self._next += 1
-        return self._items[start:self._next]
+        return self._items[start : self._next]
 
     def finish(self) -> list[Word | Partial]:
         """Everything not yet delivered (words the live call got after its last block)."""
-        rest, self._next = self._items[self._next:], len(self._items)
+        rest, self._next = self._items[self._next :], len(self._items)
         return rest
 
     def close(self) -> None:

@@ -43,10 +43,16 @@ class ServeOptions:
     def from_args(cls, args: argparse.Namespace) -> ServeOptions:
         """The options of ``calmcall live`` / ``calmcall replay``'s parsed flags."""
         return cls(
-            port=int(args.port), open_browser=bool(args.open), log=not args.no_log, sessions_dir=args.sessions_dir,
-            record_audio=bool(getattr(args, "record_audio", False)), speed=getattr(args, "speed", None),
-            wait_client_s=getattr(args, "wait_client", None), linger_s=getattr(args, "linger", None),
-            duration_s=getattr(args, "duration", None), agent_device=getattr(args, "device", None),
+            port=int(args.port),
+            open_browser=bool(args.open),
+            log=not args.no_log,
+            sessions_dir=args.sessions_dir,
+            record_audio=bool(getattr(args, "record_audio", False)),
+            speed=getattr(args, "speed", None),
+            wait_client_s=getattr(args, "wait_client", None),
+            linger_s=getattr(args, "linger", None),
+            duration_s=getattr(args, "duration", None),
+            agent_device=getattr(args, "device", None),
             customer_device=getattr(args, "customer_device", None),
         )
 
@@ -95,8 +101,11 @@ def _summary(stats: Any, session: Any) -> None:
         f"calmcall: session ended: {audio_s:.1f} s of audio, {len(stats.prompts)} prompt(s)"
         + (f" ({', '.join(f'{k} {n}' for k, n in sorted(kinds.items()))})" if kinds else "")
         + f", {stats.words} word(s)"
-        + (f"; processing {rt * 100:.1f} % of real time, slowest block {stats.max_block_ms:.1f} ms"
-           if stats.blocks else " (re-sent from the session log)"),
+        + (
+            f"; processing {rt * 100:.1f} % of real time, slowest block {stats.max_block_ms:.1f} ms"
+            if stats.blocks
+            else " (re-sent from the session log)"
+        ),
         flush=True,
     )
     for ev in session.device_log:
@@ -107,8 +116,8 @@ def _summary(stats: Any, session: Any) -> None:
         print(
             f"calmcall: audio recorded: {rec['written_s']:.1f} s per channel in {len(rec['files'])} FLAC file(s), "
             f"{rec['masked_spans']} masked word(s) silenced ({rec['masked_s']:.1f} s"
-            + (f", plus {rec['cvv_window_s_silenced']:.1f} s of security-code window"
-               if rec.get("cvv_window_s_silenced") else "") + "), "
+            + (f", plus {rec['cvv_window_s_silenced']:.1f} s of security-code window" if rec.get("cvv_window_s_silenced") else "")
+            + "), "
             f"{rec['dropped_blocks']} stretch(es) dropped on a slow disk ({rec['dropped_s']:.1f} s)"
             + (f", {rec['unchecked_s']:.1f} s written as silence (transcript too far behind)" if rec["unchecked_s"] else "")
             + (f"; stopped early: {rec['error']}" if rec["error"] else ""),
@@ -120,9 +129,18 @@ def _warn(text: str) -> None:
     print(f"calmcall: warning: {text}", file=sys.stderr, flush=True)
 
 
-def serve(opts: ServeOptions, build: Any, *, cfg: Any, transcriber: Any, model_name: str | None,
-           roles: tuple[str, ...], mode: str, errors: tuple[type[BaseException], ...],
-           meta_extra: dict[str, Any] | None = None) -> int:
+def serve(
+    opts: ServeOptions,
+    build: Any,
+    *,
+    cfg: Any,
+    transcriber: Any,
+    model_name: str | None,
+    roles: tuple[str, ...],
+    mode: str,
+    errors: tuple[type[BaseException], ...],
+    meta_extra: dict[str, Any] | None = None,
+) -> int:
     """Overlay server + session log (+ audio recorder) around the session ``build`` makes;
     returns the exit status (0 ok, 1 coached but the log is incomplete, 2 could not start).
 
@@ -160,8 +178,7 @@ def serve(opts: ServeOptions, build: Any, *, cfg: Any, transcriber: Any, model_n
         if not (not opts.log):
             from ..qa.sessionlog import LogGuard, SessionLogError, SessionWriter, resolve_sessions_dir
 
-            meta: dict[str, Any] = {"source": mode, "model": model_name, "config": cfg.to_dict(),
-                                    "roles": list(roles)}
+            meta: dict[str, Any] = {"source": mode, "model": model_name, "config": cfg.to_dict(), "roles": list(roles)}
             if mode == "replay":
                 meta["speed"] = opts.speed
             else:
@@ -176,9 +193,11 @@ def serve(opts: ServeOptions, build: Any, *, cfg: Any, transcriber: Any, model_n
 
                 cause = exc.__cause__ if isinstance(exc, SessionLogError) and exc.__cause__ else exc
                 why = "it is a file, not a folder" if sessions_dir.is_file() else explain(cause)
-                print(f"calmcall: error: cannot start the session log in {sessions_dir}: {why}; "
-                      "free some space, pass --sessions-dir DIR, or --no-log to coach without a log",
-                      file=sys.stderr)
+                print(
+                    f"calmcall: error: cannot start the session log in {sessions_dir}: {why}; "
+                    "free some space, pass --sessions-dir DIR, or --no-log to coach without a log",
+                    file=sys.stderr,
+                )
                 return 2
             guard = LogGuard(writer)
         if opts.record_audio and writer is not None:
@@ -211,8 +230,10 @@ def serve(opts: ServeOptions, build: Any, *, cfg: Any, transcriber: Any, model_n
         _install_stop(session)
         _announce(srv, opts, mode)
         if recorder is not None:
-            print(f"calmcall: recording audio (card numbers silenced) to "
-                  f"{', '.join(str(p) for p in recorder.paths.values())}", flush=True)
+            print(
+                f"calmcall: recording audio (card numbers silenced) to {', '.join(str(p) for p in recorder.paths.values())}",
+                flush=True,
+            )
         if mode == "replay":
             wait = opts.wait_client_s if opts.wait_client_s is not None else (15.0 if opts.open_browser else 0.0)
             deadline = time.monotonic() + wait

@@ -33,9 +33,10 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -99,9 +100,7 @@ def load_web_files(web_dir: Path) -> dict[str, tuple[str, bytes]]:
 
 @dataclass(eq=False)
 class _Client:
-    queue: collections.deque[str] = field(
-        default_factory=lambda: collections.deque(maxlen=CLIENT_QUEUE_LEN)
-    )
+    queue: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=CLIENT_QUEUE_LEN))
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     dropped: int = 0
     ignored: int = 0
@@ -230,9 +229,7 @@ class OverlayServer:
             client.wake.set()
 
     # ------------------------------------------------------------------ HTTP side
-    def _response(
-        self, status: int, body: bytes, ctype: str = "text/plain; charset=utf-8", *, head: bool = False
-    ) -> Response:
+    def _response(self, status: int, body: bytes, ctype: str = "text/plain; charset=utf-8", *, head: bool = False) -> Response:
         """A response with the security headers; ``head``: the headers of ``body``
         (its Content-Length) without the body itself."""
         st = http.HTTPStatus(status)

@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -74,8 +75,7 @@ class Session(Publisher):
         self.pipe = pipeline
         self.publish = publish
         self.cfg = config
-        self.runner = CallRunner(pipeline, transcriber, on_words=self._on_words,
-                                 on_transcriber_failed=self._transcriber_failed)
+        self.runner = CallRunner(pipeline, transcriber, on_words=self._on_words, on_transcriber_failed=self._transcriber_failed)
         self._finish_settled_s: float | None = None
         self._finishing = False
         self.model_name = model_name
@@ -215,11 +215,16 @@ class Session(Publisher):
             data = to_dict(ev)
             if isinstance(ev, Prompt):
                 sent = time.time()
-                self.stats.prompts.append({
-                    "t_s": ev.t_s, "kind": ev.kind, "headline": ev.headline,
-                    "audio_wall": self.audio_wall(ev.t_s), "published_wall": sent,
-                    "published_audio_s": self.pipe.t_s,  # audio consumed when it went out
-                })
+                self.stats.prompts.append(
+                    {
+                        "t_s": ev.t_s,
+                        "kind": ev.kind,
+                        "headline": ev.headline,
+                        "audio_wall": self.audio_wall(ev.t_s),
+                        "published_wall": sent,
+                        "published_audio_s": self.pipe.t_s,  # audio consumed when it went out
+                    }
+                )
             elif ev.type == "word":
                 self.stats.words += 1
                 self._rec("word", ev)
@@ -240,14 +245,19 @@ class Session(Publisher):
         lag = (time.time() - self.audio_wall(t_s)) * 1000.0 if self.stats.blocks else None
         overflows = sum(d.get("overflows", 0) for d in info.get("devices", []))
         dropped = sum(d.get("dropped_chunks", 0) for d in info.get("devices", []))
-        info.update({
-            "mode": self.mode, "model": self.model_name, "t_s": round(t_s, 2),
-            "lag_ms": round(lag, 1) if lag is not None else None,
-            "overflows": overflows, "dropped_blocks": dropped,
-            "max_block_ms": round(self.stats.max_block_ms, 2),
-            "origin_unix_ms": round(self.source.origin_unix * 1000.0, 1),
-            "speed": self.source.speed,
-        })
+        info.update(
+            {
+                "mode": self.mode,
+                "model": self.model_name,
+                "t_s": round(t_s, 2),
+                "lag_ms": round(lag, 1) if lag is not None else None,
+                "overflows": overflows,
+                "dropped_blocks": dropped,
+                "max_block_ms": round(self.stats.max_block_ms, 2),
+                "origin_unix_ms": round(self.source.origin_unix * 1000.0, 1),
+                "speed": self.source.speed,
+            }
+        )
         if self.recorder is not None:
             info["recording"] = self._rec("status")
         if note is not None:

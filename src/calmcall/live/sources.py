@@ -5,7 +5,8 @@ both as aligned 0.1 s blocks of 16 kHz float32 per role."""
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -51,8 +52,15 @@ class Source(Protocol):
 class FileSource:
     """Plays a loaded call on the real clock (``speed`` times real time)."""
 
-    def __init__(self, call: Any, *, name: str = "", speed: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic, first_block_n: int = FIRST_BLOCK_N) -> None:
+    def __init__(
+        self,
+        call: Any,
+        *,
+        name: str = "",
+        speed: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        first_block_n: int = FIRST_BLOCK_N,
+    ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
         self.call = call
@@ -88,17 +96,22 @@ class FileSource:
             end = min(self._pos + (self._first_n if self._pos == 0 else BLOCK_N), self._n)
             if end > due_end:
                 break
-            blk = {"agent": np.asarray(self.call.agent[self._pos:end], dtype=np.float32)}
+            blk = {"agent": np.asarray(self.call.agent[self._pos : end], dtype=np.float32)}
             if self.call.customer is not None:
-                blk["customer"] = np.asarray(self.call.customer[self._pos:end], dtype=np.float32)
+                blk["customer"] = np.asarray(self.call.customer[self._pos : end], dtype=np.float32)
             out.append(blk)
             self._pos = end
         return out
 
     def status(self) -> dict[str, Any]:
-        return {"source": "replay", "file": self.name, "speed": self.speed,
-                "position_s": round(self._pos / TARGET_RATE_HZ, 2),
-                "duration_s": round(self._n / TARGET_RATE_HZ, 2), "devices": []}
+        return {
+            "source": "replay",
+            "file": self.name,
+            "speed": self.speed,
+            "position_s": round(self._pos / TARGET_RATE_HZ, 2),
+            "duration_s": round(self._n / TARGET_RATE_HZ, 2),
+            "devices": [],
+        }
 
     def close(self) -> None:
         pass
@@ -114,8 +127,14 @@ class CaptureSource:
     (delivery jitter must not shift the customer's audio), then a short supply is
     padded with silence; a backlog over 0.5 s (clock drift) is trimmed."""
 
-    def __init__(self, agent: DeviceCapture, customer: DeviceCapture | None = None, *,
-                 clock: Callable[[], float] = time.monotonic, first_block_n: int = FIRST_BLOCK_N) -> None:
+    def __init__(
+        self,
+        agent: DeviceCapture,
+        customer: DeviceCapture | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        first_block_n: int = FIRST_BLOCK_N,
+    ) -> None:
         self.agent = agent
         self.customer = customer
         self.roles = ("agent", "customer") if customer is not None else ("agent",)
@@ -179,8 +198,12 @@ class CaptureSource:
                 self._cbuf = np.concatenate([self._cbuf, c])
         out = []
         while len(self._abuf) >= (n := BLOCK_N if self._blocks_out else self._first_n):
-            if (self.customer is not None and len(self._cbuf) < n and self.customer.state == "ok"
-                    and len(self._abuf) - n < CUSTOMER_WAIT_N):
+            if (
+                self.customer is not None
+                and len(self._cbuf) < n
+                and self.customer.state == "ok"
+                and len(self._abuf) - n < CUSTOMER_WAIT_N
+            ):
                 break  # the customer's next chunk is probably only late (jitter): wait for it
             blk = {"agent": self._abuf[:n]}
             self._abuf = self._abuf[n:]
@@ -204,9 +227,13 @@ class CaptureSource:
         devs = [self.agent.status()]
         if self.customer is not None:
             devs.append(self.customer.status())
-        return {"source": "live", "devices": devs, "padded_s": round(self.padded_s, 2),
-                "customer_underruns": self.customer_underruns,
-                "customer_trimmed_s": round(self.customer_trimmed_s, 2)}
+        return {
+            "source": "live",
+            "devices": devs,
+            "padded_s": round(self.padded_s, 2),
+            "customer_underruns": self.customer_underruns,
+            "customer_trimmed_s": round(self.customer_trimmed_s, 2),
+        }
 
     def device_events(self) -> list[dict[str, Any]]:
         out = []

@@ -35,16 +35,18 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, TextIO
 
 from calmcall.options import RunOptions
 from calmcall.qa import scorecard as sc
 from calmcall.qa.report import AUDIO_EXTS
 from calmcall.safeio import atomic_write_text
+
 from ..errors import InputError
 
 SUMMARY_CSV = "summary.csv"
@@ -94,7 +96,11 @@ def is_batch_target(target: str) -> bool:
     """True for a folder, a glob pattern or a CSV manifest (rather than one audio file)."""
     p = Path(target).expanduser()
     try:
-        return p.is_dir() or (p.suffix.lower() == ".csv" and p.is_file()) or (not p.exists() and any(c in target for c in _GLOB_CHARS))
+        return (
+            p.is_dir()
+            or (p.suffix.lower() == ".csv" and p.is_file())
+            or (not p.exists() and any(c in target for c in _GLOB_CHARS))
+        )
     except OSError:  # e.g. a folder above it cannot be searched: load_call says so for one file
         return False
 
@@ -115,10 +121,10 @@ def collect_inputs(target: str, *, exclude: Path | None = None) -> tuple[list[Pa
             raise BatchError(f"{exc.filename or p}: cannot list this folder: {explain(exc)}")
 
         for dirpath, dirnames, filenames in os.walk(p, onerror=unreadable):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                                 and (excl is None or Path(dirpath, d).resolve() != excl))
-            files += [Path(dirpath, f) for f in filenames
-                      if not f.startswith(".") and Path(f).suffix.lower() in AUDIO_EXTS]
+            dirnames[:] = sorted(
+                d for d in dirnames if not d.startswith(".") and (excl is None or Path(dirpath, d).resolve() != excl)
+            )
+            files += [Path(dirpath, f) for f in filenames if not f.startswith(".") and Path(f).suffix.lower() in AUDIO_EXTS]
     elif p.is_file():
         root, files = p.parent, [p]
     elif any(c in target for c in _GLOB_CHARS):
@@ -137,6 +143,7 @@ def collect_inputs(target: str, *, exclude: Path | None = None) -> tuple[list[Pa
 def plan_jobs(files: Sequence[Path], root: Path, out_dir: Path, *, report: bool = True) -> list[Job]:
     """Output names: the path under ``root`` without extension, folders joined by
     ``__``; the extension is kept where two inputs would otherwise collide."""
+
     def key(f: Path, keep_ext: bool) -> str:
         try:
             rel = f.relative_to(root)
@@ -153,8 +160,14 @@ def plan_jobs(files: Sequence[Path], root: Path, out_dir: Path, *, report: bool 
     for f, n in zip(files, names):
         if n in dup:
             n = key(f, True)
-        jobs.append(Job(source=str(f), name=n, json_path=str(out_dir / f"{n}.json"),
-                        html_path=str(out_dir / f"{n}.html") if report else None))
+        jobs.append(
+            Job(
+                source=str(f),
+                name=n,
+                json_path=str(out_dir / f"{n}.json"),
+                html_path=str(out_dir / f"{n}.html") if report else None,
+            )
+        )
     return jobs
 
 
@@ -271,9 +284,14 @@ def finish_call(job: Job, opts: Options, decoded: dict[str, Any], *, model: Any 
             model = worker_model(opts.model_dir, config.language.call)
         call = decoded["call"]
         events, pipe = run_call(
-            call, config=config, profile=_profile(opts.profile_path), transcribe=opts.transcribe,
-            customer_name=opts.customer_name, model_dir=opts.model_dir,
-            playbook_files=[Path(p) for p in opts.playbook_files] or None, replace_playbook=opts.replace_playbook,
+            call,
+            config=config,
+            profile=_profile(opts.profile_path),
+            transcribe=opts.transcribe,
+            customer_name=opts.customer_name,
+            model_dir=opts.model_dir,
+            playbook_files=[Path(p) for p in opts.playbook_files] or None,
+            replace_playbook=opts.replace_playbook,
             model=model,
         )
         doc = build_document(call, events, pipe, config)
@@ -283,14 +301,30 @@ def finish_call(job: Job, opts: Options, decoded: dict[str, Any], *, model: Any 
             from calmcall.qa.report import write_report
 
             write_report(doc, job.html_path, card=card)
-        doc["batch"] = {"source": job.source, **decoded["sig"], "decode_s": round(decode_s, 3), "analyze_s": round(analyze_s, 3),
-                        "total_s": round(decode_s + time.perf_counter() - t0, 3)}
+        doc["batch"] = {
+            "source": job.source,
+            **decoded["sig"],
+            "decode_s": round(decode_s, 3),
+            "analyze_s": round(analyze_s, 3),
+            "total_s": round(decode_s + time.perf_counter() - t0, 3),
+        }
         atomic_write_text(Path(job.json_path), json.dumps(doc, ensure_ascii=False) + "\n")
-        return {"ok": True, "row": _row(job, doc, card), "duration_s": float(doc.get("duration_s") or 0.0),
-                "elapsed_s": decode_s + time.perf_counter() - t0, **info, "model_loads": MODEL_LOADS}
+        return {
+            "ok": True,
+            "row": _row(job, doc, card),
+            "duration_s": float(doc.get("duration_s") or 0.0),
+            "elapsed_s": decode_s + time.perf_counter() - t0,
+            **info,
+            "model_loads": MODEL_LOADS,
+        }
     except Exception as exc:  # a bad call must not stop the batch
-        return {"ok": False, "error": _error_text(exc), "elapsed_s": decode_s + time.perf_counter() - t0,
-                **info, "model_loads": MODEL_LOADS}
+        return {
+            "ok": False,
+            "error": _error_text(exc),
+            "elapsed_s": decode_s + time.perf_counter() - t0,
+            **info,
+            "model_loads": MODEL_LOADS,
+        }
 
 
 def process_call(job: Job, opts: Options) -> dict[str, Any]:
@@ -304,9 +338,15 @@ def process_call(job: Job, opts: Options) -> dict[str, Any]:
 def _row(job: Job, doc: dict[str, Any], card: dict[str, Any] | None = None) -> dict[str, Any]:
     card = sc.scorecard(doc) if card is None else card
     # agent_talk_s / overtalk_s are not summary.csv columns: calls.parquet keeps them for rates
-    return sc.csv_row(doc, card, file=job.source, json=os.path.basename(job.json_path),
-                      report=os.path.basename(job.html_path) if job.html_path else "",
-                      agent_talk_s=card.get("agent_talk_s"), overtalk_s=card.get("overtalk_s"))
+    return sc.csv_row(
+        doc,
+        card,
+        file=job.source,
+        json=os.path.basename(job.json_path),
+        report=os.path.basename(job.html_path) if job.html_path else "",
+        agent_talk_s=card.get("agent_talk_s"),
+        overtalk_s=card.get("overtalk_s"),
+    )
 
 
 # --------------------------------------------------------------------------- progress
@@ -497,11 +537,14 @@ def write_summary(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def format_result(res: BatchResult, out_dir: Path) -> str:
-    lines = [f"{res.done} analysed, {res.skipped} already done, {len(res.failed)} failed, of {res.total} calls "
-             f"in {_dur(res.wall_s)}"]
+    lines = [
+        f"{res.done} analysed, {res.skipped} already done, {len(res.failed)} failed, of {res.total} calls in {_dur(res.wall_s)}"
+    ]
     if res.done and res.wall_s > 0:
-        lines.append(f"throughput: {res.done / res.wall_s * 60:.1f} calls/min, "
-                     f"{res.audio_s / res.wall_s:.1f}x real time ({res.audio_s:.0f} s of audio)")
+        lines.append(
+            f"throughput: {res.done / res.wall_s * 60:.1f} calls/min, "
+            f"{res.audio_s / res.wall_s:.1f}x real time ({res.audio_s:.0f} s of audio)"
+        )
     lines.append(f"summary: {res.summary_csv}")
     if res.calls_parquet is not None:
         lines.append(f"table (one row per call): {res.calls_parquet}")

@@ -13,17 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from calmcall.qa import sessionlog as sl
-from calmcall.options import RunOptions, add_channel_arguments, add_config_argument, add_run_arguments
-from calmcall.safeio import number_arg
 from calmcall.errors import CalmcallError
-
+from calmcall.options import RunOptions, add_channel_arguments, add_config_argument, add_run_arguments
+from calmcall.qa import sessionlog as sl
+from calmcall.safeio import number_arg
 
 
 def _err(msg: str) -> int:
     print(f"calmcall: error: {msg}", file=sys.stderr)
     return 2
-
 
 
 def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,12 +30,24 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> None:
     batch_flags: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = (
         (("--force",), {"action": "store_true", "help": "batch mode: redo calls already done in --out"}),
         (("--no-report",), {"action": "store_true", "help": "batch mode: per-call JSON and summary.csv only, no HTML"}),
-        (("--engine",), {"choices": ("local", "ray"), "default": "local",
-                         "help": "batch mode: this machine's process pool (default) or Ray Data on a cluster "
-                                 "(pip install 'calmcall[fleet]'; docs/fleet.md)"}),
-        (("--ray-address",), {"default": None, "metavar": "ADDR",
-                              "help": "with --engine ray: join this cluster (HOST:PORT of the head, or ray://HOST:10001); "
-                                      "default: start a local Ray on 127.0.0.1 for the run"}),
+        (
+            ("--engine",),
+            {
+                "choices": ("local", "ray"),
+                "default": "local",
+                "help": "batch mode: this machine's process pool (default) or Ray Data on a cluster "
+                "(pip install 'calmcall[fleet]'; docs/fleet.md)",
+            },
+        ),
+        (
+            ("--ray-address",),
+            {
+                "default": None,
+                "metavar": "ADDR",
+                "help": "with --engine ray: join this cluster (HOST:PORT of the head, or ray://HOST:10001); "
+                "default: start a local Ray on 127.0.0.1 for the run",
+            },
+        ),
     )
     for flags, kw in batch_flags:
         try:
@@ -53,46 +63,71 @@ def add_qa_parsers(subparsers: Any) -> None:
     if isinstance(analyze, argparse.ArgumentParser):
         add_batch_arguments(analyze)
     s = subparsers.add_parser(
-        "sessions", help="list recorded live/replay sessions",
+        "sessions",
+        help="list recorded live/replay sessions",
         description="List the session logs of live and replay sessions, newest first. "
-                    f"Folder: --sessions-dir, else ${sl.ENV_SESSIONS_DIR}, else $XDG_DATA_HOME/calmcall/sessions "
-                    "(~/.local/share/calmcall/sessions).",
+        f"Folder: --sessions-dir, else ${sl.ENV_SESSIONS_DIR}, else $XDG_DATA_HOME/calmcall/sessions "
+        "(~/.local/share/calmcall/sessions).",
     )
     s.add_argument("--sessions-dir", type=Path, default=None, metavar="DIR", help="the sessions folder")
     s.add_argument("--json", action="store_true", help="print the list as JSON")
-    s.add_argument("-n", "--limit", type=number_arg(0, 1_000_000, integer=True), default=None, metavar="N", help="show only the newest N sessions")
+    s.add_argument(
+        "-n",
+        "--limit",
+        type=number_arg(0, 1_000_000, integer=True),
+        default=None,
+        metavar="N",
+        help="show only the newest N sessions",
+    )
     s.set_defaults(func=cmd_sessions)
 
     r = subparsers.add_parser(
-        "report", help="write a self-contained HTML report of a call or a session",
+        "report",
+        help="write a self-contained HTML report of a call or a session",
         description="Report on an audio file (analysed now), a session (id, id prefix or .jsonl path) "
-                    "or an analyze JSON document: timeline against the target band, transcript, scorecard.",
+        "or an analyze JSON document: timeline against the target band, transcript, scorecard.",
     )
     r.add_argument("source", metavar="CALL_OR_SESSION", help="audio file, session id / .jsonl log, or analyze .json")
-    r.add_argument("-o", "--out", type=Path, default=None, metavar="REPORT.html",
-                   help="where to write the report (default: <name>.html in the current folder)")
+    r.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        default=None,
+        metavar="REPORT.html",
+        help="where to write the report (default: <name>.html in the current folder)",
+    )
     r.add_argument("--sessions-dir", type=Path, default=None, metavar="DIR", help="where to look up session ids")
-    r.add_argument("--audio", type=Path, default=None, metavar="FILE",
-                   help="the call's audio, for a session or JSON whose audio is elsewhere")
+    r.add_argument(
+        "--audio",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the call's audio, for a session or JSON whose audio is elsewhere",
+    )
     r.add_argument("--no-audio", action="store_true", help="do not link or embed any audio")
-    r.add_argument("--embed-audio", action="store_true",
-                   help="embed the audio in the HTML (Ogg/Opus) instead of linking it; the file then plays anywhere "
-                        "but carries the recording with it")
+    r.add_argument(
+        "--embed-audio",
+        action="store_true",
+        help="embed the audio in the HTML (Ogg/Opus) instead of linking it; the file then plays anywhere "
+        "but carries the recording with it",
+    )
     add_channel_arguments(r, note=" (audio input)")
     add_config_argument(r, note=" (audio input)")
     add_run_arguments(r, note=" (audio input)")
     r.set_defaults(func=cmd_report)
 
     d = subparsers.add_parser(
-        "dashboard", help="write one self-contained HTML page over a batch's calls (fleet QA)",
+        "dashboard",
+        help="write one self-contained HTML page over a batch's calls (fleet QA)",
         description="Fleet dashboard of `calmcall analyze CALLS --out OUT`: distribution of the in-band share, prompts "
-                    "per kind per hour of agent talk, overtalk and long-silence rates, trends per team and per agent "
-                    "(only when a manifest names them), the calls that most need a listen linked to their reports. "
-                    "Reads OUT/calls.parquet (else OUT/summary.csv). Measurable facts only; no network.",
+        "per kind per hour of agent talk, overtalk and long-silence rates, trends per team and per agent "
+        "(only when a manifest names them), the calls that most need a listen linked to their reports. "
+        "Reads OUT/calls.parquet (else OUT/summary.csv). Measurable facts only; no network.",
     )
     d.add_argument("out_dir", metavar="OUT", type=Path, help="the --out folder of a batch run")
-    d.add_argument("-o", "--output", type=Path, default=None, metavar="FLEET.html",
-                   help="where to write the page (default: OUT/fleet.html)")
+    d.add_argument(
+        "-o", "--output", type=Path, default=None, metavar="FLEET.html", help="where to write the page (default: OUT/fleet.html)"
+    )
     d.set_defaults(func=cmd_dashboard)
 
 
@@ -116,10 +151,17 @@ def format_sessions(infos: list[sl.SessionInfo]) -> str:
             note = (note + ", " if note else "") + i.damage
         if i.has_audio:
             note = (note + ", " if note else "") + "audio"
-        rows.append((
-            i.session_id, _fmt_started(i), fmt_time(i.duration_s), i.agent or "-", str(i.prompts),
-            "-" if i.in_band_share is None else f"{100 * i.in_band_share:.0f} %", note,
-        ))
+        rows.append(
+            (
+                i.session_id,
+                _fmt_started(i),
+                fmt_time(i.duration_s),
+                i.agent or "-",
+                str(i.prompts),
+                "-" if i.in_band_share is None else f"{100 * i.in_band_share:.0f} %",
+                note,
+            )
+        )
     widths = [max(len(str(r[k])) for r in [head, *rows]) for k in range(len(head))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in [head, *rows]]
     return "\n".join(lines)
@@ -166,8 +208,9 @@ def load_source(args: argparse.Namespace) -> dict[str, Any]:
     found = sl.resolve_session(src, sl.resolve_sessions_dir(args.sessions_dir))
     if found is not None:
         return sl.session_to_analysis(sl.read_session(found))
-    raise FileNotFoundError(f"{src}: no such audio file, JSON document or session "
-                            f"(sessions folder {sl.resolve_sessions_dir(args.sessions_dir)})")
+    raise FileNotFoundError(
+        f"{src}: no such audio file, JSON document or session (sessions folder {sl.resolve_sessions_dir(args.sessions_dir)})"
+    )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -246,7 +289,6 @@ def run_batch(args: argparse.Namespace) -> int:
         return _err(f"--jobs must be at least 1, got {jobs}")
     try:
         from calmcall.config import load_config
-
         from calmcall.text.playbook import check_playbook_files
 
         load_config(getattr(args, "config", None))  # fail once here, not once per call
@@ -254,9 +296,15 @@ def run_batch(args: argparse.Namespace) -> int:
     except Exception as exc:
         return _err(str(exc))
     try:
-        res = batch_analyze(str(target), Path(args.out), opts=_opts_from_args(args), jobs=jobs,
-                            force=bool(getattr(args, "force", False)), engine=getattr(args, "engine", None) or "local",
-                            ray_address=getattr(args, "ray_address", None))
+        res = batch_analyze(
+            str(target),
+            Path(args.out),
+            opts=_opts_from_args(args),
+            jobs=jobs,
+            force=bool(getattr(args, "force", False)),
+            engine=getattr(args, "engine", None) or "local",
+            ray_address=getattr(args, "ray_address", None),
+        )
     except BatchError as exc:
         return _err(str(exc))
     print(format_result(res, Path(args.out)))

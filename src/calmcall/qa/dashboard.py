@@ -96,8 +96,10 @@ def load_rows(out_dir: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], st
             try:
                 rows = pq.read_table(pq_path).to_pylist()
             except Exception as exc:  # pyarrow raises several types for a damaged file
-                raise DashboardError(f"{pq_path}: not a readable Parquet table ({str(exc).splitlines()[0][:200]}); "
-                                     "rerun `calmcall analyze ... --out` to rewrite it") from None
+                raise DashboardError(
+                    f"{pq_path}: not a readable Parquet table ({str(exc).splitlines()[0][:200]}); "
+                    "rerun `calmcall analyze ... --out` to rewrite it"
+                ) from None
             return [dict(r) for r in rows], "calls.parquet"
     if csv_path.is_file():
         try:
@@ -151,15 +153,18 @@ def _sum(rows: Iterable[Mapping[str, Any]], key: str) -> float:
 # --------------------------------------------------------------------------- SVG
 
 
-def svg_bars(items: Sequence[tuple[str, float | None, str]], *, title: str, width: int = 560, bar_h: int = 20,
-             color: str = PALETTE[0]) -> str:
+def svg_bars(
+    items: Sequence[tuple[str, float | None, str]], *, title: str, width: int = 560, bar_h: int = 20, color: str = PALETTE[0]
+) -> str:
     """Horizontal bars: ``(label, value, shown text)``; None values draw no bar."""
     label_w, pad = 190, 6
     h = pad * 2 + bar_h * len(items) + 4
     vmax = max((v for _l, v, _s in items if v is not None), default=0.0) or 1.0
     plot_w = width - label_w - 90
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {h}" '
-           f'width="{width}" height="{h}"><title>{_e(title)}</title>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {h}" '
+        f'width="{width}" height="{h}"><title>{_e(title)}</title>'
+    ]
     for i, (label, v, shown) in enumerate(items):
         y = pad + i * bar_h
         out.append(f'<text x="{label_w - 6}" y="{y + bar_h * 0.7:.1f}" text-anchor="end">{_e(label)}</text>')
@@ -180,14 +185,18 @@ def svg_histogram(values: Sequence[float], *, title: str, bins: int = 10, width:
     pw, ph = width - left - 8, height - bottom - top
     cmax = max(counts) or 1
     bw = pw / bins
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}"><title>{_e(title)}</title>',
-           f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#999"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}"><title>{_e(title)}</title>',
+        f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#999"/>',
+    ]
     for i, c in enumerate(counts):
         bh = ph * c / cmax
         x = left + i * bw
-        out.append(f'<rect x="{x + 1:.1f}" y="{top + ph - bh:.1f}" width="{bw - 2:.1f}" height="{bh:.1f}" fill="{PALETTE[0]}">'
-                   f"<title>{i * 100 // bins}-{(i + 1) * 100 // bins} %: {c} call(s)</title></rect>")
+        out.append(
+            f'<rect x="{x + 1:.1f}" y="{top + ph - bh:.1f}" width="{bw - 2:.1f}" height="{bh:.1f}" fill="{PALETTE[0]}">'
+            f"<title>{i * 100 // bins}-{(i + 1) * 100 // bins} %: {c} call(s)</title></rect>"
+        )
         if c:
             out.append(f'<text x="{x + bw / 2:.1f}" y="{top + ph - bh - 3:.1f}" text-anchor="middle">{c}</text>')
         out.append(f'<text x="{x:.1f}" y="{height - 10}" text-anchor="middle">{i * 100 // bins}</text>')
@@ -196,8 +205,15 @@ def svg_histogram(values: Sequence[float], *, title: str, bins: int = 10, width:
     return "".join(out)
 
 
-def svg_lines(series: Mapping[str, Sequence[tuple[dt.datetime, float]]], *, title: str, y_label: str,
-              percent: bool = False, width: int = 760, height: int = 240) -> str:
+def svg_lines(
+    series: Mapping[str, Sequence[tuple[dt.datetime, float]]],
+    *,
+    title: str,
+    y_label: str,
+    percent: bool = False,
+    width: int = 760,
+    height: int = 240,
+) -> str:
     """One line per series over time (points sorted by time), with a legend."""
     pts = [p for s in series.values() for p in s]
     if not pts:
@@ -213,31 +229,42 @@ def svg_lines(series: Mapping[str, Sequence[tuple[dt.datetime, float]]], *, titl
     def xy(t: dt.datetime, y: float) -> tuple[float, float]:
         return left + pw * (t.timestamp() - t0) / span, top + ph * (1 - y / ymax)
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}"><title>{_e(title)}</title>',
-           f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#999"/>',
-           f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="#999"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}"><title>{_e(title)}</title>',
+        f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#999"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="#999"/>',
+    ]
     for frac in (0.0, 0.5, 1.0):
         y = top + ph * (1 - frac)
         lab = f"{frac * 100:.0f} %" if percent else f"{frac * ymax:.3g}"
         out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{_e(lab)}</text>')
     fmt = "%Y-%m-%d" if span >= 2 * 86400 else "%m-%d %H:00"
     for edge_s, anchor in ((t0, "start"), (t1, "end")):
-        out.append(f'<text x="{left + pw * (edge_s - t0) / span:.1f}" y="{height - 10}" text-anchor="{anchor}">'
-                   f'{_e(dt.datetime.fromtimestamp(edge_s, dt.UTC).strftime(fmt))}</text>')
+        out.append(
+            f'<text x="{left + pw * (edge_s - t0) / span:.1f}" y="{height - 10}" text-anchor="{anchor}">'
+            f"{_e(dt.datetime.fromtimestamp(edge_s, dt.UTC).strftime(fmt))}</text>"
+        )
     for k, (name, s) in enumerate(series.items()):
         color = PALETTE[k % len(PALETTE)]
         coords = [xy(t, y) for t, y in sorted(s)]
         if len(coords) > 1:
-            out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="'
-                       + " ".join(f"{x:.1f},{y:.1f}" for x, y in coords) + '"/>')
+            out.append(
+                f'<polyline fill="none" stroke="{color}" stroke-width="2" points="'
+                + " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+                + '"/>'
+            )
         for (x, y), (t, v) in zip(coords, sorted(s)):
             shown = f"{v * 100:.0f} %" if percent else f"{v:.3g}"
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"><title>{_e(name)} '
-                       f'{_e(t.strftime(fmt))}: {_e(shown)}</title></circle>')
+            out.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"><title>{_e(name)} '
+                f"{_e(t.strftime(fmt))}: {_e(shown)}</title></circle>"
+            )
         ly = top + 14 + 16 * k
-        out.append(f'<rect x="{width - right + 10}" y="{ly - 9}" width="10" height="10" fill="{color}"/>'
-                   f'<text x="{width - right + 24}" y="{ly}">{_e(name[:24])}</text>')
+        out.append(
+            f'<rect x="{width - right + 10}" y="{ly - 9}" width="10" height="10" fill="{color}"/>'
+            f'<text x="{width - right + 24}" y="{ly}">{_e(name[:24])}</text>'
+        )
     out.append(f'<text x="4" y="12">{_e(y_label)}</text></svg>')
     return "".join(out)
 
@@ -323,20 +350,29 @@ def render_dashboard(rows: Sequence[Mapping[str, Any]], *, out_dir: Path, dash_p
     call_s, talk_s = _sum(ok, "duration_s"), _sum(ok, "agent_talk_s")
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     times = [r["_t"] for r in rows if r["_t"] is not None]
-    h: list[str] = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-                    '<meta name="viewport" content="width=device-width,initial-scale=1">',
-                    "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
-                    "style-src 'unsafe-inline'\">", '<meta name="referrer" content="no-referrer">',
-                    f"<title>Fleet QA: {_e(out_dir.name)}</title><style>{_CSS}</style></head><body><main>",
-                    f"<header><h1>Fleet QA: {_e(out_dir.name)}</h1>"]
-    span = (f" · calls from {min(times):%Y-%m-%d %H:%M} to {max(times):%Y-%m-%d %H:%M} UTC" if times else "")
-    h.append(f'<p class="meta">{len(rows)} calls ({len(ok)} analysed, {len(bad)} failed) · {call_s / 3600:.2f} h of calls, '
-             f"{talk_s / 3600:.2f} h of agent talk{_e(span)} · from {_e(source)} · generated {generated}</p>")
-    h.append('<p class="note">This page states measurable facts about the calls (time in the target band, prompts, '
-             "overtalk, silences, counts and rates). It makes no judgement about anyone's emotions. "
-             + ("Per-agent views appear because the manifest names agents (agent_id). " if has_agents else
-                "There is no per-agent view: no manifest named agents (agent_id). ")
-             + "It loads nothing from the network.</p></header>")
+    h: list[str] = [
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">",
+        '<meta name="referrer" content="no-referrer">',
+        f"<title>Fleet QA: {_e(out_dir.name)}</title><style>{_CSS}</style></head><body><main>",
+        f"<header><h1>Fleet QA: {_e(out_dir.name)}</h1>",
+    ]
+    span = f" · calls from {min(times):%Y-%m-%d %H:%M} to {max(times):%Y-%m-%d %H:%M} UTC" if times else ""
+    h.append(
+        f'<p class="meta">{len(rows)} calls ({len(ok)} analysed, {len(bad)} failed) · {call_s / 3600:.2f} h of calls, '
+        f"{talk_s / 3600:.2f} h of agent talk{_e(span)} · from {_e(source)} · generated {generated}</p>"
+    )
+    h.append(
+        '<p class="note">This page states measurable facts about the calls (time in the target band, prompts, '
+        "overtalk, silences, counts and rates). It makes no judgement about anyone's emotions. "
+        + (
+            "Per-agent views appear because the manifest names agents (agent_id). "
+            if has_agents
+            else "There is no per-agent view: no manifest named agents (agent_id). "
+        )
+        + "It loads nothing from the network.</p></header>"
+    )
 
     # headline cards
     shares = [v for v in (_num(r.get("in_band_share")) for r in ok) if v is not None]
@@ -344,12 +380,14 @@ def render_dashboard(rows: Sequence[Mapping[str, Any]], *, out_dir: Path, dash_p
     sil_rate = _rate(_sum(ok, "silences_over_10s"), call_s)
     ot_share = (_sum(ok, "overtalk_s") / call_s) if call_s > 0 else None
     h.append('<section id="overview"><div class="cards">')
-    for label, shown in (("median in-band share", _pct(statistics.median(shares)) if shares else "-"),
-                         ("prompts per hour of agent talk", _f(_rate(_sum(ok, "prompts_total"), talk_s))),
-                         ("overtalk episodes per hour of agent talk", _f(ot_rate)),
-                         ("share of call time in overtalk", _pct(ot_share) if ot_share is None or ot_share >= 0.01 else f"{ot_share * 100:.1f} %"),
-                         ("silences over 10 s per hour of calls", _f(sil_rate)),
-                         ("calls failed", str(len(bad)))):
+    for label, shown in (
+        ("median in-band share", _pct(statistics.median(shares)) if shares else "-"),
+        ("prompts per hour of agent talk", _f(_rate(_sum(ok, "prompts_total"), talk_s))),
+        ("overtalk episodes per hour of agent talk", _f(ot_rate)),
+        ("share of call time in overtalk", _pct(ot_share) if ot_share is None or ot_share >= 0.01 else f"{ot_share * 100:.1f} %"),
+        ("silences over 10 s per hour of calls", _f(sil_rate)),
+        ("calls failed", str(len(bad))),
+    ):
         h.append(f'<div class="card"><b>{_e(shown)}</b>{_e(label)}</div>')
     h.append("</div></section>")
 
@@ -357,16 +395,19 @@ def render_dashboard(rows: Sequence[Mapping[str, Any]], *, out_dir: Path, dash_p
     h.append('<section id="in-band"><h2>Agent speech in the target band: distribution over calls</h2>')
     if shares:
         h.append(svg_histogram(shares, title="calls per in-band share bin"))
-        h.append(f'<p class="note">{len(shares)} calls with measured agent speech; median {_pct(statistics.median(shares))}, '
-                 f"lowest {_pct(min(shares))}. The band is the agent's calm baseline plus the configured margins.</p>")
+        h.append(
+            f'<p class="note">{len(shares)} calls with measured agent speech; median {_pct(statistics.median(shares))}, '
+            f"lowest {_pct(min(shares))}. The band is the agent's calm baseline plus the configured margins.</p>"
+        )
     else:
         h.append('<p class="empty">No call with measured agent speech.</p>')
     h.append("</section>")
 
     # prompts per kind per hour of agent talk
     h.append('<section id="prompts"><h2>Prompts per kind per hour of agent talk</h2>')
-    kinds = list(PROMPT_KINDS) + sorted({k[len("prompts_"):] for r in rows for k in r
-                                         if k.startswith("prompts_") and k != "prompts_total"} - set(PROMPT_KINDS))
+    kinds = list(PROMPT_KINDS) + sorted(
+        {k[len("prompts_") :] for r in rows for k in r if k.startswith("prompts_") and k != "prompts_total"} - set(PROMPT_KINDS)
+    )
     items = []
     for k in kinds:
         v = _rate(_sum(ok, f"prompts_{k}"), talk_s)
@@ -381,14 +422,26 @@ def render_dashboard(rows: Sequence[Mapping[str, Any]], *, out_dir: Path, dash_p
     # overtalk and silences
     h.append('<section id="overtalk"><h2>Overtalk and long silences</h2>')
     two_party = [r for r in ok if _num(r.get("overtalk_count")) is not None]
-    h.append(svg_bars([
-        ("overtalk / h agent talk", ot_rate, _f(ot_rate)),
-        ("agent interruptions / h", _rate(_sum(ok, "agent_interruptions"), talk_s), _f(_rate(_sum(ok, "agent_interruptions"), talk_s))),
-        ("silences > 10 s / h calls", sil_rate, _f(sil_rate)),
-    ], title="overtalk and long-silence rates", color=PALETTE[3]))
+    h.append(
+        svg_bars(
+            [
+                ("overtalk / h agent talk", ot_rate, _f(ot_rate)),
+                (
+                    "agent interruptions / h",
+                    _rate(_sum(ok, "agent_interruptions"), talk_s),
+                    _f(_rate(_sum(ok, "agent_interruptions"), talk_s)),
+                ),
+                ("silences > 10 s / h calls", sil_rate, _f(sil_rate)),
+            ],
+            title="overtalk and long-silence rates",
+            color=PALETTE[3],
+        )
+    )
     with_sil = sum(1 for r in ok if (_num(r.get("silences_over_10s")) or 0) > 0)
-    h.append(f'<p class="note">Overtalk: both parties talking at once for 0.5 s or more ({len(two_party)} calls with a customer '
-             f"channel). {with_sil} of {len(ok)} calls have at least one silence over 10 s.</p></section>")
+    h.append(
+        f'<p class="note">Overtalk: both parties talking at once for 0.5 s or more ({len(two_party)} calls with a customer '
+        f"channel). {with_sil} of {len(ok)} calls have at least one silence over 10 s.</p></section>"
+    )
 
     # trends
     label, bucket = _bucket(rows)
@@ -398,11 +451,22 @@ def render_dashboard(rows: Sequence[Mapping[str, Any]], *, out_dir: Path, dash_p
     else:
         key = "team" if has_teams else ""
         who = "per team" if has_teams else "all calls (no manifest named teams)"
-        h.append(svg_lines(_trend(ok, key, bucket, "in_band"), title=f"mean in-band share {label}, {who}",
-                           y_label="in-band share", percent=True))
-        h.append(svg_lines(_trend(ok, key, bucket, "prompts"), title=f"prompts per hour of agent talk {label}, {who}",
-                           y_label="prompts / h"))
-        h.append(f'<p class="note">{_e(label[:1].upper() + label[1:])}, {_e(who)}; at most {MAX_SERIES} groups (the largest).</p>')
+        h.append(
+            svg_lines(
+                _trend(ok, key, bucket, "in_band"),
+                title=f"mean in-band share {label}, {who}",
+                y_label="in-band share",
+                percent=True,
+            )
+        )
+        h.append(
+            svg_lines(
+                _trend(ok, key, bucket, "prompts"), title=f"prompts per hour of agent talk {label}, {who}", y_label="prompts / h"
+            )
+        )
+        h.append(
+            f'<p class="note">{_e(label[:1].upper() + label[1:])}, {_e(who)}; at most {MAX_SERIES} groups (the largest).</p>'
+        )
     h.append("</section>")
 
     # per team table
@@ -412,36 +476,54 @@ def render_dashboard(rows: Sequence[Mapping[str, Any]], *, out_dir: Path, dash_p
     if has_agents:
         h.append('<section id="agents"><h2>Per agent</h2>' + _group_table(ok, "agent_id"))
         if bucket is not None:
-            h.append(svg_lines(_trend(ok, "agent_id", bucket, "in_band"), title=f"mean in-band share {label}, per agent",
-                               y_label="in-band share", percent=True))
-        h.append('<p class="note">Agents as the manifest names them; the figures are measured on their calls, '
-                 "lowest in-band share first.</p></section>")
+            h.append(
+                svg_lines(
+                    _trend(ok, "agent_id", bucket, "in_band"),
+                    title=f"mean in-band share {label}, per agent",
+                    y_label="in-band share",
+                    percent=True,
+                )
+            )
+        h.append(
+            '<p class="note">Agents as the manifest names them; the figures are measured on their calls, '
+            "lowest in-band share first.</p></section>"
+        )
 
     # calls that most need a listen
     h.append('<section id="listen"><h2>Calls that most need a listen</h2>')
     ranked = sorted(((listen_score(r), r) for r in ok), key=lambda x: -x[0][0])
     ranked = [x for x in ranked if x[0][0] > 0][:TOP_LISTEN]
     if ranked:
-        h.append("<table><thead><tr><th>call</th>" + ("<th>agent</th>" if has_agents else "")
-                 + ("<th>team</th>" if has_teams else "") + "<th>time</th><th>score</th><th>measured</th></tr></thead><tbody>")
+        h.append(
+            "<table><thead><tr><th>call</th>"
+            + ("<th>agent</th>" if has_agents else "")
+            + ("<th>team</th>" if has_teams else "")
+            + "<th>time</th><th>score</th><th>measured</th></tr></thead><tbody>"
+        )
         for (score, why), r in ranked:
             t = f"{r['_t']:%Y-%m-%d %H:%M}" if r["_t"] is not None else ""
-            h.append(f"<tr class=\"listen\"><td>{_link(out_dir, dash_path, r)}</td>"
-                     + (f"<td>{_e(r.get('agent_id'))}</td>" if has_agents else "")
-                     + (f"<td>{_e(r.get('team'))}</td>" if has_teams else "")
-                     + f'<td>{_e(t)}</td><td class="num">{score:.2f}</td><td>{_e("; ".join(why))}</td></tr>')
+            h.append(
+                f'<tr class="listen"><td>{_link(out_dir, dash_path, r)}</td>'
+                + (f"<td>{_e(r.get('agent_id'))}</td>" if has_agents else "")
+                + (f"<td>{_e(r.get('team'))}</td>" if has_teams else "")
+                + f'<td>{_e(t)}</td><td class="num">{score:.2f}</td><td>{_e("; ".join(why))}</td></tr>'
+            )
         h.append("</tbody></table>")
-        h.append('<p class="note">Score: 3 per customer escalation the agent did not get back into band from, 2 x the share '
-                 "of agent speech outside the band, 1 per prompt per minute of agent talk, 0.5 per overtalk episode, "
-                 f"0.3 per silence over 10 s; the top {TOP_LISTEN}. Links open the per-call report.</p>")
+        h.append(
+            '<p class="note">Score: 3 per customer escalation the agent did not get back into band from, 2 x the share '
+            "of agent speech outside the band, 1 per prompt per minute of agent talk, 0.5 per overtalk episode, "
+            f"0.3 per silence over 10 s; the top {TOP_LISTEN}. Links open the per-call report.</p>"
+        )
     else:
         h.append('<p class="empty">No call stands out.</p>')
     h.append("</section>")
 
     if bad:
-        h.append('<section id="failed"><h2>Calls that failed</h2><table><thead><tr><th>file</th><th>error</th></tr></thead><tbody>')
+        h.append(
+            '<section id="failed"><h2>Calls that failed</h2><table><thead><tr><th>file</th><th>error</th></tr></thead><tbody>'
+        )
         for r in bad:
-            h.append(f"<tr class=\"failed\"><td>{_e(r.get('file'))}</td><td>{_e(r.get('error'))}</td></tr>")
+            h.append(f'<tr class="failed"><td>{_e(r.get("file"))}</td><td>{_e(r.get("error"))}</td></tr>')
         h.append('</tbody></table><p class="note">Rerun the same `calmcall analyze` to retry them.</p></section>')
     h.append("</main></body></html>")
     return "\n".join(h)
@@ -457,13 +539,17 @@ def _group_table(rows: Sequence[Mapping[str, Any]], key: str) -> str:
         talk = _sum(rs, "agent_talk_s")
         stats.append((statistics.median(shares) if shares else None, g, rs, talk))
     stats.sort(key=lambda s: (s[0] is None, s[0] if s[0] is not None else 0.0, s[1]))
-    out = ["<table><thead><tr><th>" + _e(key) + "</th><th>calls</th><th>agent talk</th><th>median in-band share</th>"
-           "<th>prompts / h talk</th><th>overtalk / h talk</th><th>silences &gt; 10 s</th></tr></thead><tbody>"]
+    out = [
+        "<table><thead><tr><th>" + _e(key) + "</th><th>calls</th><th>agent talk</th><th>median in-band share</th>"
+        "<th>prompts / h talk</th><th>overtalk / h talk</th><th>silences &gt; 10 s</th></tr></thead><tbody>"
+    ]
     for med, g, rs, talk in stats:
-        out.append(f'<tr class="group"><td>{_e(g)}</td><td class="num">{len(rs)}</td><td class="num">{talk / 3600:.2f} h</td>'
-                   f'<td class="num">{_pct(med)}</td><td class="num">{_f(_rate(_sum(rs, "prompts_total"), talk))}</td>'
-                   f'<td class="num">{_f(_rate(_sum(rs, "overtalk_count"), talk))}</td>'
-                   f'<td class="num">{_sum(rs, "silences_over_10s"):.0f}</td></tr>')
+        out.append(
+            f'<tr class="group"><td>{_e(g)}</td><td class="num">{len(rs)}</td><td class="num">{talk / 3600:.2f} h</td>'
+            f'<td class="num">{_pct(med)}</td><td class="num">{_f(_rate(_sum(rs, "prompts_total"), talk))}</td>'
+            f'<td class="num">{_f(_rate(_sum(rs, "overtalk_count"), talk))}</td>'
+            f'<td class="num">{_sum(rs, "silences_over_10s"):.0f}</td></tr>'
+        )
     out.append("</tbody></table>")
     return "".join(out)
 

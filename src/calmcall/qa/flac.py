@@ -13,6 +13,7 @@ import numpy as np
 
 from calmcall.constants import SAMPLE_RATE_HZ
 
+
 class Sink(Protocol):
     """Where one channel's int16 samples go."""
 
@@ -41,8 +42,9 @@ class FlacSink:
         self._fd = os.open(self.path, flags, 0o600)
         try:
             os.fchmod(self._fd, 0o600)
-            self._sf = sf.SoundFile(self._fd, "w", samplerate=sample_rate_hz, channels=1,
-                                    format="FLAC", subtype="PCM_16", closefd=False)
+            self._sf = sf.SoundFile(
+                self._fd, "w", samplerate=sample_rate_hz, channels=1, format="FLAC", subtype="PCM_16", closefd=False
+            )
         except BaseException:
             os.close(self._fd)
             self.path.unlink(missing_ok=True)

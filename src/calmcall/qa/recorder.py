@@ -109,16 +109,17 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
-from calmcall.text.masking import KeywordTracker, MaskContext, card_request, spoken_digit_count
 from calmcall.constants import SAMPLE_RATE_HZ
 from calmcall.errors import RuntimeFault
 from calmcall.qa.flac import FlacSink, Sink, read_recording, to_pcm16  # noqa: F401 (re-exported)
+from calmcall.text.masking import KeywordTracker, MaskContext, card_request, spoken_digit_count
 
 log = logging.getLogger(__name__)
 
@@ -188,10 +189,10 @@ class _Span:
     s1: int
     word_end_n: int
     open: bool = True
-    scan_f: int = 0         # next activity frame to look at (forward)
+    scan_f: int = 0  # next activity frame to look at (forward)
     last_active_f: int = -1
-    run_f: int = 0          # inactive frames in a row so far
-    why: str = "masked"     # the rule that made it (one of _WHY), for the counters
+    run_f: int = 0  # inactive frames in a row so far
+    why: str = "masked"  # the rule that made it (one of _WHY), for the counters
 
 
 @dataclass
@@ -202,7 +203,7 @@ class _Window:
     role: str
     n0: int
     n1: int
-    scan_f: int             # next activity frame to look at
+    scan_f: int  # next activity frame to look at
     span: _Span | None = None  # the last span this window started
     why: str = "cvv_window"
 
@@ -266,11 +267,16 @@ class AudioRecorder:
     ) -> None:
         if not paths:
             raise ValueError("AudioRecorder needs at least one role → path")
-        if (min(delay_s, pad_s, extend_s, cvv_window_s, card_window_s, uncovered_s, cover_tol_s) < 0
-                or min(queue_s, flush_interval_s, join_gap_s) <= 0 or digit_run_min < 0):
-            raise ValueError("delay_s, pad_s, extend_s, cvv_window_s, card_window_s, uncovered_s and "
-                             "cover_tol_s must be >= 0 s, digit_run_min >= 0; queue_s, "
-                             "flush_interval_s and join_gap_s > 0 s")
+        if (
+            min(delay_s, pad_s, extend_s, cvv_window_s, card_window_s, uncovered_s, cover_tol_s) < 0
+            or min(queue_s, flush_interval_s, join_gap_s) <= 0
+            or digit_run_min < 0
+        ):
+            raise ValueError(
+                "delay_s, pad_s, extend_s, cvv_window_s, card_window_s, uncovered_s and "
+                "cover_tol_s must be >= 0 s, digit_run_min >= 0; queue_s, "
+                "flush_interval_s and join_gap_s > 0 s"
+            )
         if max_hold_s < delay_s:
             raise ValueError(f"max_hold_s ({max_hold_s} s) must be >= delay_s ({delay_s} s)")
         self.paths = {role: Path(p) for role, p in paths.items()}
@@ -298,10 +304,10 @@ class AudioRecorder:
         self._sink_factory = sink_factory
         self._on_warning = on_warning
         # session-thread state
-        self._n = 0                       # samples received (per channel)
-        self._released_n = 0              # samples handed on (queued, dropped or silenced)
+        self._n = 0  # samples received (per channel)
+        self._released_n = 0  # samples handed on (queued, dropped or silenced)
         self._held: collections.deque[_Piece] = collections.deque()
-        self._spans: list[_Span] = []     # masked spans not yet entirely released
+        self._spans: list[_Span] = []  # masked spans not yet entirely released
         self._windows: list[_Window] = []  # CVV windows not yet entirely scanned
         self._kw_ctx = MaskContext(cvv_window_s=self.cvv_window_s)
         self._kw = {r: KeywordTracker() for r in ("agent", "customer", *self.roles)}
@@ -310,8 +316,10 @@ class AudioRecorder:
         # the noise floor is the quietest frame of the last 6 s, unclamped: with the
         # detector's default clamp (floor <= loudest - 25 dB) steady line noise above
         # -60 dBFS counts as speech, and every span grows over the pauses
-        self._vads = {r: NoiseFloorVad(hop_s=_VAD_FRAME_N / self.sr, floor_window_s=_VAD_FLOOR_WINDOW_S,
-                                       min_range_db=0.0) for r in self.roles}
+        self._vads = {
+            r: NoiseFloorVad(hop_s=_VAD_FRAME_N / self.sr, floor_window_s=_VAD_FLOOR_WINDOW_S, min_range_db=0.0)
+            for r in self.roles
+        }
         self._act = {r: bytearray() for r in self.roles}  # 1 = voice, per 20 ms frame
         self._vad_carry = {r: np.zeros(0, dtype=np.float32) for r in self.roles}
         self._last_word_end_s: dict[str, float] = {}
@@ -330,7 +338,7 @@ class AudioRecorder:
         self._finished = False
         self.masked_spans = 0
         self.masked_n = 0
-        self.cvv_window_n = 0             # silenced by a CVV window and by no masked word
+        self.cvv_window_n = 0  # silenced by a CVV window and by no masked word
         self.evidence_spans = {w: 0 for w in ("digits", "untranscribed", "card_window")}
         self.unchecked_n = 0
         self.late_masks = 0
@@ -358,12 +366,15 @@ class AudioRecorder:
                 self._sinks[role] = self._sink_factory(path)
             except FileExistsError:
                 self._close_sinks()
-                raise RecordingError(f"{path} already exists; recordings are never overwritten "
-                                     "(move it away, or start a new session)") from None
+                raise RecordingError(
+                    f"{path} already exists; recordings are never overwritten (move it away, or start a new session)"
+                ) from None
             except OSError as exc:
                 self._close_sinks()
-                raise RecordingError(f"cannot create {path}: {exc.strerror or exc} (check that the "
-                                     "sessions folder is writable, or pass another --sessions-dir)") from None
+                raise RecordingError(
+                    f"cannot create {path}: {exc.strerror or exc} (check that the "
+                    "sessions folder is writable, or pass another --sessions-dir)"
+                ) from None
         try:
             from .sessionlog.paths import _fsync_dir
 
@@ -403,8 +414,11 @@ class AudioRecorder:
         if self._thread is not None:
             self._thread.join(timeout_s)
             if self._thread.is_alive():
-                self._warn("slow", f"audio recording: the disk did not finish writing within {timeout_s:.0f} s; "
-                           "the FLAC files may be incomplete")
+                self._warn(
+                    "slow",
+                    f"audio recording: the disk did not finish writing within {timeout_s:.0f} s; "
+                    "the FLAC files may be incomplete",
+                )
         else:
             self._close_sinks()
 
@@ -492,7 +506,7 @@ class AudioRecorder:
         # a card-request phrase in the partial: the committed words may lose it
         recent = list(self._recent.get(p.speaker, []))
         for i in range(len(toks)):
-            if card_request(recent[-3:] + toks[:i + 1]):
+            if card_request(recent[-3:] + toks[: i + 1]):
                 # said in the utterance still open: from the start of its stretch of speech
                 start = self._stretch_start(role, t_n) if role is not None else back_n
                 self._card_request(p.speaker, max(back_n, start))
@@ -610,9 +624,15 @@ class AudioRecorder:
             while f < end_f:
                 if act[f] and (win.span is None or f * _VAD_FRAME_N >= win.span.s1):
                     s0 = max(self._released_n, f * _VAD_FRAME_N - self._pad_n)
-                    span = _Span(win.role, s0, (f + 1) * _VAD_FRAME_N + self._pad_n,
-                                 max((f + 1) * _VAD_FRAME_N, win.n1), scan_f=f + 1, last_active_f=f,
-                                 why=win.why)
+                    span = _Span(
+                        win.role,
+                        s0,
+                        (f + 1) * _VAD_FRAME_N + self._pad_n,
+                        max((f + 1) * _VAD_FRAME_N, win.n1),
+                        scan_f=f + 1,
+                        last_active_f=f,
+                        why=win.why,
+                    )
                     if win.span is None:
                         self._extend_back(span)
                     self._extend_forward(span, final=final)
@@ -631,10 +651,10 @@ class AudioRecorder:
             self.evidence_spans[why] = self.evidence_spans.get(why, 0) + 1
         if s0 < self._released_n:
             self.late_masks += 1
-            self._warn("late", f"audio recording: {what} came back after its audio was written; "
-                       "that stretch of the FLAC is not masked")
-        span = _Span(role, max(s0, self._released_n), max(s1, self._released_n), s1,
-                     scan_f=-(-s1 // _VAD_FRAME_N), why=why)
+            self._warn(
+                "late", f"audio recording: {what} came back after its audio was written; that stretch of the FLAC is not masked"
+            )
+        span = _Span(role, max(s0, self._released_n), max(s1, self._released_n), s1, scan_f=-(-s1 // _VAD_FRAME_N), why=why)
         if role is None or self._extend_f == 0:
             span.open = False
         else:
@@ -696,8 +716,7 @@ class AudioRecorder:
         if span is not None and span.s0 <= s0 <= span.s1 and any(sp is span for sp in self._spans):
             span.s1 = max(span.s1, s1)
             return
-        self._add_span(role, s0, s1, what=f"untranscribed speech at {run[0] * _VAD_FRAME_N / self.sr:.1f} s",
-                       why="untranscribed")
+        self._add_span(role, s0, s1, what=f"untranscribed speech at {run[0] * _VAD_FRAME_N / self.sr:.1f} s", why="untranscribed")
         self._uspan[role] = self._spans[-1] if self._spans and self._spans[-1].why == "untranscribed" else None
         self._open_window(role, s1)
 
@@ -741,7 +760,7 @@ class AudioRecorder:
         """Voice activity of ``role`` per 20 ms frame (for growing masked spans)."""
         x = np.concatenate([self._vad_carry[role], x16.astype(np.float32) / 32768.0])
         k = len(x) // _VAD_FRAME_N
-        self._vad_carry[role] = x[k * _VAD_FRAME_N:]
+        self._vad_carry[role] = x[k * _VAD_FRAME_N :]
         if k == 0:
             return
         frames = x[: k * _VAD_FRAME_N].reshape(k, _VAD_FRAME_N)
@@ -781,8 +800,11 @@ class AudioRecorder:
             self._release(limit)
         over = self._n - int(round(self.max_hold_s * self.sr))
         if over > self._released_n and self._cutoff_n is None:
-            self._warn("unchecked", f"audio recording: the transcript is more than {self.max_hold_s:.0f} s behind; "
-                       "audio it has not checked for card numbers is written as silence")
+            self._warn(
+                "unchecked",
+                f"audio recording: the transcript is more than {self.max_hold_s:.0f} s behind; "
+                "audio it has not checked for card numbers is written as silence",
+            )
             self._release(over, silence=True)
 
     def transcript_lost(self, settled_s: float | None = None) -> None:
@@ -797,8 +819,11 @@ class AudioRecorder:
         if self._raw:
             cut = min(cut, int(math.floor((min(k[1] for k in self._raw) - self.pad_s) * self.sr)))
         self._cutoff_n = max(cut, self._released_n)
-        self._warn("lost", f"audio recording stopped at {self._cutoff_n / self.sr:.1f} s: transcription failed, "
-                   "so card numbers could no longer be masked")
+        self._warn(
+            "lost",
+            f"audio recording stopped at {self._cutoff_n / self.sr:.1f} s: transcription failed, "
+            "so card numbers could no longer be masked",
+        )
 
     # ------------------------------------------------------------------ info
     @property
@@ -880,7 +905,7 @@ class AudioRecorder:
             for span in self._spans:
                 lo, hi = max(span.s0, a), min(span.s1, to_n)
                 if hi > lo:
-                    by_why[span.why][lo - a:hi - a] = True
+                    by_why[span.why][lo - a : hi - a] = True
             mask = np.zeros(got, dtype=bool)
             for w in _WHY:  # each silenced sample counted once, for the strongest rule
                 self.silenced_n[w] += int((by_why[w] & ~mask).sum())
@@ -896,7 +921,7 @@ class AudioRecorder:
             return
         step = int(self.sr * _PIECE_S)
         for k in range(0, got, step):
-            self._enqueue(_Piece(a + k, {r: arrays[r][k:k + step] for r in self.roles}), block=final)
+            self._enqueue(_Piece(a + k, {r: arrays[r][k : k + step] for r in self.roles}), block=final)
 
     def _enqueue(self, piece: _Piece, *, block: bool) -> None:
         with self._cond:
@@ -917,8 +942,11 @@ class AudioRecorder:
                 self._cond.notify_all()
                 drop = False
         if drop:
-            self._warn("drop", f"audio recording: the disk is too slow, {self.queue_s:.0f} s of audio are waiting; "
-                       "dropping audio (written as silence) rather than delaying the call")
+            self._warn(
+                "drop",
+                f"audio recording: the disk is too slow, {self.queue_s:.0f} s of audio are waiting; "
+                "dropping audio (written as silence) rather than delaying the call",
+            )
 
     def _writer_loop(self) -> None:
         last_flush = time.monotonic()
@@ -975,8 +1003,11 @@ class AudioRecorder:
         with self._cond:  # wake a finish() waiting for room
             self._cond.notify_all()
         where = f"{self._written_n / self.sr:.1f} s"
-        self._warn("error", f"audio recording stopped after {where}: {exc} (the session goes on; the FLAC "
-                   "files hold the audio up to there; free disk space or pick another --sessions-dir)")
+        self._warn(
+            "error",
+            f"audio recording stopped after {where}: {exc} (the session goes on; the FLAC "
+            "files hold the audio up to there; free disk space or pick another --sessions-dir)",
+        )
 
     def _close_sinks(self, raise_errors: bool = False) -> None:
         first: BaseException | None = None

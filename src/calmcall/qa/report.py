@@ -17,14 +17,16 @@ import base64
 import html
 import json
 import os
-from datetime import datetime, timezone
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from calmcall.qa import scorecard as sc
-from calmcall.safeio import atomic_write_text
 from calmcall.qa.report_audio import AUDIO_EXTS, AudioSource, _audio_src, audio_sources_for  # noqa: F401 (re-exported)
 from calmcall.qa.report_plot import fmt_time, timeline_png
+from calmcall.safeio import atomic_write_text
+
 
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100.0 * x:.1f} %"
@@ -42,8 +44,7 @@ def _ts(t_s: float | None, *, label: str | None = None) -> str:
     """A timestamp that seeks the audio (when there is audio) and the timeline cursor."""
     if t_s is None:
         return "-"
-    return (f'<a class="ts" href="#" data-t="{float(t_s):.2f}" title="play from {fmt_time(t_s)}">'
-            f"{_e(label or fmt_time(t_s))}</a>")
+    return f'<a class="ts" href="#" data-t="{float(t_s):.2f}" title="play from {fmt_time(t_s)}">{_e(label or fmt_time(t_s))}</a>'
 
 
 # --------------------------------------------------------------------------- plot
@@ -90,8 +91,10 @@ _JS = """
 
 def _card(key: str, label: str, value: Any, shown: str) -> str:
     raw = "" if value is None else json.dumps(value)
-    return (f'<div class="card" data-key="{_e(key)}" data-value="{_e(raw)}"><div class="v">{_e(shown)}</div>'
-            f'<div class="k">{_e(label)}</div></div>')
+    return (
+        f'<div class="card" data-key="{_e(key)}" data-value="{_e(raw)}"><div class="v">{_e(shown)}</div>'
+        f'<div class="k">{_e(label)}</div></div>'
+    )
 
 
 def _row(key: str, label: str, value: Any, shown: str) -> str:
@@ -149,21 +152,25 @@ def render_report(
     name = Path(str(doc.get("file") or "call")).name
     session = doc.get("session") if isinstance(doc.get("session"), Mapping) else None
     title = title or say("report.title", name=name)
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     ch = doc.get("channels") or {}
     tg = card["targets"]
     ppk = card["prompts_per_kind"]
 
     h: list[str] = []
-    h.append(f"<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">")
+    h.append(f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">')
     h.append('<meta name="viewport" content="width=device-width,initial-scale=1">')
-    h.append('<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
-             "style-src 'unsafe-inline'; script-src 'unsafe-inline'; media-src data: file: blob: 'self'\">")
+    h.append(
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+        "style-src 'unsafe-inline'; script-src 'unsafe-inline'; media-src data: file: blob: 'self'\">"
+    )
     h.append('<meta name="referrer" content="no-referrer">')
     h.append(f"<title>{_e(title)}</title><style>{_CSS}</style></head><body><main>")
     # header
     h.append(f"<header><h1>{_e(title)}</h1>")
-    meta_bits = [f"duration {fmt_time(card['duration_s'])} ({card['duration_s']:.1f} s)" if card["duration_s"] is not None else ""]
+    meta_bits = [
+        f"duration {fmt_time(card['duration_s'])} ({card['duration_s']:.1f} s)" if card["duration_s"] is not None else ""
+    ]
     if session:
         meta_bits.append(f"session {session.get('session_id')}")
         if session.get("started_at"):
@@ -174,27 +181,35 @@ def render_report(
             meta_bits.append("log incomplete (session did not close cleanly)")
         if session.get("damage"):
             meta_bits.append(f"log damaged: {session['damage']}")
-    meta_bits.append(f"channels: agent {ch.get('agent')}, customer {ch.get('customer') if ch.get('customer') is not None else 'none'}")
+    meta_bits.append(
+        f"channels: agent {ch.get('agent')}, customer {ch.get('customer') if ch.get('customer') is not None else 'none'}"
+    )
     meta_bits.append(f"generated {generated}")
     h.append(f'<p class="meta">{_e(" · ".join(b for b in meta_bits if b))}</p>')
     h.append(f'<p class="meta">File: <code>{_e(doc.get("file", ""))}</code></p>')
     bl = doc.get("baselines") or {}
-    h.append(f'<p class="meta">Agent calm baseline: {_e(_baseline_text(bl.get("agent"), ((doc.get("measures") or {}).get("agent") or {}).get("baseline_status")))}. '
-             f'Target band: pace up to +{tg["pace_margin"] * 100:.0f} % (transcribed words; '
-             f'+{tg["acoustic_pace_margin"] * 100:.0f} % for the acoustic estimate without words), '
-             f'pitch up to +{tg["pitch_margin_st"]:g} st, level up to +{tg["volume_margin_db"]:g} dB above that baseline '
-             f'(pitch and level x{tg["escalated_factor"]:g}, pace x{tg["escalated_pace_factor"]:g} while the customer '
-             'is escalated) - the rule the prompts use.</p>')
-    h.append('<p class="note">This report states measurable facts about the call (pace, pitch, level, times and counts). '
-             "It makes no judgement about anyone's emotions. It was produced on this machine and loads nothing from the network.</p>")
+    h.append(
+        f'<p class="meta">Agent calm baseline: {_e(_baseline_text(bl.get("agent"), ((doc.get("measures") or {}).get("agent") or {}).get("baseline_status")))}. '
+        f"Target band: pace up to +{tg['pace_margin'] * 100:.0f} % (transcribed words; "
+        f"+{tg['acoustic_pace_margin'] * 100:.0f} % for the acoustic estimate without words), "
+        f"pitch up to +{tg['pitch_margin_st']:g} st, level up to +{tg['volume_margin_db']:g} dB above that baseline "
+        f"(pitch and level x{tg['escalated_factor']:g}, pace x{tg['escalated_pace_factor']:g} while the customer "
+        "is escalated) - the rule the prompts use.</p>"
+    )
+    h.append(
+        '<p class="note">This report states measurable facts about the call (pace, pitch, level, times and counts). '
+        "It makes no judgement about anyone's emotions. It was produced on this machine and loads nothing from the network.</p>"
+    )
     h.append("</header>")
 
     # audio player
     h.append('<section id="player">')
     if sources:
         for s in sources:
-            h.append(f'<div><span class="meta">{_e(s.label)} audio</span> '
-                     f'<audio class="call-audio" controls preload="metadata" src="{_e(_audio_src(s, out, embed_audio))}"></audio></div>')
+            h.append(
+                f'<div><span class="meta">{_e(s.label)} audio</span> '
+                f'<audio class="call-audio" controls preload="metadata" src="{_e(_audio_src(s, out, embed_audio))}"></audio></div>'
+            )
         h.append('<p class="note">Click a timestamp or the timeline to play from that point.</p>')
     else:
         h.append('<p class="note">No audio available for this call: timestamps mark the timeline only.</p>')
@@ -204,43 +219,103 @@ def render_report(
     h.append(f'<section id="scorecard"><h2>{_e(say("report.scorecard"))}</h2><div class="cards">')
     h.append(_card("in_band_share", "agent speech in the target band", card["in_band_share"], _pct(card["in_band_share"])))
     h.append(_card("prompts_total", "prompts", card["prompts_total"], str(card["prompts_total"])))
-    h.append(_card("overtalk_count", "overtalk episodes", card["overtalk_count"], "-" if card["overtalk_count"] is None else str(card["overtalk_count"])))
+    h.append(
+        _card(
+            "overtalk_count",
+            "overtalk episodes",
+            card["overtalk_count"],
+            "-" if card["overtalk_count"] is None else str(card["overtalk_count"]),
+        )
+    )
     h.append(_card("talk_ratio_agent", "agent share of talk time", card["talk_ratio_agent"], _pct(card["talk_ratio_agent"])))
-    h.append(_card("longest_agent_monologue_s", "longest agent monologue", card["longest_agent_monologue_s"], _sec(card["longest_agent_monologue_s"])))
+    h.append(
+        _card(
+            "longest_agent_monologue_s",
+            "longest agent monologue",
+            card["longest_agent_monologue_s"],
+            _sec(card["longest_agent_monologue_s"]),
+        )
+    )
     h.append(_card("silences_over_10s", "silences over 10 s", card["silences_over_10s"], str(card["silences_over_10s"])))
-    h.append(_card("escalation_episodes", "customer escalation episodes", card["escalation_episodes"], str(card["escalation_episodes"])))
-    h.append(_card("max_back_in_band_s", "longest time back into band", card["max_back_in_band_s"], _sec(card["max_back_in_band_s"])))
-    h.append("</div><table class=\"scorecard\"><tbody>")
+    h.append(
+        _card(
+            "escalation_episodes", "customer escalation episodes", card["escalation_episodes"], str(card["escalation_episodes"])
+        )
+    )
+    h.append(
+        _card("max_back_in_band_s", "longest time back into band", card["max_back_in_band_s"], _sec(card["max_back_in_band_s"]))
+    )
+    h.append('</div><table class="scorecard"><tbody>')
     rows = [
         ("in_band_share", "Agent speech in the target band", card["in_band_share"], _pct(card["in_band_share"])),
-        ("in_band_s", "Measured agent speech in band / measured", card["in_band_s"],
-         f"{_sec(card['in_band_s'])} of {_sec(card['measured_speech_s'])}"),
+        (
+            "in_band_s",
+            "Measured agent speech in band / measured",
+            card["in_band_s"],
+            f"{_sec(card['in_band_s'])} of {_sec(card['measured_speech_s'])}",
+        ),
         ("pace_over_share", "Agent speech above the pace band", card["pace_over_share"], _pct(card["pace_over_share"])),
         ("pitch_over_share", "Agent speech above the pitch band", card["pitch_over_share"], _pct(card["pitch_over_share"])),
         ("level_over_share", "Agent speech above the level band", card["level_over_share"], _pct(card["level_over_share"])),
-        ("agent_median_rate_rel", "Agent median pace (x calm)", card["agent_median_rate_rel"],
-         "-" if card["agent_median_rate_rel"] is None else f"{card['agent_median_rate_rel']:.2f}"),
-        ("agent_median_wpm", "Agent median words per minute", card["agent_median_wpm"],
-         "-" if card["agent_median_wpm"] is None else f"{card['agent_median_wpm']:.0f}"),
+        (
+            "agent_median_rate_rel",
+            "Agent median pace (x calm)",
+            card["agent_median_rate_rel"],
+            "-" if card["agent_median_rate_rel"] is None else f"{card['agent_median_rate_rel']:.2f}",
+        ),
+        (
+            "agent_median_wpm",
+            "Agent median words per minute",
+            card["agent_median_wpm"],
+            "-" if card["agent_median_wpm"] is None else f"{card['agent_median_wpm']:.0f}",
+        ),
         ("prompts_total", "Prompts, all kinds", card["prompts_total"], str(card["prompts_total"])),
     ]
     rows += [(f"prompts_{k}", f"Prompts: {k.replace('_', ' ')}", n, str(n)) for k, n in ppk.items()]
     rows += [
-        ("overtalk_count", "Overtalk episodes (both talking >= 0.5 s)", card["overtalk_count"],
-         "-" if card["overtalk_count"] is None else str(card["overtalk_count"])),
-        ("agent_interruptions", "of which the agent started while the customer talked", card["agent_interruptions"],
-         "-" if card["agent_interruptions"] is None else str(card["agent_interruptions"])),
+        (
+            "overtalk_count",
+            "Overtalk episodes (both talking >= 0.5 s)",
+            card["overtalk_count"],
+            "-" if card["overtalk_count"] is None else str(card["overtalk_count"]),
+        ),
+        (
+            "agent_interruptions",
+            "of which the agent started while the customer talked",
+            card["agent_interruptions"],
+            "-" if card["agent_interruptions"] is None else str(card["agent_interruptions"]),
+        ),
         ("overtalk_s", "Overtalk time", card["overtalk_s"], _sec(card["overtalk_s"])),
         ("talk_ratio_agent", "Talk ratio (agent / both)", card["talk_ratio_agent"], _pct(card["talk_ratio_agent"])),
         ("agent_talk_s", "Agent talk time", card["agent_talk_s"], _sec(card["agent_talk_s"])),
         ("customer_talk_s", "Customer talk time", card["customer_talk_s"], _sec(card["customer_talk_s"])),
-        ("longest_agent_monologue_s", "Longest agent monologue", card["longest_agent_monologue_s"], _sec(card["longest_agent_monologue_s"])),
-        ("longest_customer_monologue_s", "Longest customer monologue", card["longest_customer_monologue_s"], _sec(card["longest_customer_monologue_s"])),
+        (
+            "longest_agent_monologue_s",
+            "Longest agent monologue",
+            card["longest_agent_monologue_s"],
+            _sec(card["longest_agent_monologue_s"]),
+        ),
+        (
+            "longest_customer_monologue_s",
+            "Longest customer monologue",
+            card["longest_customer_monologue_s"],
+            _sec(card["longest_customer_monologue_s"]),
+        ),
         ("silences_over_10s", "Silences over 10 s", card["silences_over_10s"], str(card["silences_over_10s"])),
         ("silence_total_s", "Total silence (gaps under 2 s ignored)", card["silence_total_s"], _sec(card["silence_total_s"])),
         ("escalation_episodes", "Customer escalation episodes", card["escalation_episodes"], str(card["escalation_episodes"])),
-        ("max_back_in_band_s", "Longest time for the agent to get back into band", card["max_back_in_band_s"], _sec(card["max_back_in_band_s"])),
-        ("words", "Transcribed words (agent / customer)", card["words"], f"{card['words']} ({card['agent_words']} / {card['customer_words']})"),
+        (
+            "max_back_in_band_s",
+            "Longest time for the agent to get back into band",
+            card["max_back_in_band_s"],
+            _sec(card["max_back_in_band_s"]),
+        ),
+        (
+            "words",
+            "Transcribed words (agent / customer)",
+            card["words"],
+            f"{card['words']} ({card['agent_words']} / {card['customer_words']})",
+        ),
     ]
     h.extend(_row(*r) for r in rows)
     h.append("</tbody></table></section>")
@@ -248,13 +323,17 @@ def render_report(
     # timeline
     b64 = base64.b64encode(png).decode("ascii")
     h.append(f'<section id="timeline"><h2>{_e(say("report.timeline"))}</h2><div class="plotwrap">')
-    h.append(f'<img id="timeline-plot" alt="Agent pace, pitch and level over the call against the target band, '
-             f'with customer escalation, speech activity and prompts marked" src="data:image/png;base64,{b64}" '
-             f'data-x0="{geo["x0"]:.5f}" data-x1="{geo["x1"]:.5f}" data-t0="{geo["t0"]:.3f}" data-t1="{geo["t1"]:.3f}">')
+    h.append(
+        f'<img id="timeline-plot" alt="Agent pace, pitch and level over the call against the target band, '
+        f'with customer escalation, speech activity and prompts marked" src="data:image/png;base64,{b64}" '
+        f'data-x0="{geo["x0"]:.5f}" data-x1="{geo["x1"]:.5f}" data-t0="{geo["t0"]:.3f}" data-t1="{geo["t1"]:.3f}">'
+    )
     h.append('<div id="cursor"></div></div>')
-    h.append('<p class="note">Green: the target band (the agent\'s calm baseline plus the margins; tighter while the customer is '
-             "escalated). Red dots: agent speech above the band. Shaded red: customer escalated (raised pitch, level or pace "
-             "against the customer's own start of call). Dashed purple: prompts. Bottom strip: who is talking; orange: overtalk.</p>")
+    h.append(
+        '<p class="note">Green: the target band (the agent\'s calm baseline plus the margins; tighter while the customer is '
+        "escalated). Red dots: agent speech above the band. Shaded red: customer escalated (raised pitch, level or pace "
+        "against the customer's own start of call). Dashed purple: prompts. Bottom strip: who is talking; orange: overtalk.</p>"
+    )
     h.append("</section>")
 
     # prompts
@@ -262,12 +341,17 @@ def render_report(
     prompts = sorted(doc.get("prompts") or [], key=lambda p: float(p["t_s"]))
     prompts = [localize_dict(p, lang) for p in prompts]
     if prompts:
-        h.append("<table><thead><tr>" + "".join(f"<th>{_e(say('report.th.' + k))}</th>" for k in
-                                                ("time", "kind", "prompt", "detail", "severity")) + "</tr></thead><tbody>")
+        h.append(
+            "<table><thead><tr>"
+            + "".join(f"<th>{_e(say('report.th.' + k))}</th>" for k in ("time", "kind", "prompt", "detail", "severity"))
+            + "</tr></thead><tbody>"
+        )
         for p in prompts:
             sev = str(p.get("severity", ""))
-            h.append(f'<tr class="prompt" data-kind="{_e(p.get("kind"))}"><td>{_ts(float(p["t_s"]))}</td><td>{_e(p.get("kind"))}</td>'
-                     f'<td>{_e(p.get("headline"))}</td><td>{_e(p.get("detail"))}</td><td class="sev-{_e(sev)}">{_e(sev)}</td></tr>')
+            h.append(
+                f'<tr class="prompt" data-kind="{_e(p.get("kind"))}"><td>{_ts(float(p["t_s"]))}</td><td>{_e(p.get("kind"))}</td>'
+                f'<td>{_e(p.get("headline"))}</td><td>{_e(p.get("detail"))}</td><td class="sev-{_e(sev)}">{_e(sev)}</td></tr>'
+            )
         h.append("</tbody></table>")
     else:
         h.append(f'<p class="empty">{_e(say("report.no_prompts"))}</p>')
@@ -276,25 +360,44 @@ def render_report(
     # escalations
     h.append(f'<section id="escalations"><h2>{_e(say("report.escalations"))}</h2>')
     if card["escalations"]:
-        h.append("<table><thead><tr><th>start</th><th>end</th><th>duration</th><th>agent left the band</th>"
-                 "<th>time back into band</th></tr></thead><tbody>")
+        h.append(
+            "<table><thead><tr><th>start</th><th>end</th><th>duration</th><th>agent left the band</th>"
+            "<th>time back into band</th></tr></thead><tbody>"
+        )
         for e in card["escalations"]:
-            back = ("stayed in band" if not e["agent_left_band"] else
-                    (f"{e['back_in_band_s']:.1f} s (left {fmt_time(e['left_band_s'])}, back {fmt_time(e['back_at_s'])})"
-                     if e["back_in_band_s"] is not None else "not back in band by the end of the call"))
+            back = (
+                "stayed in band"
+                if not e["agent_left_band"]
+                else (
+                    f"{e['back_in_band_s']:.1f} s (left {fmt_time(e['left_band_s'])}, back {fmt_time(e['back_at_s'])})"
+                    if e["back_in_band_s"] is not None
+                    else "not back in band by the end of the call"
+                )
+            )
             end = _ts(e["end_s"]) + (" (still escalated at the end)" if e["ongoing_at_end"] else "")
-            h.append(f'<tr class="escalation"><td>{_ts(e["start_s"])}</td><td>{end}</td><td class="num">{_sec(e["duration_s"])}</td>'
-                     f'<td>{"yes at " + _ts(e["left_band_s"]) if e["agent_left_band"] else "no"}</td><td>{_e(back)}</td></tr>')
+            h.append(
+                f'<tr class="escalation"><td>{_ts(e["start_s"])}</td><td>{end}</td><td class="num">{_sec(e["duration_s"])}</td>'
+                f"<td>{'yes at ' + _ts(e['left_band_s']) if e['agent_left_band'] else 'no'}</td><td>{_e(back)}</td></tr>"
+            )
         h.append("</tbody></table>")
     else:
-        h.append(f'<p class="empty">{_e(say("report.no_escalation"))}</p>' if card["has_customer"]
-                 else f'<p class="empty">{_e(say("report.no_customer"))}</p>')
+        h.append(
+            f'<p class="empty">{_e(say("report.no_escalation"))}</p>'
+            if card["has_customer"]
+            else f'<p class="empty">{_e(say("report.no_customer"))}</p>'
+        )
     h.append("</section>")
 
     # overtalk & silences
     h.append(f'<section id="events"><h2>{_e(say("report.events"))}</h2>')
-    items = [(e["start_s"], "overtalk", f"{e['duration_s']:.1f} s" + (" - agent started while the customer talked" if e["agent_interrupted"] else ""))
-             for e in card["overtalk_episodes"]]
+    items = [
+        (
+            e["start_s"],
+            "overtalk",
+            f"{e['duration_s']:.1f} s" + (" - agent started while the customer talked" if e["agent_interrupted"] else ""),
+        )
+        for e in card["overtalk_episodes"]
+    ]
     items += [(s["start_s"], "silence", f"{s['duration_s']:.1f} s with nobody talking") for s in card["long_silences"]]
     if items:
         h.append("<table><thead><tr><th>time</th><th>what</th><th>detail</th></tr></thead><tbody>")
@@ -310,10 +413,17 @@ def render_report(
     tr = sc.turns(doc.get("words") or [])
     if tr:
         for t in tr:
-            who = (message("report.who.agent", lang) if t["speaker"] == "agent" else
-                   message("report.who.customer", lang) if t["speaker"] == "customer" else t["speaker"])
-            h.append(f'<div class="turn {_e(t["speaker"])}" data-start="{t["start_s"]:.2f}" data-end="{t["end_s"]:.2f}">'
-                     f'<div>{_ts(t["start_s"])}</div><div class="who">{_e(who)}</div><div class="text">{_e(t["text"])}</div></div>')
+            who = (
+                message("report.who.agent", lang)
+                if t["speaker"] == "agent"
+                else message("report.who.customer", lang)
+                if t["speaker"] == "customer"
+                else t["speaker"]
+            )
+            h.append(
+                f'<div class="turn {_e(t["speaker"])}" data-start="{t["start_s"]:.2f}" data-end="{t["end_s"]:.2f}">'
+                f'<div>{_ts(t["start_s"])}</div><div class="who">{_e(who)}</div><div class="text">{_e(t["text"])}</div></div>'
+            )
     else:
         h.append(f'<p class="empty">{_e(say("report.no_transcript"))}</p>')
     h.append("</section>")

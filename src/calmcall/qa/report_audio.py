@@ -8,14 +8,22 @@ import io
 import mimetypes
 import os
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
-
+from typing import Any
 
 AUDIO_EXTS = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aiff", ".aif", ".au", ".webm"}
-_MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".opus": "audio/ogg",
-         ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".webm": "audio/webm"}
+_MIME = {
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".webm": "audio/webm",
+}
+
 
 @dataclass(frozen=True)
 class AudioSource:
@@ -64,4 +72,3 @@ def _audio_src(src: AudioSource, out_path: Path | None, embed: bool) -> str:
 
 
 # --------------------------------------------------------------------------- html
-

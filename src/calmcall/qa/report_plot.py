@@ -4,9 +4,11 @@ and overtalk marked, as a PNG drawn with matplotlib (no pyplot, no global state)
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from calmcall.qa import scorecard as sc
+
 
 def fmt_time(t_s: float | None) -> str:
     """``m:ss`` (or ``h:mm:ss``) for a time in seconds."""
@@ -95,8 +97,11 @@ def timeline_png(doc: Mapping[str, Any], *, width_px: int = 1200, dpi: int = 100
                 xs.append(t)
                 ys.append(v)
             ax.plot(xs, ys, color=_COLORS["agent"], lw=1.2, label="agent")
-            over = {float(m["t_s"]) for m in agent if m.get("active")
-                    and sc.above_band(m, dim, tg, escalated=sc.escalated_at(eps, float(m["t_s"])))}
+            over = {
+                float(m["t_s"])
+                for m in agent
+                if m.get("active") and sc.above_band(m, dim, tg, escalated=sc.escalated_at(eps, float(m["t_s"])))
+            }
             ot = [(t, v) for t, v in zip(ts, vs) if t in over]
             if ot:
                 ax.scatter([t for t, _ in ot], [v for _, v in ot], s=9, color=_COLORS["over"], zorder=3, label="above band")
@@ -129,10 +134,19 @@ def timeline_png(doc: Mapping[str, Any], *, width_px: int = 1200, dpi: int = 100
     top = axes[0]
     ymax = top.get_ylim()[1]
     for p in doc.get("prompts") or []:
-        top.annotate(str(p.get("kind", "")), (float(p["t_s"]), ymax), xytext=(2, -2), textcoords="offset points",
-                     fontsize=7, color=_COLORS["prompt"], va="top", rotation=90, zorder=5)
-    from matplotlib.patches import Patch
+        top.annotate(
+            str(p.get("kind", "")),
+            (float(p["t_s"]), ymax),
+            xytext=(2, -2),
+            textcoords="offset points",
+            fontsize=7,
+            color=_COLORS["prompt"],
+            va="top",
+            rotation=90,
+            zorder=5,
+        )
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     handles = [
         Line2D([], [], color=_COLORS["agent"], lw=1.2, label="agent"),
@@ -154,5 +168,3 @@ def timeline_png(doc: Mapping[str, Any], *, width_px: int = 1200, dpi: int = 100
 
 
 # --------------------------------------------------------------------------- audio
-
-

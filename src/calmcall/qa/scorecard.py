@@ -36,9 +36,11 @@ grid, a snapshot at ``t_s`` describing ``(t_s - step, t_s]``):
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from calmcall.config import TargetConfig
 from calmcall.events import PROMPT_KINDS
@@ -121,7 +123,7 @@ def overtalk_settings(doc: Mapping[str, Any]) -> dict[str, float]:
 def grid_step_s(timeline: list[Mapping[str, Any]]) -> float:
     """The spacing of the measures timeline (0.25 s unless the config changed it)."""
     ts = sorted({float(m["t_s"]) for m in timeline if m.get("speaker") == "agent"})
-    diffs = sorted(b - a for a, b in zip(ts, ts[1:]) if b - a > 1e-6)
+    diffs = sorted(b - a for a, b in itertools.pairwise(ts) if b - a > 1e-6)
     if not diffs:
         return 0.25
     return round(diffs[len(diffs) // 2], 3)
@@ -231,8 +233,12 @@ def _back_in_band(agent: list[Mapping[str, Any]], start: float, end: float, step
         window = later[i : i + need]
         if len(window) == need and all(w["in_band"] for w in window):
             t_back = float(m["t_s"]) - step  # the snapshot covers (t - step, t]
-            return {"agent_left_band": True, "left_band_s": _r(t_out - step),
-                    "back_in_band_s": _r(max(0.0, t_back - (t_out - step))), "back_at_s": _r(t_back)}
+            return {
+                "agent_left_band": True,
+                "left_band_s": _r(t_out - step),
+                "back_in_band_s": _r(max(0.0, t_back - (t_out - step))),
+                "back_at_s": _r(t_back),
+            }
     return {"agent_left_band": True, "left_band_s": _r(t_out - step), "back_in_band_s": None, "back_at_s": None}
 
 
@@ -242,13 +248,15 @@ def escalations(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
     agent = _series(timeline, "agent")
     out = []
     for ep in escalation_episodes(doc):
-        out.append({
-            "start_s": _r(ep["start_s"]),
-            "end_s": _r(ep["end_s"]),
-            "duration_s": _r(ep["end_s"] - ep["start_s"]),
-            "ongoing_at_end": ep["ongoing_at_end"],
-            **_back_in_band(agent, ep["start_s"], ep["end_s"], step),
-        })
+        out.append(
+            {
+                "start_s": _r(ep["start_s"]),
+                "end_s": _r(ep["end_s"]),
+                "duration_s": _r(ep["end_s"] - ep["start_s"]),
+                "ongoing_at_end": ep["ongoing_at_end"],
+                **_back_in_band(agent, ep["start_s"], ep["end_s"], step),
+            }
+        )
     return out
 
 
@@ -304,14 +312,22 @@ def talk_and_silence(doc: Mapping[str, Any]) -> dict[str, Any]:
             while k > 0 and customer[k - 1] and not agent[k - 1]:
                 k -= 1
             interrupted = (a - k) >= cust_min and (a - k) > 0
-            episodes.append({"start_s": _r(a * step), "end_s": _r(b * step), "duration_s": _r((b - a) * step),
-                             "agent_interrupted": interrupted})
-        out.update({
-            "overtalk_count": len(episodes),
-            "agent_interruptions": sum(e["agent_interrupted"] for e in episodes),
-            "overtalk_s": _r(sum(e["duration_s"] for e in episodes)),
-            "overtalk_episodes": episodes,
-        })
+            episodes.append(
+                {
+                    "start_s": _r(a * step),
+                    "end_s": _r(b * step),
+                    "duration_s": _r((b - a) * step),
+                    "agent_interrupted": interrupted,
+                }
+            )
+        out.update(
+            {
+                "overtalk_count": len(episodes),
+                "agent_interruptions": sum(e["agent_interrupted"] for e in episodes),
+                "overtalk_s": _r(sum(e["duration_s"] for e in episodes)),
+                "overtalk_episodes": episodes,
+            }
+        )
     else:
         out.update({"overtalk_count": None, "agent_interruptions": None, "overtalk_s": None, "overtalk_episodes": []})
     # silences between the first and last speech of the call
@@ -325,12 +341,14 @@ def talk_and_silence(doc: Mapping[str, Any]) -> dict[str, Any]:
             if d >= SILENCE_MIN_S - 1e-9:
                 silences.append({"start_s": _r((a + speech[0]) * step), "end_s": _r((b + speech[0]) * step), "duration_s": _r(d)})
     long = [s for s in silences if s["duration_s"] > SILENCE_LONG_S]
-    out.update({
-        "silence_total_s": _r(sum(s["duration_s"] for s in silences)),
-        "silences_over_10s": len(long),
-        "longest_silence_s": _r(max((s["duration_s"] for s in silences), default=0.0)),
-        "long_silences": long,
-    })
+    out.update(
+        {
+            "silence_total_s": _r(sum(s["duration_s"] for s in silences)),
+            "silences_over_10s": len(long),
+            "longest_silence_s": _r(max((s["duration_s"] for s in silences), default=0.0)),
+            "long_silences": long,
+        }
+    )
     # monologues
     for who, me, other in (("agent", agent, customer), ("customer", customer, agent)):
         if who == "customer" and not has_customer:
@@ -340,9 +358,7 @@ def talk_and_silence(doc: Mapping[str, Any]) -> dict[str, Any]:
         mons = _monologues(me, other, step)
         best = max(mons, key=lambda ab: ab[1] - ab[0], default=None)
         out[f"longest_{who}_monologue_s"] = _r((best[1] - best[0]) * step) if best else 0.0
-        out[f"longest_{who}_monologue"] = (
-            {"start_s": _r(best[0] * step), "end_s": _r(best[1] * step)} if best else None
-        )
+        out[f"longest_{who}_monologue"] = {"start_s": _r(best[0] * step), "end_s": _r(best[1] * step)} if best else None
     return out
 
 
@@ -433,12 +449,30 @@ def scorecard(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 CSV_FIELDS: tuple[str, ...] = (
-    "file", "status", "error", "duration_s", "in_band_share", "pace_over_share", "pitch_over_share",
-    "level_over_share", "agent_median_wpm", "prompts_total",
+    "file",
+    "status",
+    "error",
+    "duration_s",
+    "in_band_share",
+    "pace_over_share",
+    "pitch_over_share",
+    "level_over_share",
+    "agent_median_wpm",
+    "prompts_total",
     *(f"prompts_{k}" for k in PROMPT_KINDS),
-    "overtalk_count", "agent_interruptions", "talk_ratio_agent", "longest_agent_monologue_s",
-    "longest_customer_monologue_s", "silences_over_10s", "silence_total_s", "escalation_episodes",
-    "max_back_in_band_s", "escalations_not_back_in_band", "words", "json", "report",
+    "overtalk_count",
+    "agent_interruptions",
+    "talk_ratio_agent",
+    "longest_agent_monologue_s",
+    "longest_customer_monologue_s",
+    "silences_over_10s",
+    "silence_total_s",
+    "escalation_episodes",
+    "max_back_in_band_s",
+    "escalations_not_back_in_band",
+    "words",
+    "json",
+    "report",
 )
 
 

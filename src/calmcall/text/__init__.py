@@ -6,11 +6,11 @@ from .playbook import PhraseCoach, Playbook, PlaybookError, Rule, load_playbook
 __all__ = [
     "CardMasker",
     "MaskContext",
-    "mask_text",
-    "mask_partial",
     "PhraseCoach",
     "Playbook",
     "PlaybookError",
     "Rule",
     "load_playbook",
+    "mask_partial",
+    "mask_text",
 ]

@@ -46,14 +46,29 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence, cast
+from typing import cast
 
 from ..events import Word
 from .normalize import NUMBER_WORDS, TENS_WORDS, fold
 
-__all__ = ["CardMasker", "KeywordTracker", "MaskContext", "mask_text", "mask_partial", "luhn_ok", "words_to_digits",
-           "spoken_digit_count", "card_request", "Lexicon", "lexicon", "EN", "FR", "AUTO"]
+__all__ = [
+    "AUTO",
+    "EN",
+    "FR",
+    "CardMasker",
+    "KeywordTracker",
+    "Lexicon",
+    "MaskContext",
+    "card_request",
+    "lexicon",
+    "luhn_ok",
+    "mask_partial",
+    "mask_text",
+    "spoken_digit_count",
+    "words_to_digits",
+]
 
 MASK = "*"
 
@@ -65,12 +80,17 @@ _MULT = {"double": 2, "triple": 3, "treble": 3}
 _FILLERS = {"uh", "um", "umm", "uhm", "er", "erm", "ah", "eh", "hmm", "mm", "mhm"}
 _CONNECTORS = {"and", "dash", "hyphen", "space", "then"}
 _AMBIGUOUS = {"for": 4, "fore": 4, "to": 2, "too": 2, "won": 1, "ate": 8}
-_CARD_WORDS = {"card", "cards", "visa", "mastercard", "amex", "maestro", "credit", "debit",
-               "expiry", "expiration"}
+_CARD_WORDS = {"card", "cards", "visa", "mastercard", "amex", "maestro", "credit", "debit", "expiry", "expiration"}
 # "CV"/"CVB": how small recognisers often hear "CVV"
 _CVV_SINGLE = {"cvv", "cvv2", "cvc", "cvc2", "cv2", "csc", "cid", "cvn", "cv", "cvb"}
-_CVV_PAIRS = {("security", "code"), ("security", "number"), ("card", "verification"),
-              ("verification", "code"), ("verification", "value"), ("security", "digits")}
+_CVV_PAIRS = {
+    ("security", "code"),
+    ("security", "number"),
+    ("card", "verification"),
+    ("verification", "code"),
+    ("verification", "value"),
+    ("security", "digits"),
+}
 
 
 @dataclass(frozen=True)
@@ -115,20 +135,43 @@ def _en_kinds() -> dict[str, tuple[str, int | str | None]]:
 
 
 EN = Lexicon(
-    name="en", kinds=_en_kinds(), and_after={"and": frozenset({"hundred"})},
-    card_words=frozenset(_CARD_WORDS), cvv_single=frozenset(_CVV_SINGLE), cvv_pairs=frozenset(_CVV_PAIRS),
+    name="en",
+    kinds=_en_kinds(),
+    and_after={"and": frozenset({"hundred"})},
+    card_words=frozenset(_CARD_WORDS),
+    cvv_single=frozenset(_CVV_SINGLE),
+    cvv_pairs=frozenset(_CVV_PAIRS),
 )
 
 
 def _fr_kinds() -> dict[str, tuple[str, int | str | None]]:
     k: dict[str, tuple[str, int | str | None]] = {}
-    for w, v in {"zero": 0, "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6,
-                 "sept": 7, "huit": 8, "neuf": 9}.items():
+    for w, v in {
+        "zero": 0,
+        "un": 1,
+        "une": 1,
+        "deux": 2,
+        "trois": 3,
+        "quatre": 4,
+        "cinq": 5,
+        "six": 6,
+        "sept": 7,
+        "huit": 8,
+        "neuf": 9,
+    }.items():
         k[w] = ("unit", v)
     for w, v in {"onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16}.items():
         k[w] = ("teen", v)
-    for w, v in {"dix": 1, "trente": 3, "quarante": 4, "cinquante": 5, "septante": 7, "huitante": 8,
-                 "octante": 8, "nonante": 9}.items():
+    for w, v in {
+        "dix": 1,
+        "trente": 3,
+        "quarante": 4,
+        "cinquante": 5,
+        "septante": 7,
+        "huitante": 8,
+        "octante": 8,
+        "nonante": 9,
+    }.items():
         k[w] = ("tens", v)
     k["soixante"] = ("ftens", 6)
     k["vingt"] = ("vingt", 2)
@@ -149,15 +192,19 @@ def _fr_kinds() -> dict[str, tuple[str, int | str | None]]:
 #: "double quatre" / "deux fois quatre"; card words "carte (bancaire)", "CB"; security
 #: codes after "cryptogramme", "code de sécurité", "CVV", "les chiffres au dos".
 FR = Lexicon(
-    name="fr", kinds=_fr_kinds(),
+    name="fr",
+    kinds=_fr_kinds(),
     and_after={"et": frozenset({"tens", "ftens", "vingt", "hundred"})},
-    card_words=frozenset({"carte", "cartes", "bancaire", "visa", "mastercard", "amex", "maestro", "cb",
-                          "credit", "debit", "expiration"}),
+    card_words=frozenset(
+        {"carte", "cartes", "bancaire", "visa", "mastercard", "amex", "maestro", "cb", "credit", "debit", "expiration"}
+    ),
     cvv_single=frozenset(_CVV_SINGLE | {"cryptogramme", "crypto"}),
-    cvv_pairs=frozenset({("code", "securite"), ("au", "dos"), ("numero", "securite"),
-                         ("code", "verification"), ("code", "confidentiel")}),
-    cvv_triples=frozenset({("code", "de", "securite"), ("numero", "de", "securite"),
-                           ("code", "de", "verification"), ("chiffres", "au", "dos")}),
+    cvv_pairs=frozenset(
+        {("code", "securite"), ("au", "dos"), ("numero", "securite"), ("code", "verification"), ("code", "confidentiel")}
+    ),
+    cvv_triples=frozenset(
+        {("code", "de", "securite"), ("numero", "de", "securite"), ("code", "de", "verification"), ("chiffres", "au", "dos")}
+    ),
 )
 
 
@@ -167,9 +214,15 @@ def _union(a: Lexicon, b: Lexicon) -> Lexicon:
         kinds.setdefault(w, v)
     and_after = dict(a.and_after)
     and_after.update(b.and_after)
-    return Lexicon(name=f"{a.name}+{b.name}", kinds=kinds, and_after=and_after,
-                   card_words=a.card_words | b.card_words, cvv_single=a.cvv_single | b.cvv_single,
-                   cvv_pairs=a.cvv_pairs | b.cvv_pairs, cvv_triples=a.cvv_triples | b.cvv_triples)
+    return Lexicon(
+        name=f"{a.name}+{b.name}",
+        kinds=kinds,
+        and_after=and_after,
+        card_words=a.card_words | b.card_words,
+        cvv_single=a.cvv_single | b.cvv_single,
+        cvv_pairs=a.cvv_pairs | b.cvv_pairs,
+        cvv_triples=a.cvv_triples | b.cvv_triples,
+    )
 
 
 #: ``auto`` (the call's language is not known yet when its first digits are said):
@@ -198,9 +251,10 @@ _EDGE_PUNCT = " \t\n\"'()[]{}<>,.;:!?\u2019\u2018\u201c\u201d"
 
 # ---------------------------------------------------------------- parsing
 
+
 @dataclass(frozen=True, slots=True)
 class _Item:
-    kind: str   # digits unit teen tens hundred mult filler conn amb
+    kind: str  # digits unit teen tens hundred mult filler conn amb
     value: int | str | None = None  # digit string, number value, connector word or None
 
 
@@ -256,11 +310,11 @@ def _digits(words_items: Sequence[list[_Item]]) -> list[tuple[str, int]]:
     (``ftens``) + ``dix``..``seize`` -> 70-76 / 90-96; ``quatre`` + ``vingt`` -> 80;
     ``deux fois quatre`` -> 44 (``fois`` turns the unit before it into a multiplier)."""
     out: list[tuple[str, int]] = []
-    tens: int | None = None       # word index of a tens word waiting for its unit
-    ftens = False                 # ... and it is soixante / quatre-vingt (absorbs dix..seize)
-    hundred: int | None = None    # word index of "hundred" waiting for two digits
+    tens: int | None = None  # word index of a tens word waiting for its unit
+    ftens = False  # ... and it is soixante / quatre-vingt (absorbs dix..seize)
+    hundred: int | None = None  # word index of "hundred" waiting for two digits
     mult: tuple[int, int] | None = None
-    lone_unit = False             # the last digit out was a unit on its own ("quatre" before "vingt"/"fois")
+    lone_unit = False  # the last digit out was a unit on its own ("quatre" before "vingt"/"fois")
 
     def close_tens() -> None:
         nonlocal tens, ftens
@@ -389,9 +443,20 @@ _CARD_REQUEST_SPAN = 4
 _CARD_REQUEST_VERBS = {"read", "have", "give", "tell", "need", "take", "enter", "type", "use", "pay", "paying"}
 #: Said alone, these are about a payment card and its data.
 _CARD_ALONE = {"visa", "mastercard", "amex", "maestro", "expiry", "expiration", "cardholder", "pan"}
-_CARD_REQUEST_PAIRS = {("credit", "card"), ("debit", "card"), ("long", "number"), ("sixteen", "digit"),
-                       ("sixteen", "digits"), ("16", "digit"), ("16", "digits"), ("valid", "thru"),
-                       ("valid", "through"), ("valid", "until"), ("expiry", "date"), ("expires", "end")}
+_CARD_REQUEST_PAIRS = {
+    ("credit", "card"),
+    ("debit", "card"),
+    ("long", "number"),
+    ("sixteen", "digit"),
+    ("sixteen", "digits"),
+    ("16", "digit"),
+    ("16", "digits"),
+    ("valid", "thru"),
+    ("valid", "through"),
+    ("valid", "until"),
+    ("expiry", "date"),
+    ("expires", "end"),
+}
 
 
 def card_request(tokens: Sequence[str]) -> bool:
@@ -400,7 +465,7 @@ def card_request(tokens: Sequence[str]) -> bool:
     number on the card", "read me the card", "pay by card", "credit/debit card", "expiry", "visa", "sixteen digits", a
     security-code keyword ("security code", "CVV", ...). A bare "card" ("block the card")
     is not enough. Used by the recorder to open a window on the card reader's speech."""
-    toks = [re.sub(r"[^a-z0-9]", "", fold(t)) for t in tokens[-_CARD_REQUEST_SPAN - 1:]]
+    toks = [re.sub(r"[^a-z0-9]", "", fold(t)) for t in tokens[-_CARD_REQUEST_SPAN - 1 :]]
     toks = [t for t in toks if t]
     if not toks:
         return False
@@ -409,7 +474,7 @@ def card_request(tokens: Sequence[str]) -> bool:
         return True
     if len(toks) >= 2 and (toks[-2], last) in _CARD_REQUEST_PAIRS:
         return True
-    near = toks[-_CARD_REQUEST_SPAN - 1:-1]
+    near = toks[-_CARD_REQUEST_SPAN - 1 : -1]
     if last in ("card", "cards") and any(t in _CARD_DATA_WORDS or t in _CARD_REQUEST_VERBS for t in near):
         return True
     if last in _CARD_DATA_WORDS and last != "no" and any(t in ("card", "cards") for t in near):
@@ -434,13 +499,15 @@ def luhn_ok(digits: str) -> bool:
 
 # ---------------------------------------------------------------- context
 
+
 class MaskContext:
     """Keyword memory shared by the maskers of one call (agent and customer), so that
     the agent's "what is the security code?" arms masking of the customer's answer.
     Times are audio seconds."""
 
-    def __init__(self, card_context_s: float = 30.0, cvv_window_s: float = 20.0, after_card_s: float = 60.0,
-                 language: str = "en"):
+    def __init__(
+        self, card_context_s: float = 30.0, cvv_window_s: float = 20.0, after_card_s: float = 60.0, language: str = "en"
+    ):
         #: ``en``, ``fr`` or ``auto`` (both): the number words and keywords read
         self.language = language
         self.lexicon = lexicon(language)
@@ -496,6 +563,7 @@ class KeywordTracker:
 
 # ---------------------------------------------------------------- decisions
 
+
 def _decide(digits: str, start_t: float | None, ctx: MaskContext, aggressive: bool = False) -> tuple[int, int, bool]:
     """``(mask_from, mask_to, is_card)``: mask digit positions in [mask_from, mask_to)."""
     n = len(digits)
@@ -522,7 +590,7 @@ def _render(text: str, digit_marks: list[tuple[str, bool]]) -> str:
         return text
     lead = len(text) - len(text.lstrip(_EDGE_PUNCT))
     trail = len(text) - len(text.rstrip(_EDGE_PUNCT))
-    prefix, core, suffix = text[:lead], text[lead:len(text) - trail], text[len(text) - trail:]
+    prefix, core, suffix = text[:lead], text[lead : len(text) - trail], text[len(text) - trail :]
     core_digits = re.sub(r"\D", "", core)
     if core_digits and len(core_digits) == len(digit_marks):
         it = iter(digit_marks)
@@ -532,8 +600,14 @@ def _render(text: str, digit_marks: list[tuple[str, bool]]) -> str:
     return prefix + new + suffix
 
 
-def _mask_run(texts: Sequence[str], items: Sequence[list[_Item]], start_t: float | None,
-              ctx: MaskContext, t_ctx: float | None, aggressive: bool = False) -> list[str]:
+def _mask_run(
+    texts: Sequence[str],
+    items: Sequence[list[_Item]],
+    start_t: float | None,
+    ctx: MaskContext,
+    t_ctx: float | None,
+    aggressive: bool = False,
+) -> list[str]:
     digs = _digits(items)
     digits = "".join(c for c, _ in digs)
     lo, hi, is_card = _decide(digits, start_t, ctx, aggressive)
@@ -549,13 +623,14 @@ def _mask_run(texts: Sequence[str], items: Sequence[list[_Item]], start_t: float
         if not marks and any(i.kind in ("hundred", "mult") for i in its):
             lead = len(t) - len(t.lstrip(_EDGE_PUNCT))
             trail = len(t) - len(t.rstrip(_EDGE_PUNCT))
-            out.append(t[:lead] + MASK + t[len(t) - trail:])  # "hundred" says something too
+            out.append(t[:lead] + MASK + t[len(t) - trail :])  # "hundred" says something too
         else:
             out.append(_render(t, marks))
     return out
 
 
 # ---------------------------------------------------------------- streaming masker
+
 
 class CardMasker:
     """Masks card numbers and security codes in one speaker's committed words.
@@ -662,8 +737,7 @@ def _mask_loose(text: str, aggressive: bool) -> str:
     return _LOOSE_DIGITS_RE.sub(sub, text)
 
 
-def mask_text(text: str, *, aggressive: bool = False, context: MaskContext | None = None,
-              language: str | None = None) -> str:
+def mask_text(text: str, *, aggressive: bool = False, context: MaskContext | None = None, language: str | None = None) -> str:
     """Mask card numbers and security codes in free text (partials, logs, notes).
 
     ``mask_text("my card is 4111 1111 1111 1111") == "my card is **** **** **** 1111"``.

@@ -30,44 +30,96 @@ __all__ = [
     "CENSORED",
     "NUMBER_WORDS",
     "TENS_WORDS",
-    "normalize_word",
-    "normalize_text",
     "fold",
+    "normalize_text",
+    "normalize_word",
 ]
 
 #: Token that stands for a word the recogniser printed with asterisks ("f***").
 CENSORED = "%censored"
 
 NUMBER_WORDS: dict[str, int] = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-    "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
-    "eighteen": 18, "nineteen": 19,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
 }
 TENS_WORDS: dict[str, int] = {
-    "twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fourty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
 }
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 
 # whole words (after lower-casing, apostrophes folded) -> replacement text
 _WHOLE: dict[str, str] = {
-    "won't": "will not", "wont": "will not",
-    "can't": "can not", "cant": "can not", "cannot": "can not",
-    "shan't": "shall not", "ain't": "is not",
-    "let's": "let us", "y'all": "you all",
-    "gonna": "going to", "wanna": "want to", "gotta": "got to", "kinda": "kind of",
-    "ok": "okay", "o.k": "okay", "o.k.": "okay",
-    "im": "i am", "ive": "i have",
-    "dont": "do not", "doesnt": "does not", "didnt": "did not",
-    "isnt": "is not", "wasnt": "was not", "arent": "are not", "werent": "were not",
-    "couldnt": "could not", "shouldnt": "should not", "wouldnt": "would not",
-    "havent": "have not", "hasnt": "has not", "hadnt": "had not",
-    "thats": "that is", "whats": "what is", "theres": "there is", "heres": "here is",
-    "youre": "you are", "youve": "you have", "youll": "you will", "youd": "you would",
-    "theyre": "they are", "weve": "we have", "its": "it is",
-    "mister": "mr", "missus": "mrs",
+    "won't": "will not",
+    "wont": "will not",
+    "can't": "can not",
+    "cant": "can not",
+    "cannot": "can not",
+    "shan't": "shall not",
+    "ain't": "is not",
+    "let's": "let us",
+    "y'all": "you all",
+    "gonna": "going to",
+    "wanna": "want to",
+    "gotta": "got to",
+    "kinda": "kind of",
+    "ok": "okay",
+    "o.k": "okay",
+    "o.k.": "okay",
+    "im": "i am",
+    "ive": "i have",
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "isnt": "is not",
+    "wasnt": "was not",
+    "arent": "are not",
+    "werent": "were not",
+    "couldnt": "could not",
+    "shouldnt": "should not",
+    "wouldnt": "would not",
+    "havent": "have not",
+    "hasnt": "has not",
+    "hadnt": "had not",
+    "thats": "that is",
+    "whats": "what is",
+    "theres": "there is",
+    "heres": "here is",
+    "youre": "you are",
+    "youve": "you have",
+    "youll": "you will",
+    "youd": "you would",
+    "theyre": "they are",
+    "weve": "we have",
+    "its": "it is",
+    "mister": "mr",
+    "missus": "mrs",
 }
 
 # words after which "'s" means "is" (or "has"); elsewhere "'s" is a possessive and dropped
@@ -76,8 +128,12 @@ _S_IS = frozenset(
     "something someone everyone somebody nobody name one".split()
 )
 _SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("n't", " not"), ("'m", " am"), ("'re", " are"), ("'ve", " have"),
-    ("'ll", " will"), ("'d", " would"),
+    ("n't", " not"),
+    ("'m", " am"),
+    ("'re", " are"),
+    ("'ve", " have"),
+    ("'ll", " will"),
+    ("'d", " would"),
 )
 _ABBREVIATIONS = frozenset("mr mrs ms dr st jr sr vs etc no approx dept".split())
 _CENSORED_RE = re.compile(r"^[a-z]+\*+[a-z]*$")
@@ -162,9 +218,7 @@ def normalize_word(raw: str) -> tuple[list[str], bool, str | None]:
             and cleaned_parts[0].strip(".,") in TENS_WORDS
             and 0 < NUMBER_WORDS.get(cleaned_parts[1].strip(".,"), 0) < 10
         ):
-            tokens.append(
-                str(TENS_WORDS[cleaned_parts[0].strip(".,")] + NUMBER_WORDS[cleaned_parts[1].strip(".,")])
-            )
+            tokens.append(str(TENS_WORDS[cleaned_parts[0].strip(".,")] + NUMBER_WORDS[cleaned_parts[1].strip(".,")]))
             continue
         for part in cleaned_parts:
             # keep inner apostrophes/commas/stars, strip the rest at the edges

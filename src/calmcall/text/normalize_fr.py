@@ -28,29 +28,77 @@ import unicodedata
 
 from .normalize import CENSORED
 
-__all__ = ["normalize_word_fr", "normalize_text_fr", "fold_fr", "FR_NUMBERS", "fr_number_value"]
+__all__ = ["FR_NUMBERS", "fold_fr", "fr_number_value", "normalize_text_fr", "normalize_word_fr"]
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
 
 #: French number words below 100 that are one word (accents removed).
 FR_NUMBERS: dict[str, int] = {
-    "zero": 0, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7,
-    "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14,
-    "quinze": 15, "seize": 16, "vingt": 20, "vingts": 20, "trente": 30, "quarante": 40,
-    "cinquante": 50, "soixante": 60, "septante": 70, "huitante": 80, "octante": 80, "nonante": 90,
-    "cent": 100, "cents": 100,
+    "zero": 0,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "six": 6,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "onze": 11,
+    "douze": 12,
+    "treize": 13,
+    "quatorze": 14,
+    "quinze": 15,
+    "seize": 16,
+    "vingt": 20,
+    "vingts": 20,
+    "trente": 30,
+    "quarante": 40,
+    "cinquante": 50,
+    "soixante": 60,
+    "septante": 70,
+    "huitante": 80,
+    "octante": 80,
+    "nonante": 90,
+    "cent": 100,
+    "cents": 100,
 }
 _UN = {"un": 1, "une": 1}
 
 # elided clitics (before an apostrophe, or glued when the recogniser drops it)
-_ELIDED = {"c": "ce", "j": "je", "l": "le", "d": "de", "qu": "que", "m": "me", "t": "te",
-           "s": "se", "n": "ne", "jusqu": "jusque", "lorsqu": "lorsque", "puisqu": "puisque"}
+_ELIDED = {
+    "c": "ce",
+    "j": "je",
+    "l": "le",
+    "d": "de",
+    "qu": "que",
+    "m": "me",
+    "t": "te",
+    "s": "se",
+    "n": "ne",
+    "jusqu": "jusque",
+    "lorsqu": "lorsque",
+    "puisqu": "puisque",
+}
 # apostrophe-less spellings of frequent elisions ("cest", "jai", "nest")
 _WHOLE: dict[str, str] = {
-    "cest": "ce est", "jai": "je ai", "jsuis": "je suis", "chuis": "je suis", "nest": "est",
-    "sest": "se est", "quil": "que il", "quelle": "quelle", "dac": "de accord", "daccord": "de accord",
-    "ok": "okay", "o.k": "okay", "mr": "monsieur", "mme": "madame", "mmes": "mesdames",
-    "mlle": "mademoiselle", "mm": "messieurs",
+    "cest": "ce est",
+    "jai": "je ai",
+    "jsuis": "je suis",
+    "chuis": "je suis",
+    "nest": "est",
+    "sest": "se est",
+    "quil": "que il",
+    "quelle": "quelle",
+    "dac": "de accord",
+    "daccord": "de accord",
+    "ok": "okay",
+    "o.k": "okay",
+    "mr": "monsieur",
+    "mme": "madame",
+    "mmes": "mesdames",
+    "mlle": "mademoiselle",
+    "mm": "messieurs",
 }
 _DROP = frozenset({"ne"})
 _ABBREVIATIONS = frozenset("m mme mlle mr dr st etc no".split())

@@ -33,13 +33,14 @@ from __future__ import annotations
 import functools
 import operator
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence, cast
+from typing import Any, cast
 
-from .normalize import CENSORED, normalize_word
 from ..errors import InputError
+from .normalize import CENSORED, normalize_word
 
-__all__ = ["PatternError", "Pattern", "Tok", "MatchContext", "compile_pattern", "NAME_STOPWORDS", "NAME_STOPWORDS_FR"]
+__all__ = ["NAME_STOPWORDS", "NAME_STOPWORDS_FR", "MatchContext", "Pattern", "PatternError", "Tok", "compile_pattern"]
 
 GAP_MAX = 3
 #: Bounds that keep compiling and matching a pattern shallow and short (the matcher
@@ -81,8 +82,9 @@ def compile_token_regex(val: str) -> Any:
         return re2.compile(body, opts)
     except re2.error as exc:
         why = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise PatternError(f"regex {val} uses a feature the linear-time matcher lacks ({why}); "
-                           "backreferences and lookarounds are not supported") from None
+        raise PatternError(
+            f"regex {val} uses a feature the linear-time matcher lacks ({why}); backreferences and lookarounds are not supported"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,7 @@ class MatchContext:
 
 # ---------------------------------------------------------------- elements
 
+
 class _El:
     def match(self, toks: Sequence[Tok], pos: int, ctx: MatchContext, caps: dict) -> Iterator[tuple[int, dict]]:
         raise NotImplementedError
@@ -124,8 +127,7 @@ def _need_more(toks: Sequence[Tok], pos: int, ctx: MatchContext) -> bool:
     return False
 
 
-
-def _text_test(pred: Callable[[str], bool]) -> Callable[["Tok", "MatchContext"], bool]:
+def _text_test(pred: Callable[[str], bool]) -> Callable[[Tok, MatchContext], bool]:
     """A token test that looks only at the token's text."""
     return lambda tok, ctx: bool(pred(tok.text))
 
@@ -301,13 +303,14 @@ def _lev1(a: str, b: str) -> bool:
     while i < len(a) and a[i] == b[i]:
         i += 1
     if len(a) == len(b):
-        return a[i + 1:] == b[i + 1:]
-    return a[i:] == b[i + 1:]
+        return a[i + 1 :] == b[i + 1 :]
+    return a[i:] == b[i + 1 :]
 
 
 class _Parser:
-    def __init__(self, src: str, allow_capture: bool,
-                 normalizer: Callable[[str], tuple[list[str], bool, str | None]] = normalize_word):
+    def __init__(
+        self, src: str, allow_capture: bool, normalizer: Callable[[str], tuple[list[str], bool, str | None]] = normalize_word
+    ):
         self.src = src
         self.normalize = normalizer
         self.toks = _lex(src)
@@ -349,7 +352,7 @@ class _Parser:
         while self.peek() == ("punct", "|"):
             self.take()
             alts.append(self.seq())
-        kind, val = self.take()
+        _kind, val = self.take()
         if val != close:
             raise PatternError(f"missing {close!r}")
         if any(not a.items for a in alts):
@@ -431,8 +434,9 @@ class Pattern:
         return None
 
 
-def compile_pattern(src: str, *, allow_capture: bool = False,
-                    normalizer: Callable[[str], tuple[list[str], bool, str | None]] | None = None) -> Pattern:
+def compile_pattern(
+    src: str, *, allow_capture: bool = False, normalizer: Callable[[str], tuple[list[str], bool, str | None]] | None = None
+) -> Pattern:
     """Compile ``src``; raises :class:`PatternError`. ``normalizer`` turns a literal
     word into tokens (default :func:`calmcall.text.normalize.normalize_word`, English;
     the French playbook passes :func:`calmcall.text.normalize_fr.normalize_word_fr`)."""

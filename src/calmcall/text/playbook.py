@@ -18,28 +18,29 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
+from ..errors import InputError
 from ..events import Prompt, Severity, Word
 from .normalize import normalize_text, normalize_word
 from .normalize_fr import normalize_text_fr, normalize_word_fr
 from .patterns import NAME_STOPWORDS, NAME_STOPWORDS_FR, MatchContext, Pattern, PatternError, Tok, compile_pattern
-from ..errors import InputError
 
 __all__ = [
-    "PlaybookError",
-    "Rule",
-    "Settings",
-    "Playbook",
-    "load_playbook",
-    "check_playbook_files",
-    "PhraseCoach",
     "BUILTIN_PATH",
     "BUILTIN_PATHS",
     "PLAYBOOK_LANGUAGES",
+    "PhraseCoach",
+    "Playbook",
+    "PlaybookError",
+    "Rule",
+    "Settings",
+    "check_playbook_files",
+    "load_playbook",
     "normalizers",
 ]
 
@@ -55,6 +56,7 @@ def normalizers(language: str) -> tuple[Any, Any]:
         return normalize_word, normalize_text
     raise PlaybookError(f"playbook language must be one of {', '.join(PLAYBOOK_LANGUAGES)}, not {language!r}")
 
+
 SPEAKERS = ("agent", "customer")
 SEVERITIES = ("low", "medium", "high")
 RULE_TYPES = ("phrase", "absence", "exchange")
@@ -67,13 +69,14 @@ class PlaybookError(InputError):
 
 # ---------------------------------------------------------------- data model
 
+
 @dataclass(frozen=True)
 class Settings:
     """Global matching settings (``[settings]`` table)."""
 
-    utterance_gap_s: float = 1.2   # a pause longer than this ends a speaker's utterance
-    settle_s: float = 2.0          # no new word committed for this long: the utterance is over
-    refire_s: float = 8.0          # a rule stays quiet this long after it fired (rule may override)
+    utterance_gap_s: float = 1.2  # a pause longer than this ends a speaker's utterance
+    settle_s: float = 2.0  # no new word committed for this long: the utterance is over
+    refire_s: float = 8.0  # a rule stays quiet this long after it fired (rule may override)
     name_min_len: int = 2
 
 
@@ -83,21 +86,21 @@ class Rule:
 
     id: str
     type: str
-    speaker: str                     # agent | customer | both (exchange rules)
+    speaker: str  # agent | customer | both (exchange rules)
     patterns: tuple[Pattern, ...]
     headline: str
     detail: str
     severity: Severity
     description: str = ""
-    rank: int = 0                    # order among phrase cues of one severity: higher = worse, shown first
+    rank: int = 0  # order among phrase cues of one severity: higher = worse, shown first
     only_escalated: bool = False
     after_other_s: float | None = None
     after_other_words: int = 1
     unless_earlier: tuple[Pattern, ...] = ()
     early_escalation_s: float | None = None
-    within_s: float | None = None    # absence rules
+    within_s: float | None = None  # absence rules
     after_satisfied_s: float | None = None  # absence rules: wait after a pattern was said (default within_s)
-    window_s: float = 30.0           # exchange rules
+    window_s: float = 30.0  # exchange rules
     min_turns: int = 4
     min_each: int = 2
     refire_s: float | None = None
@@ -115,7 +118,7 @@ class Playbook:
     name_patterns: tuple[Pattern, ...]
     name_stopwords: frozenset[str]
     sources: tuple[str, ...] = ()
-    language: str = "en"   # en | fr: which normaliser tokens and patterns go through
+    language: str = "en"  # en | fr: which normaliser tokens and patterns go through
 
     @property
     def ids(self) -> list[str]:
@@ -135,13 +138,27 @@ BUILTIN_PATH = "playbook.toml"
 BUILTIN_PATHS = {"en": BUILTIN_PATH, "fr": "playbook_fr.toml"}
 
 _RULE_KEYS: dict[str, tuple[type, ...]] = {
-    "id": (str,), "type": (str,), "speaker": (str,), "patterns": (list,),
-    "headline": (str,), "detail": (str,), "severity": (str,), "description": (str,),
-    "only_escalated": (bool,), "after_other_s": (int, float), "after_other_words": (int,),
-    "unless_earlier": (list,), "early_escalation_s": (int, float), "within_s": (int, float),
+    "id": (str,),
+    "type": (str,),
+    "speaker": (str,),
+    "patterns": (list,),
+    "headline": (str,),
+    "detail": (str,),
+    "severity": (str,),
+    "description": (str,),
+    "only_escalated": (bool,),
+    "after_other_s": (int, float),
+    "after_other_words": (int,),
+    "unless_earlier": (list,),
+    "early_escalation_s": (int, float),
+    "within_s": (int, float),
     "after_satisfied_s": (int, float),
-    "window_s": (int, float), "min_turns": (int,), "min_each": (int,),
-    "refire_s": (int, float), "enabled": (bool,), "rank": (int,),
+    "window_s": (int, float),
+    "min_turns": (int,),
+    "min_each": (int,),
+    "refire_s": (int, float),
+    "enabled": (bool,),
+    "rank": (int,),
 }
 _SETTINGS_KEYS = {f.name: f.type for f in dataclasses.fields(Settings)}
 _TOP_KEYS = {"version", "settings", "name", "rule"}
@@ -159,13 +176,13 @@ def _read_toml(path: Path | str, text: str | None = None) -> dict[str, Any]:
     from ..safeio import parse_toml, read_toml
 
     if text is None:
-        return read_toml(path, PlaybookError, what="playbook", missing_hint=" (check the --playbook path)",
-                         syntax=_SYNTAX)
+        return read_toml(path, PlaybookError, what="playbook", missing_hint=" (check the --playbook path)", syntax=_SYNTAX)
     return parse_toml(text, PlaybookError, source=str(path), syntax=_SYNTAX)
 
 
-def _compile_list(src: str, where: str, key: str, value: Any, *, allow_capture: bool = False,
-                  normalizer: Any = None) -> tuple[Pattern, ...]:
+def _compile_list(
+    src: str, where: str, key: str, value: Any, *, allow_capture: bool = False, normalizer: Any = None
+) -> tuple[Pattern, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _err(src, where, f"key '{key}' must be a list of strings")
     out = []
@@ -181,10 +198,18 @@ def _compile_list(src: str, where: str, key: str, value: Any, *, allow_capture: 
 
 #: Ranges of the numeric keys (seconds, counts); a value outside is an error naming it.
 _RANGES: dict[str, tuple[float, float]] = {
-    "after_other_s": (0, 600), "early_escalation_s": (0, 3600), "within_s": (0, 3600),
-    "after_satisfied_s": (0, 3600), "window_s": (0, 3600), "refire_s": (0, 3600),
-    "after_other_words": (1, 1000), "min_turns": (1, 1000), "min_each": (1, 1000),
-    "utterance_gap_s": (0.05, 60), "settle_s": (0.05, 60), "name_min_len": (1, 20),
+    "after_other_s": (0, 600),
+    "early_escalation_s": (0, 3600),
+    "within_s": (0, 3600),
+    "after_satisfied_s": (0, 3600),
+    "window_s": (0, 3600),
+    "refire_s": (0, 3600),
+    "after_other_words": (1, 1000),
+    "min_turns": (1, 1000),
+    "min_each": (1, 1000),
+    "utterance_gap_s": (0.05, 60),
+    "settle_s": (0.05, 60),
+    "name_min_len": (1, 20),
 }
 
 
@@ -254,9 +279,19 @@ def _parse_rule(src: str, index: int, raw: Any, normalizer: Any = None) -> Rule 
     if not 0 <= rank <= 100:
         raise _err(src, where, f"key 'rank' must be a whole number from 0 to 100, not {rank!r}")
     return Rule(
-        id=rid, type=rtype, speaker=str(speaker), patterns=patterns, headline=headline,
-        detail=detail, severity=severity, description=raw.get("description", "").strip(),
-        only_escalated=only_esc, unless_earlier=unless, source=src, rank=rank, **kw,
+        id=rid,
+        type=rtype,
+        speaker=str(speaker),
+        patterns=patterns,
+        headline=headline,
+        detail=detail,
+        severity=severity,
+        description=raw.get("description", "").strip(),
+        only_escalated=only_esc,
+        unless_earlier=unless,
+        source=src,
+        rank=rank,
+        **kw,
     )
 
 
@@ -292,8 +327,7 @@ def _apply_file(
         if key not in _NAME_KEYS:
             raise _err(src, f"name.{key}", f"unknown key (known: {', '.join(sorted(_NAME_KEYS))})")
     if "patterns" in nm:
-        name["patterns"] = _compile_list(src, "name", "patterns", nm["patterns"], allow_capture=True,
-                                         normalizer=norm_word)
+        name["patterns"] = _compile_list(src, "name", "patterns", nm["patterns"], allow_capture=True, normalizer=norm_word)
         for p in name["patterns"]:
             if not p.captures:
                 raise _err(src, "name", f"patterns: pattern {p.source!r} has no {{name}} or {{Name}}")
@@ -368,6 +402,7 @@ def check_playbook_files(files: Iterable[Path | str] | None, *, replace: bool = 
 #: Titles that are not part of a customer's name (English and French, normalised).
 _TITLES = frozenset(("mr", "mrs", "ms", "miss", "dr", "monsieur", "madame", "mademoiselle"))
 
+
 @dataclass
 class _Utterance:
     words: list[Word] = field(default_factory=list)
@@ -408,8 +443,8 @@ class PhraseCoach:
         self._name_display: str | None = None
         self._name_since: float | None = None
         self._last_fired: dict[str, float] = {}
-        self._satisfied: dict[str, float] = {}   # absence rule -> last time satisfied
-        self._earlier: set[str] = set()          # rules whose unless_earlier was said
+        self._satisfied: dict[str, float] = {}  # absence rule -> last time satisfied
+        self._earlier: set[str] = set()  # rules whose unless_earlier was said
         self._markers: dict[str, list[tuple[str, int, float, list[Word]]]] = {}
         self._listeners: list[_Listener] = []
         for r in playbook.rules:
@@ -431,8 +466,7 @@ class PhraseCoach:
     def set_customer_name(self, name: str, t_s: float) -> None:
         """Make ``name`` (e.g. "Jane Smith") the customer's name from ``t_s`` on."""
         toks = frozenset(
-            t for t in self._normalize_text(name)
-            if t.isalpha() and len(t) >= self.settings.name_min_len and t not in _TITLES
+            t for t in self._normalize_text(name) if t.isalpha() and len(t) >= self.settings.name_min_len and t not in _TITLES
         )
         if not toks:
             return

@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["syllables_fr", "text_syllables_fr", "fr_number_syllables"]
+__all__ = ["fr_number_syllables", "syllables_fr", "text_syllables_fr"]
 
 _VOWELS = "aeiouyàâäéèêëîïôöûùüœæ"
 _GROUP = re.compile(f"[{_VOWELS}]+")
@@ -36,12 +36,43 @@ _BELOW_20 = (2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 1, 1, 2, 2, 2)  # zér
 _TENS_SYL = {2: 1, 3: 1, 4: 2, 5: 2, 6: 2}  # vingt trente quarante cinquante soixante
 _WORDS: dict[str, int] = {
     # frequent words the rules miscount (checked by hand)
-    "monsieur": 2, "messieurs": 2, "madame": 2, "mesdames": 2, "mademoiselle": 4,
-    "oui": 1, "ouais": 1, "aujourd'hui": 3, "aujourdhui": 3, "pays": 2, "ville": 1, "fille": 1,
-    "famille": 3, "travail": 2, "conseil": 2, "oeil": 1, "yeux": 1, "voyez": 2, "croyez": 2,
-    "moment": 2, "comment": 2, "vraiment": 2, "seulement": 3, "justement": 3, "absolument": 4,
-    "client": 2, "clients": 2, "patient": 2, "science": 2, "confiance": 2, "expérience": 4,
-    "vient": 1, "viens": 1, "bien": 1, "rien": 1, "chien": 1, "combien": 2,
+    "monsieur": 2,
+    "messieurs": 2,
+    "madame": 2,
+    "mesdames": 2,
+    "mademoiselle": 4,
+    "oui": 1,
+    "ouais": 1,
+    "aujourd'hui": 3,
+    "aujourdhui": 3,
+    "pays": 2,
+    "ville": 1,
+    "fille": 1,
+    "famille": 3,
+    "travail": 2,
+    "conseil": 2,
+    "oeil": 1,
+    "yeux": 1,
+    "voyez": 2,
+    "croyez": 2,
+    "moment": 2,
+    "comment": 2,
+    "vraiment": 2,
+    "seulement": 3,
+    "justement": 3,
+    "absolument": 4,
+    "client": 2,
+    "clients": 2,
+    "patient": 2,
+    "science": 2,
+    "confiance": 2,
+    "expérience": 4,
+    "vient": 1,
+    "viens": 1,
+    "bien": 1,
+    "rien": 1,
+    "chien": 1,
+    "combien": 2,
 }
 
 

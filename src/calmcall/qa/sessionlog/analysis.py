@@ -26,9 +26,14 @@ def session_to_analysis(session: SessionLog) -> dict[str, Any]:
             baselines[b["speaker"]] = b["baseline"]
     audio = {role: str(p) for role, p in session.audio_paths().items()}
     return analysis_document(
-        file=str(meta.get("file") or session.path), duration_s=session.duration_s, channels=channels,
-        prompts=strip_type(session.prompts), words=strip_type(session.words), timeline=timeline,
-        customer_states=strip_type(session.of_type("customer_state")), baselines=baselines,
+        file=str(meta.get("file") or session.path),
+        duration_s=session.duration_s,
+        channels=channels,
+        prompts=strip_type(session.prompts),
+        words=strip_type(session.words),
+        timeline=timeline,
+        customer_states=strip_type(session.of_type("customer_state")),
+        baselines=baselines,
         config=config if isinstance(config := meta.get("config"), dict) else {},
         session={
             "session_id": session.session_id,

@@ -6,7 +6,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +85,8 @@ def _summary_ok(tail: dict[str, Any]) -> bool:
         return False
     n = s.get("prompts")
     share = s.get("agent_in_band_share")
-    return (
-        (n is None or (isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 10**9))
-        and (share is None or (isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1))
+    return (n is None or (isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= 10**9)) and (
+        share is None or (isinstance(share, (int, float)) and not isinstance(share, bool) and 0 <= share <= 1)
     )
 
 
@@ -141,8 +140,17 @@ def session_info(path: str | os.PathLike[str]) -> SessionInfo:
         )
     except (OSError, ValueError, RecursionError) as exc:
         return SessionInfo(
-            session_id=sid, path=p, started_at=None, duration_s=0.0, agent=None, source=None,
-            prompts=0, in_band_share=None, complete=False, has_audio=has_audio, error=str(exc),
+            session_id=sid,
+            path=p,
+            started_at=None,
+            duration_s=0.0,
+            agent=None,
+            source=None,
+            prompts=0,
+            in_band_share=None,
+            complete=False,
+            has_audio=has_audio,
+            error=str(exc),
         )
 
 
@@ -153,7 +161,7 @@ def list_sessions(directory: str | os.PathLike[str] | None = None) -> list[Sessi
     if not d.is_dir():
         return []
     infos = [session_info(p) for p in d.glob(f"*{SESSION_SUFFIX}") if p.is_file()]
-    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    epoch = datetime.min.replace(tzinfo=UTC)
     infos.sort(key=lambda s: (s.started_at or epoch, s.session_id), reverse=True)
     return infos
 
@@ -183,5 +191,3 @@ def find_sessions(ref: str | os.PathLike[str], directory: str | os.PathLike[str]
 
 def glob_escape(text: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", text)
-
-

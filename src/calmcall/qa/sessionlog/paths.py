@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from calmcall.errors import RuntimeFault
 
@@ -20,7 +21,6 @@ _SESSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 class SessionLogError(RuntimeFault):
     """The session log could not be written (disk full, fsync failed, ...)."""
-
 
 
 def default_sessions_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -40,11 +40,11 @@ def resolve_sessions_dir(cli_value: str | os.PathLike[str] | None = None) -> Pat
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _parse_iso(text: Any) -> datetime | None:
@@ -62,5 +62,3 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .paths import AUDIO_ROLES, SESSION_SUFFIX, _parse_iso
 from .records import MAX_T_S, _is_time, _reject_constant, damage_note, record_problem
@@ -138,8 +139,7 @@ def read_session(path: str | os.PathLike[str]) -> SessionLog:
     if header and not _header_config_ok(header):
         header = {**header, "meta": {k: v for k, v in header["meta"].items() if k != "config"}}
         bad += 1
-    return SessionLog(path=p, header=header, events=events, end=end, torn_tail=torn, skipped_lines=skipped,
-                   bad_records=bad)
+    return SessionLog(path=p, header=header, events=events, end=end, torn_tail=torn, skipped_lines=skipped, bad_records=bad)
 
 
 def _header_config_ok(header: dict[str, Any]) -> bool:
@@ -159,5 +159,3 @@ def iter_replay(session: SessionLog) -> Iterator[dict[str, Any]]:
     keyed = [(float(e["t_s"]) if _is_time(e.get("t_s")) else 0.0, i, e) for i, e in enumerate(session.events)]
     for _, _, e in sorted(keyed, key=lambda k: (k[0], k[1])):
         yield e
-
-

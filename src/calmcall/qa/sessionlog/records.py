@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from typing import Any, Mapping, TypeGuard
+from collections.abc import Mapping
+from typing import Any, TypeGuard
 
 from calmcall import events as _events
 
@@ -45,12 +46,30 @@ def _encode(record: dict[str, Any]) -> bytes:
 MAX_T_S = 7 * 86400.0
 #: Keys whose values must be a finite number (or null) wherever they appear at the
 #: top of a record: times, and the measures the reports plot.
-_NUMERIC_KEYS = ("t_s", "start_s", "end_s", "duration_s", "f0_hz", "pitch_st", "level_db", "level_rel_db",
-                 "rate_syl_s", "rate_rel", "wpm", "confidence")
+_NUMERIC_KEYS = (
+    "t_s",
+    "start_s",
+    "end_s",
+    "duration_s",
+    "f0_hz",
+    "pitch_st",
+    "level_db",
+    "level_rel_db",
+    "rate_syl_s",
+    "rate_rel",
+    "wpm",
+    "confidence",
+)
 _TIME_KEYS = ("t_s", "start_s", "end_s")
 #: What each record type must carry besides a valid ``t_s`` (string keys).
-_REQUIRED_STR = {"prompt": ("kind",), "word": ("text", "speaker"), "measures": ("speaker",),
-                 "customer_state": ("state",), "baseline": ("speaker",), "partial": ("speaker",)}
+_REQUIRED_STR = {
+    "prompt": ("kind",),
+    "word": ("text", "speaker"),
+    "measures": ("speaker",),
+    "customer_state": ("state",),
+    "baseline": ("speaker",),
+    "partial": ("speaker",),
+}
 
 
 def _reject_constant(name: str) -> Any:
@@ -96,5 +115,3 @@ def damage_note(skipped: int, torn: bool) -> str | None:
     if torn:
         bits.append("torn last line dropped")
     return ", ".join(bits) or None
-
-

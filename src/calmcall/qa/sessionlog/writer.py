@@ -8,8 +8,9 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .paths import _SESSION_ID_RE, AUDIO_ROLES, SCHEMA_VERSION, SESSION_SUFFIX, SessionLogError, _fsync_dir, _iso, _utc_now
 from .records import _as_record, _encode, _is_time
@@ -100,9 +101,7 @@ class SessionWriter:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         if background_fsync:
-            self._thread = threading.Thread(
-                target=self._fsync_loop, name=f"calmcall-session-fsync-{sid}", daemon=True
-            )
+            self._thread = threading.Thread(target=self._fsync_loop, name=f"calmcall-session-fsync-{sid}", daemon=True)
             self._thread.start()
 
     # -- public API ---------------------------------------------------------------
@@ -138,9 +137,7 @@ class SessionWriter:
             now = self._clock()
             if not self._dirty:
                 self._dirty, self._dirty_since = True, now
-            sync_now = record["type"] == "prompt" or (
-                self._thread is None and now - self._dirty_since >= self._interval
-            )
+            sync_now = record["type"] == "prompt" or (self._thread is None and now - self._dirty_since >= self._interval)
         if sync_now:
             self._sync()
         elif self._thread is not None:
@@ -160,9 +157,7 @@ class SessionWriter:
             "prompts": self.prompts,
             "words": self.words,
             "duration_s": round(self.last_t_s, 3),
-            "agent_in_band_share": (
-                round(self._agent_in_band_n / self._agent_band_n, 4) if self._agent_band_n else None
-            ),
+            "agent_in_band_share": (round(self._agent_in_band_n / self._agent_band_n, 4) if self._agent_band_n else None),
         }
 
     def close(self, extra: Mapping[str, Any] | None = None) -> None:
@@ -197,7 +192,7 @@ class SessionWriter:
             finally:
                 os.close(self._fd)
 
-    def __enter__(self) -> "SessionWriter":
+    def __enter__(self) -> SessionWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -307,8 +302,7 @@ class LogGuard:
         """``{"log": {"state": "ok"|"stopped", "path", "error", "stopped_at_s", "lost_records"}}``."""
         info: dict[str, Any] = {"state": "stopped" if self.failed else "ok", "path": str(self.writer.path)}
         if self.failed:
-            info.update({"error": self.reason(), "stopped_at_s": round(self.stopped_at_s or 0.0, 2),
-                         "lost_records": self.lost})
+            info.update({"error": self.reason(), "stopped_at_s": round(self.stopped_at_s or 0.0, 2), "lost_records": self.lost})
         return {"log": info}
 
     def close(self, extra: Mapping[str, Any] | None = None) -> None:
@@ -325,8 +319,8 @@ class LogGuard:
         """The end-of-session line about the log."""
         if not self.failed:
             return f"calmcall: session log {self.writer.path}"
-        return (f"calmcall: session log stopped at {self.stopped_at_s or 0.0:.1f} s of audio: {self.reason()}; "
-                f"{self.lost} record(s) after that were not logged (coaching went on); what was logged before "
-                f"is in {self.writer.path}")
-
-
+        return (
+            f"calmcall: session log stopped at {self.stopped_at_s or 0.0:.1f} s of audio: {self.reason()}; "
+            f"{self.lost} record(s) after that were not logged (coaching went on); what was logged before "
+            f"is in {self.writer.path}"
+        )

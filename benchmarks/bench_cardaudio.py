@@ -65,6 +65,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+
 import scripted  # noqa: E402
 
 SR = 16000

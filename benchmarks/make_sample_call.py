@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+
 from benchmarks.scripted import (  # noqa: E402
     SAMPLE_OVERTALK_AFTER_ESCALATION_S,
     render_call,

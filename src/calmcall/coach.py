@@ -177,15 +177,16 @@ class Coach:
         """Add ``candidates`` (ready now) and return the prompt to show now (a list
         of zero or one); see the class doc for ``now_s``."""
         event = now_s is None
-        if event:
+        now: float
+        if now_s is None:
             if not candidates:
                 return []
             # an event's own time; the grid's clock (and expiry) moves only on evaluations,
             # so a word stamped ahead of the audio fed so far changes nothing else
-            now_s = max(p.t_s for p in candidates)
+            now = max(p.t_s for p in candidates)
         else:
-            now_s = max(now_s, self._now_s)
-            self._now_s = now_s
+            now = max(now_s, self._now_s)
+            self._now_s = now
         for p in candidates:
             key = prompt_key(p)
             cur = self._pending.get(key)
@@ -194,16 +195,16 @@ class Coach:
             else:
                 cur.prompt, cur.last_s = p, max(p.t_s, self._now_s)
         if not event:
-            self._expire(now_s)
-        ready = [c for c in self._pending.values() if c.first_s <= now_s + _EPS and self._allowed(c.prompt, now_s)]
+            self._expire(now)
+        ready = [c for c in self._pending.values() if c.first_s <= now + _EPS and self._allowed(c.prompt, now)]
         if not ready:
             return []
         best = max(ready, key=self._rank)
         if event and tier(best.prompt) < 3:
             return []  # decided on the evaluation grid
-        if now_s - best.first_s < self._wait_s(best.prompt) - _EPS:
+        if now - best.first_s < self._wait_s(best.prompt) - _EPS:
             return []  # a stronger cue may still become ready
-        return [self._show(best, now_s)]
+        return [self._show(best, now)]
 
     def _expire(self, now_s: float) -> None:
         for key in sorted(self._pending):

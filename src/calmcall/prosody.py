@@ -319,7 +319,8 @@ class SpeakerTracker:
         self._n_samples = 0
         self._syl = SyllableCounter(dip_db=cfg.syllable_dip_db)
         n_f0 = max(1, int(cfg.pitch_window_s / HOP_S))
-        self._f0 = F0Median(n_f0, max(1, n_f0 // 2))
+        # the octave guard is off: it held back real +8-12 st rises (the pitch cue's turns)
+        self._f0 = F0Median(n_f0, max(1, n_f0 // 2), guard_st=None)
         self._pow: deque[float] = deque(maxlen=max(1, int(cfg.level_window_s / HOP_S)))
         self._nuc: deque[bool] = deque(maxlen=max(1, int(cfg.rate_window_s / HOP_S)))
         self.active = False

@@ -175,27 +175,14 @@ def number_arg(lo: float, hi: float, *, integer: bool = False, above: bool = Fal
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a temporary file in the same folder,
-    fsynced, then renamed) and readable by the owner only (``0600``, as mkstemp makes
-    it): outputs hold what was said on a call or measured of a voice."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write ``text`` (UTF-8) to ``path`` atomically, as :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """:func:`atomic_write_text` for bytes (``calls.parquet``): same folder, fsynced,
-    renamed, ``0600``."""
+    """Write ``data`` to ``path`` atomically (a temporary file in the same folder,
+    fsynced, then renamed) and readable by the owner only (``0600``, as mkstemp makes
+    it): outputs hold what was said on a call or measured of a voice."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

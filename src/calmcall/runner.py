@@ -58,10 +58,8 @@ class Transcribers:
 
         self.worker = DecodeWorker() if clock is None else None
         self.language_lock = transcriber_kw.get("language_lock")  # auto language: what the call settled on
-        if clock is None:
-            self.by_role = {r: StreamingTranscriber(model, cast(Speaker, r), worker=self.worker, **transcriber_kw) for r in roles}
-        else:
-            self.by_role = {r: StreamingTranscriber(model, cast(Speaker, r), clock=clock, **transcriber_kw) for r in roles}
+        executor: dict[str, Any] = {"worker": self.worker} if clock is None else {"clock": clock}
+        self.by_role = {r: StreamingTranscriber(model, cast(Speaker, r), **executor, **transcriber_kw) for r in roles}
         self._closed = False
         self._idle_settled_s: dict[str, float] = {}
 

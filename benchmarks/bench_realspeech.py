@@ -137,22 +137,29 @@ def running_median_hz(
     return out
 
 
-def cue_median_hz(f0: np.ndarray, voiced: np.ndarray, *, guard: bool = True, min_frames: int | None = None) -> np.ndarray:
+def cue_median_hz(f0: np.ndarray, voiced: np.ndarray, *, guard: bool | str = True, min_frames: int | None = None) -> np.ndarray:
     """The cue's median F0 after each 10 ms frame: the frames' voiced F0 pushed, in
-    order, through the tracker's own :class:`calmcall.prosody.F0Median` (window and
-    minimum count of the default ``MeasureConfig``; nan until it reports). ``guard``
-    False: no octave guard; ``min_frames``: another minimum count (the "before"
-    rule was a quarter of the window)."""
+    order and with their times, through :class:`calmcall.prosody.F0Median` (window and
+    minimum count of the default ``MeasureConfig``; nan until it reports). ``guard``:
+    True / ``"revert"`` the tracker's own octave guard (a jump that reverts within
+    ``prosody.OCTAVE_REVERT_S``), ``"median"`` the earlier guard against the window's
+    median (off in the tracker since it held back real rises), False none;
+    ``min_frames``: another minimum count (the "before" rule was a quarter of the window)."""
     from calmcall.config import MeasureConfig
     from calmcall.prosody import HOP_S as TRACK_HOP_S
-    from calmcall.prosody import F0Median
+    from calmcall.prosody import OCTAVE_REVERT_S, F0Median
 
     n = max(1, int(MeasureConfig().pitch_window_s / TRACK_HOP_S))
-    fm = F0Median(n, min_frames or max(1, n // 2), **({} if guard else {"guard_st": None}))
+    kw: dict = {"guard_st": None}
+    if guard is True or guard == "revert":
+        kw["revert_s"] = OCTAVE_REVERT_S
+    elif guard == "median":
+        kw = {}
+    fm = F0Median(n, min_frames or max(1, n // 2), **kw)
     out = np.full(len(f0), np.nan)
     for i, (f, v) in enumerate(zip(np.asarray(f0, float).tolist(), np.asarray(voiced, bool).tolist())):
         if v:
-            fm.push(f)
+            fm.push(f, i * HOP_S)
         if fm.value_hz is not None:
             out[i] = fm.value_hz
     return out
@@ -322,7 +329,17 @@ def pitch_job(ci: int, fast: bool = False) -> dict:
     cp: dict[str, int] = {}
     cy: dict[str, int] = {}
     parts: dict[str, dict] = {
-        p: {"counts": {}, "jumps": 0, "cue": 0, "cue_before": 0, "cue_same": 0, "cue_same_before": 0} for p in ("dev", "held_out")
+        p: {
+            "counts": {},
+            "jumps": 0,
+            "cue": 0,
+            "cue_before": 0,
+            "cue_same": 0,
+            "cue_same_before": 0,
+            "cue_median_guard": 0,
+            "cue_plain": 0,
+        }
+        for p in ("dev", "held_out")
     }
     episodes: list[str] = []
     jumps = 0
@@ -353,6 +370,8 @@ def pitch_job(ci: int, fast: bool = False) -> dict:
             "cue": (vo, ref_v, {}),
             "cue_before": (vo, ref_v, {"guard": False, "min_frames": n_min}),
             "cue_same": (both, both, {}),
+            "cue_median_guard": (vo, ref_v, {"guard": "median"}),
+            "cue_plain": (vo, ref_v, {"guard": False}),
             "cue_same_before": (both, both, {"guard": False, "min_frames": n_min}),
         }.items():
             cm = cue_median_hz(f0, ours, **kw)
@@ -390,6 +409,8 @@ def pitch_job(ci: int, fast: bool = False) -> dict:
                 "cue_octave_jumps_before": v["cue_before"],
                 "cue_octave_jumps_same_frames": v["cue_same"],
                 "cue_octave_jumps_same_frames_before": v["cue_same_before"],
+                "cue_octave_jumps_median_guard": v["cue_median_guard"],
+                "cue_octave_jumps_plain": v["cue_plain"],
             }
             for p, v in parts.items()
         },
@@ -686,7 +707,8 @@ def pitch_only() -> None:
             print(
                 f"pitch [{cond}] {p}: GPE {_pct(f['gpe'])} / VDE {_pct(f['vde'])} (missed {_pct(f['vde_missed'])}); "
                 f"octave jumps: 1 s window {f['octave_jumps']}; cue median {f['cue_octave_jumps_before']} -> "
-                f"{f['cue_octave_jumps']}; cue median, frames voiced in both {f['cue_octave_jumps_same_frames_before']} -> "
+                f"{f['cue_octave_jumps']} (plain median from 1/2 window {f['cue_octave_jumps_plain']}, "
+                f"median guard {f['cue_octave_jumps_median_guard']}); cue median, frames voiced in both {f['cue_octave_jumps_same_frames_before']} -> "
                 f"{f['cue_octave_jumps_same_frames']}"
             )
         for e in r["jump_episodes"]:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import shared_audio
 
-from calmcall.prosody import F0Median
+from calmcall.prosody import OCTAVE_REVERT_S, F0Median
 
 
 def _track(fm: F0Median, f0_hz: np.ndarray) -> np.ndarray:
@@ -52,11 +52,70 @@ def test_halved_creak_at_an_offset_is_kept_out_and_a_real_change_is_followed() -
     assert np.allclose(med[175:], 100.0)  # the 76th frame at 100 Hz re-anchors
 
 
+def _track_t(fm: F0Median, f0_hz: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+    out = np.full(len(f0_hz), np.nan)
+    for i, (f, t) in enumerate(zip(f0_hz, t_s)):
+        fm.push(float(f), float(t))
+        out[i] = np.nan if fm.value_hz is None else fm.value_hz
+    return out
+
+
+def _revert() -> F0Median:
+    """The tracker's median: half a window before it reports, the revert guard."""
+    return F0Median(100, 50, guard_st=None, revert_s=OCTAVE_REVERT_S)
+
+
+def test_revert_guard_drops_a_doubled_burst_that_comes_back() -> None:
+    """0.15 s doubled at the start of a 1.2 s voiced stretch at 120 Hz (+-1 st): the
+    15 frames are dropped and the median is the median of the other frames (a plain
+    median of the same frames is not, so the test can fail)."""
+    rng = np.random.default_rng(3)
+    f0 = 120.0 * 2 ** (rng.uniform(-1, 1, 120) / 12)
+    f0[20:35] *= 2.0
+    t = np.arange(len(f0)) * 0.01
+    fm = _revert()
+    med = _track_t(fm, f0, t)
+    assert fm.rejected == 15
+    keep = np.r_[f0[:20], f0[35:]]
+    assert np.isnan(med[:64]).all()  # 50 accepted frames are in at frame 64
+    assert med[-1] == pytest.approx(float(np.median(keep[-100:])))
+    assert np.abs(12 * np.log2(med[64:] / 120.0)).max() < 1.0
+    plain = _track_t(F0Median(100, 50, guard_st=None), f0, t)
+    assert plain[-1] != pytest.approx(med[-1])
+
+
+def test_revert_guard_does_not_delay_a_real_rise() -> None:
+    """A turn +10 st above the calm one after a 0.3 s pause, and a glide up 10 st inside
+    voicing: the median is exactly the plain median, frame by frame (no hold); a jump of
+    an octave inside voicing that stays is followed after OCTAVE_REVERT_S."""
+    calm = np.full(150, 100.0)
+    high = np.full(150, 100.0 * 2 ** (10 / 12))
+    f0 = np.r_[calm, high]
+    t = np.r_[np.arange(150) * 0.01, 1.8 + np.arange(150) * 0.01]  # 0.3 s unvoiced between
+    fm = _revert()
+    assert np.array_equal(_track_t(fm, f0, t), _track_t(F0Median(100, 50, guard_st=None), f0, t), equal_nan=True)
+    assert fm.rejected == 0
+    glide = 100.0 * 2 ** (np.r_[np.zeros(100), np.linspace(0, 10, 30), np.full(100, 10.0)] / 12)
+    tg = np.arange(len(glide)) * 0.01
+    assert np.array_equal(_track_t(_revert(), glide, tg), _track_t(F0Median(100, 50, guard_st=None), glide, tg), equal_nan=True)
+    step = np.r_[np.full(100, 100.0), np.full(200, 200.0)]
+    ts = np.arange(len(step)) * 0.01
+    fm = _revert()
+    med = _track_t(fm, step, ts)
+    assert fm.rejected == 0
+    plain = _track_t(F0Median(100, 50, guard_st=None), step, ts)
+    lag = int(round(OCTAVE_REVERT_S / 0.01))
+    assert np.allclose(med[100 + lag :], plain[100 + lag :])  # caught up once the run is in
+    assert np.allclose(med[100 : 100 + lag], 100.0)
+
+
 def test_f0_median_rejects_bad_counts() -> None:
     with pytest.raises(ValueError, match="min_frames"):
         F0Median(100, 0)
     with pytest.raises(ValueError, match="min_frames"):
         F0Median(10, 11)
+    with pytest.raises(ValueError, match="revert_s"):
+        F0Median(10, 5, revert_s=0.0)
 
 
 @pytest.mark.parametrize("cond", ["phone", "phone_echo"])

@@ -157,14 +157,24 @@ def test_vad_counts_and_plausible_baselines() -> None:
 
 def test_cue_median_and_jump_episodes() -> None:
     """The benchmark's cue median is the tracker's F0Median (half a window before it
-    reports, octave guard), and jump_episodes lists the runs octave_jumps counts."""
+    reports, the revert guard; or the median guard), and jump_episodes lists the runs
+    octave_jumps counts."""
     n = 300
     f0 = np.full(n, 120.0)
     f0[100:160] = 240.0  # 0.6 s doubled inside steady voicing
     v = np.ones(n, bool)
     v[200:220] = False
-    med = br.cue_median_hz(f0, v)
+    med = br.cue_median_hz(f0, v, guard="median")
     assert np.isnan(med[:49]).all() and np.allclose(med[49:], 120.0)
+    # the tracker's revert guard takes a doubling that stays 0.6 s for a real move (it
+    # enters after OCTAVE_REVERT_S), and drops one that comes back within it
+    stays = br.cue_median_hz(f0, v)
+    assert np.isnan(stays[:49]).all() and np.allclose(stays[49:125], 120.0) and stays[159] == 240.0
+    burst = np.full(n, 120.0)
+    burst[5:27] = 240.0  # 0.22 s doubled near the start
+    guarded = br.cue_median_hz(burst, v)
+    assert np.isnan(guarded[:71]).all() and np.allclose(guarded[71:], 120.0)
+    assert br.cue_median_hz(burst, v, guard=False, min_frames=25)[24] == 240.0
     plain = br.cue_median_hz(f0, v, guard=False, min_frames=25)
     assert np.isnan(plain[:24]).all() and plain[24] == 120.0 and plain[159] == 240.0
     ref = br.cue_median_hz(np.full(n, 120.0), v, guard=False)

@@ -76,6 +76,18 @@ OCTAVE_GUARD_ST = (9.0, 15.0)
 #: share of its window (a real octave move is followed after 0.76 s of voicing)
 OCTAVE_REANCHOR_SHARE = 0.75
 
+#: The tracker's octave guard (:class:`F0Median` with ``revert_s``): a voiced frame that
+#: jumps :data:`OCTAVE_GUARD_ST` from the previous voiced frame, at most
+#: :data:`OCTAVE_JUMP_GAP_S` after it, starts a held run; the run enters the median only
+#: if it stays there, in continuous voicing, for this long (s). A tracker's octave error
+#: (a doubled or halved period) reverts within it; a voice does not move an octave in
+#: 10 ms and stay there. A rise after a pause (a new turn, a new phrase) is not held at all.
+OCTAVE_REVERT_S = 0.25
+#: a jump is only checked against a voiced frame at most this long before it (s)
+OCTAVE_JUMP_GAP_S = 0.1
+#: a held run continues while each frame is within this of the one before (semitones)
+OCTAVE_RUN_ST = 3.0
+
 
 class F0Median:
     """The cue's F0: the median of the latest ``n_frames`` voiced frames (10 ms each),
@@ -87,13 +99,35 @@ class F0Median:
     :data:`OCTAVE_REANCHOR_SHARE` of the latest ``n_frames`` voiced ones, the speaker
     really is there (or the window started on an error): the window restarts from them.
     A plain median flips once half its window is doubled; this one holds until three
-    quarters are. Causal, one frame at a time; the values
-    depend only on the order of the frames pushed, not on how the audio was fed.
+    quarters are. That guard holds back a real rise too (a turn +8-12 st above the
+    calm one waits 0.76 s of voicing), so the tracker uses the *revert* guard instead
+    (``guard_st=None, revert_s=OCTAVE_REVERT_S``): a frame that jumps 9-15 st from the
+    previous voiced frame (within :data:`OCTAVE_JUMP_GAP_S`) is held, with the frames
+    that continue it (each within :data:`OCTAVE_RUN_ST` of the last); the run enters
+    the window once it has lasted ``revert_s`` in continuous voicing, and is dropped
+    (:attr:`rejected`) if it ends or jumps back sooner. A rise after a pause is never
+    held; a rise inside voicing at most ``revert_s``. Causal, one frame at a time; the
+    values depend only on the frames pushed (and their times), not on how the audio was fed.
     """
 
-    def __init__(self, n_frames: int, min_frames: int, guard_st: tuple[float, float] | None = OCTAVE_GUARD_ST) -> None:
+    def __init__(
+        self,
+        n_frames: int,
+        min_frames: int,
+        guard_st: tuple[float, float] | None = OCTAVE_GUARD_ST,
+        *,
+        revert_s: float | None = None,
+    ) -> None:
         if not 1 <= min_frames <= n_frames:
             raise ValueError(f"need 1 <= min_frames <= n_frames, got {min_frames}, {n_frames}")
+        if revert_s is not None and not revert_s > 0:
+            raise ValueError(f"revert_s must be > 0 s (or None: no revert guard), got {revert_s}")
+        self._revert_s = revert_s
+        self._held: list[float] = []  # the run held by the revert guard (F0 Hz)
+        self._held_t0_s = 0.0  # time of its first frame
+        self._last: tuple[float, float] | None = None  # (t_s, F0 Hz) of the last frame pushed
+        self._anchor: tuple[float, float] | None = None  # (t_s, F0 Hz): the frame before the held run's jump
+        self._n_pushed = 0
         self.n_frames, self.min_frames = int(n_frames), int(min_frames)
         # guard_st None: a plain median (for comparisons)
         self._lo_st, self._hi_st = guard_st if guard_st is not None else (np.inf, np.inf)
@@ -104,9 +138,43 @@ class F0Median:
         self._median: float | None = None
         self.rejected = 0  #: frames kept out by the octave guard so far
 
-    def push(self, f0_hz: float) -> None:
-        """Add one voiced frame's F0 (Hz, > 0)."""
+    def push(self, f0_hz: float, t_s: float | None = None) -> None:
+        """Add one voiced frame's F0 (Hz, > 0) at time ``t_s`` (s; ``None``: the frame
+        right after the previous one pushed, 10 ms later)."""
         f = float(f0_hz)
+        t = self._n_pushed * HOP_S if t_s is None else float(t_s)
+        self._n_pushed += 1
+        if self._revert_s is None:
+            self._add(f)
+            return
+        last, self._last = self._last, (t, f)
+        if self._held:
+            assert last is not None  # a held run follows a pushed frame
+            prev_t, prev_f = last
+            if t - prev_t <= OCTAVE_JUMP_GAP_S and abs(_st(f, prev_f)) < OCTAVE_RUN_ST:
+                self._held.append(f)  # the run goes on
+                if t - self._held_t0_s >= self._revert_s:  # it stayed: a real move
+                    for g in self._held:
+                        self._add(g)
+                    self._held.clear()
+                return
+            # the run ended (a pause) or jumped back before revert_s: an octave error
+            self.rejected += len(self._held)
+            self._held.clear()
+            last = self._anchor
+        if last is not None and t - last[0] <= OCTAVE_JUMP_GAP_S and self._is_jump(f, last[1]):
+            self._anchor = last
+            self._held = [f]
+            self._held_t0_s = t
+            return
+        self._add(f)
+
+    @staticmethod
+    def _is_jump(f_hz: float, prev_hz: float) -> bool:
+        lo, hi = OCTAVE_GUARD_ST
+        return lo <= abs(_st(f_hz, prev_hz)) <= hi
+
+    def _add(self, f: float) -> None:
         med = self._median
         ok = med is None or not (self._lo_st <= abs(12.0 * math.log2(f / med)) <= self._hi_st)
         if len(self._recent) == self.n_frames and not self._recent[0][1]:
@@ -140,6 +208,11 @@ class F0Median:
 
     def __len__(self) -> int:
         return len(self._win)
+
+
+def _st(f_hz: float, ref_hz: float) -> float:
+    """Semitones of ``f_hz`` above ``ref_hz``."""
+    return 12.0 * math.log2(f_hz / ref_hz)
 
 
 def db(power: float) -> float:
@@ -319,8 +392,8 @@ class SpeakerTracker:
         self._n_samples = 0
         self._syl = SyllableCounter(dip_db=cfg.syllable_dip_db)
         n_f0 = max(1, int(cfg.pitch_window_s / HOP_S))
-        # the octave guard is off: it held back real +8-12 st rises (the pitch cue's turns)
-        self._f0 = F0Median(n_f0, max(1, n_f0 // 2), guard_st=None)
+        # the revert guard, not the median guard: that one held back real +8-12 st rises
+        self._f0 = F0Median(n_f0, max(1, n_f0 // 2), guard_st=None, revert_s=OCTAVE_REVERT_S)
         self._pow: deque[float] = deque(maxlen=max(1, int(cfg.level_window_s / HOP_S)))
         self._nuc: deque[bool] = deque(maxlen=max(1, int(cfg.rate_window_s / HOP_S)))
         self.active = False
@@ -430,7 +503,7 @@ class SpeakerTracker:
             if p.active:
                 self._nuc.append(p.nucleus)
                 if p.voiced:
-                    self._f0.push(p.f0_hz)
+                    self._f0.push(p.f0_hz, p.t_s)
         self.active = f.active
 
     @property

@@ -5,6 +5,7 @@ this project made, clean and through the telephone channel simulator.
     .venv/bin/python benchmarks/bench_realspeech.py          # the same, this section alone
     .venv/bin/python benchmarks/bench_realspeech.py --table benchmarks/results/latest.json
     .venv/bin/python benchmarks/bench_realspeech.py --pitch   # pitch only: clean, phone, phone_echo; dev | held out
+    .venv/bin/python benchmarks/bench_realspeech.py --pitch-cpu   # the pitch tracker's CPU per s of audio, alone
 
 Jobs (one per condition and part) run in ``CALMCALL_BENCH_WORKERS`` processes (default
 2); every job has its own fixed seeds, so the figures do not depend on the number.
@@ -582,6 +583,47 @@ def _range(v: list[float]) -> list[float] | None:
     return [round(min(v), 2), round(max(v), 2)] if v else None
 
 
+def pitch_tracker_cpu(block_s: float = 0.25, repeats: int = 3) -> dict:
+    """CPU of the pitch tracker alone (``calmcall.pitch.SwiftPitch`` with the tracker's
+    chunk grid and F0 range) per second of audio of one channel: the pitch clips (JFK,
+    LJSpeech, EmoDB; all speech) fed in ``block_s`` blocks, every chunk run (no chunk
+    skipped as silent: the worst case, continuous speech). Process CPU time, best of
+    ``repeats`` passes after one warm-up; the 1-minute load average before and after
+    says how busy the machine was."""
+    from calmcall.config import MeasureConfig
+    from calmcall.constants import SAMPLE_RATE_HZ
+    from calmcall.pitch import SWIFT_HOP, SwiftPitch
+
+    cfg = MeasureConfig()
+    chunk = max(1, int(round(cfg.pitch_chunk_s * SAMPLE_RATE_HZ / SWIFT_HOP)))
+    clips = _clips()
+    audio_s = sum(len(c.audio) for c in clips) / SR
+    block = max(1, int(block_s * SR))
+    load0 = os.getloadavg()[0]
+
+    def one_pass() -> float:
+        c0 = time.process_time()
+        for c in clips:
+            sp = SwiftPitch(chunk_frames=chunk, fmin_hz=cfg.pitch_min_hz, fmax_hz=cfg.pitch_max_hz)
+            x = c.audio.astype(np.float32)
+            for i in range(0, len(x), block):
+                sp.feed(x[i : i + block])
+                while sp.release_sample(sp.next_chunk) <= min(i + block, len(x)):
+                    sp.run_chunk(skip=False)
+        return time.process_time() - c0
+
+    one_pass()  # warm-up: model load, first inference
+    best = min(one_pass() for _ in range(repeats))
+    return {
+        "block_s": block_s,
+        "chunk_s": round(chunk * SWIFT_HOP / SAMPLE_RATE_HZ, 3),
+        "audio_s": round(audio_s, 1),
+        "cpu_ms_per_s": round(1000 * best / audio_s, 2),
+        "load_1min": [round(load0, 2), round(os.getloadavg()[0], 2)],
+        "cores": os.cpu_count(),
+    }
+
+
 def _fmt_b(b: dict) -> str:
     return f"{b['f0_hz']:.0f} Hz, {b['rate_syl_s']:.2f} syl/s, {b['level_db']:.1f} dBFS"
 
@@ -722,6 +764,10 @@ def pitch_only() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 2 and sys.argv[1] == "--pitch":
         pitch_only()
+        sys.exit(0)
+    if len(sys.argv) == 2 and sys.argv[1] == "--pitch-cpu":  # the pitch tracker's CPU alone, quietly
+        for bs in (0.25, 0.5, 1.0):
+            print(json.dumps(pitch_tracker_cpu(bs)))
         sys.exit(0)
     if len(sys.argv) == 3 and sys.argv[1] == "--table":  # reprint the rows of a saved run
         saved = json.loads(Path(sys.argv[2]).read_text())

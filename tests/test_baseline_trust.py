@@ -137,3 +137,49 @@ def test_short_call_status_gives_the_reason() -> None:
     s = pipe.summary()["agent"]
     assert s["baseline"] is None
     assert s["baseline_status"].startswith("still learning (too little speech: 1.")
+
+
+def _tst01_side_a() -> tuple[np.ndarray, np.ndarray]:
+    """AMI tst01 split by its RTTM, each side at telephone line level, as
+    benchmarks/bench_realspeech.py builds it: side A has 2.8 s of speech in 30 s, and
+    only about a fifth of it voiced (short, far-field interjections)."""
+    shared_audio("ami-meeting/tst01.wav")
+    import bench_realspeech as br
+
+    sp = dict(br._ami_material())["tst01"]
+    return sp.channels
+
+
+def test_the_implausible_real_baseline_of_ami_tst01_side_a_is_refused() -> None:
+    """The channel the realspeech benchmark once learned an implausible baseline from
+    (tst01/A, 1.4-1.8 syllable nuclei per second of speech): through the pipeline it
+    gives no baseline, every status says still learning and why (too little voiced
+    speech), and learning goes on; with the settle checks relaxed the same speech is
+    refused as an implausible pace. Its speech really is that slow-reading (the
+    whole-call rate below 2/s), so the refusal, not luck, keeps it out."""
+    a, b = _tst01_side_a()
+    pipe = Pipeline(Config(), has_customer=True)
+    events: list = []
+    for i in range(0, len(a), 1600):
+        events += pipe.feed({"agent": a[i : i + 1600], "customer": b[i : i + 1600]})
+    events += pipe.finish()
+    assert not any(isinstance(e, BaselineReady) and e.speaker == "agent" for e in events)
+    agent = [m for m in events if isinstance(m, Measures) and m.speaker == "agent"]
+    assert agent and all(m.baseline_status.startswith("still learning (") for m in agent)
+    status = pipe.summary()["agent"]["baseline_status"]
+    assert status.startswith("still learning (unsettled: 0.") and "voiced speech, need 1.0 s" in status, status
+    st = pipe._spk["agent"]
+    assert 2.0 < st.learner.window_speech_s < 10.0 and not st.learner.done  # learning goes on
+    assert st.stats.rate_syl_s is not None and st.stats.rate_syl_s < 2.0
+
+    from calmcall.config import MeasureConfig
+    from calmcall.prosody import SpeakerTracker
+
+    tracker = SpeakerTracker(MeasureConfig())
+    learner = BaselineLearner(2.0, BaselineConfig(min_voiced_s=0.1, min_nuclei=1))
+    got = []
+    for i in range(0, len(a), 1600):
+        got += [b for f in tracker.update(a[i : i + 1600]) if (b := learner.update(f)) is not None]
+    assert got == [] and learner.refused >= 1
+    assert learner.reason is not None and learner.reason.startswith("implausible: pace 1."), learner.reason
+    assert learner.status.startswith("still learning (implausible: pace 1.")

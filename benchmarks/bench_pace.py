@@ -190,9 +190,16 @@ def _stats(rows: list[dict[str, Any]], key: str, ref: str) -> dict[str, Any]:
     err = np.abs(x / y - 1)
     bias = np.median(x / y - 1)
     rr = float(np.corrcoef(x, y)[0, 1]) if np.std(x) > 0 and np.std(y) > 0 else float("nan")
+    # the transcript's own losses: turns whose word count differs from the reference's
+    # (dropped phrases, a hallucinated "Thank you"), and the error on the other turns
+    whole = np.array([r["asr_words"] == r["ref_words"] for r in sel])
     return {
         "n": len(sel),
         "n_turns": n_all,
+        "n_word_count_wrong": int((~whole).sum()),
+        "words_lost": int(sum(max(0, r["ref_words"] - r["asr_words"]) for r in sel)),
+        "words_added": int(sum(max(0, r["asr_words"] - r["ref_words"]) for r in sel)),
+        "median_err_word_count_right": round(float(np.median(err[whole])), 4) if whole.any() else None,
         "median_err": round(float(np.median(err)), 4),
         "max_err": round(float(err.max()), 4),
         "median_bias": round(float(bias), 4),
@@ -248,6 +255,14 @@ def run(report: dict) -> list[tuple[str, str, str]]:
                 f"{w['ref_range'][0]:.0f}-{w['ref_range'][1]:.0f} wpm)",
                 f"median err {100 * w['median_err']:.1f} %, max {100 * w['max_err']:.0f} %, r {w['pearson_r']:.2f}",
                 "<= 10 %, r >= 0.9",
+            )
+        )
+        rows_out.append(
+            (
+                f"pace {name}: turns whose transcript has the wrong word count (words lost / added)",
+                f"{w['n_word_count_wrong']} of {w['n']} ({w['words_lost']} / {w['words_added']}); median err on the "
+                f"others {100 * (w['median_err_word_count_right'] or 0):.1f} %",
+                "-",
             )
         )
         rows_out.append(

@@ -35,7 +35,14 @@ from calmcall.events import Word
 from calmcall.live.session import BLOCK_N, FIRST_BLOCK_N, FileSource, Session
 from calmcall.pipeline import Pipeline
 from calmcall.qa import sessionlog as sl
-from calmcall.qa.recorder import AudioRecorder, FlacSink, read_recording, to_pcm16
+from calmcall.qa.recorder import (
+    DEFAULT_DIGIT_RUN_MIN,
+    AudioRecorder,
+    FlacSink,
+    _longest_digit_run,
+    read_recording,
+    to_pcm16,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC_DIR = str(ROOT / "src")
@@ -153,15 +160,26 @@ def test_spoken_card_number_is_silent_in_the_recording(recorded_card) -> None:
     # text: it varies from run to run) around digits it committed or speech it dropped
     spans = audio["masked_spans"] + audio["evidence_spans"]["digits"] + audio["evidence_spans"]["untranscribed"]
     assert audio["masked_spans"] >= len(masked) and spans >= 1 and audio["late_masks"] == 0
-    silenced_s = audio["masked_s"] + audio["digits_s_silenced"] + audio["untranscribed_s_silenced"]
-    assert turn["end_s"] - turn["start_s"] <= silenced_s <= turn["end_s"] - turn["start_s"] + 3.0
+    # in all, the two turns the customer read card data in (the number, then the code) are
+    # silenced and little else: 3 s of pads around the number's, 2 s around the code's.
+    # Which rule silences the code depends on the words the recogniser wrote for it (see
+    # the next test), so the bound is on the sum over the rules
+    card_s, code_s = turn["end_s"] - turn["start_s"], code["end_s"] - code["start_s"]
+    assert card_s + code_s <= _silenced_s(audio) <= card_s + 3.0 + code_s + 2.0
+
+
+def _silenced_s(audio: dict[str, Any]) -> float:
+    """Seconds silenced by any rule (each sample is counted for one rule only)."""
+    rules = ("masked_s", "digits_s_silenced", "untranscribed_s_silenced", "cvv_window_s_silenced")
+    return sum(audio[k] for k in rules) + audio["card_window_s_silenced"]
 
 
 def test_security_code_read_after_the_card_number_is_silent_in_the_recording(recorded_card) -> None:
     """The customer reads the code ("seven three nine") in a separate turn 7 s after the
     card number; the recogniser writes it as "I'm" or "... 3 Highl", so no masked word
     points at it. The CVV window (20 s of the card reader's speech after the card number)
-    silences it on both channels; the agent's speech and the pauses are kept."""
+    silences it on both channels; the agent's speech and the pauses are kept. On a machine
+    where the recogniser does write its digits, the digit-run rule silences it instead."""
     session, wav, truth = recorded_card
     rec = {role: sf.read(p, dtype="int16")[0] for role, p in session.audio_paths().items()}
     original, _ = sf.read(wav, dtype="int16")
@@ -186,7 +204,23 @@ def test_security_code_read_after_the_card_number_is_silent_in_the_recording(rec
     assert np.array_equal(rec["agent"][i:j], original[i:j, 0])
     audio = session.end["summary"]["audio"]
     code_s = code["end_s"] - code["start_s"]
-    assert code_s <= audio["cvv_window_s_silenced"] <= code_s + 2.0
+    code_words = [w["text"] for w in session.words if code["start_s"] - 0.3 <= w["start_s"] < code["end_s"] + 0.3]
+    code_partials = [p["text"] for p in session.of_type("partial") if code["start_s"] <= p["t_s"] < code["end_s"] + 3.0]
+    runs = [_longest_digit_run(code_words)] + [_longest_digit_run(p.split()) for p in code_partials]
+    if max(runs) < DEFAULT_DIGIT_RUN_MIN and "*" not in "".join(code_words + code_partials):
+        # the recogniser wrote no run of 3+ digits for the code (in words or partials):
+        # only the CVV window can have silenced it
+        assert code_s <= audio["cvv_window_s_silenced"] <= code_s + 2.0, code_words
+    else:
+        # it wrote digits ("7 3 9" on some machines: the streaming decode windows depend
+        # on the machine's speed), and the digit-run rule, which comes first, took the
+        # code (or the untranscribed-speech rule, for words it dropped): the rules before
+        # the window silenced both turns, and the window adds nothing beyond the code's
+        card_s = card["end_s"] - card["start_s"]
+        assert _silenced_s(audio) - audio["cvv_window_s_silenced"] >= card_s + code_s, code_words
+        assert audio["cvv_window_s_silenced"] <= code_s + 2.0, code_words
+    # the window rule itself, on given words, is pinned by
+    # test_cvv_window_silences_the_readers_speech_after_a_card_number_or_a_cvv_question
 
 
 def test_replay_of_a_recorded_session_gives_its_prompts(recorded_sample, tmp_path: Path) -> None:

@@ -296,10 +296,9 @@ def run(report: dict) -> list[tuple[str, str, str]]:
 def main() -> None:
     report: dict = {}
     rows = run(report)
-    w = max(len(r[0]) for r in rows)
-    v = max(len(r[1]) for r in rows)
-    for metric, value, goal in rows:
-        print(f"{metric:<{w}}  {value:<{v}}  {goal}")
+    from tables import print_rows
+
+    print_rows(rows)
     out = ROOT / "benchmarks" / "results" / "asr.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report["asr"], indent=2, default=str) + "\n")

@@ -599,10 +599,9 @@ def main() -> None:
         for s in splits
     }
     rows = rows_of(rep)
-    w = max(len(r[0]) for r in rows)
-    v = max(len(r[1]) for r in rows)
-    for metric, value, goal in rows:
-        print(f"{metric:<{w}}  {value:<{v}}  {goal}")
+    from tables import print_rows
+
+    print_rows(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"src": str(args.src), **rep}, indent=1) + "\n")
     print(f"wrote {args.out}")

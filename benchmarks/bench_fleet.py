@@ -152,12 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     report: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     rows = run(report, quick=args.quick)
-    w = max(len(m) for m, _v, _g in rows)
-    v = max(len(x) for _m, x, _g in rows)
-    print(f"{'metric':<{w}}  {'value':<{v}}  goal")
-    print("-" * (w + v + 12))
-    for m, x, g in rows:
-        print(f"{m:<{w}}  {x:<{v}}  {g}")
+    from tables import print_rows
+
+    print_rows(rows, header=True, rule=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"rows": rows, **report}, indent=1, default=str) + "\n")
     print(f"\nwrote {args.out}")

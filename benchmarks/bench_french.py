@@ -258,12 +258,9 @@ def main() -> None:
     args = ap.parse_args()
     report: dict = {"machine": {"cpus": os.cpu_count()}, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
     rows = run(report, quick=args.quick)
-    w = max(len(r[0]) for r in rows)
-    v = max(len(r[1]) for r in rows)
-    print(f"{'metric':<{w}}  {'value':<{v}}  goal")
-    print("-" * (w + v + 12))
-    for metric, value, goal in rows:
-        print(f"{metric:<{w}}  {value:<{v}}  {goal}")
+    from tables import print_rows
+
+    print_rows(rows, header=True, rule=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"rows": rows, **report}, indent=1) + "\n")
     print(f"\nwrote {args.out}")

@@ -282,10 +282,9 @@ def run(report: dict) -> list[tuple[str, str, str]]:
 def main() -> None:
     report: dict = {}
     rows = run(report)
-    w = max(len(x[0]) for x in rows)
-    v = max(len(x[1]) for x in rows)
-    for metric, value, goal in rows:
-        print(f"{metric:<{w}}  {value:<{v}}  {goal}")
+    from tables import print_rows
+
+    print_rows(rows)
     out = ROOT / "benchmarks" / "results" / "pace.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report["pace"], indent=1, default=str) + "\n")

@@ -275,11 +275,9 @@ def main() -> None:
     args = ap.parse_args()
     report: dict = {}
     rows = run(report, quick=args.quick)
-    w = max(len(r[0]) for r in rows)
-    v = max(len(r[1]) for r in rows)
-    print(f"{'metric':<{w}}  {'value':<{v}}  goal")
-    for metric, value, goal in rows:
-        print(f"{metric:<{w}}  {value:<{v}}  {goal}")
+    from tables import print_rows
+
+    print_rows(rows, header=True)
     out = ROOT / "benchmarks" / "results" / "qa.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")

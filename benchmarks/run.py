@@ -41,12 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # a broken section is reported, the others still run
             rows.append((f"{name}: FAILED", f"{type(exc).__name__}: {exc}", "-"))
         report.setdefault("section_wall_s", {})[name] = round(time.perf_counter() - t0, 1)
-    w = max(len(r[0]) for r in rows)
-    v = max(len(r[1]) for r in rows)
-    print(f"{'metric':<{w}}  {'value':<{v}}  goal")
-    print("-" * (w + v + 12))
-    for metric, value, goal in rows:
-        print(f"{metric:<{w}}  {value:<{v}}  {goal}")
+    from tables import print_rows
+
+    print_rows(rows, header=True, rule=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"rows": rows, **report}, indent=1) + "\n")
     print(f"\nwrote {args.out}")

@@ -35,14 +35,8 @@ from calmcall.events import Word
 from calmcall.live.session import BLOCK_N, FIRST_BLOCK_N, FileSource, Session
 from calmcall.pipeline import Pipeline
 from calmcall.qa import sessionlog as sl
-from calmcall.qa.recorder import (
-    DEFAULT_DIGIT_RUN_MIN,
-    AudioRecorder,
-    FlacSink,
-    _longest_digit_run,
-    read_recording,
-    to_pcm16,
-)
+from calmcall.qa.recorder import DEFAULT_DIGIT_RUN_MIN, AudioRecorder, FlacSink, read_recording, to_pcm16
+from calmcall.qa.redaction import _longest_digit_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC_DIR = str(ROOT / "src")

@@ -7,7 +7,12 @@ Method
   probability >= ``vad_threshold`` and ends after ``min_silence_s`` of frames below
   ``vad_threshold - 0.15``. Audio outside utterances is never decoded, so silence and
   noise give no words (and segments with high ``no_speech_prob`` / low
-  ``avg_logprob`` / repetitive text are dropped as well).
+  ``avg_logprob`` / repetitive text are dropped as well). After ``vad_reset_s`` of
+  frames below ``vad_threshold - 0.15`` a second copy of the VAD's recurrent state
+  restarts, and a frame's probability is the larger of the two (see
+  :class:`~calmcall.asr.silero.SileroStream`): the state carried through a pause alone
+  lowered the next turn's speech probabilities on telephone audio below the threshold,
+  and whole phrases were never decoded.
 * **Final pass at the end of each utterance.** As soon as the VAD declares the end
   of an utterance, the utterance (padded by ``pad_s`` each side) is decoded once and
   every word not yet committed is committed. Most words of conversational speech are
@@ -141,6 +146,7 @@ class StreamingTranscriber:
         context_s: float = 0.0,
         trim_after_s: float = 8.0,
         max_window_s: float = 20.0,
+        vad_reset_s: float | None = 1.0,
         start_s: float = 0.0,
     ) -> None:
         if speaker not in ("agent", "customer"):
@@ -149,6 +155,8 @@ class StreamingTranscriber:
             raise ValueError(f"vad_threshold must be in (0, 1), got {vad_threshold}")
         if interim_interval_s <= 0 or min_silence_s <= 0:
             raise ValueError("interim_interval_s and min_silence_s must be > 0 seconds")
+        if vad_reset_s is not None and vad_reset_s <= 0:
+            raise ValueError(f"vad_reset_s must be > 0 seconds or None, got {vad_reset_s}")
         self.model = model
         self.speaker: Speaker = speaker
         self.options = options or DecodeOptions()
@@ -169,7 +177,8 @@ class StreamingTranscriber:
         self._trim_after = int(round(trim_after_s * self._sr))
         self._max_window = int(round(max_window_s * self._sr))
 
-        self._vad = SileroStream()
+        reset_frames = None if vad_reset_s is None else max(1, int(round(vad_reset_s * self._sr / FRAME)))
+        self._vad = SileroStream(restart_after_quiet_frames=reset_frames, quiet_below=self._neg)
         self._n = 0  # samples fed
         # audio buffer: samples [_buf0, _n)
         self._buf = np.zeros(0, dtype=np.float32)

@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pytest
+from bench_pace import speech_edges  # benchmarks/bench_pace.py
 from conftest import shared_audio
 from speech_clips import (  # benchmarks/speech_clips.py (on sys.path via conftest.py)
     JFK_TEXT,
@@ -15,9 +16,11 @@ from speech_clips import (  # benchmarks/speech_clips.py (on sys.path via confte
     ljspeech_wavs,
     read_16k,
 )
+from telephone import CONDITIONS, telephone_channel  # benchmarks/telephone.py
 
 from calmcall.asr.metrics import wer, word_errors
 from calmcall.asr.model import load_model
+from calmcall.asr.silero import SileroStream
 from calmcall.asr.stream import (
     DecodeWorker,
     SimulatedClock,
@@ -167,5 +170,58 @@ def test_whole_file_matches_jfk(model) -> None:  # type: ignore[no-untyped-def]
 def test_bad_arguments(model) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="speaker"):
         StreamingTranscriber(model, "caller")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="vad_reset_s"):
+        StreamingTranscriber(model, "agent", vad_reset_s=0.0)
+    with pytest.raises(ValueError, match="restart_after_quiet_frames"):
+        SileroStream(restart_after_quiet_frames=0)
     with pytest.raises(ValueError, match="charge"):
         SimulatedClock(charge="gpu")
+
+
+def phone(x: np.ndarray) -> np.ndarray:
+    """``x`` through the benchmarks' telephone channel (8 kHz, 300-3400 Hz, G.711 mu-law)."""
+    return telephone_channel(x, SR, rng=np.random.default_rng(0), **CONDITIONS["phone"])
+
+
+def two_phone_turns() -> tuple[np.ndarray, float]:
+    """The stereo clip's two talkers one after the other on one telephone channel, 3 s
+    apart (as bench_pace lays turns out); returns the audio and where turn 2 starts (s)."""
+    st = read_16k(shared_audio(STEREO))
+    gap = np.zeros(3 * SR, np.float32)
+    first = phone(st[:, 0])
+    audio = np.concatenate([gap[:SR], first, gap, phone(st[:, 1]), gap[:SR]])
+    return audio, (SR + len(first) + len(gap)) / SR
+
+
+def test_phone_turn_after_another_turn_keeps_its_first_words(model) -> None:  # type: ignore[no-untyped-def]
+    """Issue 9: with the VAD's recurrent state carried through the pause, the second
+    talker's "The horizon seems" stayed below the VAD threshold on the phone copy and
+    was never decoded ("extremely distant." only, 3 errors of 5)."""
+    audio, t2_s = two_phone_turns()
+    events = transcribe_stream(model, audio, "agent", fixed_cost_s=0.4)
+    second = [w for w in words_of(events) if w.start_s >= t2_s - 0.3]
+    text = " ".join(w.text for w in second)
+    assert wer(STEREO_TEXT[1], text) <= 0.2, text
+    check_invariants(events, len(audio) / SR)
+
+
+def test_vad_restart_reads_the_next_phone_turn_as_speech_block_size_invariant() -> None:
+    """The VAD restarted after a long pause: never lower than the carried state alone,
+    much more of the second phone turn >= 0.5, and the same output for any block size."""
+    audio, t2_s = two_phone_turns()
+    carried = SileroStream().feed(audio)
+    outs = []
+    for block in (512, 1600, 4099):
+        vad = SileroStream(restart_after_quiet_frames=31, quiet_below=0.35)
+        outs.append(np.concatenate([vad.feed(audio[i : i + block]) for i in range(0, len(audio), block)]))
+        assert vad.restarts >= 1
+    assert all(np.array_equal(outs[0], o) for o in outs[1:])
+    restarted = outs[0]
+    assert len(restarted) == len(carried) and np.all(restarted >= carried)
+    a_s, b_s = speech_edges(read_16k(shared_audio(STEREO))[:, 1])  # the second talker's speech
+    k0, k1 = int((t2_s + a_s) * SR) // 512, int((t2_s + b_s) * SR) // 512
+    assert np.mean(carried[k0:k1] >= 0.5) < 0.25  # what lost the words (measured 0.10)
+    assert np.mean(restarted[k0:k1] >= 0.5) > 0.4  # measured 0.49
+    # before the first pause they are the same stream
+    k = int(1.5 * SR) // 512
+    assert np.array_equal(restarted[:k], carried[:k])

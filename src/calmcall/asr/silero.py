@@ -42,15 +42,40 @@ class SileroStream:
     ``feed(block)`` returns the probabilities of the frames completed by ``block``
     (float32 array, possibly empty); frame ``k`` covers samples
     ``[k*512, (k+1)*512)`` of the stream.
+
+    ``restart_after_quiet_frames`` (None: off): a second copy of the recurrent state is
+    restarted from zeros once that many consecutive frames after a frame with
+    probability >= ``quiet_below`` have all stayed below it (once per quiet stretch),
+    and each frame's probability is the larger of the two states' (the one carried
+    from the start of the stream, and the one restarted at the last long pause). Why:
+    the state carried through a pause remembers the previous turn, and on
+    telephone-band speech (8 kHz, 300-3400 Hz, mu-law) it lowers the next turn's
+    probabilities from around 0.5-0.8 to 0.2-0.45 (JFK after the turns before it in
+    ``benchmarks/bench_pace.py``: 29 % of its frames >= 0.5 with the state carried,
+    62 % with a fresh state), so whole phrases never reached the threshold; a state
+    restarted shortly before an onset, on the other hand, has had little audio to warm
+    up on and reads some onsets lower than the carried one (JFK's "ask not", clean).
+    The frames after a restart are computed in the same batched call pattern, so the
+    output still does not depend on the block sizes. Costs a second session run per
+    block after the first restart.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, restart_after_quiet_frames: int | None = None, quiet_below: float = 0.35) -> None:
+        if restart_after_quiet_frames is not None and restart_after_quiet_frames < 1:
+            raise ValueError(f"restart_after_quiet_frames must be >= 1 or None, got {restart_after_quiet_frames}")
         self._session = _session()
         self._h = np.zeros((1, 1, 128), dtype=np.float32)
         self._c = np.zeros((1, 1, 128), dtype=np.float32)
         self._context = np.zeros(CONTEXT, dtype=np.float32)
         self._rest = np.zeros(0, dtype=np.float32)
         self.frames = 0
+        self._restart_after = restart_after_quiet_frames
+        self._quiet_below = float(quiet_below)
+        self._quiet = 0  # consecutive frames below quiet_below
+        self._armed = False  # a frame >= quiet_below since the last restart (or the start)
+        self._h2: np.ndarray | None = None  # the restarted state (None: none yet, same as (h, c))
+        self._c2: np.ndarray | None = None
+        self.restarts = 0  #: times the second state was restarted
 
     def feed(self, block: np.ndarray) -> np.ndarray:
         audio = np.concatenate([self._rest, np.asarray(block, dtype=np.float32).ravel()])
@@ -65,10 +90,49 @@ class SileroStream:
             contexts[1:] = frames[:-1, -CONTEXT:]
         self._context = frames[-1, -CONTEXT:].copy()
         batch = np.concatenate([contexts, frames], axis=1)
-        # The v6 graph treats the batch axis as time and carries (h, c) across it.
-        probs, self._h, self._c = self._session.run(None, {"input": batch, "h": self._h, "c": self._c})
         self.frames += n
-        return np.asarray(probs, dtype=np.float32).ravel()
+        # The v6 graph treats the batch axis as time and carries (h, c) across it.
+        probs, h1, c1 = self._session.run(None, {"input": batch, "h": self._h, "c": self._c})
+        p1 = np.asarray(probs, dtype=np.float32).ravel()
+        if self._restart_after is None:
+            self._h, self._c = h1, c1
+            return p1
+        out = p1.copy()
+        i0 = 0
+        while i0 < n:
+            if self._h2 is None or self._c2 is None:
+                p2, h2, c2 = p1[i0:], h1, c1  # not restarted yet: the same state
+            else:
+                probs, h2, c2 = self._session.run(None, {"input": batch[i0:], "h": self._h2, "c": self._c2})
+                p2 = np.asarray(probs, dtype=np.float32).ravel()
+            out[i0:] = np.maximum(p1[i0:], p2)
+            cut = self._restart_point(out[i0:])
+            if cut is None:
+                if self._h2 is not None:
+                    self._h2, self._c2 = h2, c2
+                break
+            self._h2 = np.zeros_like(self._h)
+            self._c2 = np.zeros_like(self._c)
+            self.restarts += 1
+            i0 += cut + 1
+        self._h, self._c = h1, c1
+        return out
+
+    def _restart_point(self, p: np.ndarray) -> int | None:
+        """Advance the quiet counter over ``p``; the index of the frame after which the
+        second state restarts, or None (then the counter has taken in all of ``p``)."""
+        assert self._restart_after is not None
+        for i, x in enumerate(p.tolist()):
+            if x >= self._quiet_below:
+                self._quiet = 0
+                self._armed = True
+                continue
+            self._quiet += 1
+            if self._armed and self._quiet >= self._restart_after:
+                self._armed = False
+                self._quiet = 0
+                return i
+        return None
 
 
 class GatedSilero:

@@ -7,7 +7,12 @@ Method
   probability >= ``vad_threshold`` and ends after ``min_silence_s`` of frames below
   ``vad_threshold - 0.15``. Audio outside utterances is never decoded, so silence and
   noise give no words (and segments with high ``no_speech_prob`` / low
-  ``avg_logprob`` / repetitive text are dropped as well).
+  ``avg_logprob`` / repetitive text are dropped as well). After ``vad_reset_s`` of
+  frames below ``vad_threshold - 0.15`` a second copy of the VAD's recurrent state
+  restarts, and a frame's probability is the larger of the two (see
+  :class:`~calmcall.asr.silero.SileroStream`): the state carried through a pause alone
+  lowered the next turn's speech probabilities on telephone audio below the threshold,
+  and whole phrases were never decoded.
 * **Final pass at the end of each utterance.** As soon as the VAD declares the end
   of an utterance, the utterance (padded by ``pad_s`` each side) is decoded once and
   every word not yet committed is committed. Most words of conversational speech are
@@ -21,6 +26,10 @@ Method
   its start is moved to the end of the last committed word; a hard cap of
   ``max_window_s`` splits an utterance that never agrees. Committed text just before
   the window is given as ``initial_prompt`` (``DecodeOptions.prompt_words``).
+
+Which words a pass commits, which it shows as a partial and when the window moves on
+is decided by the pure policy :class:`calmcall.asr.agreement.LocalAgreement`; this
+module is the adapter around it (VAD, scheduling, the model, the clocks).
 * Every pass uses ``condition_on_previous_text=False``, temperature 0 only (no
   sampling fallback: deterministic, and a repetition loop is dropped rather than
   re-decoded), greedy search (``beam_size=1``: as accurate as beam 5 on the test
@@ -53,20 +62,19 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import math
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from calmcall.asr.agreement import DecodedPass, HypWord, LocalAgreement
 from calmcall.asr.executors import DecodeWorker, SimulatedClock
 from calmcall.asr.silero import FRAME_N as FRAME
 from calmcall.asr.silero import SileroStream
-from calmcall.asr.whisper import DecodeOptions, _decode, _HypWord, transcribe_whole_file
-from calmcall.asr.words import _norm_word, normalize_transcript
+from calmcall.asr.whisper import DecodeOptions, _decode, transcribe_whole_file
+from calmcall.asr.words import normalize_transcript
 from calmcall.constants import SAMPLE_RATE_HZ
 from calmcall.events import Partial, Speaker, Word
 
@@ -138,6 +146,7 @@ class StreamingTranscriber:
         context_s: float = 0.0,
         trim_after_s: float = 8.0,
         max_window_s: float = 20.0,
+        vad_reset_s: float | None = 1.0,
         start_s: float = 0.0,
     ) -> None:
         if speaker not in ("agent", "customer"):
@@ -146,6 +155,8 @@ class StreamingTranscriber:
             raise ValueError(f"vad_threshold must be in (0, 1), got {vad_threshold}")
         if interim_interval_s <= 0 or min_silence_s <= 0:
             raise ValueError("interim_interval_s and min_silence_s must be > 0 seconds")
+        if vad_reset_s is not None and vad_reset_s <= 0:
+            raise ValueError(f"vad_reset_s must be > 0 seconds or None, got {vad_reset_s}")
         self.model = model
         self.speaker: Speaker = speaker
         self.options = options or DecodeOptions()
@@ -166,7 +177,8 @@ class StreamingTranscriber:
         self._trim_after = int(round(trim_after_s * self._sr))
         self._max_window = int(round(max_window_s * self._sr))
 
-        self._vad = SileroStream()
+        reset_frames = None if vad_reset_s is None else max(1, int(round(vad_reset_s * self._sr / FRAME)))
+        self._vad = SileroStream(restart_after_quiet_frames=reset_frames, quiet_below=self._neg)
         self._n = 0  # samples fed
         # audio buffer: samples [_buf0, _n)
         self._buf = np.zeros(0, dtype=np.float32)
@@ -180,16 +192,12 @@ class StreamingTranscriber:
         self._win0 = 0  # start of the current utterance's decoding window
         self._last_interim_a1 = 0
         self._finals: collections.deque[_Job] = collections.deque()
-        self._prev_hyp: list[_HypWord] = []
-        self._prev_hyp_utt = -1
-        # committed words
-        self._committed_end_s = -math.inf
-        self._recent: collections.deque[Word] = collections.deque(maxlen=64)
-        self._partial_shown = False
+        # the commit policy: committed words, the previous interim hypothesis, the partial
+        self.policy = LocalAgreement(speaker, trim_after_s=trim_after_s)
         # results / events
         self._pending: list[Word | Partial] = []  # simulated: waiting for t_s
         self._inflight = False
-        self._results: collections.deque[tuple[_Job, list[_HypWord] | None]] = collections.deque()
+        self._results: collections.deque[tuple[_Job, list[HypWord] | None]] = collections.deque()
         self._lock = threading.Lock()
         self.passes = 0
         self.pass_compute_s = 0.0
@@ -215,7 +223,7 @@ class StreamingTranscriber:
     def committed_end_s(self) -> float:
         """End (audio seconds) of the last committed word; ``-inf`` before the first.
         Later words start after it."""
-        return self._committed_end_s
+        return self.policy.committed_end_s
 
     def feed(self, block: np.ndarray) -> list[Word | Partial]:
         """Append a block of 16 kHz float32 mono audio; return the words and partials
@@ -307,12 +315,11 @@ class StreamingTranscriber:
         return None
 
     def _prompt(self, a0: int) -> str | None:
-        k = self.options.prompt_words
-        if k <= 0 or not self._recent:
-            return None
-        t0 = a0 / self._sr
-        words = [w.text for w in self._recent if w.end_s <= t0 + 0.05][-k:]
-        return " ".join(words) or None
+        return self.policy.prompt(self._time_s(a0), self.options.prompt_words)
+
+    def _time_s(self, sample: int) -> float:
+        """Audio time (s since the call started) of sample ``sample`` of this stream."""
+        return (self._origin + sample) / self._sr
 
     def _schedule(self) -> None:
         if self._worker is not None:
@@ -376,7 +383,7 @@ class StreamingTranscriber:
         self._inflight = True
 
         def run() -> None:
-            hyp: list[_HypWord] | None = None
+            hyp: list[HypWord] | None = None
             t0 = time.perf_counter()
             try:
                 hyp = _decode(self.model, audio, offset_s, self._pass_options(audio, offset_s), job.prompt)
@@ -395,81 +402,26 @@ class StreamingTranscriber:
                 continue
             self._pending.extend(self._apply(job, hyp, self.t_s))
 
-    # ------------------------------------------------------------ commit logic
+    # ------------------------------------------------------- feed the policy
 
-    def _new_words(self, hyp: Sequence[_HypWord], job: _Job) -> list[_HypWord]:
-        """Hypothesis words not yet committed: inside the job's window and later than
-        the last committed word (0.1 s tolerance for timestamp jitter), minus a
-        repeated committed tail."""
-        # a word is new when its midpoint lies after the last committed word's end
-        # (timestamps of the same word jitter by ~0.1 s from pass to pass; the first
-        # word of a window often absorbs leading silence, so its start is unreliable)
-        t0 = max(self._committed_end_s, (self._origin + job.a0) / self._sr) - 0.05
-        words = [w for w in hyp if (w.start_s + w.end_s) / 2 >= t0]
-        if words and self._recent:
-            tail = [_norm_word(w.text) for w in self._recent]
-            for k in range(min(5, len(words), len(tail)), 0, -1):
-                if [w.norm for w in words[:k]] == tail[-k:]:
-                    if words[0].start_s < self._committed_end_s + 0.3:
-                        words = words[k:]
-                    break
-        return words
-
-    def _commit(self, words: Sequence[_HypWord], t_s: float) -> list[Word]:
-        out = []
-        for w in words:
-            word = Word(
-                t_s=max(t_s, w.end_s),
-                start_s=max(w.start_s, self._committed_end_s if self._committed_end_s > -math.inf else 0.0),
-                end_s=w.end_s,
-                text=w.text,
-                speaker=self.speaker,
-                confidence=round(w.prob, 4),
-            )
-            if word.start_s > word.end_s:
-                word = Word(word.t_s, word.end_s, word.end_s, word.text, word.speaker, word.confidence)
-            out.append(word)
-            self._recent.append(word)
-            self._committed_end_s = max(self._committed_end_s, w.end_s)
-        return out
-
-    def _apply(self, job: _Job, hyp: list[_HypWord], t_s: float) -> list[Word | Partial]:
-        events: list[Word | Partial] = []
-        new = self._new_words(hyp, job)
-        if job.final:
-            events.extend(self._commit(new, t_s))
-            if self._prev_hyp_utt == job.utt_id:
-                self._prev_hyp = []
-                if self._partial_shown:
-                    events.append(Partial(t_s, self.speaker, ""))
-                    self._partial_shown = False
-            return events
-        if job.utt_id != self._utt_id or not self._triggered:
-            return events  # stale interim result: the final pass will cover it
-        prev = self._prev_hyp if self._prev_hyp_utt == job.utt_id else []
-        # previous hypothesis words that are now committed are gone from `prev`
-        prev = [w for w in prev if (w.start_s + w.end_s) / 2 >= self._committed_end_s - 0.05]
-        agree = 0
-        for a, b in zip(prev, new):
-            if a.norm != b.norm:
-                break
-            agree += 1
-        # never commit the last word of the window: it may be cut off
-        if agree == len(new) and agree > 0 and new[-1].end_s > job.a1 / self._sr - 0.25:
-            agree -= 1
-        committed = self._commit(new[:agree], t_s)
-        events.extend(committed)
-        self._prev_hyp = new[agree:]
-        self._prev_hyp_utt = job.utt_id
-        if committed and (job.a1 - self._win0) > self._trim_after:
-            cut = int(round(self._committed_end_s * self._sr)) - self._origin
+    def _apply(self, job: _Job, hyp: list[HypWord], t_s: float) -> list[Word | Partial]:
+        """Hand one pass' hypothesis to the policy (see :mod:`calmcall.asr.agreement`);
+        apply the window trim it asks for; return its events."""
+        if not job.final and (job.utt_id != self._utt_id or not self._triggered):
+            return []  # stale interim result: the final pass will cover it
+        p = DecodedPass(
+            final=job.final,
+            utt_id=job.utt_id,
+            a0_s=self._time_s(job.a0),
+            a1_s=self._time_s(job.a1),
+            window_start_s=None if job.final else self._time_s(self._win0),
+        )
+        update = self.policy.apply(hyp, p, t_s)
+        if update.trim_to_s is not None:
+            cut = int(round(update.trim_to_s * self._sr)) - self._origin
             if self._win0 < cut < job.a1:
                 self._win0 = cut
-        text = " ".join(w.text for w in self._prev_hyp)
-        if text or self._partial_shown:
-            events.append(Partial(t_s, self.speaker, text))
-            self._partial_shown = bool(text)
-        return events
+        return update.events
 
     # ------------------------------------------------------------------ output
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from calmcall.asr.agreement import HypWord
 from calmcall.asr.words import _norm_word
 from calmcall.constants import SAMPLE_RATE_HZ
 from calmcall.events import Speaker, Word
@@ -100,16 +101,7 @@ def _install_window_patch() -> None:
         _pad_installed = True
 
 
-@dataclass(slots=True)
-class _HypWord:
-    start_s: float
-    end_s: float
-    text: str
-    norm: str
-    prob: float
-
-
-def _decode(model: Any, audio: np.ndarray, offset_s: float, opts: DecodeOptions, prompt: str | None) -> list[_HypWord]:
+def _decode(model: Any, audio: np.ndarray, offset_s: float, opts: DecodeOptions, prompt: str | None) -> list[HypWord]:
     """One faster-whisper pass over ``audio`` (which starts at ``offset_s``); returns
     the words of the segments that pass the quality filters, in absolute seconds."""
     kwargs = opts.transcribe_kwargs()
@@ -134,7 +126,7 @@ def _decode(model: Any, audio: np.ndarray, offset_s: float, opts: DecodeOptions,
     end_s = offset_s + len(audio) / SAMPLE_RATE_HZ
     if cap is not None and segments and sum(len(s.tokens) for s in segments) >= cap - 2:
         segments = segments[:-1]  # the pass hit the token cap: its last segment is a loop
-    out: list[_HypWord] = []
+    out: list[HypWord] = []
     for seg in segments:
         if seg.no_speech_prob > opts.no_speech_max and seg.avg_logprob < opts.logprob_min:
             continue
@@ -149,7 +141,7 @@ def _decode(model: Any, audio: np.ndarray, offset_s: float, opts: DecodeOptions,
                 continue
             w_end = min(offset_s + float(w.end), end_s)
             w_start = min(offset_s + float(w.start), w_end)
-            out.append(_HypWord(w_start, w_end, text, norm, float(w.probability)))
+            out.append(HypWord(w_start, w_end, text, norm, float(w.probability)))
     return out
 
 

@@ -145,6 +145,24 @@ def test_the_same_kind_may_come_back_only_when_stronger() -> None:
     assert [(p.kind, p.severity, p.t_s) for p in shown] == [("pace", "low", 2.0), ("pace", "high", 9.0)]
 
 
+def test_a_medium_cue_is_upgraded_only_after_the_rate_limit() -> None:
+    """A medium pace cue shown at 0.3 s; the same stretch turns high 4 s later and holds:
+    the agent is already slowing down on the first cue, so a second "Slow down" comes
+    only once ``min_interval_s`` passed (20.3 s), not 3 s after the first (as it may
+    after a low-severity one: the test above). A different kind still breaks through."""
+    cfg = CoachConfig()
+    medium = _prosody("pace", 0, 1.5, "medium")
+    high = _prosody("pace", 0, 2.4, "high")
+    shown = _run(Coach(cfg), _merge(_holding(medium, 0, 40), _holding(high, 40, 260)), range(0, 260))
+    assert [(p.kind, p.severity, p.t_s) for p in shown] == [("pace", "medium", 0.3), ("pace", "high", 20.3)]
+    shown = _run(
+        Coach(cfg),
+        _merge(_holding(medium, 0, 40), _holding(high, 40, 260), _holding(_prosody("volume", 0, 1.5, "medium"), 50, 90)),
+        range(0, 260),
+    )
+    assert [(p.kind, p.t_s) for p in shown][:2] == [("pace", 0.3), ("volume", 5.3)]
+
+
 def test_coincident_excesses_give_one_cue_naming_the_strongest() -> None:
     volume = _prosody("volume", 0, 1.5, "medium", "+9 dB louder")
     pitch = _prosody("pitch", 0, 2.5, "high", "pitch +7.5 st")

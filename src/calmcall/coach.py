@@ -20,7 +20,7 @@ and §10: a wrong or weak cue that takes the slot hides the real one):
 * **Coincident excesses**: when the cue shown is pace, pitch or volume, the other of
   these that are ready at the same time are named in its detail ("also ...") and in
   ``evidence["also"]``; the headline is the strongest's.
-* **Budget**: a token bucket of ``burst`` (2) cues, refilled at one cue per
+* **Budget**: a token bucket of ``burst`` (3) cues, refilled at one cue per
   ``min_interval_s`` (20 s): over any stretch of a call at most one cue per 20 s
   on average, plus ``burst - 1``. Every shown cue takes a token; none is shown
   without one.
@@ -32,8 +32,10 @@ and §10: a wrong or weak cue that takes the slot hides the real one):
   cue never blocks a stronger one for long). Weak cues (tier 0-1) never break
   through: they wait out the 20 s.
 * **Cooldown**: the same key (the kind; for phrase cues the rule) is not shown again
-  within ``cooldown_s`` (45 s) unless it is now of a higher tier (and
-  ``breakthrough_gap_s`` passed). Only cues actually shown (or named in a shown cue's
+  within ``cooldown_s`` (45 s) unless it is now of a higher tier: after a low-severity
+  (tier 0) cue once ``breakthrough_gap_s`` passed, after a medium one once
+  ``min_interval_s`` passed (a second "Slow down" 4 s after the first tells the agent
+  nothing new). Only cues actually shown (or named in a shown cue's
   "also") start a cooldown; a candidate that lost the decision starts nothing.
 * Ties are broken by kind order overtalk > customer_escalation > volume > pace >
   pitch > phrase, then by key: the same inputs always give the same prompts.
@@ -149,7 +151,11 @@ class Coach:
         gap = self.cfg.breakthrough_gap_s
         last = self._last_by_key.get(prompt_key(p))
         if last is not None and now_s - last[0] < self.cfg.cooldown_s - _EPS:
-            if not (k > last[1] and now_s - last[0] >= gap - _EPS):
+            # an upgrade of the same key: soon after a weak (tier 0) cue, which may have
+            # taken the slot a moment before the real excess; after a medium one only
+            # once the rate limit is over (the agent is already acting on that advice)
+            upgrade_gap = gap if last[1] == 0 else self.cfg.min_interval_s
+            if not (k > last[1] and now_s - last[0] >= upgrade_gap - _EPS):
                 return False
         if self._tokens_at(now_s) < 1.0 - _EPS:
             return False

@@ -335,7 +335,9 @@ class Pipeline:
             )
         return out
 
-    def _pace(self, st: _SpeakerState, t: float, rate_rel: float | None, margins: Mapping[str, float]) -> dict[str, Any]:
+    def _pace(
+        self, st: _SpeakerState, t: float, rate_rel: float | None, margins: Mapping[str, float], voice_excess: float = 0.0
+    ) -> dict[str, Any]:
         """The pace measure in use now and its excess in margins (>= 1: outside the band).
 
         With committed words in the current stretch: syllables of the words over
@@ -349,7 +351,16 @@ class Pipeline:
         strength) is the plain excess over the margin: the allowance decides whether,
         not how much. Without words: the acoustic syllable rate against the calm
         rate, with the wider ``acoustic_pace`` margin; no excess where the rate is implausible
-        for running speech (outside 1.5-9 syllables/s: calmcall.escalation's range)."""
+        for running speech (outside 1.5-9 syllables/s: calmcall.escalation's range), nor while
+        pitch or volume is out of its band (``voice_excess`` >= 1: the largest of their
+        excesses): a raised, louder voice has sharper energy peaks, which the acoustic
+        syllable count reads as more syllables (on the held-out generated calls every
+        acoustic pace prompt inside a pitch or volume violation was of that kind).
+
+        With a calm pace, the excess is the smaller of two: syllables of the words per
+        second and words per minute, each against the calm pace in its unit; a cue then
+        never quotes a wpm inside the band (a fast reading in syllables of a few long
+        words would say "150 wpm - your calm pace is 140")."""
         tg = self.cfg.targets
         long_r: PaceReading | None = st.words.reading(t) if st.word_pace_judged else None
         if long_r is None:
@@ -361,6 +372,8 @@ class Pipeline:
                 # a miscount, unknown rather than extreme (no ratio bound: the scripted
                 # fast turns read 2.04x their calm rate)
                 ex = 0.0
+            if voice_excess >= 1.0:
+                ex = min(ex, 0.0)
             return {"source": "syllables", "excess": ex, "magnitude": ex, "margin": m, "reading": None, "rel": rate_rel}
         best: dict[str, Any] | None = None
         for r in (long_r, st.words.reading(t, SHORT_WINDOW_S, SHORT_MIN_WORDS)):
@@ -370,7 +383,8 @@ class Pipeline:
             m = margins["pace"]
             calm = st.calm_pace
             if calm is not None:
-                rel = r.syl_s / calm[1] if calm[1] > 0 else r.wpm / calm[0]
+                rel_wpm = r.wpm / calm[0]
+                rel = min(r.syl_s / calm[1], rel_wpm) if calm[1] > 0 else rel_wpm
                 res = {
                     "source": "words",
                     "basis": "calm",
@@ -410,8 +424,8 @@ class Pipeline:
         st.words.observe(t, active)
         # pace: from words when the current stretch has committed words, else the
         # acoustic estimate (wider margin, longer hold): two hold timers
-        pace = self._pace(st, t, rel["rate_rel"], margins)
         excess = _excess(rel, margins)
+        pace = self._pace(st, t, rel["rate_rel"], margins, voice_excess=max(excess["pitch"], excess["volume"]))
         excess["pace"] = pace["excess"]
         self._agent_excess = excess
         hold_w = self._holds["pace"]
@@ -420,7 +434,9 @@ class Pipeline:
         since_w = hold_w.update(t, active=active, condition=words_now and pace["excess"] >= 1.0)
         since_a = hold_a.update(t, active=active, condition=not words_now and pace["excess"] >= 1.0)
         since = since_w if words_now else since_a
-        if since is not None and (words_now or b is not None):
+        # offered only while the reading now is out of band: the hold timer bridges
+        # pauses, but a cue must name a fast reading, not the calm one after it
+        if since is not None and pace["excess"] >= 1.0 and (words_now or b is not None):
             r: PaceReading | None = pace["reading"]
             calm_wpm = st.calm_wpm()
             if r is not None:

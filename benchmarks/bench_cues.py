@@ -1,7 +1,9 @@
 """Cues benchmark: do the right prompts come, in time, and only those?
 
-Two sets, both run through :func:`calmcall.analysis.run_call` with the default
-config (transcription off unless ``--transcribe``):
+Two sets, both run with the default config, without words (``--words none``, the
+default), with the simulated streaming transcript of the call's text
+(``--words truth``, :mod:`truth_words`, scripted calls only) or with real
+faster-whisper (``--words whisper`` / ``--transcribe``; slow on 2 cores: a subset):
 
 * **Randomized scripted calls** (:mod:`callgen`): ``dev`` and ``held`` splits
   (different seeds, voices and texts); the held-out figures are the final ones.
@@ -21,7 +23,10 @@ Overtalk is also scored at the detector (before the coach's rate limit), with
 :func:`callgen.real_overtalks` as the ground truth (its docstring defines a real
 overtalk): precision and recall of detected onsets within :data:`ONSET_TOL_S`.
 
-    PYTHONPATH=src nice -n 10 .venv/bin/python benchmarks/bench_cues.py [--n 60] [--jobs 2] [--transcribe]
+    PYTHONPATH=src nice -n 10 .venv/bin/python benchmarks/bench_cues.py [--n 60] [--jobs 2] [--words truth]
+
+Every miss is listed with its reason (:func:`why_missed`), every unjustified prompt
+with its detail.
 
 Rerunnable: renders are cached (``benchmarks/results/callgen/``); the pipeline
 always runs on the current code.
@@ -58,12 +63,23 @@ KINDS = ("pace", "pitch", "volume", "overtalk", "customer_escalation")
 # ------------------------------------------------------------------------ running
 
 
-def _analyze(agent: np.ndarray, customer: np.ndarray, name: str, transcribe: bool) -> dict[str, Any]:
-    from calmcall.analysis import run_call
+WORD_MODES = ("none", "truth", "whisper")
+
+
+def _analyze(
+    agent: np.ndarray, customer: np.ndarray, name: str, words: str | bool, truth: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Analyse one call. ``words``: ``"none"`` (no transcript), ``"truth"`` (the
+    simulated streaming transcript of the call's truth, :mod:`truth_words`, with the
+    default playbook: the with-words figures without Whisper), ``"whisper"`` (real
+    faster-whisper via :func:`calmcall.analysis.run_call`); ``True``/``False`` are
+    whisper/none."""
+    from calmcall.analysis import make_phrase_coach, run_call
     from calmcall.audio_io import Call
     from calmcall.config import Config
     from calmcall.events import Prompt, to_dict
 
+    mode = words if isinstance(words, str) else ("whisper" if words else "none")
     call = Call(
         path=name,
         agent=agent.astype(np.float32),
@@ -73,21 +89,40 @@ def _analyze(agent: np.ndarray, customer: np.ndarray, name: str, transcribe: boo
         source_channels=2,
         source_format="WAV",
     )
+    from calmcall import coach as coach_mod
+
+    offered: list[list[Any]] = []  # every candidate the coach saw: [t_s, kind, severity]
+    orig = coach_mod.Coach.offer
+
+    def _spy(self: Any, candidates: list[Any], now_s: float | None = None) -> list[Any]:
+        offered.extend([round(p.t_s, 2), p.kind, p.severity] for p in candidates)
+        return orig(self, candidates, now_s)
+
+    coach_mod.Coach.offer = _spy  # type: ignore[method-assign]  # this worker process only
     t0 = time.process_time()
-    events, pipe = run_call(call, config=Config(), transcribe=transcribe)
+    if mode == "truth":
+        if truth is None:
+            raise ValueError("words='truth' needs the call's truth (turns with their text)")
+        from truth_words import run_with_words, truth_words
+
+        events, pipe = run_with_words(call, truth_words(truth), config=Config(), phrase_coach=make_phrase_coach(None))
+    else:
+        events, pipe = run_call(call, config=Config(), transcribe=mode == "whisper")
+    coach_mod.Coach.offer = orig  # type: ignore[method-assign]
     det = getattr(pipe, "overtalk", None)
     episodes = [e.onset_s for e in det.episodes] if det is not None and hasattr(det, "episodes") else None
     return {
         "prompts": [to_dict(e) for e in events if isinstance(e, Prompt)],
         "episodes": episodes,
+        "offered": offered,
         "cpu_s": time.process_time() - t0,
     }
 
 
-def _run_scripted(job: tuple[str, dict, bool]) -> dict[str, Any]:
-    wav, truth, transcribe = job
+def _run_scripted(job: tuple[str, dict, str]) -> dict[str, Any]:
+    wav, truth, words = job
     x, _ = sf.read(wav, dtype="float32", always_2d=True)
-    return {"truth": truth, **_analyze(x[:, 0], x[:, 1], Path(wav).stem, transcribe)}
+    return {"truth": truth, **_analyze(x[:, 0], x[:, 1], Path(wav).stem, words, truth)}
 
 
 # ----------------------------------------------------------------------- AMI split
@@ -118,13 +153,13 @@ def ami_calls() -> list[dict[str, Any]]:
     return out
 
 
-def _run_ami(job: tuple[dict, str, bool]) -> dict[str, Any]:
-    call, condition, transcribe = job
+def _run_ami(job: tuple[dict, str, str]) -> dict[str, Any]:
+    call, condition, words = job
     rng = np.random.default_rng(zlib.crc32(call["name"].encode()))
     a, c = call["agent"].astype(np.float64), call["customer"].astype(np.float64)
     if condition == "phone":
         a, c = callgen._phone(a, rng), callgen._phone(c, rng)
-    res = _analyze(a, c, call["name"], transcribe)
+    res = _analyze(a, c, call["name"], "whisper" if words == "whisper" else "none")
     merged = call["agent_spans"]
     truth = {
         "name": call["name"],
@@ -154,6 +189,39 @@ def score_call(r: dict[str, Any]) -> dict[str, Any]:
         if not any(p["kind"] == v["kind"] and _window(v)[0] <= p["t_s"] <= _window(v)[1] for v in viol):
             unjust.append(p)
     return {"hits": hits, "misses": misses, "unjustified": unjust}
+
+
+def why_missed(r: dict[str, Any], v: dict[str, Any]) -> str:
+    """Why violation ``v`` got no prompt of its kind within :data:`RECALL_S`: the
+    candidate was never offered to the coach in time (``never raised``, with when it
+    first was, if at all, before the violation's end + 4 s), or it was offered and the
+    coach did not show it (``blocked``: by the previous prompt shown, within
+    ``min_interval_s``, or by the same kind's cooldown)."""
+    from calmcall.config import CoachConfig
+
+    cc = CoachConfig()
+    t0, t1 = v["start_s"], v["start_s"] + RECALL_S
+    offered = [o for o in r.get("offered", []) if o[1] == v["kind"] and t0 <= o[0] <= max(v["end_s"], t1) + 4.0]
+    first = min((o[0] for o in offered), default=None)
+    if first is None or first > t1:
+        late = f" (first offered +{first - t0:.1f} s)" if first is not None else ""
+        return f"never raised{late}"
+    sev = sorted({o[2] for o in offered if o[0] <= t1})
+    wait_s = 0.0 if "high" in sev else cc.decision_medium_s if v["kind"] != "phrase" and "medium" in sev else cc.decision_weak_s
+    if first + wait_s > t1:
+        return f"raised too late to be shown in time (offered +{first - t0:.1f} s, {'/'.join(sev)}: waits {wait_s:.1f} s)"
+    before = [p for p in r["prompts"] if p["t_s"] <= t1]
+    same = [p for p in before if p["kind"] == v["kind"] and p["t_s"] > first - cc.cooldown_s]
+    if same:
+        return f"blocked: cooldown of {v['kind']} shown at {same[-1]['t_s']:.1f} (offered +{first - t0:.1f} s, {'/'.join(sev)})"
+    prev = [p for p in before if p["t_s"] > first - cc.min_interval_s]
+    if prev:
+        q = prev[-1]
+        return (
+            f"blocked: rate limit after {q['kind']}/{q['severity']} shown at {q['t_s']:.1f} "
+            f"(offered +{first - t0:.1f} s, {'/'.join(sev)})"
+        )
+    return f"blocked: lost the decision (offered +{first - t0:.1f} s, {'/'.join(sev)})"
 
 
 def match_onsets(found: list[float], true: list[float], tol_s: float = ONSET_TOL_S) -> int:
@@ -228,7 +296,9 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
         "per_kind": per_kind,
         "overtalk": overtalk_pr(results),
         "missed": [
-            f"{r['truth']['name']}:{v['kind']}@{v['start_s']:.1f}" for r, s in zip(results, scored) for v, _ in s["misses"]
+            f"{r['truth']['name']}:{v['kind']}@{v['start_s']:.1f} {r['truth']['condition']}: {why_missed(r, v)}"
+            for r, s in zip(results, scored)
+            for v, _ in s["misses"]
         ],
         "unjustified_list": [f"{n}:{p['kind']}@{p['t_s']:.1f} {p['detail']}" for n, p in unjust],
     }
@@ -309,6 +379,10 @@ def report_scripted(results: list[dict[str, Any]], split: str) -> dict[str, Any]
         ],
         ["kind", "caught", "recall", "delay med s", "delay max s", "unjustified prompts"],
     )
+    for line in groups["all"]["missed"]:
+        print(f"  missed {line}")
+    for line in groups["all"]["unjustified_list"]:
+        print(f"  unjustified {line}")
     return groups
 
 
@@ -350,22 +424,46 @@ def report_ami(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_all(
-    n: int = 60, jobs: int = 2, transcribe: bool = False, ami: bool = True, splits: tuple[str, ...] = ("dev", "held")
+    n: int = 60, jobs: int = 2, words: str = "none", ami: bool = True, splits: tuple[str, ...] = ("dev", "held"), first: int = 0
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"n_per_split": n, "transcribe": transcribe}
+    """Scripted splits (calls ``first`` .. ``n - 1`` of each) and the AMI runs. ``words``:
+    see :func:`_analyze` (AMI has no text truth: ``"truth"`` runs it without words)."""
+    if words not in WORD_MODES:
+        raise ValueError(f"words must be one of {WORD_MODES}, got {words!r}")
+    out: dict[str, Any] = {"n_per_split": n, "words": words}
     t0 = time.perf_counter()
     rendered = {s: callgen.render_split(s, n, jobs=jobs) for s in splits}
     out["render_s"] = round(time.perf_counter() - t0, 1)
     with ProcessPoolExecutor(jobs) as ex:
         for s in splits:
             t1 = time.perf_counter()
-            res = list(ex.map(_run_scripted, [(str(w), t, transcribe) for w, t in rendered[s]]))
+            res = list(ex.map(_run_scripted, [(str(w), t, words) for w, t in rendered[s][first:]]))
             out[f"scripted_{s}"] = report_scripted(res, s)
+            out[f"raw_{s}"] = [
+                {
+                    "name": r["truth"]["name"],
+                    "condition": r["truth"]["condition"],
+                    "violations": r["truth"]["violations"],
+                    "prompts": r["prompts"],
+                    "episodes": r["episodes"],
+                }
+                for r in res
+            ]
             out[f"scripted_{s}"]["analyze_wall_s"] = round(time.perf_counter() - t1, 1)
         if ami and AMI_DIR.exists():
             calls = ami_calls()
-            res = list(ex.map(_run_ami, [(c, cond, transcribe) for cond in ("clean", "phone") for c in calls]))
+            res = list(ex.map(_run_ami, [(c, cond, words) for cond in ("clean", "phone") for c in calls]))
             out["ami"] = report_ami(res)
+            out["raw_ami"] = [
+                {
+                    "name": r["truth"]["name"],
+                    "condition": r["truth"]["condition"],
+                    "violations": r["truth"]["violations"],
+                    "prompts": r["prompts"],
+                    "episodes": r["episodes"],
+                }
+                for r in res
+            ]
         elif ami:
             print(f"\n(AMI clips absent: {AMI_DIR}; real-speech run skipped)")
     return out
@@ -404,12 +502,22 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="cues benchmark (randomized scripted calls + AMI)")
     ap.add_argument("--n", type=int, default=60, help="calls per split")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--transcribe", action="store_true")
+    ap.add_argument("--transcribe", action="store_true", help="same as --words whisper")
+    ap.add_argument(
+        "--words",
+        choices=WORD_MODES,
+        default="none",
+        help="no transcript, the simulated transcript of the truth (truth_words), or real Whisper",
+    )
+    ap.add_argument("--first", type=int, default=0, help="skip the first calls of each split (a subset)")
+    ap.add_argument("--ami-only", action="store_true", help="only the AMI runs")
     ap.add_argument("--no-ami", action="store_true")
     ap.add_argument("--splits", default="dev,held")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "cues.json")
     a = ap.parse_args(argv)
-    r = run_all(a.n, a.jobs, a.transcribe, not a.no_ami, tuple(a.splits.split(",")))
+    words = "whisper" if a.transcribe else a.words
+    splits = () if a.ami_only else tuple(x for x in a.splits.split(",") if x)
+    r = run_all(a.n, a.jobs, words, not a.no_ami, splits, a.first)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(r, indent=1, default=str) + "\n")
     print(f"\nwrote {a.out}")

@@ -85,16 +85,52 @@ def test_a_borderline_cue_does_not_take_the_slot_from_a_stronger_one() -> None:
 
 def test_a_stronger_cue_breaks_through_after_a_weak_one() -> None:
     """A low-severity phrase cue is shown (after its 2 s wait); a medium volume cue 7 s
-    later breaks through the 20 s limit (a higher tier, >= 6 s after); a second medium
-    cue does not."""
+    later breaks through the 20 s limit (a higher tier, >= 3 s after); a medium pitch
+    cue 7 s after that too (a distinct problem); a medium pace cue 0.7 s after the
+    pitch cue does not: 3 s must pass, and then the budget's bucket is empty (3 cues,
+    refilled at one per 20 s: 0.72 + 4.7 / 20 < 1 by the time the pace ends)."""
     cfg = CoachConfig()
     schedule = _merge(
         {0: [_phrase("apology.bare_sorry", 0, "low", 10)]},
         _holding(_prosody("volume", 0, 1.5, "medium"), 90, 130),
         _holding(_prosody("pitch", 0, 1.5, "medium"), 160, 200),
+        _holding(_prosody("pace", 0, 1.5, "medium"), 170, 210),
     )
     shown = _run(Coach(cfg), schedule, range(0, 260))
-    assert [(p.kind, p.t_s) for p in shown] == [("phrase", 2.0), ("volume", 9.3)]
+    assert [(p.kind, p.t_s) for p in shown] == [("phrase", 2.0), ("volume", 9.3), ("pitch", 16.3)]
+
+
+def test_a_weak_cue_never_breaks_through() -> None:
+    """A high escalation cue at 1 s; a low pace cue and a medium phrase cue (tiers 0
+    and 1) ready 5 s later wait out the 20 s; the stronger of them is shown then."""
+    esc = Prompt(t_s=0, kind="customer_escalation", headline="Caller escalating", detail="d", severity="high")
+    shown = _run(
+        Coach(CoachConfig()),
+        _merge(
+            _holding(esc, 10, 30),
+            _holding(_prosody("pace", 0, 1.05, "low"), 60, 260),
+            {60: [_phrase("defensive.policy", 0, "medium", 70)]},
+        ),
+        range(0, 260),
+    )
+    assert [(p.kind, p.t_s) for p in shown] == [("customer_escalation", 1.0), ("pace", 21.0)]
+
+
+def test_the_budget_bucket_bounds_every_stretch_of_the_call() -> None:
+    """Distinct problems, one after another every 3.5 s for 3 minutes (each holds 3 s):
+    never more than ``burst`` cues within any 20 s, and over the call at most
+    ``burst`` + duration / 20 s; no two cues closer than ``breakthrough_gap_s``."""
+    cfg = CoachConfig()
+    kinds = ("pace", "pitch", "volume")
+    schedule: dict[int, list[Prompt]] = {}
+    for j, start in enumerate(range(0, 1800, 35)):
+        schedule = _merge(schedule, _holding(_prosody(kinds[j % 3], 0, 1.5, "medium"), start, start + 30))
+    shown = _run(Coach(cfg), schedule, range(0, 1800))
+    ts = [p.t_s for p in shown]
+    assert len(ts) <= cfg.burst + 180 / cfg.min_interval_s
+    assert all(sum(1 for u in ts if t - cfg.min_interval_s < u <= t) <= cfg.burst for t in ts)
+    assert all(b - a >= cfg.breakthrough_gap_s - 1e-9 for a, b in itertools.pairwise(ts))
+    assert len(ts) >= 180 / cfg.min_interval_s  # the budget is used, not starved
 
 
 def test_the_same_kind_may_come_back_only_when_stronger() -> None:
@@ -107,6 +143,24 @@ def test_the_same_kind_may_come_back_only_when_stronger() -> None:
         Coach(CoachConfig()), _merge(_holding(low, 0, 40), _holding(high, 90, 120), _holding(low, 150, 200)), range(0, 260)
     )
     assert [(p.kind, p.severity, p.t_s) for p in shown] == [("pace", "low", 2.0), ("pace", "high", 9.0)]
+
+
+def test_a_medium_cue_is_upgraded_only_after_the_rate_limit() -> None:
+    """A medium pace cue shown at 0.3 s; the same stretch turns high 4 s later and holds:
+    the agent is already slowing down on the first cue, so a second "Slow down" comes
+    only once ``min_interval_s`` passed (20.3 s), not 3 s after the first (as it may
+    after a low-severity one: the test above). A different kind still breaks through."""
+    cfg = CoachConfig()
+    medium = _prosody("pace", 0, 1.5, "medium")
+    high = _prosody("pace", 0, 2.4, "high")
+    shown = _run(Coach(cfg), _merge(_holding(medium, 0, 40), _holding(high, 40, 260)), range(0, 260))
+    assert [(p.kind, p.severity, p.t_s) for p in shown] == [("pace", "medium", 0.3), ("pace", "high", 20.3)]
+    shown = _run(
+        Coach(cfg),
+        _merge(_holding(medium, 0, 40), _holding(high, 40, 260), _holding(_prosody("volume", 0, 1.5, "medium"), 50, 90)),
+        range(0, 260),
+    )
+    assert [(p.kind, p.t_s) for p in shown][:2] == [("pace", 0.3), ("volume", 5.3)]
 
 
 def test_coincident_excesses_give_one_cue_naming_the_strongest() -> None:
@@ -261,3 +315,27 @@ def test_playbook_rank_is_validated_and_defaults_to_0(tmp_path: Any) -> None:
     bad.write_text(ok.read_text() + "rank = 150\n")
     with pytest.raises(PlaybookError, match="rank"):
         load_playbook([bad])
+
+
+@needs_espeak
+def test_no_word_pace_cue_while_the_calm_pace_is_learned(tmp_path: Any) -> None:
+    """A brisk opening (215 wpm, over the 185 wpm ceiling) is the calm speech the
+    baseline learns from: no pace cue before the calm pace is known (the ceiling judged
+    these openings: 18 of 43 unjustified cues on the dev calls with words). A fast turn
+    afterwards, against that calm pace, is prompted."""
+    from truth_words import run_with_words, truth_words
+
+    def build(s: Any, scripted: Any) -> None:
+        for i in range(4):
+            s.say("agent", scripted.AGENT_CALM[i], wpm=215)
+            s.say("customer", scripted.CUSTOMER_CALM[i])
+        s.say("agent", scripted.AGENT_PACE, wpm=360, label="pace", gap_s=1.0)
+
+    truth, call = _render(tmp_path, "brisk_opening", build)
+    fast = [t for t in truth["turns"] if t["label"] == "pace"][0]
+    events, pipe = run_with_words(call, truth_words(truth), config=Config())
+    paces = [e for e in events if isinstance(e, Prompt) and e.kind == "pace"]
+    assert [p for p in paces if p.t_s < fast["start_s"]] == [], [(p.t_s, p.detail) for p in paces]
+    assert pipe._spk["agent"].calm_pace is not None
+    hits = [p for p in paces if fast["start_s"] <= p.t_s <= fast["start_s"] + 4.0]
+    assert hits and hits[0].evidence["basis"] == "calm", [(p.t_s, p.detail) for p in paces]

@@ -142,3 +142,30 @@ def test_real_overtalk_definition() -> None:
     # the agent stopped at 2.0 after the caller's interruption; the caller then held the floor 2 s alone
     assert callgen.real_overtalks([(0.0, 2.0), (4.0, 6.0)], long_c) == [{"start_s": 4.0, "end_s": 6.0, "floor_s": 2.0}]
     assert callgen.real_overtalks([(6.0, 9.0)], long_c) == [{"start_s": 6.0, "end_s": 8.0, "floor_s": 5.0}]
+
+
+@needs_espeak
+def test_answering_after_the_caller_on_a_telephone_channel_is_not_overtalk(tmp_path, monkeypatch) -> None:
+    """Generated call dev-1033 (telephone channel: G.711, comfort noise at -60 dBFS
+    between words): the agent answers 0.43 s after the caller stops at 7.53 s. The
+    caller's activity decision stays on in the comfort noise for 1.5 s; that is not the
+    caller talking (calmcall.overtalk: speech within SPEECH_DROP_DB of the channel's
+    level). The call's one real overtalk is still found."""
+    import soundfile as sf
+
+    import calmcall.overtalk as ot
+
+    wav, truth = callgen.render(callgen.layout("dev", 1033), tmp_path)
+    assert truth["condition"] == "phone"
+    x, _ = sf.read(wav, dtype="float32", always_2d=True)
+
+    def onsets() -> list[float]:
+        pipe, _ = _run({"agent": x[:, 0], "customer": x[:, 1]})
+        return [e.onset_s for e in pipe.overtalk.episodes]
+
+    true = [v["start_s"] for v in truth["violations"] if v["kind"] == "overtalk"]
+    found = onsets()
+    assert not [t for t in found if 7.5 <= t <= 8.5], found
+    assert len(found) == len(true) and all(abs(f - t) <= 0.5 for f, t in zip(found, true)), (found, true)
+    monkeypatch.setattr(ot, "SPEECH_DROP_DB", 1e3)  # every active frame speech: the fixture is the hard case
+    assert [t for t in onsets() if 7.5 <= t <= 8.5]

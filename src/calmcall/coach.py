@@ -20,13 +20,22 @@ and §10: a wrong or weak cue that takes the slot hides the real one):
 * **Coincident excesses**: when the cue shown is pace, pitch or volume, the other of
   these that are ready at the same time are named in its detail ("also ...") and in
   ``evidence["also"]``; the headline is the strongest's.
-* **Rate limit**: at most one prompt per ``min_interval_s`` (20 s), except that a
-  candidate may break through once ``breakthrough_gap_s`` (6 s) passed since the
-  previous prompt when it is high, or of a higher tier than the previous prompt (a
-  weak cue never blocks a stronger one for long).
+* **Budget**: a token bucket of ``burst`` (3) cues, refilled at one cue per
+  ``min_interval_s`` (20 s): over any stretch of a call at most one cue per 20 s
+  on average, plus ``burst - 1``. Every shown cue takes a token; none is shown
+  without one.
+* **Rate limit**: within ``min_interval_s`` of the previous prompt, a candidate may
+  break through only once ``breakthrough_gap_s`` (3 s) passed since it (time to
+  read the previous cue), and only when it is of tier 2 or 3 and either a different
+  key than the previous prompt (a distinct problem: the call generator's violations
+  3-8 s apart, an overtalk then a fast turn) or of a higher tier than it (a weak
+  cue never blocks a stronger one for long). Weak cues (tier 0-1) never break
+  through: they wait out the 20 s.
 * **Cooldown**: the same key (the kind; for phrase cues the rule) is not shown again
-  within ``cooldown_s`` (45 s) unless it is now of a higher tier (and
-  ``breakthrough_gap_s`` passed). Only cues actually shown (or named in a shown cue's
+  within ``cooldown_s`` (45 s) unless it is now of a higher tier: after a low-severity
+  (tier 0) cue once ``breakthrough_gap_s`` passed, after a medium one once
+  ``min_interval_s`` passed (a second "Slow down" 4 s after the first tells the agent
+  nothing new). Only cues actually shown (or named in a shown cue's
   "also") start a cooldown; a candidate that lost the decision starts nothing.
 * Ties are broken by kind order overtalk > customer_escalation > volume > pace >
   pitch > phrase, then by key: the same inputs always give the same prompts.
@@ -124,7 +133,9 @@ class Coach:
 
     def __init__(self, cfg: CoachConfig) -> None:
         self.cfg = cfg
-        self._last_any: tuple[float, int] | None = None  # (t_s, tier) of the last prompt shown
+        self._last_any: tuple[float, int, str] | None = None  # (t_s, tier, key) of the last prompt shown
+        self._tokens = float(cfg.burst)  # the budget's bucket (cues), as of self._tokens_t_s
+        self._tokens_t_s = 0.0
         self._last_by_key: dict[str, tuple[float, int]] = {}
         self._pending: dict[str, _Pending] = {}
         self._now_s = -1e9
@@ -140,14 +151,26 @@ class Coach:
         gap = self.cfg.breakthrough_gap_s
         last = self._last_by_key.get(prompt_key(p))
         if last is not None and now_s - last[0] < self.cfg.cooldown_s - _EPS:
-            if not (k > last[1] and now_s - last[0] >= gap - _EPS):
+            # an upgrade of the same key: soon after a weak (tier 0) cue, which may have
+            # taken the slot a moment before the real excess; after a medium one only
+            # once the rate limit is over (the agent is already acting on that advice)
+            upgrade_gap = gap if last[1] == 0 else self.cfg.min_interval_s
+            if not (k > last[1] and now_s - last[0] >= upgrade_gap - _EPS):
                 return False
+        if self._tokens_at(now_s) < 1.0 - _EPS:
+            return False
         if self._last_any is None:
             return True
-        t_any, k_any = self._last_any
+        t_any, k_any, key_any = self._last_any
         if now_s - t_any >= self.cfg.min_interval_s - _EPS:
             return True
-        return now_s - t_any >= gap - _EPS and (k == 3 or k > k_any)
+        return now_s - t_any >= gap - _EPS and k >= 2 and (prompt_key(p) != key_any or k > k_any)
+
+    def _tokens_at(self, now_s: float) -> float:
+        """The budget's tokens at ``now_s`` (refilled at one per ``min_interval_s``, at most ``burst``)."""
+        mi = self.cfg.min_interval_s
+        refill = (now_s - self._tokens_t_s) / mi if mi > 0 else float("inf")
+        return min(float(self.cfg.burst), self._tokens + max(0.0, refill))
 
     @staticmethod
     def _rank(item: _Pending) -> tuple:
@@ -235,7 +258,9 @@ class Coach:
                     del self._pending[k]
         shown = dataclasses.replace(p, t_s=now_s, detail=detail, severity=severity, evidence=evidence)
         k_shown = tier(shown)
-        self._last_any = (now_s, k_shown)
+        self._tokens = self._tokens_at(now_s) - 1.0
+        self._tokens_t_s = now_s
+        self._last_any = (now_s, k_shown, key)
         for k, t in marked:
             self._last_by_key[k] = (now_s, t)
         return shown

@@ -243,10 +243,16 @@ class CoachConfig:
         45.0, "the same kind (or phrase rule) is not repeated within this time, unless it is now stronger (s)", lo=0, hi=3600
     )
     breakthrough_gap_s: float = _f(
-        6.0,
-        "a high-severity prompt, or one stronger than the previous prompt, may break the rate limit if at least this long after the previous prompt (s)",
+        3.0,
+        "within min_interval_s, a medium or high prompt of another kind than the previous prompt (or of a higher tier) may break the rate limit if at least this long after the previous prompt and the budget has a token (s)",
         lo=0,
         hi=600,
+    )
+    burst: int = _f(
+        3,
+        "the budget: a bucket of this many cues, refilled at one per min_interval_s (on average at most one cue per min_interval_s, bursts of this many)",
+        lo=1,
+        hi=10,
     )
     high_severity_factor: float = _f(2.0, "a pace/pitch/volume excess of this many margins is high severity", lo=1, hi=10)
     low_severity_factor: float = _f(

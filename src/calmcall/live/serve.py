@@ -203,7 +203,7 @@ def serve(
         if opts.record_audio and writer is not None:
             from ..qa.recorder import AudioRecorder, RecordingError
 
-            recorder = AudioRecorder({r: writer.audio_path(r) for r in roles}, on_warning=_warn)
+            recorder = AudioRecorder({r: writer.audio_path(r) for r in roles}, on_warning=_warn, language=cfg.language.call)
             try:
                 recorder.start()
             except RecordingError as exc:

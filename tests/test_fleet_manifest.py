@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import soundfile as sf
@@ -121,3 +122,48 @@ def test_cli_bad_manifest_exit_2_one_line(tmp_path: Path, capsys: pytest.Capture
     assert err.startswith("calmcall: error: ") and "not a UTF-8 CSV manifest" in err and len(err.splitlines()) == 1
     # a manifest without --out is a batch target: the usage error says so
     assert batch.is_batch_target(str(man))
+
+
+def check_resume(calls: Path, out: Path, run: Any, sample_call: Path) -> None:
+    """Resume on ``out`` (a finished run of ``calls``): one done call's JSON removed (it is
+    done again now) and one new call added; ``run()`` runs the batch again. The new
+    calls.parquet and summary.csv hold every call exactly once: the calls done before with
+    their previous rows (read from the previous calls.parquet), the calls done now, and
+    the bad file as an error row. Shared by the local and the Ray engine's tests."""
+    import csv as _csv
+
+    before = {r["file"]: r for r in read_calls(out)}
+    ok_before = sorted(f for f, r in before.items() if r["status"] == "ok")
+    bad = [f for f, r in before.items() if r["status"] == "error"]
+    assert len(ok_before) >= 2 and len(bad) == 1
+    redo = ok_before[0]
+    (out / before[redo]["json"]).unlink()  # this call is done again now
+    x, rate = sf.read(sample_call, always_2d=True)
+    new = calls / "new.wav"
+    sf.write(new, x[50 * rate : 56 * rate], rate, subtype="PCM_16")
+    try:
+        res = run()
+        assert (res.done, res.skipped, len(res.failed)) == (2, len(ok_before) - 1, 1), (res.done, res.skipped, res.failed)
+        rows = read_calls(out)
+        files = [r["file"] for r in rows]
+        assert len(files) == len(set(files)) == len(before) + 1  # every call exactly once
+        after = {r["file"]: r for r in rows}
+        assert set(after) == set(before) | {str(new)}
+        for f in ok_before:  # done before (skipped) or again (the same call, the same row)
+            assert after[f] == before[f], f
+        assert after[str(new)]["status"] == "ok"
+        assert after[bad[0]]["status"] == "error" and after[bad[0]]["error"]
+        with (out / "summary.csv").open(newline="", encoding="utf-8") as fh:
+            csv_rows = list(_csv.DictReader(fh))
+        assert sorted(r["file"] for r in csv_rows) == sorted(after)
+        assert {r["file"]: r["status"] for r in csv_rows} == {f: r["status"] for f, r in after.items()}
+    finally:
+        new.unlink()
+
+
+def test_resume_on_the_local_engine_keeps_every_call_once(calls: Path, tmp_path: Path, sample_call: Path) -> None:
+    out = tmp_path / "out"
+    opts = batch.Options(transcribe=False, report=False)
+    res = batch.batch_analyze(str(calls), out, opts=opts, jobs=1, progress=io.StringIO())
+    assert (res.done, len(res.failed)) == (2, 1)
+    check_resume(calls, out, lambda: batch.batch_analyze(str(calls), out, opts=opts, jobs=1, progress=io.StringIO()), sample_call)

@@ -105,6 +105,19 @@ def test_ray_engine_on_two_nodes_matches_the_local_pool(loopback: fc.LoopbackClu
         str(calls), ray_out, opts=opts, jobs=2, progress=io.StringIO(), engine="ray", ray_address=loopback.address
     )
     assert (res2.done, res2.skipped, len(res2.failed)) == (0, 3, 1)
+    after = read_calls(ray_out)
+    assert len(after) == 4 and {Path(r["file"]).name: r for r in after} == rows_r  # every row kept, once
+    # resume with a call to redo and a new one: every call exactly once in both tables
+    from test_fleet_manifest import check_resume
+
+    check_resume(
+        calls,
+        ray_out,
+        lambda: batch.batch_analyze(
+            str(calls), ray_out, opts=opts, jobs=2, progress=io.StringIO(), engine="ray", ray_address=loopback.address
+        ),
+        Path(__file__).resolve().parents[1] / "samples" / "sample_call.wav",
+    )
     _assert_loopback_only(loopback.node_pids())
     assert not ray.is_initialized(), "the run disconnected from the cluster it joined"
 

@@ -27,16 +27,31 @@ from calmcall.fleet.table import read_calls  # noqa: E402
 from calmcall.qa import batch  # noqa: E402
 
 
+def _ray_tmp_entries() -> set[str]:
+    """Ray's default places for session files and sockets: /tmp/ray (and RAY_TMPDIR's)."""
+    return {p.name for p in Path("/tmp").glob("ray*")}
+
+
 @pytest.fixture(scope="module")
-def loopback() -> fc.LoopbackCluster:
-    t0 = time.monotonic()
-    c = fc.LoopbackCluster(workers=1, cpus_per_node=2, start_timeout_s=60)
-    c.start()
-    try:
-        assert time.monotonic() - t0 < 90
-        yield c
-    finally:
-        c.stop()
+def loopback(tmp_path_factory: pytest.TempPathFactory) -> fc.LoopbackCluster:
+    home = tmp_path_factory.mktemp("home")
+    before = _ray_tmp_entries()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HOME", str(home))  # where Ray would put ~/.ray (auth token, ...)
+        t0 = time.monotonic()
+        c = fc.LoopbackCluster(workers=1, cpus_per_node=2, start_timeout_s=60)
+        c.start()
+        tmp = c.temp_dir
+        try:
+            assert time.monotonic() - t0 < 90
+            assert tmp is not None and tmp.startswith("/tmp/ccray-")
+            yield c
+        finally:
+            c.stop()
+    assert not os.path.exists(tmp), "the cluster's temp dir is removed"
+    # (the analyses themselves leave matplotlib's font cache and onnxruntime's ~/.cache/Microsoft there)
+    assert not (home / ".ray").exists(), f"Ray wrote into the home folder: {list((home / '.ray').iterdir())}"
+    assert _ray_tmp_entries() <= before, "nothing left in /tmp/ray"
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +120,19 @@ def test_ray_engine_on_two_nodes_matches_the_local_pool(loopback: fc.LoopbackClu
         str(calls), ray_out, opts=opts, jobs=2, progress=io.StringIO(), engine="ray", ray_address=loopback.address
     )
     assert (res2.done, res2.skipped, len(res2.failed)) == (0, 3, 1)
+    after = read_calls(ray_out)
+    assert len(after) == 4 and {Path(r["file"]).name: r for r in after} == rows_r  # every row kept, once
+    # resume with a call to redo and a new one: every call exactly once in both tables
+    from test_fleet_manifest import check_resume
+
+    check_resume(
+        calls,
+        ray_out,
+        lambda: batch.batch_analyze(
+            str(calls), ray_out, opts=opts, jobs=2, progress=io.StringIO(), engine="ray", ray_address=loopback.address
+        ),
+        Path(__file__).resolve().parents[1] / "samples" / "sample_call.wav",
+    )
     _assert_loopback_only(loopback.node_pids())
     assert not ray.is_initialized(), "the run disconnected from the cluster it joined"
 
@@ -132,11 +160,26 @@ def test_ray_engine_loads_the_model_once_per_actor(loopback: fc.LoopbackCluster,
     assert len(docs) == 4 and sum(len(doc["words"]) for doc in docs) > 10
 
 
-def test_local_default_ray_is_on_loopback_and_stopped() -> None:
+def test_local_default_ray_is_on_loopback_and_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    tmp_before = _ray_tmp_entries()
+    env_keys = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_TMPDIR")
+    env_before = {k: os.environ.get(k) for k in env_keys}
     before = fc.descendants({os.getpid()})
     session = engine._RaySession(None, 1)
+    tmp = session.tmp
     try:
         assert session.started and ray.util.get_node_ip_address() == "127.0.0.1"
+        # Ray 2.60 turns token authentication on for a local ray.init(): the token is
+        # the run's own, in its temp dir (0600), not ~/.ray/auth_token
+        assert tmp is not None and os.environ.get("RAY_AUTH_MODE") == "token"
+        token = Path(tmp) / "auth_token"
+        assert os.environ.get("RAY_AUTH_TOKEN_PATH") == str(token) and token.stat().st_mode & 0o777 == 0o600
+        assert ray.get(ray.remote(lambda: 42).remote()) == 42  # authenticated
         mine = fc.descendants({os.getpid()}) - before
         assert mine, "the local Ray started processes"
         socks = _assert_loopback_only(mine | {os.getpid()})
@@ -144,6 +187,10 @@ def test_local_default_ray_is_on_loopback_and_stopped() -> None:
     finally:
         session.close()
     assert not ray.is_initialized()
+    assert not os.path.exists(tmp), "the run's temp dir (Ray's session files, the token) is removed"
+    assert not list(home.iterdir()), f"Ray wrote into the home folder: {list(home.iterdir())}"
+    assert _ray_tmp_entries() <= tmp_before, "nothing in /tmp/ray"
+    assert {k: os.environ.get(k) for k in env_keys} == env_before  # Ray's settings restored
     deadline = time.monotonic() + 30
     while (fc.descendants({os.getpid()}) - before) & mine and time.monotonic() < deadline:
         time.sleep(0.5)

@@ -204,3 +204,37 @@ def test_cli_flags(tmp_path: Path) -> None:
         timeout=120,
     )
     assert bad.returncode == 2 and "--language" in bad.stderr and "'fr'" in bad.stderr
+
+
+def test_the_evidence_also_items_are_in_the_cue_language() -> None:
+    """Each cue an ``also`` item names keeps only its detail text (the coach keeps no
+    evidence of its own for it): that text is read back by its English template and
+    made again from the French one, and back."""
+    also = [
+        {"kind": "pace", "severity": "medium", "excess_margins": 1.2, "detail": "210 wpm - your calm pace is 160"},
+        {"kind": "pace", "severity": "medium", "excess_margins": 1.1, "detail": "195 wpm - above the 180 wpm ceiling"},
+        {"kind": "pace", "severity": "low", "excess_margins": 0.4, "detail": "~35 % faster than your calm pace"},
+        {"kind": "volume", "severity": "high", "excess_margins": 2.0, "detail": "You are 7 dB louder than your calm level"},
+        {"kind": "volume", "severity": "low", "detail": "a text no template made"},
+    ]
+    p = {
+        "kind": "pitch",
+        "headline": "Lower pitch",
+        "severity": "high",
+        "t_s": 3.0,
+        "detail": "Your pitch is +4.2 semitones above your calm level (150 Hz vs 118 Hz) (also 210 wpm, +7 dB louder)",
+        "evidence": {"pitch_st": 4.2, "f0_hz": 150.0, "baseline_f0_hz": 118.0, "also": also},
+    }
+    fr = localize_dict(p, "fr")
+    got = [a["detail"] for a in fr["evidence"]["also"]]
+    assert got == [
+        CATALOGUE["fr"]["pace.detail.calm"].format(wpm=210, calm_wpm=160),
+        CATALOGUE["fr"]["pace.detail.ceiling"].format(wpm=195, ceiling_wpm=180),
+        CATALOGUE["fr"]["pace.detail.acoustic"].format(pct=35),
+        CATALOGUE["fr"]["volume.detail"].format(level_rel_db=7),
+        "a text no template made",
+    ]
+    assert [a["severity"] for a in fr["evidence"]["also"]] == [a["severity"] for a in also]
+    assert p["evidence"]["also"][0]["detail"] == "210 wpm - your calm pace is 160"  # the input is not changed
+    back = localize_dict(fr, "en")
+    assert back["evidence"]["also"] == also and back["detail"] == p["detail"]

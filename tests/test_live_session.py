@@ -182,3 +182,88 @@ def _wait(cond, timeout=5.0):
             return True
         time.sleep(0.01)
     return False
+
+
+# ---------------------------------------------------------------- auto language in the log
+
+
+def test_an_auto_call_logs_its_language_and_its_replay_routes_cues_by_it(tmp_path: Path) -> None:
+    """A live ``--language auto`` session logs a ``language`` record at the audio time it
+    first sees the decision; the replay of its logged words is English (cues, playbook)
+    until that time and French after it, as the live call was."""
+    import dataclasses
+
+    from calmcall.asr.language import LanguageLock
+    from calmcall.cli import build_parser
+    from calmcall.config import Config, with_language
+    from calmcall.events import Word
+    from calmcall.live.commands import _build_logged
+    from calmcall.live.logged_words import LoggedWords
+    from calmcall.qa import sessionlog as sl
+
+    call = load_call(SAMPLE)
+    n = 12 * 16000
+    call = dataclasses.replace(call, agent=call.agent[:n], customer=call.customer[:n])
+    lock = LanguageLock(None)  # auto: undecided
+
+    class Deciding:
+        """Stands in for the transcribers: one word; the lock decides at 4 s of audio
+        (what LanguageLock.resolve does once an utterance is long enough)."""
+
+        language_lock = lock
+
+        def __init__(self) -> None:
+            self.words = LoggedWords([Word(8.0, 7.0, 7.5, "bonjour", "agent", 0.9)])
+
+        def feed(self, blocks):  # type: ignore[no-untyped-def]
+            out = self.words.feed(blocks)
+            if self.words.t_s >= 4.0 and lock.language is None:
+                lock._lock("fr", 0.91, 2.5)
+            return out
+
+        def finish(self):  # type: ignore[no-untyped-def]
+            return self.words.finish()
+
+        def close(self) -> None:
+            pass
+
+    words = Deciding()
+    cfg = with_language(Config(), "auto")
+    writer = sl.SessionWriter(tmp_path, {"source": "live", "config": cfg.to_dict(), "model": "base"})
+    sess = Session(
+        FileSource(call, name="auto", speed=40.0),
+        Pipeline(cfg, has_customer=True),
+        config=cfg,
+        publish=lambda t, d: None,
+        transcriber=words,
+        on_event=writer.write,
+    )
+    sess.run()
+    writer.close(extra={"language": sess.language})
+    log = sl.read_session(writer.path)
+    recs = log.of_type("language")
+    assert len(recs) == 1 and recs[0]["language"] == "fr" and recs[0]["detected_at_s"] == 2.5
+    assert 4.0 <= recs[0]["t_s"] <= 4.3  # the block after the lock decided
+    assert log.language is not None and log.language["language"] == "fr"
+    assert log.end is not None and log.end["summary"]["language"]["language"] == "fr"
+
+    # the replay of its logged words: the language is the logged one, from the logged time on
+    args = build_parser().parse_args(["replay", str(writer.path)])
+    rcfg, pipe, transcriber, _model = _build_logged(args, log, has_customer=True)
+    assert rcfg.language.call == "auto"  # same norms and masking words as the live call
+    rlock = transcriber.language_lock
+    assert rlock is not None and rlock.language is None
+    silence = {"agent": np.zeros(1600, np.float32), "customer": np.zeros(1600, np.float32)}
+    while transcriber.t_s < 4.0:
+        transcriber.feed(silence)
+        assert rlock.language is None or transcriber.t_s >= recs[0]["t_s"] - 0.01
+    while transcriber.t_s < recs[0]["t_s"] + 0.2:
+        transcriber.feed(silence)
+    assert rlock.language == "fr" and rcfg.language.cue_language(rlock.language) == "fr"
+    assert pipe.phrase_coach.lock is rlock  # the French playbook routes from here on
+
+    # an older log without the record (or an undecided call): English, as before
+    log.events = [e for e in log.events if e.get("type") != "language"]
+    log.end = None
+    _c, pipe2, tr2, _m = _build_logged(args, log, has_customer=True)
+    assert tr2.language_lock is None and not hasattr(pipe2.phrase_coach, "lock")  # the English playbook alone

@@ -190,3 +190,105 @@ def test_bad_settings_say_which_to_fix() -> None:
         RedactionPolicy(("agent",), pad_s=-1.0)
     with pytest.raises(ValueError, match="role"):
         RedactionPolicy(())
+
+
+def _two_channel_policy(language: str, **kw: float) -> tuple[RedactionPolicy, int]:
+    """A 40 s call, customer speech (a tone) at 20-21 s, after the 30 s card window at
+    35-36 s; every other rule off but the one under test."""
+    n = 40 * SR
+    agent, customer = _noise(n, 1), _noise(n, 2)
+    customer[20 * SR : 21 * SR] = _tone(SR)
+    customer[35 * SR : 36 * SR] = _tone(SR)
+    settings = {"delay_s": 1.0, "extend_s": 0.0, "uncovered_s": 0.0, "cvv_window_s": 0.0, **kw}
+    pol = RedactionPolicy(("agent", "customer"), language=language, **settings)  # type: ignore[arg-type]
+    for b in range(0, n, 1600):
+        pol.feed_audio({"agent": agent[b : b + 1600], "customer": customer[b : b + 1600]})
+    return pol, n
+
+
+def _say(pol: RedactionPolicy, text: str, start_s: float = 1.0, speaker: str = "agent") -> None:
+    for k, tok in enumerate(text.split()):
+        pol.word(_word(start_s + 0.3 * k, start_s + 0.25 + 0.3 * k, tok, speaker=speaker))
+
+
+# French card requests as a recogniser may write them: accents dropped, elisions kept,
+# split ("d expiration") or glued ("dexpiration")
+FRENCH_CARD_REQUESTS = (
+    "quel est le numéro de votre carte",
+    "quel est le numero de votre carte",
+    "pouvez-vous me lire les seize chiffres",
+    "et la date d'expiration",
+    "et la date d\u2019expiration",
+    "et la date d expiration",
+    "et la date dexpiration",
+    "vous réglez par carte bancaire",
+    "je vais prendre votre carte de crédit",
+    "le nom du titulaire",
+)
+
+
+@pytest.mark.parametrize("text", FRENCH_CARD_REQUESTS)
+def test_a_french_card_request_opens_the_card_window_in_a_french_call(text: str) -> None:
+    pol, _ = _two_channel_policy("fr")
+    _say(pol, text)
+    assert pol.evidence_spans["card_window"] == 1, text
+    pol.finish()
+    mask = pol.release(pol.end_n)
+    assert mask is not None and mask[int(20.5 * SR)] and not mask[int(35.5 * SR)]
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "auto"])
+def test_french_card_request_words_are_read_per_language(language: str) -> None:
+    """English keywords in an English call, French in a French one, both in auto; a bare
+    "carte" ("bloquer la carte") and small talk open nothing."""
+    expect = {"quel est le numéro de votre carte": language != "en", "what is the card number": language != "fr"}
+    for text, opens in expect.items():
+        pol, _ = _two_channel_policy(language)
+        _say(pol, text)
+        assert pol.evidence_spans["card_window"] == int(opens), (language, text)
+    for text in ("je voudrais bloquer la carte", "j'ai mal au dos depuis hier", "bonjour madame je vous écoute"):
+        pol, _ = _two_channel_policy(language)
+        _say(pol, text)
+        assert pol.evidence_spans["card_window"] == 0, (language, text)
+        assert pol.release(pol.release_limit()) is None
+
+
+def test_a_french_card_request_in_a_partial_opens_the_card_window() -> None:
+    pol, _ = _two_channel_policy("fr")
+    pol.partial(Partial(t_s=2.0, speaker="agent", text="votre date d'expiration s'il vous plaît"))
+    assert pol.evidence_spans["card_window"] == 1
+
+
+@pytest.mark.parametrize(
+    "text", ["quel est le cryptogramme", "et le code de sécurité", "et le code de securite", "les trois chiffres au dos"]
+)
+def test_a_french_security_code_keyword_opens_the_cvv_window(text: str) -> None:
+    pol, _ = _two_channel_policy("fr", card_window_s=0.0, cvv_window_s=20.0)
+    _say(pol, text, start_s=10.0)
+    pol.finish()
+    mask = pol.release(pol.end_n)
+    assert mask is not None and mask[int(20.5 * SR)], text  # the code, ~10 s after the keyword
+    assert not mask[int(35.5 * SR)]  # beyond the 20 s window: kept
+    assert pol.silenced_n["cvv_window"] >= SR
+    # the same words in an English call arm nothing
+    pol, _ = _two_channel_policy("en", card_window_s=0.0, cvv_window_s=20.0)
+    _say(pol, text, start_s=10.0)
+    pol.finish()
+    assert pol.release(pol.end_n) is None
+
+
+def test_french_number_words_are_a_digit_run_in_a_french_call() -> None:
+    """French "sept trois neuf" (a security code the masker lets through outside a card
+    conversation) is 3 digits of a run in French, nothing in English."""
+    for language, runs in (("fr", 1), ("en", 0)):
+        pol, _ = _two_channel_policy(language, card_window_s=0.0)
+        _say(pol, "c'est sept trois neuf", start_s=20.0, speaker="customer")
+        assert pol.evidence_spans["digits"] == runs, language
+    pol, _ = _two_channel_policy("fr", card_window_s=0.0)
+    pol.partial(Partial(t_s=21.0, speaker="customer", text="quatre-vingt-onze soixante-dix"))
+    assert pol.evidence_spans["digits"] == 1
+
+
+def test_an_unknown_language_is_refused() -> None:
+    with pytest.raises(ValueError, match="language"):
+        RedactionPolicy(("agent",), language="de")

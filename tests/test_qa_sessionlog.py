@@ -270,3 +270,61 @@ def test_writes_do_not_wait_for_a_slow_background_fsync(tmp_path: Path, monkeypa
     assert worst < 0.1, f"a write waited {worst:.3f} s"
     assert synced_at and synced_at[0] - t_first < 0.2 + 0.3 + 0.15  # interval + one fsync + slack
     w.close()
+
+
+# ---------------------------------------------------------------- auto language
+
+
+def _auto_session(tmp_path: Path, *, record: bool = True, end_summary: bool = False) -> sl.SessionLog:
+    from calmcall.config import Config, with_language
+
+    cfg = with_language(Config(), "auto")
+    w = sl.SessionWriter(tmp_path, {"source": "live", "config": cfg.to_dict()}, background_fsync=False)
+    w.write({"type": "prompt", "t_s": 1.0, "kind": "volume", "headline": "Lower voice", "detail": "x", "evidence": {}})
+    det = {"language": "fr", "detected": True, "probability": 0.9, "detected_at_s": 2.0, "evidence_s": 3.1}
+    if record:
+        w.write({"type": "language", "t_s": 3.0, **det})
+    w.write({"type": "prompt", "t_s": 5.0, "kind": "volume", "headline": "Lower voice", "detail": "x", "evidence": {}})
+    w.close(extra={"language": det} if end_summary else None)
+    return sl.read_session(w.path)
+
+
+def test_the_logged_language_of_an_auto_call_is_read_back(tmp_path: Path) -> None:
+    s = _auto_session(tmp_path / "a")
+    assert s.language is not None and s.language["language"] == "fr" and s.language["t_s"] == 3.0
+    # only the session_end summary (a log cut before the record was read): decided from the start
+    s2 = _auto_session(tmp_path / "b", record=False, end_summary=True)
+    assert s2.language is not None and s2.language["language"] == "fr" and s2.language["t_s"] == 0.0
+    assert _auto_session(tmp_path / "c", record=False).language is None
+
+
+def test_a_sessions_report_document_carries_the_detected_language(tmp_path: Path) -> None:
+    from calmcall.summary import doc_cue_language
+
+    doc = sl.session_to_analysis(_auto_session(tmp_path / "a"))
+    assert doc["language"]["call"] == "auto" and doc["language"]["cues"] == "fr"
+    assert doc["language"]["detection"]["language"] == "fr" and doc_cue_language(doc) == "fr"
+    undecided = sl.session_to_analysis(_auto_session(tmp_path / "b", record=False))
+    assert undecided["language"]["cues"] == "en" and doc_cue_language(undecided) == "en"
+
+
+def test_an_event_replay_decides_the_language_where_the_record_is(tmp_path: Path) -> None:
+    """The replay of a session without audio: cues before the language record stay
+    English, those after it are French (the lock is what `serve` localises by)."""
+    from calmcall.config import Config, with_language
+    from calmcall.live.commands import logged_language
+    from calmcall.live.event_replay import EventReplay
+
+    s = _auto_session(tmp_path)
+    lock = logged_language(s)
+    cfg = with_language(Config(), "auto")
+    seen: list[tuple[str, str | None]] = []
+
+    def publish(kind: str, data: dict) -> None:
+        if kind == "prompt":
+            seen.append((kind, cfg.language.cue_language(lock.language)))
+
+    replay = EventReplay(sl.iter_replay(s), publish=publish, config=cfg, speed=50.0, language_lock=lock)
+    replay.run()
+    assert seen == [("prompt", "en"), ("prompt", "fr")]
+    assert replay.language is not None and replay.language["language"] == "fr"

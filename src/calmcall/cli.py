@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", type=Path, default=None, metavar="OUT.json", help="write the analysis document")
     a.add_argument("--vtt", type=Path, default=None, metavar="FILE", help="write the transcript as WebVTT")
     a.add_argument("--srt", type=Path, default=None, metavar="FILE", help="write the transcript as SubRip")
-    a.add_argument("--out", type=Path, default=None, metavar="DIR", help="batch mode: per-call JSON + reports + summary.csv")
+    a.add_argument("--out", default=None, metavar="DIR", help="batch mode: per-call JSON + reports + summary.csv")
     a.add_argument(
         "--jobs", type=number_arg(1, 256, integer=True), default=None, help="batch mode: parallel workers (default: CPU count)"
     )

@@ -312,21 +312,64 @@ def _short(kind: str, ev: Mapping[str, Any], lang: str) -> str | None:
     return None
 
 
-# English shorts as the coach writes them into "(also ...)" (its also-items keep no evidence)
-_SHORT_RES: tuple[tuple[re.Pattern[str], str, str], ...] = (
-    (re.compile(r"^(?P<v>-?\d+) (?:wpm|mots/min)$"), "pace.short.words", "wpm"),
-    (re.compile(r"^(?:pace|débit) \+(?P<v>-?\d+) %$"), "pace.short.acoustic", "pct"),
-    (re.compile(r"^(?:pitch|hauteur) (?P<v>[+-]\d+[.,]\d) (?:st|dt)$"), "pitch.short", "pitch_st"),
-    (re.compile(r"^(?P<v>[+-]\d+) dB (?:louder|plus fort)$"), "volume.short", "level_rel_db"),
-)
+#: The catalogue keys of the shorts the coach writes into "(also ...)" and of the details
+#: of the cues an evidence ``also`` item names (its also-items keep no evidence of their
+#: own, only the text): such a text is read back by the template it was made from, in
+#: any catalogue language, and made again in the cue language.
+_SHORT_KEYS = ("pace.short.words", "pace.short.acoustic", "pitch.short", "volume.short")
+_DETAIL_KEYS = {
+    "pace": ("pace.detail.calm", "pace.detail.ceiling", "pace.detail.acoustic"),
+    "pitch": ("pitch.detail",),
+    "volume": ("volume.detail",),
+    "overtalk": ("overtalk.detail",),
+}
+_FIELD_RE = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+
+
+@lru_cache(maxsize=64)
+def _template_re(template: str) -> re.Pattern[str]:
+    """A regex that reads back the numbers a number-only ``template`` was formatted with
+    (``{wpm:.0f} wpm`` -> ``(?P<wpm>...) wpm``; decimal point or comma)."""
+    out, pos = [], 0
+    for m in _FIELD_RE.finditer(template):
+        out.append(re.escape(template[pos : m.start()]))
+        out.append(f"(?P<{m.group(1)}>[+-]?\\d+(?:[.,]\\d+)?)")
+        pos = m.end()
+    out.append(re.escape(template[pos:]))
+    return re.compile("^" + "".join(out) + "$")
+
+
+def _retemplate(text: str, keys: tuple[str, ...], lang: str) -> str | None:
+    """``text`` made from one of the templates ``keys`` (in any catalogue language),
+    made again in ``lang``; None when it matches none."""
+    text = text.strip()
+    for key in keys:
+        for src in CUE_LANGUAGES:
+            m = _template_re(CATALOGUE[src][key]).match(text)
+            if m:
+                values = {k: float(v.replace(",", ".")) for k, v in m.groupdict().items()}
+                return _decimal(message(key, lang, **values), lang)
+    return None
 
 
 def _translate_short(text: str, lang: str) -> str:
-    for rx, key, name in _SHORT_RES:
-        m = rx.match(text.strip())
-        if m:
-            return _decimal(message(key, lang, **{name: float(m.group("v").replace(",", "."))}), lang)
-    return text
+    got = _retemplate(text, _SHORT_KEYS, lang)
+    return text if got is None else got
+
+
+def _localize_also(items: Any, lang: str) -> Any:
+    """The evidence ``also`` list (``kind``, ``severity``, ``excess_margins``,
+    ``detail`` of each cue shown with the headline's) with each ``detail`` in ``lang``
+    (a text no catalogue template made is kept)."""
+    if not isinstance(items, list):
+        return items
+    out = []
+    for it in items:
+        if isinstance(it, Mapping) and isinstance(it.get("detail"), str) and it.get("kind") in _DETAIL_KEYS:
+            got = _retemplate(it["detail"], _DETAIL_KEYS[str(it["kind"])], lang)
+            it = {**it, "detail": got} if got is not None else dict(it)
+        out.append(it)
+    return out
 
 
 @lru_cache(maxsize=4)
@@ -392,5 +435,6 @@ def localize_dict(p: Mapping[str, Any], lang: str | None) -> dict[str, Any]:
         if m:
             items = ", ".join(_translate_short(s, lang) for s in m.group(1).split(", "))
             detail = message("also", lang, detail=detail, items=items)
+        out["evidence"] = {**ev, "also": _localize_also(also, lang)}
     out["headline"], out["detail"] = headline, detail
     return out

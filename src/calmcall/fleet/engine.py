@@ -17,10 +17,12 @@ The canonical Ray batch-inference shape, three stages:
 The driver streams the result rows (``iter_rows``) into the same progress bar,
 ``summary.csv`` and ``calls.parquet`` as the local pool. Every node must see the input
 and output paths under the same names (a shared filesystem); object-store URIs
-(``s3://``) are not read or written by this engine (docs/fleet.md).
+(``s3://``) are not read or written by this engine, ``file://`` ones are local paths
+(:mod:`calmcall.fleet.uri`, docs/fleet.md).
 
 Without an address a local Ray is started on 127.0.0.1 only (``_node_ip_address``,
-no dashboard, its own temp dir) and stopped at the end; with one the run joins that
+no dashboard, its own temp dir holding its session files and its own auth token, not
+``~/.ray/auth_token``) and stopped at the end, the temp dir removed; with one the run joins that
 cluster (a loopback address gets the loopback pin of :mod:`calmcall.fleet.cluster`).
 """
 
@@ -133,6 +135,7 @@ class _RaySession:
         self.started = False
         self.tmp: str | None = None
         self.saved_tmpdir = os.environ.get("RAY_TMPDIR")
+        self.saved_auth = {k: os.environ.get(k) for k in _AUTH_ENV}
         ray_base_env()
         if ray.is_initialized():  # an embedding program (or a test) connected already
             return
@@ -153,6 +156,7 @@ class _RaySession:
             self.tmp = tempfile.mkdtemp(prefix="ccray-", dir="/tmp")
             os.makedirs(os.path.join(self.tmp, "ray"))
             os.environ["RAY_TMPDIR"] = self.tmp
+            _private_token(self.tmp)
             where = f"a local Ray on {LOOPBACK}"
 
             def init() -> Any:
@@ -190,10 +194,49 @@ class _RaySession:
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
-            if self.saved_tmpdir is None:
-                os.environ.pop("RAY_TMPDIR", None)
-            else:
-                os.environ["RAY_TMPDIR"] = self.saved_tmpdir
+            for key, value in {"RAY_TMPDIR": self.saved_tmpdir, **self.saved_auth}.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            _reset_token_cache()
+
+
+#: Ray's token-authentication settings (Ray >= 2.59 turns token authentication on for a
+#: local ``ray.init()`` and, unless told otherwise, writes the token to ~/.ray/auth_token).
+_AUTH_ENV = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+
+
+def _private_token(tmp: str) -> None:
+    """Token authentication for the local Ray of one run, with a token of its own in
+    ``tmp`` (mode 0600, removed with it) instead of ``~/.ray/auth_token`` in the
+    user's home (which Ray would create and leave behind, and which a user of a real
+    cluster may already hold). A token the user set in the environment is kept."""
+    if os.environ.get("RAY_AUTH_MODE", "token").lower() != "token":
+        return  # the user turned authentication off (RAY_AUTH_MODE=disabled): their call
+    os.environ["RAY_AUTH_MODE"] = "token"
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return
+    import secrets
+
+    path = os.path.join(tmp, "auth_token")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+    os.environ["RAY_AUTH_TOKEN_PATH"] = path
+    _reset_token_cache()
+
+
+def _reset_token_cache() -> None:
+    """Ray's process-wide config and token loader cache the mode and the token they read
+    first: read them again from the environment."""
+    try:
+        from ray._raylet import AuthenticationTokenLoader, Config  # type: ignore[attr-defined]
+
+        Config.initialize("")
+        AuthenticationTokenLoader.instance().reset_cache()
+    except (ImportError, AttributeError):  # pragma: no cover - a Ray without token auth
+        pass
 
 
 def default_workers() -> int:

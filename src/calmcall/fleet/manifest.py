@@ -25,6 +25,7 @@ import os
 from pathlib import Path
 
 from calmcall.errors import ManifestError
+from calmcall.fleet.uri import URIError, local_path
 
 #: columns with a meaning; every other manifest column is carried as a string
 KNOWN_COLUMNS: tuple[str, ...] = ("path", "agent_id", "call_time", "team")
@@ -103,7 +104,10 @@ def read_manifest(
         r = {c: v.strip() for c, v in zip(cols, raw)}
         if not r["path"]:
             raise ManifestError(f"{p}: row {n} has an empty path; give every row the call's audio file")
-        given = Path(r["path"]).expanduser()
+        try:
+            given = Path(local_path(r["path"], f"row {n}'s path")).expanduser()
+        except URIError as exc:
+            raise ManifestError(f"{p}: {exc}") from None
         call_path = (given if given.is_absolute() else p.parent / given).resolve()
         if str(call_path) in meta:
             continue

@@ -183,16 +183,30 @@ def _build_logged(args: argparse.Namespace, session: Any, *, has_customer: bool)
     cfg = with_language(_session_config(args, session), opts.language, opts.cue_language)
     profile = opts.load_profile()
     language = cfg.language.call
-    if language == "auto":  # the logged words are already in the language the call settled on
-        logged_lang = (
-            (session.meta.get("language") or {}).get("language") if isinstance(session.meta.get("language"), dict) else None
-        )
-        language = logged_lang if logged_lang in ("en", "fr") else "en"
+    lock = logged_language(session) if language == "auto" else None
+    if language == "auto" and lock is None:  # not decided, or logged before calmcall logged it
+        language = "en"
     phrase_coach = make_phrase_coach(
-        list(opts.playbook_files), replace_playbook=opts.replace_playbook, customer_name=opts.customer_name, language=language
+        list(opts.playbook_files),
+        replace_playbook=opts.replace_playbook,
+        customer_name=opts.customer_name,
+        language=language,
+        lock=lock,
     )
     pipe = Pipeline(cfg, has_customer=has_customer, agent_baseline=profile, phrase_coach=phrase_coach, mask_cards=False)
-    return cfg, pipe, LoggedWords(logged_transcript(session.events)), session.meta.get("model")
+    words = LoggedWords(logged_transcript(session.events), language_lock=lock)
+    return cfg, pipe, words, session.meta.get("model")
+
+
+def logged_language(session: Any) -> Any | None:
+    """The language an ``auto`` session settled on, as a replay's language lock
+    (:class:`calmcall.live.logged_words.LoggedLanguage`: undecided until the replay
+    reaches the audio time the live call decided at, like the live call), or None
+    when the log has no decision (undecided, or an older log)."""
+    from .logged_words import LoggedLanguage
+
+    rec = session.language
+    return LoggedLanguage(rec) if rec is not None else None
 
 
 def _session_config(args: argparse.Namespace, session: Any) -> Any:
@@ -365,6 +379,7 @@ def _run_events(args: argparse.Namespace, session: Any, meta_extra: dict[str, An
     from .session import EventReplay
 
     cfg = _session_config(args, session)
+    lock = logged_language(session) if cfg.language.call == "auto" else None
     roles = session.meta.get("roles")
     if not (isinstance(roles, list) and roles):
         roles = ["agent"] + (["customer"] if any(e.get("speaker") == "customer" for e in session.events) else [])
@@ -382,6 +397,7 @@ def _run_events(args: argparse.Namespace, session: Any, meta_extra: dict[str, An
             on_event=on_event,
             status_extra=status_extra,
             session_id=session.session_id,
+            language_lock=lock,
         )
 
     return serve(
@@ -394,6 +410,7 @@ def _run_events(args: argparse.Namespace, session: Any, meta_extra: dict[str, An
         mode="replay",
         errors=(),
         meta_extra=meta_extra,
+        language_lock=lock,
     )
 
 

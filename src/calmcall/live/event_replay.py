@@ -40,6 +40,7 @@ class EventReplay(Publisher):
         session_id: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         status_interval_s: float = 1.0,
+        language_lock: Any | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError(f"speed must be > 0, got {speed}")
@@ -57,6 +58,9 @@ class EventReplay(Publisher):
         self.clock = clock
         self.status_interval_s = status_interval_s
         self.mode = "replay"
+        #: an ``auto`` call's logged language (:class:`calmcall.live.logged_words.LoggedLanguage`):
+        #: decided when its ``language`` record is re-emitted, so cues before it stay English
+        self.language_lock = language_lock
         self.origin_unix = 0.0
         self.stats = SessionStats()
         self.device_log: list[dict[str, Any]] = []
@@ -110,6 +114,8 @@ class EventReplay(Publisher):
     def _emit(self, rec: dict[str, Any]) -> None:
         kind = str(rec["type"])
         self.stats.count(kind)
+        if kind == "language" and self.language_lock is not None:
+            self.language_lock.advance(_t(rec))
         if kind == "prompt":
             self.stats.prompts.append(
                 {
@@ -126,6 +132,12 @@ class EventReplay(Publisher):
         self._record(rec)
         if kind == "customer_state":
             self._customer_state(rec.get("state"))
+
+    @property
+    def language(self) -> dict[str, Any] | None:
+        """The logged language detection, once re-emitted (as :attr:`Session.language`)."""
+        lock = self.language_lock
+        return lock.to_dict() if lock is not None and lock.language is not None else None
 
     def _status(self, *, force: bool = False) -> None:
         info: dict[str, Any] = {

@@ -140,6 +140,7 @@ def serve(
     mode: str,
     errors: tuple[type[BaseException], ...],
     meta_extra: dict[str, Any] | None = None,
+    language_lock: Any | None = None,
 ) -> int:
     """Overlay server + session log (+ audio recorder) around the session ``build`` makes;
     returns the exit status (0 ok, 1 coached but the log is incomplete, 2 could not start).
@@ -147,9 +148,11 @@ def serve(
     ``build(publish, on_event, status_extra, recorder)`` returns a
     :class:`~calmcall.live.session.Session` or :class:`~calmcall.live.event_replay.EventReplay`;
     ``transcriber`` (closed at the end) and ``model_name`` are logged; ``errors`` are the
-    exceptions of ``session.run()`` that end it with one line (a device that fails to open)."""
+    exceptions of ``session.run()`` that end it with one line (a device that fails to open).
+    The cue language of an ``auto`` call follows ``transcriber.language_lock``, or
+    ``language_lock`` (a replay of logged events: the language the session logged)."""
     session: Any = None
-    lock = getattr(transcriber, "language_lock", None)
+    lock = getattr(transcriber, "language_lock", None) or language_lock
 
     def cue_language() -> str:
         return cfg.language.cue_language(lock.language if lock is not None else None)
@@ -203,7 +206,7 @@ def serve(
         if opts.record_audio and writer is not None:
             from ..qa.recorder import AudioRecorder, RecordingError
 
-            recorder = AudioRecorder({r: writer.audio_path(r) for r in roles}, on_warning=_warn)
+            recorder = AudioRecorder({r: writer.audio_path(r) for r in roles}, on_warning=_warn, language=cfg.language.call)
             try:
                 recorder.start()
             except RecordingError as exc:
@@ -251,8 +254,11 @@ def serve(
         _summary(stats, session)
         rc = 0
         if guard is not None:
-            extra = {"audio": session.recording} if session.recording is not None else None
-            guard.close(extra=extra)
+            extra = {"audio": session.recording} if getattr(session, "recording", None) is not None else {}
+            detection = getattr(session, "language", None) if cfg.language.call == "auto" else None
+            if isinstance(detection, dict) and detection.get("language") is not None:
+                extra["language"] = detection  # also in the session_end summary: `sessions` and a replay read it
+            guard.close(extra=extra or None)
             print(guard.summary_line(), flush=True)
             rc = 1 if guard.failed else 0  # coached, but the log is incomplete
         if mode == "replay" and session.finished:

@@ -92,6 +92,9 @@ class Session(Publisher):
         self._next_status = 0.0
         self.device_log: list[dict[str, Any]] = []
         self.recording: dict[str, Any] | None = None  # the recorder's summary once finished
+        # an auto call's language lock: logged once it decides (a replay routes cues by it)
+        self._language_lock = getattr(transcriber, "language_lock", None)
+        self._language_logged = False
 
     # ------------------------------------------------------------------ info
     @property
@@ -148,6 +151,7 @@ class Session(Publisher):
     def _process_block(self, blk: dict[str, np.ndarray]) -> None:
         t0 = time.perf_counter()
         self._rec("add_block", blk)  # memory only
+        self._log_language()
         self._send(self.runner.feed(blk))
         if self.recorder is not None:
             self._rec("advance", self._settled_s())
@@ -157,7 +161,28 @@ class Session(Publisher):
         self.stats.max_block_ms = max(self.stats.max_block_ms, dt * 1000.0)
 
     def _drain_transcriber(self) -> None:
+        self._log_language()
         self._send(self.runner.poll())
+
+    @property
+    def language(self) -> dict[str, Any] | None:
+        """An ``auto`` call's language detection (``LanguageLock.to_dict()``); None when
+        the call's language was fixed or there is no transcriber."""
+        lock = self._language_lock
+        return lock.to_dict() if lock is not None and getattr(lock, "detected", False) else None
+
+    def _log_language(self) -> None:
+        """Once an ``auto`` call's language is decided, log a ``language`` record at the
+        audio time the session first sees it (checked before each block and each poll
+        of the transcriber, so words released after it were routed by it); a replay
+        (:class:`calmcall.live.logged_words.LoggedLanguage`) switches language there."""
+        if self._language_logged or self._language_lock is None:
+            return
+        info = self.language
+        if info is None or info.get("language") is None:
+            return
+        self._language_logged = True
+        self._record({"type": "language", "t_s": round(self.t_s, 3), **info})
 
     def _on_words(self, items: list[Any]) -> None:
         """The recorder sees the raw words first, so it holds their audio until the
@@ -197,7 +222,9 @@ class Session(Publisher):
         words = self.source.finished or self.recorder is not None
         self._finish_settled_s = self._settled_s()
         self._finishing = True
+        self._log_language()
         self._send(self.runner.finish(words=words))
+        self._log_language()  # decided by the last utterance
         if self.recorder is not None:
             self.recording = self._rec("finish")
         self._emit_status(force=True)

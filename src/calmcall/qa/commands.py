@@ -295,10 +295,16 @@ def run_batch(args: argparse.Namespace) -> int:
         check_playbook_files(getattr(args, "playbook", None), replace=bool(getattr(args, "replace_playbook", False)))
     except Exception as exc:
         return _err(str(exc))
+    from calmcall.fleet.uri import URIError, local_path
+
+    try:  # kept as given (a str): Path() would fold "s3://b" into the local folder "s3:/b"
+        target, out = local_path(str(target), "the calls"), Path(local_path(str(args.out), "--out"))
+    except URIError as exc:
+        return _err(str(exc))
     try:
         res = batch_analyze(
-            str(target),
-            Path(args.out),
+            target,
+            out,
             opts=_opts_from_args(args),
             jobs=jobs,
             force=bool(getattr(args, "force", False)),
@@ -307,5 +313,5 @@ def run_batch(args: argparse.Namespace) -> int:
         )
     except BatchError as exc:
         return _err(str(exc))
-    print(format_result(res, Path(args.out)))
+    print(format_result(res, out))
     return 0 if res.ok else 1

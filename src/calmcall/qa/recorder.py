@@ -108,6 +108,9 @@ class AudioRecorder:
         seconds of audio after a masked word or partial (and after a word that arms the
         CVV rule) in which the speaker's (the customer's) speech is silenced; 0 turns
         this rule off. Default :data:`DEFAULT_CVV_WINDOW_S` (20 s).
+    language:
+        the call's language (``en``, ``fr``, ``auto``): the card requests, security-code
+        keywords and number words the redaction policy reads (``config.language.call``).
     sink_factory:
         makes a :class:`Sink` for a path (default :class:`FlacSink`).
     on_warning:
@@ -140,6 +143,7 @@ class AudioRecorder:
         sink_factory: Callable[[Path], Sink] = FlacSink,
         on_warning: Callable[[str], None] | None = None,
         sample_rate_hz: int = SAMPLE_RATE_HZ,
+        language: str = "en",
     ) -> None:
         if not paths:
             raise ValueError("AudioRecorder needs at least one role → path")
@@ -179,6 +183,7 @@ class AudioRecorder:
             cover_tol_s=cover_tol_s,
             on_warning=self._warn,
             sample_rate_hz=self.sr,
+            language=language,
         )
         self.pad_s = self.policy.pad_s
         self.join_gap_s = self.policy.join_gap_s

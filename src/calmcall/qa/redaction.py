@@ -75,6 +75,14 @@ The rules
     speech (the agent's on a call without a customer channel) from the phrase (a
     partial's: from the start of its speaker's stretch) for 30 s.
 
+  All keywords and number words are the call's language's (``language``: ``en``,
+  ``fr``, ``auto`` = both, the lexicon the transcript's masker uses): in French
+  "numéro de (votre) carte", "les seize chiffres", "date d'expiration", "carte
+  bancaire", "payer par carte" open the card window, "cryptogramme", "code de
+  sécurité", "les chiffres au dos" the CVV window, "quatre un un un" / "soixante-dix"
+  are digit runs; accents may be missing and elisions written "d'expiration", "d
+  expiration" or "dexpiration".
+
   Each silenced sample is counted once (:attr:`RedactionPolicy.silenced_n`), for the
   first rule in the order masked word, digit run, untranscribed speech, CVV window,
   card window (:data:`WHY`); :attr:`RedactionPolicy.evidence_spans` counts the spans and
@@ -99,7 +107,7 @@ from typing import Any
 import numpy as np
 
 from calmcall.constants import SAMPLE_RATE_HZ
-from calmcall.text.masking import MASK, KeywordTracker, MaskContext, card_request, spoken_digit_count
+from calmcall.text.masking import MASK, KeywordTracker, Lexicon, MaskContext, card_request, lexicon, spoken_digit_count
 from calmcall.vad import NoiseFloorVad
 
 __all__ = [
@@ -203,6 +211,9 @@ class RedactionPolicy:
         digits). 0 turns the CVV window, card window, digit-run or untranscribed rule off.
     on_warning:
         ``on_warning(key, text)`` for a late mask (key ``"late"``); default: ignored.
+    language:
+        the call's language, ``en``, ``fr`` or ``auto`` (English and French keywords
+        and number words together, as the transcript's masker reads an ``auto`` call).
 
     Feed it in audio order: :meth:`feed_audio` with every block, :meth:`transcribed`
     with the raw committed words, :meth:`word` / :meth:`partial` with what the pipeline
@@ -227,6 +238,7 @@ class RedactionPolicy:
         cover_tol_s: float = DEFAULT_COVER_TOL_S,
         on_warning: Callable[[str, str], None] | None = None,
         sample_rate_hz: int = SAMPLE_RATE_HZ,
+        language: str = "en",
     ) -> None:
         if not roles:
             raise ValueError("RedactionPolicy needs at least one role (e.g. ('agent', 'customer'))")
@@ -240,6 +252,10 @@ class RedactionPolicy:
                 "cover_tol_s must be >= 0 s, digit_run_min >= 0 and join_gap_s > 0 s"
             )
         self.roles = tuple(roles)
+        #: the call's language (``en``, ``fr``, ``auto``: both): the number words, card
+        #: requests and security-code keywords the rules read (:mod:`calmcall.text.masking`)
+        self.language = language
+        self._lex: Lexicon = lexicon(language)
         self.sr = int(sample_rate_hz)
         self.delay_s = float(delay_s)
         self.pad_s = float(pad_s)
@@ -266,7 +282,7 @@ class RedactionPolicy:
         self.cutoff_n: int | None = None
         self._spans: list[_Span] = []  # masked spans not yet entirely released
         self._windows: list[_Window] = []  # CVV windows not yet entirely scanned
-        self._kw_ctx = MaskContext(cvv_window_s=self.cvv_window_s)
+        self._kw_ctx = MaskContext(cvv_window_s=self.cvv_window_s, language=language)
         self._kw = {r: KeywordTracker() for r in ("agent", "customer", *self.roles)}
         # the noise floor is the quietest frame of the last 6 s, unclamped: with the
         # detector's default clamp (floor <= loudest - 25 dB) steady line noise above
@@ -369,14 +385,14 @@ class RedactionPolicy:
         # a card-request phrase in the partial: the committed words may lose it
         recent = list(self._recent.get(p.speaker, []))
         for i in range(len(toks)):
-            if card_request(recent[-3:] + toks[: i + 1]):
+            if card_request(recent[-3:] + toks[: i + 1], self._lex):
                 # said in the utterance still open: from the start of its stretch of speech
                 start = self._stretch_start(role, t_n) if role is not None else back_n
                 self._card_request(p.speaker, max(back_n, start))
                 break
         if _is_masked(text):
             why, what = "masked", "a masked partial"
-        elif self.digit_run_min and _longest_digit_run(toks) >= self.digit_run_min:
+        elif self.digit_run_min and _longest_digit_run(toks, self._lex) >= self.digit_run_min:
             # a partial belongs to the utterance still open: its stretch of speech
             why, what = "digits", "a partial with digits"
             if role is not None:
@@ -503,7 +519,7 @@ class RedactionPolicy:
         masker held them too)."""
         if not self.digit_run_min:
             return
-        n = spoken_digit_count(w.text)
+        n = spoken_digit_count(w.text, self._lex)
         run = self._num_run.get(w.speaker)
         if n is None or (run and float(w.start_s) - run[-1][1] > 2.0):
             self._num_run.pop(w.speaker, None)
@@ -532,7 +548,7 @@ class RedactionPolicy:
         for tok in toks:
             recent.append(tok)
             del recent[:-6]
-            if card_request(recent):
+            if card_request(recent, self._lex):
                 self._card_request(speaker, int(math.floor(t_s * self.sr)))
 
     def _card_request(self, speaker: str, n0: int) -> None:
@@ -722,12 +738,12 @@ class RedactionPolicy:
         self._act[role].extend(1 if vad.update(float(e))[0] else 0 for e in energy_db)
 
 
-def _longest_digit_run(toks: Iterable[str]) -> int:
-    """Most digits said in one run of number words / digits in ``toks`` (see
-    :func:`calmcall.text.masking.spoken_digit_count`)."""
+def _longest_digit_run(toks: Iterable[str], lex: Lexicon | str | None = None) -> int:
+    """Most digits said in one run of number words / digits in ``toks``, number words
+    of ``lex`` (see :func:`calmcall.text.masking.spoken_digit_count`; None: English)."""
     best = cur = 0
     for t in toks:
-        n = spoken_digit_count(t)
+        n = spoken_digit_count(t, lex)
         if n is None:
             cur = 0
         else:

@@ -459,12 +459,119 @@ _CARD_REQUEST_PAIRS = {
 }
 
 
-def card_request(tokens: Sequence[str]) -> bool:
-    """True if the last word of ``tokens`` (folded, lower case words in the order said)
-    completes a phrase that asks for or announces card data: "card number", "the long
-    number on the card", "read me the card", "pay by card", "credit/debit card", "expiry", "visa", "sixteen digits", a
-    security-code keyword ("security code", "CVV", ...). A bare "card" ("block the card")
-    is not enough. Used by the recorder to open a window on the card reader's speech."""
+#: French (folded: lower case, accents dropped): words that, near "carte", ask for or give
+#: its data ("le numéro de (votre) carte", "les chiffres de la carte", "les coordonnées
+#: bancaires" is a pair below) ...
+_FR_CARD_DATA_WORDS = {"numero", "numeros", "chiffres", "chiffre", "coordonnees", "donnees", "informations"}
+#: ... verbs before "carte": "lisez-moi la carte", "payer par carte", "réglez par carte".
+_FR_CARD_REQUEST_VERBS = {
+    "lire",
+    "lisez",
+    "donner",
+    "donnez",
+    "dicter",
+    "dictez",
+    "communiquer",
+    "communiquez",
+    "saisir",
+    "saisissez",
+    "payer",
+    "payez",
+    "paie",
+    "paye",
+    "regler",
+    "reglez",
+    "regle",
+    "prendre",
+    "prends",
+    "utiliser",
+    "utilisez",
+}
+#: ... and these after "carte": "carte bancaire / bleue / de crédit / de paiement".
+_FR_CARD_KIND_WORDS = {"bancaire", "bleue", "credit", "debit", "paiement", "visa", "mastercard"}
+#: Said alone, these are about a payment card and its data ("date d'expiration",
+#: "le cryptogramme", "le titulaire", "par CB").
+_FR_CARD_ALONE = {
+    "visa",
+    "mastercard",
+    "amex",
+    "maestro",
+    "expiration",
+    "cryptogramme",
+    "crypto",
+    "titulaire",
+    "cb",
+    "cvv",
+    "cvc",
+}
+_FR_CARD_REQUEST_PAIRS = {
+    ("seize", "chiffres"),
+    ("16", "chiffres"),
+    ("code", "securite"),
+    ("numero", "securite"),
+    ("date", "validite"),
+    ("valable", "jusqu"),
+    ("valide", "jusqu"),
+    ("expire", "fin"),
+    ("coordonnees", "bancaires"),
+}
+#: Every word the French rules look at (an elided clitic glued to one, "dexpiration"
+#: when the recogniser drops the apostrophe, is split off it).
+_FR_VOCAB = (
+    _FR_CARD_DATA_WORDS
+    | _FR_CARD_REQUEST_VERBS
+    | _FR_CARD_KIND_WORDS
+    | _FR_CARD_ALONE
+    | {w for pair in _FR_CARD_REQUEST_PAIRS for w in pair}
+    | {"carte", "cartes", "dos"}
+)
+#: "les (trois) chiffres au dos", "le code inscrit au dos" (not a bare "au dos": "mal au dos").
+_FR_BACK_WORDS = {"chiffres", "chiffre", "code", "numero", "inscrit", "inscrits", "indique", "indiques", "ecrit", "ecrits"}
+_FR_CLITICS = ("qu", "d", "l")
+
+
+def _fr_card_tokens(tokens: Sequence[str]) -> list[str]:
+    """French tokens as the card-request rules read them: folded, split at apostrophes
+    and hyphens ("d'expiration" / "d expiration" -> "d", "expiration"), an elided
+    clitic glued to a known word split off ("dexpiration" -> "expiration"), and
+    without punctuation."""
+    out: list[str] = []
+    for t in tokens:
+        for part in re.split(r"[\s'\-\u2010-\u2015]+", fold(t)):
+            part = re.sub(r"[^a-z0-9]", "", part)
+            if not part:
+                continue
+            if part not in _FR_VOCAB:
+                for c in _FR_CLITICS:
+                    if part.startswith(c) and part[len(c) :] in _FR_VOCAB:
+                        part = part[len(c) :]
+                        break
+            out.append(part)
+    return out
+
+
+def _card_request_fr(tokens: Sequence[str]) -> bool:
+    toks = _fr_card_tokens(tokens)[-_CARD_REQUEST_SPAN - 1 :]
+    if not toks:
+        return False
+    last = toks[-1]
+    if last in _FR_CARD_ALONE:
+        return True
+    if len(toks) >= 2 and (toks[-2], last) in _FR_CARD_REQUEST_PAIRS:
+        return True
+    near = toks[-_CARD_REQUEST_SPAN - 1 : -1]
+    if len(toks) >= 3 and (toks[-3], last) in _FR_CARD_REQUEST_PAIRS and toks[-2] in ("de", "du", "des"):
+        return True  # "code de sécurité", "date de validité", "numéro de sécurité"
+    if last == "dos" and len(toks) >= 3 and toks[-2] == "au" and toks[-3] in _FR_BACK_WORDS:
+        return True
+    if last in ("carte", "cartes") and any(t in _FR_CARD_DATA_WORDS or t in _FR_CARD_REQUEST_VERBS for t in near):
+        return True
+    if last in _FR_CARD_DATA_WORDS and any(t in ("carte", "cartes") for t in near):
+        return True
+    return last in _FR_CARD_KIND_WORDS and any(t in ("carte", "cartes") for t in near[-2:])
+
+
+def _card_request_en(tokens: Sequence[str]) -> bool:
     toks = [re.sub(r"[^a-z0-9]", "", fold(t)) for t in tokens[-_CARD_REQUEST_SPAN - 1 :]]
     toks = [t for t in toks if t]
     if not toks:
@@ -480,6 +587,30 @@ def card_request(tokens: Sequence[str]) -> bool:
     if last in _CARD_DATA_WORDS and last != "no" and any(t in ("card", "cards") for t in near):
         return True
     return last == "no" and len(toks) >= 2 and toks[-2] == "card"
+
+
+def card_request(tokens: Sequence[str], language: str | Lexicon | None = None) -> bool:
+    """True if the last word of ``tokens`` (words in the order said) completes a phrase
+    that asks for or announces card data. A bare "card" / "carte" ("block the card",
+    "bloquer la carte") is not enough. Used by the recorder to open a window on the
+    card reader's speech.
+
+    ``language`` (``en``, ``fr``, ``auto``: both; None: English; or a :class:`Lexicon`):
+
+    * English: "card number", "the long number on the card", "read me the card",
+      "pay by card", "credit/debit card", "expiry", "visa", "sixteen digits";
+    * French: "numéro de (votre) carte", "les chiffres de la carte", "lisez-moi la
+      carte", "payer par carte", "carte bancaire / bleue / de crédit", "date
+      d'expiration", "date de validité", "valable jusqu'au", "les seize chiffres",
+      "cryptogramme", "code de sécurité", "les (trois) chiffres au dos", "titulaire",
+      "CB", "visa". Accents may be missing and elisions written "d'expiration", "d
+      expiration" or "dexpiration" (words are folded and split as
+      :func:`_fr_card_tokens` says).
+    """
+    name = lexicon(language).name
+    if "fr" in name.split("+") and _card_request_fr(tokens):
+        return True
+    return "en" in name.split("+") and _card_request_en(tokens)
 
 
 def luhn_ok(digits: str) -> bool:

@@ -25,7 +25,7 @@ def session_to_analysis(session: SessionLog) -> dict[str, Any]:
         if b.get("speaker") in baselines and isinstance(b.get("baseline"), dict):
             baselines[b["speaker"]] = b["baseline"]
     audio = {role: str(p) for role, p in session.audio_paths().items()}
-    return analysis_document(
+    doc = analysis_document(
         file=str(meta.get("file") or session.path),
         duration_s=session.duration_s,
         channels=channels,
@@ -49,3 +49,28 @@ def session_to_analysis(session: SessionLog) -> dict[str, Any]:
             "audio": audio,
         },
     )
+    language = _language(meta.get("config"), session)
+    if language is not None:
+        doc["language"] = language
+    return doc
+
+
+def _language(config: Any, session: SessionLog) -> dict[str, Any] | None:
+    """The document's ``language`` block, as ``analyze`` writes it for a call not in
+    English or with cues not in English (``call``, ``cues``, and for ``auto`` the
+    logged ``detection``); None for an English call (or a log without a config)."""
+    section = config.get("language") if isinstance(config, dict) else None
+    if not isinstance(section, dict):
+        return None
+    call, cues = section.get("call", "en"), section.get("cues", "same")
+    if call not in ("en", "fr", "auto") or cues not in ("same", "en", "fr"):
+        return None
+    detection = session.language if call == "auto" else None
+    detected = detection.get("language") if detection is not None else None
+    cue = cues if cues != "same" else (detected or "en") if call == "auto" else call
+    if call == "en" and cue == "en":
+        return None
+    out: dict[str, Any] = {"call": call, "cues": cue}
+    if call == "auto":
+        out["detection"] = {k: v for k, v in (detection or {"language": None}).items() if k not in ("type", "t_s")}
+    return out

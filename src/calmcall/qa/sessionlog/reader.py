@@ -43,6 +43,23 @@ class SessionLog:
         return meta if isinstance(meta, dict) else {}
 
     @property
+    def language(self) -> dict[str, Any] | None:
+        """The language an ``--language auto`` call settled on, as logged: the first
+        ``language`` record (written by the live session the moment it saw the
+        decision: ``t_s`` = the audio time it saw it, ``language`` = ``en``/``fr``,
+        ``probability``, ``detected_at_s``, ``evidence_s``), else the ``language`` of the
+        ``session_end`` summary (``t_s`` unknown: 0). None when the call's language was
+        fixed (see the logged config), undecided, or the log is older than this record."""
+        for e in self.events:
+            if e.get("type") == "language" and e.get("language") in ("en", "fr"):
+                return dict(e)
+        summary = (self.end or {}).get("summary")
+        lang = summary.get("language") if isinstance(summary, dict) else None
+        if isinstance(lang, dict) and lang.get("language") in ("en", "fr"):
+            return {"type": "language", "t_s": 0.0, **lang}
+        return None
+
+    @property
     def started_at(self) -> datetime | None:
         return _parse_iso(self.header.get("started_at"))
 

@@ -171,6 +171,12 @@ def _run_ami(job: tuple[dict, str, str]) -> dict[str, Any]:
     return {"truth": truth, **res}
 
 
+def _raw(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-call records kept in the JSON: truth, prompts and episodes."""
+    keys = ("name", "condition", "violations")
+    return [{**{k: r["truth"][k] for k in keys}, "prompts": r["prompts"], "episodes": r["episodes"]} for r in results]
+
+
 # -------------------------------------------------------------------------- scoring
 
 
@@ -439,31 +445,13 @@ def run_all(
             t1 = time.perf_counter()
             res = list(ex.map(_run_scripted, [(str(w), t, words) for w, t in rendered[s][first:]]))
             out[f"scripted_{s}"] = report_scripted(res, s)
-            out[f"raw_{s}"] = [
-                {
-                    "name": r["truth"]["name"],
-                    "condition": r["truth"]["condition"],
-                    "violations": r["truth"]["violations"],
-                    "prompts": r["prompts"],
-                    "episodes": r["episodes"],
-                }
-                for r in res
-            ]
+            out[f"raw_{s}"] = _raw(res)
             out[f"scripted_{s}"]["analyze_wall_s"] = round(time.perf_counter() - t1, 1)
         if ami and AMI_DIR.exists():
             calls = ami_calls()
             res = list(ex.map(_run_ami, [(c, cond, words) for cond in ("clean", "phone") for c in calls]))
             out["ami"] = report_ami(res)
-            out["raw_ami"] = [
-                {
-                    "name": r["truth"]["name"],
-                    "condition": r["truth"]["condition"],
-                    "violations": r["truth"]["violations"],
-                    "prompts": r["prompts"],
-                    "episodes": r["episodes"],
-                }
-                for r in res
-            ]
+            out["raw_ami"] = _raw(res)
         elif ami:
             print(f"\n(AMI clips absent: {AMI_DIR}; real-speech run skipped)")
     return out

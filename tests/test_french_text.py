@@ -286,6 +286,16 @@ def test_security_code_after_french_keywords(keyword: str) -> None:
     assert mask_text(f"{keyword} c'est sept huit neuf", language="fr").endswith("* * *")
 
 
+@pytest.mark.parametrize("keyword", ["le code au dos", "le numéro inscrit au dos", "le code indiqué au dos"])
+def test_security_code_after_what_is_written_on_the_back(keyword: str) -> None:
+    assert mask_text(f"{keyword} c'est sept huit neuf", language="fr").endswith("* * *")
+
+
+def test_a_bare_au_dos_opens_no_security_code_window() -> None:
+    """ "mal au dos" is not a question about the card's back: the number after it stays."""
+    assert "* * *" not in mask_text("j'ai mal au dos depuis sept huit neuf jours", language="fr")
+
+
 def test_security_code_asked_by_agent_masks_customer_answer() -> None:
     ctx = MaskContext(language="fr")
     agent, customer = CardMasker(context=ctx), CardMasker(context=ctx)

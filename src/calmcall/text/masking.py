@@ -199,11 +199,12 @@ FR = Lexicon(
         {"carte", "cartes", "bancaire", "visa", "mastercard", "amex", "maestro", "cb", "credit", "debit", "expiration"}
     ),
     cvv_single=frozenset(_CVV_SINGLE | {"cryptogramme", "crypto"}),
-    cvv_pairs=frozenset(
-        {("code", "securite"), ("au", "dos"), ("numero", "securite"), ("code", "verification"), ("code", "confidentiel")}
-    ),
+    cvv_pairs=frozenset({("code", "securite"), ("numero", "securite"), ("code", "verification"), ("code", "confidentiel")}),
+    # "au dos" only after a word that names what is written there: a bare pair
+    # opened the code window on "j'ai mal au dos"
     cvv_triples=frozenset(
-        {("code", "de", "securite"), ("numero", "de", "securite"), ("code", "de", "verification"), ("chiffres", "au", "dos")}
+        {("code", "de", "securite"), ("numero", "de", "securite"), ("code", "de", "verification")}
+        | {(w, "au", "dos") for w in ("chiffres", "chiffre", "code", "numero", "inscrit", "inscrits", "indique", "ecrit")}
     ),
 )
 

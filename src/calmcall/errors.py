@@ -28,6 +28,7 @@ InputError          calmcall.errors                (base) the caller's input is 
  UsageError         calmcall.cli                   flags that cannot go together
  ManifestError      calmcall.errors (fleet)        a call manifest (CSV) is malformed
  DashboardError     calmcall.qa.dashboard          a batch folder has no table to draw
+ URIError           calmcall.fleet.uri             a URI scheme calmcall cannot read or write
 RuntimeFault        calmcall.errors                (base) the environment failed
  ModelError         calmcall.asr.model             the speech model cannot be used
  DeviceError        calmcall.live.devices          no usable input device

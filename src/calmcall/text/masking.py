@@ -188,6 +188,14 @@ def _fr_kinds() -> dict[str, tuple[str, int | str | None]]:
     return k
 
 
+#: French words before "au dos" that name what is written there: "les (trois) chiffres au
+#: dos", "le code inscrit au dos"; a bare "au dos" ("j'ai mal au dos") asks for nothing.
+#: Used by the masker's security-code triples and the recorder's card-request rule.
+_FR_BACK_WORDS = frozenset(
+    {"chiffres", "chiffre", "code", "numero", "inscrit", "inscrits", "indique", "indiques", "ecrit", "ecrits"}
+)
+
+
 #: French: "quatre un un un", "zéro", "soixante-dix", "quatre-vingt-onze", "vingt et un",
 #: "double quatre" / "deux fois quatre"; card words "carte (bancaire)", "CB"; security
 #: codes after "cryptogramme", "code de sécurité", "CVV", "les chiffres au dos".
@@ -200,11 +208,9 @@ FR = Lexicon(
     ),
     cvv_single=frozenset(_CVV_SINGLE | {"cryptogramme", "crypto"}),
     cvv_pairs=frozenset({("code", "securite"), ("numero", "securite"), ("code", "verification"), ("code", "confidentiel")}),
-    # "au dos" only after a word that names what is written there: a bare pair
-    # opened the code window on "j'ai mal au dos"
     cvv_triples=frozenset(
         {("code", "de", "securite"), ("numero", "de", "securite"), ("code", "de", "verification")}
-        | {(w, "au", "dos") for w in ("chiffres", "chiffre", "code", "numero", "inscrit", "inscrits", "indique", "ecrit")}
+        | {(w, "au", "dos") for w in _FR_BACK_WORDS}
     ),
 )
 
@@ -526,8 +532,6 @@ _FR_VOCAB = (
     | {w for pair in _FR_CARD_REQUEST_PAIRS for w in pair}
     | {"carte", "cartes", "dos"}
 )
-#: "les (trois) chiffres au dos", "le code inscrit au dos" (not a bare "au dos": "mal au dos").
-_FR_BACK_WORDS = {"chiffres", "chiffre", "code", "numero", "inscrit", "inscrits", "indique", "indiques", "ecrit", "ecrits"}
 _FR_CLITICS = ("qu", "d", "l")
 
 
